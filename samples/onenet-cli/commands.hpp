@@ -1,0 +1,16 @@
+// onenet-cli subcommands. Each `add_*` registers its options on `app` and returns the
+// subcommand; `run_*` is called when that subcommand was chosen and returns the exit status:
+// 0 success, 1 a negative answer (e.g. a token that does not verify), 2 bad input.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace onenet_cli {
+
+/// Exit status for input the user must fix. A single line on stderr explains it.
+constexpr int kExitBadInput = 2;
+
+CLI::App* add_token_command(CLI::App& app);
+int run_token_command();
+
+}  // namespace onenet_cli

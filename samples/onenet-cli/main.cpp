@@ -1,0 +1,22 @@
+// onenet-cli: tokens, and (as the SDK grows) raw publish/subscribe and provisioning.
+#include <cstdio>
+
+#include "commands.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"onenet-cli: OneNET tokens, MQTT publish/subscribe and provisioning"};
+  app.require_subcommand(1);
+  CLI::App* token = onenet_cli::add_token_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& help) {
+    return app.exit(help);
+  } catch (const CLI::CallForAllHelp& help) {
+    return app.exit(help);
+  } catch (const CLI::ParseError& error) {
+    std::fprintf(stderr, "onenet-cli: %s (see --help)\n", error.what());
+    return onenet_cli::kExitBadInput;
+  }
+  if (token->parsed()) return onenet_cli::run_token_command();
+  return onenet_cli::kExitBadInput;
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Every test suite: installs what is missing, builds with g++ and runs all suites; builds with
+# clang under ASan+UBSan and runs them again; builds the core for Cortex-M4 with
+# -fno-exceptions -fno-rtti (scripts/size.sh); runs each fuzzer briefly. Exit non-zero on any
+# failure. Usage: ./scripts/test.sh   (FUZZ_SECONDS=N to change the fuzz time per target)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/deps.sh
+
+jobs=2
+generator=()
+command -v ninja >/dev/null && generator=(-G Ninja)
+
+step() { printf '\n==== %s\n' "$*"; }
+
+step "g++ build and tests"
+cmake -S . -B build/gcc "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++ >/dev/null
+cmake --build build/gcc -j "$jobs"
+ctest --test-dir build/gcc --output-on-failure -j "$jobs"
+
+step "clang ASan+UBSan build and tests"
+cmake -S . -B build/asan "${generator[@]}" -DCMAKE_BUILD_TYPE=Debug \
+  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+  -DONENET_SANITIZE=address,undefined >/dev/null
+cmake --build build/asan -j "$jobs"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --test-dir build/asan --output-on-failure -j "$jobs"
+
+step "Cortex-M4 core build (-Os -fno-exceptions -fno-rtti)"
+./scripts/size.sh
+
+if [ -x scripts/fuzz.sh ]; then
+  step "fuzzers (${FUZZ_SECONDS:-30} s each, ASan+UBSan)"
+  ./scripts/fuzz.sh "${FUZZ_SECONDS:-30}"
+fi
+step "all suites passed"

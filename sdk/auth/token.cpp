@@ -1,0 +1,336 @@
+#include "onenet/auth/token.hpp"
+
+#include <cstring>
+
+#include "onenet/auth/encoding.hpp"
+
+namespace onenet::auth {
+namespace {
+
+port::HmacAlgorithm algorithm_of(Method method) {
+  switch (method) {
+    case Method::kMd5:
+      return port::HmacAlgorithm::kMd5;
+    case Method::kSha1:
+      return port::HmacAlgorithm::kSha1;
+    case Method::kSha256:
+      break;
+  }
+  return port::HmacAlgorithm::kSha256;
+}
+
+// A res is `class/id[/class/id...]`: an even number of non-empty segments of printable ASCII
+// (section 1.2). Encoding handles any byte, but a control character or space here is a bug.
+Status check_resource(std::string_view res) {
+  if (res.empty() || res.size() > kMaxResourceLength) return Status::kAuthResourceInvalid;
+  size_t segments = 1;
+  size_t segment_length = 0;
+  for (const char c : res) {
+    if (c == '/') {
+      if (segment_length == 0) return Status::kAuthResourceInvalid;
+      ++segments;
+      segment_length = 0;
+    } else if (c <= ' ' || c > '~') {
+      return Status::kAuthResourceInvalid;
+    } else {
+      ++segment_length;
+    }
+  }
+  if (segment_length == 0 || segments % 2 != 0) return Status::kAuthResourceInvalid;
+  return Status::kOk;
+}
+
+// Versions are date-like strings ("2018-10-31"); any [A-Za-z0-9.-] text is accepted so a
+// future version needs no SDK change.
+Status check_version(std::string_view version) {
+  if (version.empty() || version.size() > kMaxVersionLength) return Status::kAuthVersionInvalid;
+  for (const char c : version) {
+    const bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                    c == '-' || c == '.';
+    if (!ok) return Status::kAuthVersionInvalid;
+  }
+  return Status::kOk;
+}
+
+struct DecodedKey {
+  uint8_t bytes[kMaxKeyBytes];
+  size_t size = 0;
+};
+
+Status decode_key(std::string_view access_key, DecodedKey* key) {
+  if (access_key.empty()) return Status::kAuthEmptyKey;
+  if (base64_decoded_max_length(access_key.size()) > kMaxKeyBytes) return Status::kAuthKeyTooLong;
+  const Result<size_t> n = base64_decode(access_key, key->bytes, sizeof key->bytes);
+  if (!n) return n.status();
+  key->size = n.value();
+  return Status::kOk;
+}
+
+// Writes decimal `value`; returns digits written (at most 20).
+size_t format_decimal(uint64_t value, char* out) {
+  char reversed[20];
+  size_t n = 0;
+  do {
+    reversed[n++] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  } while (value != 0);
+  for (size_t i = 0; i < n; ++i) out[i] = reversed[n - 1 - i];
+  return n;
+}
+
+struct Signature {
+  char base64[44];  // Base64 of a SHA-256 digest is the longest: 44 characters
+  size_t size = 0;
+};
+
+// HMAC over "et\nmethod\nres\nversion" (section 1.3), Base64-encoded.
+Status compute_signature(const DecodedKey& key, uint64_t et, std::string_view method_text,
+                         Method method, std::string_view res, std::string_view version,
+                         port::HmacFunction hmac, Signature* out) {
+  char message[20 + 1 + 6 + 1 + kMaxResourceLength + 1 + kMaxVersionLength];
+  if (method_text.size() > 6) return Status::kAuthUnknownMethod;
+  size_t n = format_decimal(et, message);
+  message[n++] = '\n';
+  std::memcpy(message + n, method_text.data(), method_text.size());
+  n += method_text.size();
+  message[n++] = '\n';
+  std::memcpy(message + n, res.data(), res.size());
+  n += res.size();
+  message[n++] = '\n';
+  std::memcpy(message + n, version.data(), version.size());
+  n += version.size();
+
+  uint8_t digest[32];
+  const port::HmacAlgorithm algorithm = algorithm_of(method);
+  const Status status = hmac(algorithm, ByteView(key.bytes, key.size),
+                             ByteView(reinterpret_cast<uint8_t*>(message), n), digest);
+  if (status != Status::kOk) return Status::kAuthHmacFailed;
+  const Result<size_t> written = base64_encode(ByteView(digest, port::hmac_length(algorithm)),
+                                               out->base64, sizeof out->base64);
+  if (!written) return written.status();
+  out->size = written.value();
+  return Status::kOk;
+}
+
+Status sign_request(const TokenRequest& request, port::HmacFunction hmac, Signature* signature) {
+  const Status checked = check_request(request);
+  if (checked != Status::kOk) return checked;
+  DecodedKey key;
+  const Status decoded = decode_key(request.access_key, &key);
+  if (decoded != Status::kOk) return decoded;
+  return compute_signature(key, request.expires_at, method_name(request.method), request.method,
+                           request.resource, request.version, hmac, signature);
+}
+
+size_t token_length_for(const TokenRequest& request, const Signature& signature) {
+  char et_digits[20];
+  return 31 + request.version.size() + url_encoded_length(request.resource) +
+         format_decimal(request.expires_at, et_digits) + method_name(request.method).size() +
+         url_encoded_length(std::string_view(signature.base64, signature.size));
+}
+
+// Appends raw text to a buffer already known to be large enough.
+void append(char* out, size_t* at, std::string_view text) {
+  std::memcpy(out + *at, text.data(), text.size());
+  *at += text.size();
+}
+
+void append_encoded(char* out, size_t* at, std::string_view text) {
+  // The caller sized `out`; url_encode cannot fail here.
+  *at += url_encode(text, out + *at, url_encoded_length(text)).value_or(0);
+}
+
+bool equals_ignore_case(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const auto lower = [](char c) {
+      return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+    };
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string_view method_name(Method method) {
+  switch (method) {
+    case Method::kMd5:
+      return "md5";
+    case Method::kSha1:
+      return "sha1";
+    case Method::kSha256:
+      break;
+  }
+  return "sha256";
+}
+
+Result<Method> parse_method(std::string_view name) {
+  for (const Method m : {Method::kMd5, Method::kSha1, Method::kSha256}) {
+    if (equals_ignore_case(name, method_name(m))) return m;
+  }
+  return Status::kAuthUnknownMethod;
+}
+
+Status check_request(const TokenRequest& request) {
+  Status s = check_resource(request.resource);
+  if (s != Status::kOk) return s;
+  s = check_version(request.version);
+  if (s != Status::kOk) return s;
+  if (request.access_key.empty()) return Status::kAuthEmptyKey;
+  DecodedKey key;
+  return decode_key(request.access_key, &key);
+}
+
+Result<size_t> token_length(const TokenRequest& request, port::HmacFunction hmac) {
+  Signature signature;
+  const Status s = sign_request(request, hmac, &signature);
+  if (s != Status::kOk) return s;
+  return token_length_for(request, signature);
+}
+
+Result<size_t> sign_token(const TokenRequest& request, port::HmacFunction hmac, char* out,
+                          size_t out_size) {
+  Signature signature;
+  const Status s = sign_request(request, hmac, &signature);
+  if (s != Status::kOk) return s;
+  const size_t length = token_length_for(request, signature);
+  if (out == nullptr || out_size < length + 1) return Status::kBufferTooSmall;
+
+  // Field order fixed by section 1.6; only values are encoded.
+  char et_digits[20];
+  const size_t et_length = format_decimal(request.expires_at, et_digits);
+  size_t at = 0;
+  append(out, &at, "version=");
+  append(out, &at, request.version);
+  append(out, &at, "&res=");
+  append_encoded(out, &at, request.resource);
+  append(out, &at, "&et=");
+  append(out, &at, std::string_view(et_digits, et_length));
+  append(out, &at, "&method=");
+  append(out, &at, method_name(request.method));
+  append(out, &at, "&sign=");
+  append_encoded(out, &at, std::string_view(signature.base64, signature.size));
+  out[at] = '\0';
+  return at;
+}
+
+Status parse_token(std::string_view token, ParsedToken* out) {
+  static constexpr std::string_view kFields[] = {"version", "res", "et", "method", "sign"};
+  std::string_view values[5];
+  bool seen[5] = {};
+  bool in_order = true;
+  size_t next_expected = 0;
+
+  while (!token.empty()) {
+    const size_t amp = token.find('&');
+    const std::string_view pair = token.substr(0, amp);
+    token = amp == std::string_view::npos ? std::string_view() : token.substr(amp + 1);
+    const size_t eq = pair.find('=');
+    if (eq == std::string_view::npos || eq + 1 == pair.size()) return Status::kAuthTokenMalformed;
+    const std::string_view key = pair.substr(0, eq);
+    size_t index = 0;
+    while (index < 5 && kFields[index] != key) ++index;
+    if (index == 5 || seen[index]) return Status::kAuthTokenMalformed;
+    seen[index] = true;
+    values[index] = pair.substr(eq + 1);
+    if (index != next_expected) in_order = false;
+    ++next_expected;
+  }
+  for (const bool present : seen) {
+    if (!present) return Status::kAuthTokenFieldMissing;
+  }
+  if (!in_order) return Status::kAuthTokenFieldOrder;
+
+  ParsedToken parsed;
+  parsed.version = values[0];
+  Status s = check_version(parsed.version);
+  if (s != Status::kOk) return s;
+
+  const Result<size_t> res_length = url_decode(values[1], parsed.resource, kMaxResourceLength);
+  if (!res_length) {
+    return res_length.status() == Status::kBufferTooSmall ? Status::kAuthResourceInvalid
+                                                          : res_length.status();
+  }
+  parsed.resource_length = res_length.value();
+  s = check_resource(parsed.resource_view());
+  if (s != Status::kOk) return s;
+
+  if (values[2].size() > 20) return Status::kAuthTokenBadExpiry;
+  uint64_t et = 0;
+  for (const char c : values[2]) {
+    if (c < '0' || c > '9') return Status::kAuthTokenBadExpiry;
+    const uint64_t digit = static_cast<uint64_t>(c - '0');
+    if (et > (UINT64_MAX - digit) / 10) return Status::kAuthTokenBadExpiry;
+    et = et * 10 + digit;
+  }
+  parsed.expires_at = et;
+
+  const Result<Method> method = parse_method(values[3]);
+  if (!method) return method.status();
+  parsed.method = method.value();
+  parsed.method_text = values[3];
+
+  char sign_text[3 * 44];
+  const Result<size_t> sign_length = url_decode(values[4], sign_text, sizeof sign_text);
+  if (!sign_length) {
+    return sign_length.status() == Status::kBufferTooSmall ? Status::kAuthTokenMalformed
+                                                           : sign_length.status();
+  }
+  const Result<size_t> signature_length = base64_decode(
+      std::string_view(sign_text, sign_length.value()), parsed.signature, sizeof parsed.signature);
+  if (!signature_length) return Status::kAuthTokenBadEncoding;
+  parsed.signature_length = signature_length.value();
+  if (parsed.signature_length != port::hmac_length(algorithm_of(parsed.method))) {
+    return Status::kAuthTokenMalformed;
+  }
+  *out = parsed;
+  return Status::kOk;
+}
+
+Status verify_token(std::string_view token, std::string_view access_key, uint64_t now_unix,
+                    port::HmacFunction hmac, ParsedToken* out) {
+  ParsedToken parsed;
+  Status s = parse_token(token, &parsed);
+  if (s != Status::kOk) return s;
+  DecodedKey key;
+  s = decode_key(access_key, &key);
+  if (s != Status::kOk) return s;
+
+  Signature expected;
+  s = compute_signature(key, parsed.expires_at, parsed.method_text, parsed.method,
+                        parsed.resource_view(), parsed.version, hmac, &expected);
+  if (s != Status::kOk) return s;
+  uint8_t expected_raw[32];
+  const Result<size_t> n = base64_decode(std::string_view(expected.base64, expected.size),
+                                         expected_raw, sizeof expected_raw);
+  if (!n) return Status::kInternalError;
+  // Constant-time comparison: a verifier must not leak how many signature bytes matched.
+  uint8_t difference = n.value() == parsed.signature_length ? 0 : 1;
+  for (size_t i = 0; i < n.value() && i < parsed.signature_length; ++i) {
+    difference |= static_cast<uint8_t>(expected_raw[i] ^ parsed.signature[i]);
+  }
+  if (out != nullptr) *out = parsed;
+  if (difference != 0) return Status::kAuthTokenBadSignature;
+  if (parsed.expires_at < now_unix) return Status::kAuthTokenExpired;
+  return Status::kOk;
+}
+
+Result<size_t> device_resource(std::string_view product_id, std::string_view device_name, char* out,
+                               size_t out_size) {
+  if (product_id.empty() || device_name.empty() || product_id.find('/') != std::string_view::npos ||
+      device_name.find('/') != std::string_view::npos) {
+    return Status::kAuthResourceInvalid;
+  }
+  const size_t length = 9 + product_id.size() + 9 + device_name.size();
+  if (out == nullptr || out_size < length + 1) return Status::kBufferTooSmall;
+  size_t at = 0;
+  append(out, &at, "products/");
+  append(out, &at, product_id);
+  append(out, &at, "/devices/");
+  append(out, &at, device_name);
+  out[at] = '\0';
+  return at;
+}
+
+}  // namespace onenet::auth

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# onenet-cli token, as a user runs it: exact V2 output, verify answers, exit statuses.
+set -u
+cli="$1"
+failures=0
+check() {  # check NAME EXPECTED ACTUAL
+  if [ "$2" == "$3" ]; then echo "ok: $1"; else echo "FAIL: $1: expected [$2] got [$3]"; failures=$((failures + 1)); fi
+}
+key=KuF3NT/jUBJ62LNBB/A8XZA9CqS3Cu79B/ABmfA1UCw=
+v2='version=2018-10-31&res=products%2FCk2AF9QD2K%2Fdevices%2Ftest&et=32472115200&method=sha1&sign=onzQlILHFFNqIY%2BdOXYM3lthLT8%3D'
+
+check "V2 exactly" "$v2" "$("$cli" token --key "$key" --res products/Ck2AF9QD2K/devices/test --et 32472115200 --method sha1)"
+check "--product/--device shorthand" "$v2" "$("$cli" token --key "$key" --product Ck2AF9QD2K --device test --et 32472115200 --method sha1)"
+check "key from ONENET_KEY" "$v2" "$(ONENET_KEY="$key" "$cli" token --res products/Ck2AF9QD2K/devices/test --et 32472115200 --method sha1)"
+
+out=$("$cli" token --verify "$v2" --key "$key"); rc=$?
+check "verify valid" "valid/0" "$out/$rc"
+tampered=${v2/sign=o/sign=p}
+out=$("$cli" token --verify "$tampered" --key "$key"); rc=$?
+check "verify tampered exit" "1" "$rc"
+case "$out" in invalid:*signature*) echo "ok: tampered reason";; *) echo "FAIL: tampered reason [$out]"; failures=$((failures + 1));; esac
+expired=$("$cli" token --key "$key" --res products/P/devices/D --et 1000)
+out=$("$cli" token --verify "$expired" --key "$key"); rc=$?
+check "verify expired exit" "1" "$rc"
+case "$out" in invalid:*expired*) echo "ok: expired reason";; *) echo "FAIL: expired reason [$out]"; failures=$((failures + 1));; esac
+
+ttl_token=$("$cli" token --key "$key" --res products/P/devices/D --ttl 600)
+check "ttl token verifies" "valid" "$("$cli" token --verify "$ttl_token" --key "$key")"
+
+for bad in "--key not-base64! --res products/P/devices/D" "--key $key --res products/P/devices/D --method sha512" \
+           "--key $key --res products" "--key $key" "--key $key --res a/b --et 5 --ttl 5" "--res a/b" \
+           "--key $key --res a/b --bogus"; do
+  err=$("$cli" token $bad 2>&1 >/dev/null); rc=$?
+  lines=$(printf '%s\n' "$err" | wc -l)
+  check "bad input [$bad] exits 2 with one line" "2/1" "$rc/$lines"
+done
+echo "$failures failed"
+[ "$failures" -eq 0 ]

@@ -1,0 +1,59 @@
+# Resolves every third-party dependency from the system (Debian packages). Nothing is vendored:
+# a missing dependency stops the configure step with the apt package that provides it.
+
+function(onenet_missing what package)
+  message(FATAL_ERROR
+    "${what} was not found. Install it with:\n"
+    "    sudo apt-get install ${package}\n"
+    "or run ./scripts/deps.sh, which installs everything this project needs.")
+endfunction()
+
+find_package(PkgConfig QUIET)
+
+if(ONENET_TLS STREQUAL "openssl")
+  find_package(OpenSSL 3 QUIET)
+  if(NOT OpenSSL_FOUND)
+    onenet_missing("OpenSSL (libssl, libcrypto)" "libssl-dev")
+  endif()
+elseif(ONENET_TLS STREQUAL "mbedtls")
+  find_library(ONENET_MBEDTLS_LIB mbedtls)
+  find_library(ONENET_MBEDX509_LIB mbedx509)
+  find_library(ONENET_MBEDCRYPTO_LIB mbedcrypto)
+  find_path(ONENET_MBEDTLS_INCLUDE mbedtls/md.h)
+  if(NOT ONENET_MBEDTLS_LIB OR NOT ONENET_MBEDCRYPTO_LIB OR NOT ONENET_MBEDTLS_INCLUDE)
+    onenet_missing("mbedTLS" "libmbedtls-dev")
+  endif()
+elseif(NOT ONENET_TLS STREQUAL "none")
+  message(FATAL_ERROR "ONENET_TLS must be openssl, mbedtls or none (got '${ONENET_TLS}')")
+endif()
+
+# mbedTLS is also looked up (quietly) on an OpenSSL build so its HMAC port is tested too.
+if(NOT ONENET_TLS STREQUAL "mbedtls")
+  find_library(ONENET_MBEDCRYPTO_LIB mbedcrypto)
+  find_path(ONENET_MBEDTLS_INCLUDE mbedtls/md.h)
+endif()
+
+if(ONENET_BUILD_SAMPLES OR ONENET_BUILD_TOOLS)
+  find_package(CLI11 QUIET CONFIG)
+  if(NOT CLI11_FOUND)
+    onenet_missing("CLI11" "libcli11-dev")
+  endif()
+  find_package(nlohmann_json 3 QUIET CONFIG)
+  if(NOT nlohmann_json_FOUND)
+    onenet_missing("nlohmann/json" "nlohmann-json3-dev")
+  endif()
+endif()
+
+if(ONENET_BUILD_TESTS)
+  find_package(doctest QUIET CONFIG)
+  if(NOT doctest_FOUND)
+    onenet_missing("doctest" "doctest-dev")
+  endif()
+endif()
+
+if(ONENET_BUILD_BENCH)
+  find_package(benchmark QUIET CONFIG)
+  if(NOT benchmark_FOUND)
+    onenet_missing("Google Benchmark" "libbenchmark-dev")
+  endif()
+endif()
