@@ -10,7 +10,7 @@ command -v arm-none-eabi-g++ >/dev/null || ./scripts/deps.sh
 out=build/size
 rm -rf "$out"; mkdir -p "$out"
 flags=(-std=c++17 -Os -mcpu=cortex-m4 -mthumb -fno-exceptions -fno-rtti -ffunction-sections
-       -fdata-sections -Wall -Wextra -Werror -Isdk/include)
+       -fdata-sections -DNDEBUG -Wall -Wextra -Werror -Isdk/include)
 
 component_size() {  # component_size NAME FILES... -> prints bytes
   local name=$1; shift
@@ -23,23 +23,28 @@ component_size() {  # component_size NAME FILES... -> prints bytes
   arm-none-eabi-size -t "${objects[@]}" | awk 'END { print $1 + $2 }'
 }
 
-printf '%-34s %8s\n' "component (Cortex-M4, -Os)" "bytes"
+printf '%-44s %8s\n' "component (Cortex-M4, -Os)" "bytes"
 total=0
-report() {  # report LABEL BYTES [COUNT-IN-TOTAL]
-  printf '%-34s %8d\n' "$1" "$2"
+report() {  # report LABEL BYTES [in-device-total: yes|no]
+  printf '%-44s %8d\n' "$1" "$2"
   [ "${3:-yes}" = yes ] && total=$((total + $2))
   return 0
 }
-common=$(component_size common sdk/common/*.cpp)
-report "common (status strings)" "$common" no
-auth=$(component_size auth sdk/auth/*.cpp)
-report "auth" "$auth"
-if compgen -G "sdk/codec/*.cpp" >/dev/null; then
-  codec=$(component_size codec sdk/codec/*.cpp)
-  report "codec" "$codec"
+sources() { for f in "$@"; do [ -f "$f" ] && echo "$f"; done; }
+
+# What a device links: signing, the client-side codec, the session engine.
+report "auth: token signing (device)" "$(component_size auth $(sources sdk/auth/encoding.cpp sdk/auth/token.cpp))"
+codec_files=$(sources sdk/codec/encode.cpp sdk/codec/decode.cpp sdk/codec/stream_decoder.cpp sdk/codec/topic.cpp)
+if [ -n "$codec_files" ]; then
+  codec=$(component_size codec $codec_files)
+  report "codec: client side (device)" "$codec"
 fi
 if compgen -G "sdk/client/*.cpp" >/dev/null; then
-  client=$(component_size client sdk/client/*.cpp)
-  report "client" "$client"
+  report "client: session engine (device)" "$(component_size client sdk/client/*.cpp)"
 fi
-printf '%-34s %8d\n' "codec + client + auth" "$total"
+printf '%-44s %8d\n' "device total: codec + client + auth" "$total"
+
+# Not linked by a device: servers, tests, and the optional error sentences.
+[ -f sdk/codec/broker.cpp ] && report "codec: broker side (onenet-local, tests)" "$(component_size broker sdk/codec/broker.cpp)" no
+report "auth: token parse/verify (servers)" "$(component_size verify sdk/auth/token_verify.cpp)" no
+report "common: status sentences (to_string)" "$(component_size common sdk/common/*.cpp)" no

@@ -3,9 +3,10 @@
 #include <cstring>
 
 #include "onenet/auth/encoding.hpp"
+#include "token_internal.hpp"
 
 namespace onenet::auth {
-namespace {
+namespace detail {
 
 port::HmacAlgorithm algorithm_of(Method method) {
   switch (method) {
@@ -52,11 +53,6 @@ Status check_version(std::string_view version) {
   return Status::kOk;
 }
 
-struct DecodedKey {
-  uint8_t bytes[kMaxKeyBytes];
-  size_t size = 0;
-};
-
 Status decode_key(std::string_view access_key, DecodedKey* key) {
   if (access_key.empty()) return Status::kAuthEmptyKey;
   if (base64_decoded_max_length(access_key.size()) > kMaxKeyBytes) return Status::kAuthKeyTooLong;
@@ -77,11 +73,6 @@ size_t format_decimal(uint64_t value, char* out) {
   for (size_t i = 0; i < n; ++i) out[i] = reversed[n - 1 - i];
   return n;
 }
-
-struct Signature {
-  char base64[44];  // Base64 of a SHA-256 digest is the longest: 44 characters
-  size_t size = 0;
-};
 
 // HMAC over "et\nmethod\nres\nversion" (section 1.3), Base64-encoded.
 Status compute_signature(const DecodedKey& key, uint64_t et, std::string_view method_text,
@@ -151,7 +142,9 @@ bool equals_ignore_case(std::string_view a, std::string_view b) {
   return true;
 }
 
-}  // namespace
+}  // namespace detail
+
+using namespace detail;
 
 std::string_view method_name(Method method) {
   switch (method) {
@@ -213,107 +206,6 @@ Result<size_t> sign_token(const TokenRequest& request, port::HmacFunction hmac, 
   append_encoded(out, &at, std::string_view(signature.base64, signature.size));
   out[at] = '\0';
   return at;
-}
-
-Status parse_token(std::string_view token, ParsedToken* out) {
-  static constexpr std::string_view kFields[] = {"version", "res", "et", "method", "sign"};
-  std::string_view values[5];
-  bool seen[5] = {};
-  bool in_order = true;
-  size_t next_expected = 0;
-
-  while (!token.empty()) {
-    const size_t amp = token.find('&');
-    const std::string_view pair = token.substr(0, amp);
-    token = amp == std::string_view::npos ? std::string_view() : token.substr(amp + 1);
-    const size_t eq = pair.find('=');
-    if (eq == std::string_view::npos || eq + 1 == pair.size()) return Status::kAuthTokenMalformed;
-    const std::string_view key = pair.substr(0, eq);
-    size_t index = 0;
-    while (index < 5 && kFields[index] != key) ++index;
-    if (index == 5 || seen[index]) return Status::kAuthTokenMalformed;
-    seen[index] = true;
-    values[index] = pair.substr(eq + 1);
-    if (index != next_expected) in_order = false;
-    ++next_expected;
-  }
-  for (const bool present : seen) {
-    if (!present) return Status::kAuthTokenFieldMissing;
-  }
-  if (!in_order) return Status::kAuthTokenFieldOrder;
-
-  ParsedToken parsed;
-  parsed.version = values[0];
-  Status s = check_version(parsed.version);
-  if (s != Status::kOk) return s;
-
-  const Result<size_t> res_length = url_decode(values[1], parsed.resource, kMaxResourceLength);
-  if (!res_length) {
-    return res_length.status() == Status::kBufferTooSmall ? Status::kAuthResourceInvalid
-                                                          : res_length.status();
-  }
-  parsed.resource_length = res_length.value();
-  s = check_resource(parsed.resource_view());
-  if (s != Status::kOk) return s;
-
-  if (values[2].size() > 20) return Status::kAuthTokenBadExpiry;
-  uint64_t et = 0;
-  for (const char c : values[2]) {
-    if (c < '0' || c > '9') return Status::kAuthTokenBadExpiry;
-    const uint64_t digit = static_cast<uint64_t>(c - '0');
-    if (et > (UINT64_MAX - digit) / 10) return Status::kAuthTokenBadExpiry;
-    et = et * 10 + digit;
-  }
-  parsed.expires_at = et;
-
-  const Result<Method> method = parse_method(values[3]);
-  if (!method) return method.status();
-  parsed.method = method.value();
-  parsed.method_text = values[3];
-
-  char sign_text[3 * 44];
-  const Result<size_t> sign_length = url_decode(values[4], sign_text, sizeof sign_text);
-  if (!sign_length) {
-    return sign_length.status() == Status::kBufferTooSmall ? Status::kAuthTokenMalformed
-                                                           : sign_length.status();
-  }
-  const Result<size_t> signature_length = base64_decode(
-      std::string_view(sign_text, sign_length.value()), parsed.signature, sizeof parsed.signature);
-  if (!signature_length) return Status::kAuthTokenBadEncoding;
-  parsed.signature_length = signature_length.value();
-  if (parsed.signature_length != port::hmac_length(algorithm_of(parsed.method))) {
-    return Status::kAuthTokenMalformed;
-  }
-  *out = parsed;
-  return Status::kOk;
-}
-
-Status verify_token(std::string_view token, std::string_view access_key, uint64_t now_unix,
-                    port::HmacFunction hmac, ParsedToken* out) {
-  ParsedToken parsed;
-  Status s = parse_token(token, &parsed);
-  if (s != Status::kOk) return s;
-  DecodedKey key;
-  s = decode_key(access_key, &key);
-  if (s != Status::kOk) return s;
-
-  Signature expected;
-  s = compute_signature(key, parsed.expires_at, parsed.method_text, parsed.method,
-                        parsed.resource_view(), parsed.version, hmac, &expected);
-  if (s != Status::kOk) return s;
-  uint8_t expected_raw[32];
-  const Result<size_t> n = base64_decode(std::string_view(expected.base64, expected.size),
-                                         expected_raw, sizeof expected_raw);
-  if (!n) return Status::kInternalError;
-  // Constant-time comparison: a verifier must not leak how many signature bytes matched.
-  uint8_t difference = n.value() == parsed.signature_length ? 0 : 1;
-  for (size_t i = 0; i < n.value() && i < parsed.signature_length; ++i) {
-    difference |= static_cast<uint8_t>(expected_raw[i] ^ parsed.signature[i]);
-  }
-  if (out != nullptr) *out = parsed;
-  if (difference != 0) return Status::kAuthTokenBadSignature;
-  if (parsed.expires_at < now_unix) return Status::kAuthTokenExpired;
-  return Status::kOk;
 }
 
 Result<size_t> device_resource(std::string_view product_id, std::string_view device_name, char* out,

@@ -5,6 +5,7 @@
 // what went wrong and, where the caller can fix it, what to do.
 #pragma once
 
+#include <cassert>
 #include <cstdint>
 #include <cstdlib>
 #include <utility>

@@ -1,0 +1,163 @@
+// Encoders for what a client sends. (CONNACK and SUBACK, sent by brokers, are in broker.cpp.)
+#include "wire.hpp"
+
+namespace onenet::codec {
+namespace {
+
+using wire::Writer;
+
+// CONNECT flag bits [MQTT-3.1.2.3].
+constexpr uint8_t kFlagClean = 0x02;
+constexpr uint8_t kFlagWill = 0x04;
+constexpr uint8_t kFlagWillRetain = 0x20;
+constexpr uint8_t kFlagPassword = 0x40;
+constexpr uint8_t kFlagUsername = 0x80;
+
+uint8_t first_byte(PacketType type, uint8_t flags) {
+  return static_cast<uint8_t>(static_cast<uint8_t>(type) << 4 | flags);
+}
+
+void check_qos(Writer& w, QoS qos) {
+  if (w.counting() && static_cast<uint8_t>(qos) > 2) w.check(Status::kCodecBadQos);
+}
+
+void connect_body(const void* packet, Writer& w) {
+  const Connect& c = *static_cast<const Connect*>(packet);
+  if (w.counting()) {
+    // A zero-byte client id needs a clean session [MQTT-3.1.3-7]; a password needs a user
+    // name [MQTT-3.1.2-22].
+    if ((c.client_id.empty() && !c.clean_session) || (c.has_password && !c.has_username)) {
+      w.check(Status::kCodecBadConnectFlags);
+    }
+    if (c.has_will) check_qos(w, c.will.qos);
+  }
+  uint8_t flags = c.clean_session ? kFlagClean : 0;
+  if (c.has_will) {
+    flags |= kFlagWill | static_cast<uint8_t>(static_cast<uint8_t>(c.will.qos) << 3) |
+             (c.will.retain ? kFlagWillRetain : 0);
+  }
+  if (c.has_username) flags |= kFlagUsername;
+  if (c.has_password) flags |= kFlagPassword;
+  w.field(std::string_view("MQTT"));  // protocol name and level 4 [MQTT-3.1.2-1], [MQTT-3.1.2-2]
+  w.u8(4);
+  w.u8(flags);
+  w.u16(c.keep_alive_seconds);
+  w.text(c.client_id, check_utf8);
+  if (c.has_will) {
+    w.text(c.will.topic, check_topic_name);
+    w.field(c.will.payload);
+  }
+  if (c.has_username) w.text(c.username, check_utf8);
+  if (c.has_password) w.field(c.password);
+}
+
+void publish_body(const void* packet, Writer& w) {
+  const Publish& p = *static_cast<const Publish*>(packet);
+  check_qos(w, p.qos);
+  if (w.counting() && p.dup && p.qos == QoS::kAtMostOnce) {
+    w.check(Status::kCodecBadFlags);  // [MQTT-3.3.1-2]
+  }
+  w.text(p.topic, check_topic_name);  // no wildcards in a name [MQTT-3.3.2-2]
+  if (p.qos != QoS::kAtMostOnce) w.packet_id(p.packet_id);
+  w.raw(p.payload);
+}
+
+void subscribe_body(const void* packet, Writer& w) {
+  const Subscribe& s = *static_cast<const Subscribe*>(packet);
+  if (w.counting() && s.count == 0) w.check(Status::kCodecEmptySubscription);  // [MQTT-3.8.3-3]
+  w.packet_id(s.packet_id);
+  for (size_t i = 0; i < s.count; ++i) {
+    w.text(s.subscriptions[i].filter, check_topic_filter);
+    check_qos(w, s.subscriptions[i].qos);
+    w.u8(static_cast<uint8_t>(s.subscriptions[i].qos));
+  }
+}
+
+void unsubscribe_body(const void* packet, Writer& w) {
+  const Unsubscribe& u = *static_cast<const Unsubscribe*>(packet);
+  if (w.counting() && u.count == 0) w.check(Status::kCodecEmptySubscription);  // [MQTT-3.10.3-2]
+  w.packet_id(u.packet_id);
+  for (size_t i = 0; i < u.count; ++i) w.text(u.filters[i], check_topic_filter);
+}
+
+void ack_body(const void* packet_id, Writer& w) {
+  w.packet_id(*static_cast<const uint16_t*>(packet_id));
+}
+
+void empty_body(const void*, Writer&) {}
+
+uint8_t publish_first_byte(const Publish& p) {
+  return first_byte(PacketType::kPublish,
+                    static_cast<uint8_t>((p.dup ? 0x08 : 0) | static_cast<uint8_t>(p.qos) << 1 |
+                                         (p.retain ? 1 : 0)));
+}
+
+// Type and flags, then the Remaining Length: 7 bits per byte, least significant first, the
+// top bit saying another byte follows [MQTT-2.2.3].
+void write_fixed_header(Writer& w, uint8_t first, size_t remaining) {
+  w.u8(first);
+  do {
+    w.u8(static_cast<uint8_t>((remaining & 0x7F) | (remaining > 0x7F ? 0x80 : 0)));
+    remaining >>= 7;
+  } while (remaining);
+}
+
+}  // namespace
+
+namespace wire {
+
+Result<size_t> encode_frame(uint8_t first, BodyWriter body, const void* packet,
+                            MutableByteView out) {
+  Writer count;
+  body(packet, count);
+  if (count.status != Status::kOk) return count.status;
+  if (count.length > kMaxRemainingLength) return Status::kCodecPacketTooLarge;
+  Writer w;
+  write_fixed_header(w, first, count.length);
+  const size_t total = w.length + count.length;
+  if (out.data == nullptr) return total;
+  if (out.size < total) return Status::kBufferTooSmall;
+  w.out = out.data;
+  w.length = 0;
+  write_fixed_header(w, first, count.length);
+  body(packet, w);
+  return total;
+}
+
+}  // namespace wire
+
+Result<size_t> encode(const Connect& c, MutableByteView out) {
+  return wire::encode_frame(first_byte(PacketType::kConnect, 0), connect_body, &c, out);
+}
+
+Result<size_t> encode(const Publish& p, MutableByteView out) {
+  return wire::encode_frame(publish_first_byte(p), publish_body, &p, out);
+}
+
+Result<size_t> encode(const Subscribe& s, MutableByteView out) {
+  // SUBSCRIBE flags are 0010 [MQTT-3.8.1-1].
+  return wire::encode_frame(first_byte(PacketType::kSubscribe, 2), subscribe_body, &s, out);
+}
+
+Result<size_t> encode(const Unsubscribe& u, MutableByteView out) {
+  // UNSUBSCRIBE flags are 0010 [MQTT-3.10.1-1].
+  return wire::encode_frame(first_byte(PacketType::kUnsubscribe, 2), unsubscribe_body, &u, out);
+}
+
+Result<size_t> encode_ack(PacketType type, uint16_t packet_id, MutableByteView out) {
+  const bool is_ack = (type >= PacketType::kPuback && type <= PacketType::kPubcomp) ||
+                      type == PacketType::kUnsuback;
+  if (!is_ack) return Status::kInvalidArgument;
+  // PUBREL flags are 0010 [MQTT-3.6.1-1].
+  return wire::encode_frame(first_byte(type, type == PacketType::kPubrel ? 2 : 0), ack_body,
+                            &packet_id, out);
+}
+
+Result<size_t> encode_empty(PacketType type, MutableByteView out) {
+  if (type < PacketType::kPingreq || type > PacketType::kDisconnect) {
+    return Status::kInvalidArgument;
+  }
+  return wire::encode_frame(first_byte(type, 0), empty_body, nullptr, out);
+}
+
+}  // namespace onenet::codec

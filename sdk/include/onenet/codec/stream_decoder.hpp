@@ -1,0 +1,59 @@
+// Streaming MQTT decoder over a caller-owned buffer: feed it any number of bytes at a time (one
+// included) and it yields whole packets. Two ways to fill it:
+//   - feed(input, &packet): copies from your bytes (tests, fuzzers, simple transports);
+//   - free_space() + commit(n): your transport receives straight into the buffer (no copy).
+// Oversized packets are refused from the fixed header, before their body is buffered.
+// After an error the stream has lost framing: the decoder keeps returning that error until
+// reset(). Not thread-safe; no heap.
+#pragma once
+
+#include <cstddef>
+
+#include "onenet/codec/packets.hpp"
+
+namespace onenet::codec {
+
+class StreamDecoder {
+ public:
+  /// `buffer` (at least 5 bytes) must outlive the decoder. Frames larger than
+  /// min(max_frame_length, buffer.size) are refused with kCodecPacketTooLarge. `decode_frame` is
+  /// decode_from_server for a client, decode for a broker or a test.
+  StreamDecoder(MutableByteView buffer, size_t max_frame_length, DecodeFunction decode_frame);
+
+  struct FeedResult {
+    Status status;    ///< kOk: `*out` holds a packet; kCodecNeedMore; or a decode error
+    size_t consumed;  ///< bytes of `input` taken into the buffer (the rest: feed again)
+  };
+
+  /// Takes what fits of `input`, then tries to complete one packet. Call again with the
+  /// unconsumed input (or empty input) while it returns kOk: one call yields one packet.
+  /// Views in `*out` stay valid until the next non-const call.
+  FeedResult feed(ByteView input, Packet* out);
+
+  /// Decodes the next buffered packet without taking input: kOk, kCodecNeedMore or an error.
+  Status next(Packet* out);
+
+  /// Where a transport may receive into; invalidates views of the last packet.
+  MutableByteView free_space();
+  /// Marks `n` bytes written into free_space() as received.
+  void commit(size_t n);
+
+  /// Forgets buffered bytes and any error (after a reconnect).
+  void reset();
+
+  size_t buffered() const { return end_ - start_; }
+
+ private:
+  void release_last_packet();
+
+  DecodeFunction decode_frame_;
+  uint8_t* buffer_;
+  size_t capacity_;
+  size_t max_frame_length_;
+  size_t start_ = 0;
+  size_t end_ = 0;
+  size_t last_frame_length_ = 0;
+  Status error_ = Status::kOk;
+};
+
+}  // namespace onenet::codec
