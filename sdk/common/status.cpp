@@ -124,6 +124,15 @@ const char* to_string(Status status) {
       return "OneNET profile: payload above 256 KB";
     case Status::kClientTooManySubscriptions:
       return "subscription table full: enlarge it";
+    case Status::kClientSessionLost:
+      return "the broker did not resume the session: the unacknowledged message was dropped "
+             "(RequeuePolicy::kDrop)";
+    case Status::kClientSubscribeRefused:
+      return "the broker refused the subscription (SUBACK 0x80): check the topic filter and the "
+             "ACL";
+    case Status::kClientMessageTooLarge:
+      return "message larger than the client's buffers: enlarge the tx buffer (QoS 0) or the "
+             "outbox (QoS 1/2)";
     case Status::kClientClosed:
       return "the client was closed";
 
@@ -145,6 +154,8 @@ const char* to_string(Status status) {
       return "TLS: the server certificate or host name did not verify against the CA";
     case Status::kTlsCaLoadFailed:
       return "TLS: the CA certificate could not be loaded";
+    case Status::kTransportInProgress:
+      return "connection in progress";
     case Status::kPlatformRandomFailed:
       return "random source failed";
   }

@@ -32,3 +32,41 @@ using HmacFunction = Status (*)(HmacAlgorithm algorithm, ByteView key, ByteView 
 using RandomFunction = Status (*)(MutableByteView out);
 
 }  // namespace onenet::port
+
+namespace onenet::port {
+
+/// A byte-stream connection to one endpoint (TCP, TLS over TCP, a modem's socket...). The
+/// endpoint is fixed when the transport is made; open() may be called again after close() to
+/// reconnect. Used by one thread at a time.
+class Transport {
+ public:
+  virtual ~Transport() = default;
+
+  /// Connects (and for TLS, completes the handshake), blocking for at most `timeout_ms`.
+  /// Returns kOk or a kTransport* / kTls* status saying why not.
+  virtual Status open(uint32_t timeout_ms) = 0;
+
+  /// Sends up to `size` bytes without blocking. Returns the count sent (> 0), 0 when nothing
+  /// can be sent now (retry later), or < 0 when the connection is dead.
+  virtual int32_t send(const uint8_t* data, size_t size) = 0;
+
+  /// Receives up to `size` bytes without blocking. Returns the count (> 0), 0 when nothing is
+  /// available now, or < 0 when the connection is dead (closed by the peer included).
+  virtual int32_t recv(uint8_t* data, size_t size) = 0;
+
+  /// Blocks until data can be received (or, with `for_write`, sent) or `timeout_ms` passes.
+  /// Returns kOk (ready, or maybe ready: callers just try), kTransportTimeout, or an error.
+  virtual Status wait(uint32_t timeout_ms, bool for_write) = 0;
+
+  /// Closes the connection; safe to call when not open.
+  virtual void close() = 0;
+};
+
+/// A monotonic millisecond clock (never goes back; unrelated to wall time).
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual uint64_t now_ms() = 0;
+};
+
+}  // namespace onenet::port

@@ -79,6 +79,9 @@ enum class Status : uint16_t {
   kClientRulePayloadTooLarge = 419,
   kClientTooManySubscriptions = 420,
   kClientClosed = 421,
+  kClientSessionLost = 422,
+  kClientSubscribeRefused = 423,
+  kClientMessageTooLarge = 424,
 
   // Transport and platform (5xx).
   kTransportResolveFailed = 500,
@@ -91,6 +94,7 @@ enum class Status : uint16_t {
   kTlsVerifyFailed = 507,
   kTlsCaLoadFailed = 508,
   kPlatformRandomFailed = 509,
+  kTransportInProgress = 510,
 };
 
 /// A sentence describing `status`; static storage, never null.

@@ -1,0 +1,867 @@
+#include "onenet/client/client.hpp"
+
+#include <cstring>
+
+#include "onenet/codec/topic.hpp"
+
+namespace onenet::client {
+namespace {
+
+using codec::PacketType;
+using codec::QoS;
+
+// Outgoing QoS 1/2 message states. A message is resent from the outbox, so the PUBLISH frame is
+// kept until the last acknowledgement.
+enum : uint8_t {
+  kEntryFree = 0,
+  kEntryQueuedPublish,  // PUBLISH to send (new, or again after a reconnect)
+  kEntryAwaitPuback,
+  kEntryAwaitPubrec,
+  kEntryQueuedPubrel,  // PUBREC came; PUBREL to send
+  kEntryAwaitPubcomp,
+  kEntryDoneDelivered,  // finished during a reconnect; reported once the table is consistent
+  kEntryDoneLost,
+};
+
+enum : uint8_t {
+  kSubFree = 0,
+  kSubPending,  // SUBSCRIBE to send
+  kSubAwaitSuback,
+  kSubActive,
+  kUnsubPending,  // UNSUBSCRIBE to send
+  kUnsubAwait,
+};
+
+constexpr uint8_t kDupBit = 0x08;
+constexpr uint64_t kStableConnectionMs = 30000;  // a link this old resets the backoff
+constexpr uint32_t kNoTimeoutMs = 3600000;
+constexpr size_t kMaxFiltersPerPacket = 16;
+// OneNET limits (onenet-protocol.md 2.4, 2.7, 2.8).
+constexpr uint16_t kOneNetMinKeepAlive = 10;
+constexpr uint16_t kOneNetMaxKeepAlive = 1800;
+constexpr size_t kOneNetMaxPayload = 256 * 1024;
+constexpr size_t kOneNetMaxSubscriptions = 10;
+constexpr size_t kOneNetMaxFiltersPerPacket = 8;
+constexpr uint32_t kOneNetMinReconnectMs = 2000;  // login limit: 3 per 5 s
+
+QoS qos_of_frame(uint8_t first_byte) {
+  return static_cast<QoS>((first_byte >> 1) & 0x03);
+}
+
+Status connack_status(codec::ConnectReturnCode code) {
+  switch (code) {
+    case codec::ConnectReturnCode::kAccepted:
+      return Status::kOk;
+    case codec::ConnectReturnCode::kBadProtocolVersion:
+      return Status::kClientConnackBadProtocol;
+    case codec::ConnectReturnCode::kIdentifierRejected:
+      return Status::kClientConnackIdRejected;
+    case codec::ConnectReturnCode::kServerUnavailable:
+      return Status::kClientConnackUnavailable;
+    case codec::ConnectReturnCode::kBadUserNameOrPassword:
+      return Status::kClientConnackBadCredentials;
+    case codec::ConnectReturnCode::kNotAuthorized:
+      return Status::kClientConnackNotAuthorized;
+  }
+  return Status::kClientConnackUnknown;
+}
+
+}  // namespace
+
+const char* to_string(State state) {
+  switch (state) {
+    case State::kIdle:
+      return "idle";
+    case State::kConnecting:
+      return "connecting";
+    case State::kAwaitingConnack:
+      return "awaiting CONNACK";
+    case State::kConnected:
+      return "connected";
+    case State::kBackoff:
+      return "waiting to reconnect";
+  }
+  return "unknown";
+}
+
+Client::Client(port::Transport& transport, port::Clock& clock, port::RandomFunction random,
+               const Storage& storage, Handler& handler)
+    : transport_(transport),
+      clock_(clock),
+      random_(random),
+      storage_(storage),
+      handler_(handler),
+      decoder_(storage.rx, storage.rx.size, codec::decode_from_server) {}
+
+// ---- Configuration and profile rules -----------------------------------------------------------
+
+Status Client::configure(const Options& options) {
+  if (state_ != State::kIdle) return Status::kClientBusy;
+  if (storage_.rx.size < 16 || storage_.tx.size < 16 || options.connect_timeout_ms == 0 ||
+      options.backoff_max_ms < options.backoff_initial_ms) {
+    return Status::kInvalidArgument;
+  }
+  const Result<size_t> connect_size = codec::encoded_size(options.connect);
+  if (!connect_size) return connect_size.status();
+  if (connect_size.value() > storage_.tx.size) return Status::kClientMessageTooLarge;
+  if (options.profile == Profile::kOneNet) {
+    const codec::Connect& c = options.connect;
+    // onenet-protocol.md 2.2-2.4: device name, product id and token are all required; clean
+    // session, no will, keep-alive within 10..1800 s.
+    if (c.client_id.empty() || !c.has_username || c.username.empty() || !c.has_password) {
+      return Status::kInvalidArgument;
+    }
+    if (!c.clean_session) return Status::kClientRuleCleanSession;
+    if (c.has_will) return Status::kClientRuleWill;
+    if (c.keep_alive_seconds < kOneNetMinKeepAlive || c.keep_alive_seconds > kOneNetMaxKeepAlive) {
+      return Status::kClientRuleKeepAlive;
+    }
+  }
+  options_ = options;
+  configured_ = true;
+  return Status::kOk;
+}
+
+// "$sys/{product}/{device}/..." with product = user name and device = client id (section 2.8).
+bool Client::in_device_space(std::string_view topic) const {
+  const std::string_view product = options_.connect.username;
+  const std::string_view device = options_.connect.client_id;
+  const size_t prefix = 5 + product.size() + 1 + device.size() + 1;
+  return topic.size() > prefix && topic.substr(0, 5) == "$sys/" &&
+         topic.substr(5, product.size()) == product && topic[5 + product.size()] == '/' &&
+         topic.substr(6 + product.size(), device.size()) == device && topic[prefix - 1] == '/';
+}
+
+Status Client::check_publish_rules(std::string_view topic, size_t payload_size, QoS qos,
+                                   bool retain) const {
+  if (options_.profile != Profile::kOneNet) return Status::kOk;
+  if (static_cast<uint8_t>(qos) > 1) return Status::kClientRuleQos;
+  if (retain) return Status::kClientRuleRetain;
+  if (payload_size > kOneNetMaxPayload) return Status::kClientRulePayloadTooLarge;
+  if (!in_device_space(topic)) return Status::kClientRuleTopic;
+  return Status::kOk;
+}
+
+Status Client::check_filter_rules(std::string_view filter, QoS qos) const {
+  const Status valid = codec::check_topic_filter(filter);
+  if (valid != Status::kOk) return valid;
+  if (static_cast<uint8_t>(qos) > 2) return Status::kCodecBadQos;
+  if (filter.size() > kMaxFilterLength) return Status::kInvalidArgument;
+  if (options_.profile != Profile::kOneNet) return Status::kOk;
+  if (static_cast<uint8_t>(qos) > 1) return Status::kClientRuleQos;
+  if (!in_device_space(filter)) return Status::kClientRuleTopic;
+  // Wildcards only from the fifth level: the level after the device prefix is literal.
+  const size_t level4 =
+      5 + options_.connect.username.size() + 1 + options_.connect.client_id.size() + 1;
+  const char first = filter[level4];
+  if (first == '+' || first == '#') return Status::kClientRuleTopic;
+  return Status::kOk;
+}
+
+// ---- State machine -----------------------------------------------------------------------------
+
+void Client::set_state(State state, Status reason) {
+  state_ = state;
+  state_since_ms_ = clock_.now_ms();
+  if (reason != Status::kOk) last_error_ = reason;
+  handler_.on_state(state, reason);
+}
+
+Status Client::start() {
+  if (!configured_) return Status::kInvalidArgument;
+  if (state_ != State::kIdle) return Status::kClientBusy;
+  attempts_ = 0;
+  set_state(State::kConnecting, Status::kOk);
+  return Status::kOk;
+}
+
+uint32_t Client::random32() {
+  uint32_t value = 0;
+  if (random_ == nullptr ||
+      random_(MutableByteView(reinterpret_cast<uint8_t*>(&value), sizeof value)) != Status::kOk) {
+    value = static_cast<uint32_t>(clock_.now_ms() * 2654435761u);  // still spreads clients apart
+  }
+  return value;
+}
+
+// Exponential backoff with full jitter: a delay drawn uniformly from [0, ceiling], the ceiling
+// doubling per attempt up to backoff_max_ms. OneNET bans fast re-logins, so its profile adds a
+// floor.
+void Client::schedule_reconnect(Status reason) {
+  if (!options_.auto_reconnect) {
+    set_state(State::kIdle, reason);
+    return;
+  }
+  const uint32_t shift = attempts_ < 20 ? attempts_ : 20;
+  const uint64_t ceiling64 = uint64_t{options_.backoff_initial_ms} << shift;
+  const uint32_t ceiling = ceiling64 < options_.backoff_max_ms ? static_cast<uint32_t>(ceiling64)
+                                                               : options_.backoff_max_ms;
+  uint32_t delay = ceiling == 0 ? 0 : random32() % (ceiling + 1);
+  if (options_.profile == Profile::kOneNet && delay < kOneNetMinReconnectMs) {
+    delay = kOneNetMinReconnectMs;
+  }
+  ++attempts_;
+  reconnect_at_ms_ = clock_.now_ms() + delay;
+  set_state(State::kBackoff, reason);
+}
+
+void Client::link_lost(Status reason) {
+  ++generation_;
+  transport_.close();
+  decoder_.reset();
+  tx_start_ = tx_end_ = 0;
+  ping_outstanding_ = false;
+  if (state_ == State::kConnected && clock_.now_ms() - connected_since_ms_ >= kStableConnectionMs) {
+    attempts_ = 0;
+  }
+  schedule_reconnect(reason);
+}
+
+void Client::open_transport(uint64_t now) {
+  (void)now;
+  handler_.before_connect(options_.connect);
+  const Status opened = transport_.open(options_.connect_timeout_ms);
+  if (opened != Status::kOk) {
+    transport_.close();
+    schedule_reconnect(opened);
+    return;
+  }
+  ++generation_;
+  decoder_.reset();
+  tx_start_ = tx_end_ = 0;
+  ping_outstanding_ = false;
+  set_state(State::kAwaitingConnack, Status::kOk);
+  const Status queued =
+      queue([&](MutableByteView out) { return codec::encode(options_.connect, out); });
+  if (queued != Status::kOk) {  // before_connect produced an invalid CONNECT: nothing to retry
+    transport_.close();
+    set_state(State::kIdle, queued);
+    return;
+  }
+  last_sent_ms_ = last_received_ms_ = clock_.now_ms();
+  flush();
+}
+
+void Client::on_connack(const codec::Connack& connack) {
+  const Status result = connack_status(connack.return_code);
+  if (result != Status::kOk) {
+    link_lost(result);
+    return;
+  }
+  // Resend and resubscribe before anyone is told, so the handler's own publishes queue after.
+  state_ = State::kConnected;
+  connected_since_ms_ = clock_.now_ms();
+  requeue_after_connect(connack.session_present);
+  for (size_t i = 0; i < storage_.subscription_capacity; ++i) {
+    SubscriptionEntry& e = storage_.subscriptions[i];
+    if (connack.session_present) {
+      // The broker kept the subscriptions [MQTT-3.2.2-2]; only unanswered requests go again.
+      if (e.state == kSubAwaitSuback) e.state = kSubPending;
+      if (e.state == kUnsubAwait) e.state = kUnsubPending;
+    } else if (e.state == kSubActive || e.state == kSubAwaitSuback) {
+      e.state = kSubPending;  // a new session has none: subscribe again
+    } else if (e.state == kUnsubPending || e.state == kUnsubAwait) {
+      e.state = kSubFree;  // nothing to unsubscribe from in a new session
+    }
+  }
+  send_pending_subscriptions();
+  send_queued_messages();
+  flush();
+  if (state_ != State::kConnected) return;
+  set_state(State::kConnected, Status::kOk);
+  finish_dropped_messages();
+}
+
+// After CONNACK: with the session resumed, unacknowledged PUBLISH and PUBREL go again with their
+// original ids, PUBLISH with DUP set [MQTT-4.4.0-1], [MQTT-3.3.1-1]. Without it, RequeuePolicy
+// decides (see client.hpp).
+void Client::requeue_after_connect(bool session_present) {
+  queued_count_ = 0;
+  for (size_t i = 0; i < inflight_span_; ++i) {
+    InflightEntry& e = storage_.inflight[(inflight_head_ + i) % storage_.inflight_capacity];
+    uint8_t& first = storage_.outbox.data[e.offset];
+    switch (e.state) {
+      case kEntryAwaitPuback:
+      case kEntryAwaitPubrec:
+        if (session_present) {
+          first |= kDupBit;
+          e.state = kEntryQueuedPublish;
+        } else if (options_.requeue == RequeuePolicy::kResend) {
+          first &= static_cast<uint8_t>(~kDupBit);  // a new message in the new session
+          e.state = kEntryQueuedPublish;
+        } else {
+          e.state = kEntryDoneLost;
+        }
+        break;
+      case kEntryAwaitPubcomp:
+      case kEntryQueuedPubrel:
+        // PUBREC means the broker owns the message; a new session cannot take a PUBREL for it.
+        e.state = session_present ? kEntryQueuedPubrel : kEntryDoneDelivered;
+        break;
+      default:
+        break;
+    }
+    if (e.state == kEntryQueuedPublish || e.state == kEntryQueuedPubrel) ++queued_count_;
+  }
+}
+
+void Client::finish_dropped_messages() {
+  for (size_t i = 0; i < inflight_span_;) {
+    InflightEntry& e = storage_.inflight[(inflight_head_ + i) % storage_.inflight_capacity];
+    if (e.state != kEntryDoneDelivered && e.state != kEntryDoneLost) {
+      ++i;
+      continue;
+    }
+    const uint16_t id = e.packet_id;
+    const Status result = e.state == kEntryDoneDelivered ? Status::kOk : Status::kClientSessionLost;
+    remove_inflight(&e);
+    handler_.on_delivered(id, result);
+    i = 0;  // the head may have moved, and the handler may have published
+  }
+}
+
+// ---- poll --------------------------------------------------------------------------------------
+
+Status Client::poll(uint32_t max_wait_ms) {
+  uint64_t now = clock_.now_ms();
+  if (state_ == State::kIdle) return Status::kOk;
+  if (state_ == State::kBackoff) {
+    if (now < reconnect_at_ms_) {
+      wait_for_transport(max_wait_ms);
+      return Status::kOk;
+    }
+    set_state(State::kConnecting, Status::kOk);
+  }
+  if (state_ == State::kConnecting) open_transport(now);
+  if (!link_open()) return Status::kOk;
+
+  check_timers(clock_.now_ms());
+  if (!link_open()) return Status::kOk;
+  send_pending_subscriptions();
+  send_queued_messages();
+  if (!flush()) return Status::kOk;
+  wait_for_transport(max_wait_ms);
+  read_and_dispatch();
+  if (!link_open()) return Status::kOk;
+  send_pending_subscriptions();
+  send_queued_messages();
+  if (!flush()) return Status::kOk;
+  check_timers(clock_.now_ms());
+  return Status::kOk;
+}
+
+void Client::wait_for_transport(uint32_t max_wait_ms) {
+  const uint32_t due = next_timeout_ms();
+  const uint32_t wait = due < max_wait_ms ? due : max_wait_ms;
+  if (wait > 0) (void)transport_.wait(wait, tx_end_ > tx_start_);
+}
+
+uint32_t Client::next_timeout_ms() {
+  const uint64_t now = clock_.now_ms();
+  uint64_t deadline = now + kNoTimeoutMs;
+  switch (state_) {
+    case State::kIdle:
+      break;
+    case State::kConnecting:
+      return 0;
+    case State::kBackoff:
+      deadline = reconnect_at_ms_;
+      break;
+    case State::kAwaitingConnack:
+      deadline = state_since_ms_ + options_.connect_timeout_ms;
+      break;
+    case State::kConnected: {
+      const uint64_t keep_alive_ms = uint64_t{options_.connect.keep_alive_seconds} * 1000;
+      if (keep_alive_ms == 0) break;
+      if (ping_outstanding_) {
+        const uint64_t timeout =
+            options_.pingresp_timeout_ms ? options_.pingresp_timeout_ms : keep_alive_ms / 2;
+        deadline = ping_sent_ms_ + timeout;
+      } else {
+        const uint64_t oldest =
+            last_sent_ms_ < last_received_ms_ ? last_sent_ms_ : last_received_ms_;
+        deadline = oldest + keep_alive_ms;
+      }
+      break;
+    }
+  }
+  return deadline <= now ? 0 : static_cast<uint32_t>(deadline - now);
+}
+
+// Keep-alive: a PINGREQ once nothing was sent or nothing was received for a keep-alive period
+// [MQTT-3.1.2-23]; no PINGRESP within the timeout means the link is dead. A frozen broker is
+// so detected within 1.5 x keep-alive of its last byte (with the default timeout).
+void Client::check_timers(uint64_t now) {
+  if (state_ == State::kAwaitingConnack) {
+    if (now - state_since_ms_ >= options_.connect_timeout_ms)
+      link_lost(Status::kClientConnectTimeout);
+    return;
+  }
+  const uint64_t keep_alive_ms = uint64_t{options_.connect.keep_alive_seconds} * 1000;
+  if (state_ != State::kConnected || keep_alive_ms == 0) return;
+  if (ping_outstanding_) {
+    const uint64_t timeout =
+        options_.pingresp_timeout_ms ? options_.pingresp_timeout_ms : keep_alive_ms / 2;
+    if (now - ping_sent_ms_ >= timeout) link_lost(Status::kClientKeepAliveTimeout);
+    return;
+  }
+  if (now - last_sent_ms_ >= keep_alive_ms || now - last_received_ms_ >= keep_alive_ms) {
+    if (queue([](MutableByteView out) { return codec::encode_empty(PacketType::kPingreq, out); }) ==
+        Status::kOk) {
+      ping_outstanding_ = true;
+      ping_sent_ms_ = now;
+      flush();
+    }
+  }
+}
+
+// ---- Receiving ---------------------------------------------------------------------------------
+
+void Client::read_and_dispatch() {
+  const uint32_t generation = generation_;
+  if (!dispatch_buffered(generation)) return;
+  for (int reads = 0; reads < 64; ++reads) {
+    const MutableByteView space = decoder_.free_space();
+    if (space.size == 0) return;  // a full buffer of undispatched packets: backpressure
+    const int32_t n = transport_.recv(space.data, space.size);
+    if (n == 0) return;
+    if (n < 0) {
+      link_lost(Status::kTransportClosed);
+      return;
+    }
+    decoder_.commit(static_cast<size_t>(n));
+    last_received_ms_ = clock_.now_ms();
+    if (!dispatch_buffered(generation)) return;
+  }
+}
+
+// Dispatches every complete buffered packet. Returns false when dispatch must stop: the state
+// changed, or the transmit buffer cannot take an acknowledgement (the packet stays buffered).
+bool Client::dispatch_buffered(uint32_t generation) {
+  for (;;) {
+    if (!make_tx_room(16)) return false;
+    if (generation != generation_) return false;
+    codec::Packet packet;
+    const Status s = decoder_.next(&packet);
+    if (s == Status::kCodecNeedMore) return true;
+    if (s != Status::kOk) {
+      link_lost(Status::kClientProtocolViolation);
+      return false;
+    }
+    handle_packet(packet);
+    if (generation != generation_) return false;
+  }
+}
+
+void Client::handle_packet(const codec::Packet& packet) {
+  // Nothing but CONNACK may come first [MQTT-3.2.0-1].
+  if ((state_ == State::kAwaitingConnack) != (packet.type == PacketType::kConnack)) {
+    link_lost(Status::kClientProtocolViolation);
+    return;
+  }
+  switch (packet.type) {
+    case PacketType::kConnack:
+      on_connack(packet.connack);
+      return;
+    case PacketType::kPublish:
+      handle_publish(packet);
+      return;
+    case PacketType::kPuback:
+    case PacketType::kPubcomp: {
+      InflightEntry* e =
+          find_inflight(packet.packet_id, packet.type == PacketType::kPuback ? kEntryAwaitPuback
+                                                                             : kEntryAwaitPubcomp);
+      if (e == nullptr) return;  // a late duplicate: already complete
+      remove_inflight(e);
+      handler_.on_delivered(packet.packet_id, Status::kOk);
+      return;
+    }
+    case PacketType::kPubrec: {
+      InflightEntry* e = find_inflight(packet.packet_id, kEntryAwaitPubrec);
+      if (e == nullptr) e = find_inflight(packet.packet_id, kEntryAwaitPubcomp);
+      if (e == nullptr) return;
+      const bool sent = queue_ack(PacketType::kPubrel, packet.packet_id) == Status::kOk;
+      if (!sent && e->state != kEntryQueuedPubrel) ++queued_count_;
+      e->state = sent ? kEntryAwaitPubcomp : kEntryQueuedPubrel;
+      return;
+    }
+    case PacketType::kPubrel: {
+      // Release the QoS 2 id, then always answer PUBCOMP [MQTT-4.3.3-2].
+      for (size_t i = 0; i < inbound_qos2_count_; ++i) {
+        if (storage_.inbound_qos2[i] == packet.packet_id) {
+          storage_.inbound_qos2[i] = storage_.inbound_qos2[--inbound_qos2_count_];
+          break;
+        }
+      }
+      (void)queue_ack(PacketType::kPubcomp, packet.packet_id);
+      return;
+    }
+    case PacketType::kSuback:
+    case PacketType::kUnsuback: {
+      const bool suback = packet.type == PacketType::kSuback;
+      const uint32_t generation = generation_;
+      size_t code_index = 0;
+      for (size_t i = 0; i < storage_.subscription_capacity && generation == generation_; ++i) {
+        SubscriptionEntry& e = storage_.subscriptions[i];
+        if (e.packet_id != packet.packet_id ||
+            e.state != (suback ? kSubAwaitSuback : kUnsubAwait)) {
+          continue;
+        }
+        const std::string_view filter(e.filter, e.length);
+        if (!suback) {
+          e.state = kSubFree;
+          handler_.on_unsubscribed(filter);
+          continue;
+        }
+        // SUBACK codes follow the order of the filters in the SUBSCRIBE [MQTT-3.9.3-1], which
+        // was table order.
+        const uint8_t code =
+            code_index < packet.list.size ? packet.list.data[code_index] : codec::kSubackFailure;
+        ++code_index;
+        if (code == codec::kSubackFailure) {
+          e.state = kSubFree;  // not resubscribed after a reconnect
+          handler_.on_subscribed(filter, Status::kClientSubscribeRefused, QoS::kAtMostOnce);
+        } else {
+          e.state = kSubActive;
+          handler_.on_subscribed(filter, Status::kOk, static_cast<QoS>(code));
+        }
+      }
+      return;
+    }
+    case PacketType::kPingresp:
+      ping_outstanding_ = false;
+      return;
+    default:
+      link_lost(Status::kClientProtocolViolation);
+      return;
+  }
+}
+
+// The acknowledgement is queued before the handler runs: room for it was reserved, and the
+// handler's own publishes must not crowd it out. QoS 2 uses the standard's method B: store the
+// id, deliver once, PUBREC; a duplicate PUBLISH only gets PUBREC again [MQTT-4.3.3-2].
+void Client::handle_publish(const codec::Packet& packet) {
+  const codec::Publish& p = packet.publish;
+  const Message message{p.topic, p.payload, p.qos, p.retain, p.dup};
+  if (p.qos == QoS::kAtLeastOnce) {
+    (void)queue_ack(PacketType::kPuback, p.packet_id);
+  } else if (p.qos == QoS::kExactlyOnce) {
+    for (size_t i = 0; i < inbound_qos2_count_; ++i) {
+      if (storage_.inbound_qos2[i] == p.packet_id) {
+        (void)queue_ack(PacketType::kPubrec, p.packet_id);
+        return;  // already delivered
+      }
+    }
+    // A full table means this id cannot be remembered: it is still delivered and acknowledged,
+    // and only a redelivery of this very message after a reconnect could show it twice.
+    if (inbound_qos2_count_ < storage_.inbound_qos2_capacity) {
+      storage_.inbound_qos2[inbound_qos2_count_++] = p.packet_id;
+    }
+    (void)queue_ack(PacketType::kPubrec, p.packet_id);
+  }
+  handler_.on_message(message);
+}
+
+// ---- Sending -----------------------------------------------------------------------------------
+
+bool Client::flush() {
+  while (tx_end_ > tx_start_) {
+    const int32_t n = transport_.send(storage_.tx.data + tx_start_, tx_end_ - tx_start_);
+    if (n == 0) return true;
+    if (n < 0) {
+      link_lost(Status::kTransportClosed);
+      return false;
+    }
+    tx_start_ += static_cast<size_t>(n);
+    last_sent_ms_ = clock_.now_ms();
+  }
+  tx_start_ = tx_end_ = 0;
+  return true;
+}
+
+bool Client::make_tx_room(size_t bytes) {
+  if (storage_.tx.size - tx_end_ >= bytes) return true;
+  if (link_open() && !flush()) return false;
+  if (tx_start_ > 0) {
+    std::memmove(storage_.tx.data, storage_.tx.data + tx_start_, tx_end_ - tx_start_);
+    tx_end_ -= tx_start_;
+    tx_start_ = 0;
+  }
+  return storage_.tx.size - tx_end_ >= bytes;
+}
+
+template <typename Encode>
+Status Client::queue(Encode&& encode) {
+  if (!link_open()) return Status::kClientNotConnected;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    const Result<size_t> written =
+        encode(MutableByteView(storage_.tx.data + tx_end_, storage_.tx.size - tx_end_));
+    if (written) {
+      tx_end_ += written.value();
+      return Status::kOk;
+    }
+    if (written.status() != Status::kBufferTooSmall) return written.status();
+    if (attempt == 0 && !make_tx_room(storage_.tx.size)) {
+      if (!link_open()) return Status::kClientNotConnected;
+    }
+  }
+  return tx_end_ == tx_start_ ? Status::kClientMessageTooLarge : Status::kClientBusy;
+}
+
+Status Client::queue_ack(PacketType type, uint16_t packet_id) {
+  return queue([&](MutableByteView out) { return codec::encode_ack(type, packet_id, out); });
+}
+
+Result<uint16_t> Client::publish(std::string_view topic, ByteView payload, QoS qos, bool retain) {
+  if (!configured_) return Status::kInvalidArgument;
+  const Status rules = check_publish_rules(topic, payload.size, qos, retain);
+  if (rules != Status::kOk) return rules;
+  codec::Publish p;
+  p.topic = topic;
+  p.payload = payload;
+  p.qos = qos;
+  p.retain = retain;
+  if (qos == QoS::kAtMostOnce) {
+    if (state_ != State::kConnected) return Status::kClientNotConnected;
+    const Status queued = queue([&](MutableByteView out) { return codec::encode(p, out); });
+    if (queued != Status::kOk) return queued;
+    if (!flush()) return Status::kClientNotConnected;
+    return uint16_t{0};
+  }
+  p.packet_id = next_packet_id();
+  const Status stored = store_message(p);
+  if (stored != Status::kOk) return stored;
+  if (state_ == State::kConnected) {
+    send_queued_messages();
+    flush();
+  }
+  return p.packet_id;
+}
+
+Status Client::store_message(const codec::Publish& publish) {
+  if (inflight_span_ == storage_.inflight_capacity) return Status::kClientInflightFull;
+  const Result<size_t> size = codec::encoded_size(publish);
+  if (!size) return size.status();
+  if (size.value() > storage_.outbox.size || size.value() > storage_.tx.size) {
+    return Status::kClientMessageTooLarge;
+  }
+  if (storage_.outbox.size - outbox_end_ < size.value() && outbox_start_ > 0) {
+    // Slide the stored frames to the front; in-order acknowledgements keep this rare and small.
+    std::memmove(storage_.outbox.data, storage_.outbox.data + outbox_start_,
+                 outbox_end_ - outbox_start_);
+    for (size_t i = 0; i < inflight_span_; ++i) {
+      InflightEntry& e = storage_.inflight[(inflight_head_ + i) % storage_.inflight_capacity];
+      if (e.state != kEntryFree) e.offset -= static_cast<uint32_t>(outbox_start_);
+    }
+    outbox_end_ -= outbox_start_;
+    outbox_start_ = 0;
+  }
+  if (storage_.outbox.size - outbox_end_ < size.value()) return Status::kClientInflightFull;
+  (void)codec::encode(publish, MutableByteView(storage_.outbox.data + outbox_end_, size.value()));
+  InflightEntry& e =
+      storage_.inflight[(inflight_head_ + inflight_span_) % storage_.inflight_capacity];
+  e.offset = static_cast<uint32_t>(outbox_end_);
+  e.length = static_cast<uint32_t>(size.value());
+  e.packet_id = publish.packet_id;
+  e.state = kEntryQueuedPublish;
+  outbox_end_ += size.value();
+  ++inflight_span_;
+  ++inflight_used_;
+  ++queued_count_;
+  return Status::kOk;
+}
+
+void Client::send_queued_messages() {
+  if (state_ != State::kConnected || queued_count_ == 0) return;
+  for (size_t i = 0; i < inflight_span_ && queued_count_ > 0; ++i) {
+    InflightEntry& e = storage_.inflight[(inflight_head_ + i) % storage_.inflight_capacity];
+    if (e.state == kEntryQueuedPubrel) {
+      if (queue_ack(PacketType::kPubrel, e.packet_id) != Status::kOk) return;
+      e.state = kEntryAwaitPubcomp;
+      --queued_count_;
+    } else if (e.state == kEntryQueuedPublish) {
+      if (!make_tx_room(e.length)) return;
+      std::memcpy(storage_.tx.data + tx_end_, storage_.outbox.data + e.offset, e.length);
+      tx_end_ += e.length;
+      e.state = qos_of_frame(storage_.outbox.data[e.offset]) == QoS::kAtLeastOnce
+                    ? kEntryAwaitPuback
+                    : kEntryAwaitPubrec;
+      --queued_count_;
+    }
+  }
+}
+
+InflightEntry* Client::find_inflight(uint16_t packet_id, uint8_t state) {
+  for (size_t i = 0; i < inflight_span_; ++i) {
+    InflightEntry& e = storage_.inflight[(inflight_head_ + i) % storage_.inflight_capacity];
+    if (e.packet_id == packet_id && e.state == state) return &e;
+  }
+  return nullptr;
+}
+
+void Client::remove_inflight(InflightEntry* entry) {
+  if (entry->state == kEntryQueuedPublish || entry->state == kEntryQueuedPubrel) --queued_count_;
+  entry->state = kEntryFree;
+  --inflight_used_;
+  while (inflight_span_ > 0 && storage_.inflight[inflight_head_].state == kEntryFree) {
+    inflight_head_ = (inflight_head_ + 1) % storage_.inflight_capacity;
+    --inflight_span_;
+  }
+  if (inflight_span_ == 0) {
+    inflight_head_ = 0;
+    outbox_start_ = outbox_end_ = 0;
+  } else {
+    outbox_start_ = storage_.inflight[inflight_head_].offset;
+  }
+}
+
+bool Client::packet_id_in_use(uint16_t id) const {
+  for (size_t i = 0; i < inflight_span_; ++i) {
+    const InflightEntry& e = storage_.inflight[(inflight_head_ + i) % storage_.inflight_capacity];
+    if (e.state != kEntryFree && e.packet_id == id) return true;
+  }
+  for (size_t i = 0; i < storage_.subscription_capacity; ++i) {
+    const SubscriptionEntry& e = storage_.subscriptions[i];
+    if ((e.state == kSubAwaitSuback || e.state == kUnsubAwait) && e.packet_id == id) return true;
+  }
+  return false;
+}
+
+uint16_t Client::next_packet_id() {
+  do {
+    last_packet_id_ = static_cast<uint16_t>(last_packet_id_ + 1);
+  } while (last_packet_id_ == 0 || packet_id_in_use(last_packet_id_));
+  return last_packet_id_;
+}
+
+// ---- Subscriptions -----------------------------------------------------------------------------
+
+Status Client::subscribe(const codec::Subscription* subscriptions, size_t count) {
+  if (!configured_) return Status::kInvalidArgument;
+  if (count == 0) return Status::kCodecEmptySubscription;
+  const bool onenet = options_.profile == Profile::kOneNet;
+  if (onenet && count > kOneNetMaxFiltersPerPacket) return Status::kClientRuleSubscriptionCount;
+  size_t active = 0;
+  size_t free_slots = 0;
+  for (size_t i = 0; i < storage_.subscription_capacity; ++i) {
+    const uint8_t st = storage_.subscriptions[i].state;
+    if (st == kSubFree) ++free_slots;
+    if (st == kSubPending || st == kSubAwaitSuback || st == kSubActive) ++active;
+  }
+  size_t added = 0;
+  for (size_t n = 0; n < count; ++n) {
+    const Status rules = check_filter_rules(subscriptions[n].filter, subscriptions[n].qos);
+    if (rules != Status::kOk) return rules;
+    bool known = false;
+    for (size_t i = 0; i < storage_.subscription_capacity && !known; ++i) {
+      const SubscriptionEntry& e = storage_.subscriptions[i];
+      known =
+          e.state != kSubFree && std::string_view(e.filter, e.length) == subscriptions[n].filter;
+    }
+    if (!known) ++added;
+  }
+  if (onenet && active + added > kOneNetMaxSubscriptions)
+    return Status::kClientRuleSubscriptionCount;
+  if (added > free_slots) return Status::kClientTooManySubscriptions;
+
+  for (size_t n = 0; n < count; ++n) {
+    const std::string_view filter = subscriptions[n].filter;
+    SubscriptionEntry* slot = nullptr;
+    for (size_t i = 0; i < storage_.subscription_capacity && slot == nullptr; ++i) {
+      SubscriptionEntry& e = storage_.subscriptions[i];
+      if (e.state != kSubFree && std::string_view(e.filter, e.length) == filter) slot = &e;
+    }
+    for (size_t i = 0; i < storage_.subscription_capacity && slot == nullptr; ++i) {
+      if (storage_.subscriptions[i].state == kSubFree) slot = &storage_.subscriptions[i];
+    }
+    std::memcpy(slot->filter, filter.data(), filter.size());
+    slot->length = static_cast<uint16_t>(filter.size());
+    slot->qos = subscriptions[n].qos;
+    slot->state = kSubPending;
+  }
+  send_pending_subscriptions();
+  if (state_ == State::kConnected) flush();
+  return Status::kOk;
+}
+
+Status Client::unsubscribe(const std::string_view* filters, size_t count) {
+  if (!configured_) return Status::kInvalidArgument;
+  if (count == 0) return Status::kCodecEmptySubscription;
+  for (size_t n = 0; n < count; ++n) {
+    const Status valid = codec::check_topic_filter(filters[n]);
+    if (valid != Status::kOk) return valid;
+  }
+  for (size_t n = 0; n < count; ++n) {
+    for (size_t i = 0; i < storage_.subscription_capacity; ++i) {
+      SubscriptionEntry& e = storage_.subscriptions[i];
+      if (e.state != kSubFree && std::string_view(e.filter, e.length) == filters[n]) {
+        e.state = kUnsubPending;
+      }
+    }
+  }
+  send_pending_subscriptions();
+  if (state_ == State::kConnected) flush();
+  return Status::kOk;
+}
+
+void Client::send_pending_subscriptions() {
+  if (state_ != State::kConnected) return;
+  queue_subscription_packets(false);
+  queue_subscription_packets(true);
+}
+
+// Groups pending entries into SUBSCRIBE (or UNSUBSCRIBE) packets of up to the per-packet limit.
+void Client::queue_subscription_packets(bool unsubscribe) {
+  const uint8_t pending = unsubscribe ? kUnsubPending : kSubPending;
+  const size_t per_packet =
+      options_.profile == Profile::kOneNet ? kOneNetMaxFiltersPerPacket : kMaxFiltersPerPacket;
+  for (;;) {
+    codec::Subscription subs[kMaxFiltersPerPacket];
+    std::string_view filters[kMaxFiltersPerPacket];
+    SubscriptionEntry* entries[kMaxFiltersPerPacket];
+    size_t n = 0;
+    for (size_t i = 0; i < storage_.subscription_capacity && n < per_packet; ++i) {
+      SubscriptionEntry& e = storage_.subscriptions[i];
+      if (e.state != pending) continue;
+      filters[n] = std::string_view(e.filter, e.length);
+      subs[n] = codec::Subscription{filters[n], e.qos};
+      entries[n++] = &e;
+    }
+    if (n == 0) return;
+    const uint16_t id = next_packet_id();
+    const Status queued = queue([&](MutableByteView out) {
+      return unsubscribe ? codec::encode(codec::Unsubscribe{id, filters, n}, out)
+                         : codec::encode(codec::Subscribe{id, subs, n}, out);
+    });
+    if (queued != Status::kOk) return;  // retried at the next poll
+    for (size_t i = 0; i < n; ++i) {
+      entries[i]->packet_id = id;
+      entries[i]->state = unsubscribe ? kUnsubAwait : kSubAwaitSuback;
+    }
+  }
+}
+
+// ---- Disconnect --------------------------------------------------------------------------------
+
+Status Client::disconnect(uint32_t flush_timeout_ms) {
+  if (state_ == State::kIdle) return Status::kOk;
+  if (link_open() && queue([](MutableByteView out) {
+                       return codec::encode_empty(PacketType::kDisconnect, out);
+                     }) == Status::kOk) {
+    const uint64_t deadline = clock_.now_ms() + flush_timeout_ms;
+    while (link_open() && flush() && tx_end_ > tx_start_) {
+      const uint64_t now = clock_.now_ms();
+      if (now >= deadline) break;
+      (void)transport_.wait(static_cast<uint32_t>(deadline - now), true);
+    }
+  }
+  ++generation_;
+  transport_.close();
+  decoder_.reset();
+  tx_start_ = tx_end_ = 0;
+  ping_outstanding_ = false;
+  set_state(State::kIdle, Status::kOk);
+  return Status::kOk;
+}
+
+}  // namespace onenet::client

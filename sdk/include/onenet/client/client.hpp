@@ -1,0 +1,279 @@
+// The MQTT 3.1.1 session engine.
+//
+// One Client is one MQTT session over one port::Transport. It is synchronous and single-owner:
+// one thread calls poll() (and every other member); callbacks run inside poll() and may call
+// publish/subscribe/unsubscribe/disconnect. The client never allocates: all memory is the
+// caller's Storage, which must outlive the client. Nothing here blocks except poll(), for at
+// most the wait it is given (plus the transport's connect timeout while connecting).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "onenet/codec/packets.hpp"
+#include "onenet/codec/stream_decoder.hpp"
+#include "onenet/port.hpp"
+#include "onenet/status.hpp"
+
+namespace onenet::client {
+
+/// Which broker rules the client enforces locally, before a byte is sent.
+enum class Profile : uint8_t {
+  /// Any MQTT 3.1.1 broker: QoS 0/1/2, will, retain, persistent sessions.
+  kGeneric,
+  /// OneNET (onenet-protocol.md section 2): clean session, QoS <= 1, no will or retain,
+  /// keep-alive 10..1800 s, only this device's `$sys/{product}/{device}/` topics (user name =
+  /// product id, client id = device name), wildcards from the fifth level on, at most 10
+  /// subscriptions (8 filters per packet), payloads up to 256 KB, reconnects >= 2 s apart.
+  kOneNet,
+};
+
+/// Connection states. The comment of each lists the states that can follow it.
+enum class State : uint8_t {
+  kIdle,             ///< not started, or after disconnect(). Next: kConnecting.
+  kConnecting,       ///< opening the transport at the next poll. Next: kAwaitingConnack, kBackoff.
+  kAwaitingConnack,  ///< CONNECT sent. Next: kConnected, kBackoff, kIdle.
+  kConnected,        ///< session up. Next: kBackoff (link lost), kIdle (disconnect()).
+  kBackoff,          ///< waiting before the next attempt. Next: kConnecting, kIdle.
+};
+
+const char* to_string(State state);
+
+/// What to do with unacknowledged QoS 1/2 messages when the broker did not resume the session.
+enum class RequeuePolicy : uint8_t {
+  /// Send them again as new messages (at-least-once survives a lost session). Messages already
+  /// acknowledged with PUBREC count as delivered.
+  kResend,
+  /// Report each as failed (on_delivered with kClientSessionLost) and forget it.
+  kDrop,
+};
+
+/// An incoming application message. Views into the client's receive buffer: valid only during
+/// the on_message call.
+struct Message {
+  std::string_view topic;
+  ByteView payload;
+  codec::QoS qos = codec::QoS::kAtMostOnce;
+  bool retain = false;
+  bool dup = false;
+};
+
+/// Receives the client's events. Every member runs inside Client::poll() on the owner thread.
+class Handler {
+ public:
+  virtual ~Handler() = default;
+  /// The state changed; `reason` says why (kOk, or what failed for kBackoff / kIdle).
+  virtual void on_state(State /*state*/, Status /*reason*/) {}
+  /// An application message arrived (QoS 2: once per message, duplicates filtered).
+  virtual void on_message(const Message& /*message*/) {}
+  /// A QoS 1/2 publish completed: kOk when acknowledged, kClientSessionLost when dropped.
+  virtual void on_delivered(uint16_t /*packet_id*/, Status /*result*/) {}
+  /// SUBACK for one filter: kOk with the granted QoS, or kClientSubscribeRefused.
+  virtual void on_subscribed(std::string_view /*filter*/, Status /*result*/,
+                             codec::QoS /*granted*/) {}
+  /// UNSUBACK for one filter.
+  virtual void on_unsubscribed(std::string_view /*filter*/) {}
+  /// Before every connection attempt: the last chance to change credentials (renew a token).
+  /// Views set here must stay valid until the next call.
+  virtual void before_connect(codec::Connect& /*connect*/) {}
+};
+
+/// Longest topic filter the subscription table stores (for resubscribing after a reconnect).
+#ifndef ONENET_MAX_FILTER_LENGTH
+#define ONENET_MAX_FILTER_LENGTH 160
+#endif
+inline constexpr size_t kMaxFilterLength = ONENET_MAX_FILTER_LENGTH;
+
+/// One unacknowledged outgoing QoS 1/2 message (its frame lives in Storage::outbox).
+struct InflightEntry {
+  uint32_t offset = 0;
+  uint32_t length = 0;
+  uint16_t packet_id = 0;
+  uint8_t state = 0;
+};
+
+/// One subscription, kept for resubscribing after a reconnect.
+struct SubscriptionEntry {
+  char filter[kMaxFilterLength];
+  uint16_t length = 0;
+  uint16_t packet_id = 0;
+  codec::QoS qos = codec::QoS::kAtMostOnce;
+  uint8_t state = 0;
+};
+
+/// The client's memory, owned by the caller; must outlive the client.
+struct Storage {
+  MutableByteView rx;      ///< incoming frames: bounds the largest packet the client accepts
+  MutableByteView tx;      ///< outgoing bytes not yet taken by the transport
+  MutableByteView outbox;  ///< stored QoS 1/2 PUBLISH frames until acknowledged
+  InflightEntry* inflight = nullptr;
+  size_t inflight_capacity = 0;
+  uint16_t* inbound_qos2 = nullptr;  ///< QoS 2 ids received, PUBREL not yet (dedup)
+  size_t inbound_qos2_capacity = 0;
+  SubscriptionEntry* subscriptions = nullptr;
+  size_t subscription_capacity = 0;
+};
+
+/// Storage sized at compile time (an MCU's static buffers, or a member of a host object).
+template <size_t RxBytes, size_t TxBytes, size_t OutboxBytes, size_t Inflight, size_t Subscriptions,
+          size_t InboundQos2 = 16>
+struct StaticStorage {
+  uint8_t rx[RxBytes];
+  uint8_t tx[TxBytes];
+  uint8_t outbox[OutboxBytes];
+  InflightEntry inflight[Inflight];
+  uint16_t inbound_qos2[InboundQos2];
+  SubscriptionEntry subscriptions[Subscriptions];
+
+  Storage view() {
+    return Storage{MutableByteView(rx, RxBytes),
+                   MutableByteView(tx, TxBytes),
+                   MutableByteView(outbox, OutboxBytes),
+                   inflight,
+                   Inflight,
+                   inbound_qos2,
+                   InboundQos2,
+                   subscriptions,
+                   Subscriptions};
+  }
+};
+
+struct Options {
+  Profile profile = Profile::kGeneric;
+  /// CONNECT fields. The views are borrowed: they must stay valid while the client runs
+  /// (Handler::before_connect may repoint them).
+  codec::Connect connect;
+  uint32_t connect_timeout_ms = 10000;  ///< transport open, then CONNACK
+  uint32_t pingresp_timeout_ms = 0;     ///< 0: half the keep-alive
+  bool auto_reconnect = true;
+  uint32_t backoff_initial_ms = 1000;  ///< ceiling of the first delay
+  uint32_t backoff_max_ms = 60000;     ///< ceiling of every delay
+  RequeuePolicy requeue = RequeuePolicy::kResend;
+};
+
+class Client {
+ public:
+  /// All references are borrowed and must outlive the client.
+  Client(port::Transport& transport, port::Clock& clock, port::RandomFunction random,
+         const Storage& storage, Handler& handler);
+
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  /// Validates and keeps `options`. Only while kIdle. Returns kInvalidArgument (storage too
+  /// small, timeouts of 0), a codec status for bad CONNECT fields, or a kClientRule* status
+  /// when the profile forbids the settings.
+  Status configure(const Options& options);
+
+  /// Starts connecting (the next poll opens the transport). kClientBusy unless kIdle.
+  Status start();
+
+  /// Does all due work: connects, reconnects, sends, receives, dispatches callbacks, keeps the
+  /// link alive. Waits at most `max_wait_ms` for the transport (0: never waits). Returns kOk;
+  /// link failures are reported through on_state, and the client recovers by itself.
+  Status poll(uint32_t max_wait_ms);
+
+  /// Milliseconds until poll() has timed work (keep-alive, CONNACK timeout, reconnect); a
+  /// caller waiting on its own (the Linux runner) sleeps at most this long.
+  uint32_t next_timeout_ms();
+
+  /// Publishes a message. QoS 0: only while connected (kClientNotConnected otherwise). QoS 1/2:
+  /// stored in the outbox and sent as soon as the link allows, also across reconnects. Returns
+  /// the packet id (0 for QoS 0), a codec status, a kClientRule* status (profile), kClientBusy
+  /// (transmit buffer full now: poll and retry), kClientInflightFull, or
+  /// kClientMessageTooLarge. `topic` and `payload` are copied before return.
+  Result<uint16_t> publish(std::string_view topic, ByteView payload, codec::QoS qos,
+                           bool retain = false);
+
+  /// Subscribes (and remembers the filters, to resubscribe after a reconnect). Results arrive
+  /// through on_subscribed. Returns kOk, a codec status, kClientRule*, kClientBusy or
+  /// kClientTooManySubscriptions.
+  Status subscribe(const codec::Subscription* subscriptions, size_t count);
+
+  /// Unsubscribes; on_unsubscribed follows for each filter.
+  Status unsubscribe(const std::string_view* filters, size_t count);
+
+  /// Sends DISCONNECT (waiting up to `flush_timeout_ms` for it to leave), closes the
+  /// transport and goes kIdle. Unacknowledged messages and subscriptions are kept for start().
+  Status disconnect(uint32_t flush_timeout_ms = 1000);
+
+  State state() const { return state_; }
+  /// Outgoing QoS 1/2 messages not yet acknowledged.
+  size_t inflight_count() const { return inflight_used_; }
+  /// The status that caused the last transition to kBackoff or kIdle.
+  Status last_error() const { return last_error_; }
+
+ private:
+  Status check_publish_rules(std::string_view topic, size_t payload_size, codec::QoS qos,
+                             bool retain) const;
+  Status check_filter_rules(std::string_view filter, codec::QoS qos) const;
+  bool in_device_space(std::string_view topic) const;
+
+  void set_state(State state, Status reason);
+  void open_transport(uint64_t now);
+  void link_lost(Status reason);
+  void schedule_reconnect(Status reason);
+  void on_connack(const codec::Connack& connack);
+  void handle_packet(const codec::Packet& packet);
+  void handle_publish(const codec::Packet& packet);
+  void read_and_dispatch();
+  bool dispatch_buffered(uint32_t generation);
+  bool link_open() const {
+    return state_ == State::kAwaitingConnack || state_ == State::kConnected;
+  }
+  bool make_tx_room(size_t bytes);
+  void wait_for_transport(uint32_t max_wait_ms);
+  void finish_dropped_messages();
+  void queue_subscription_packets(bool unsubscribe);
+  uint32_t random32();
+  void check_timers(uint64_t now);
+
+  bool flush();
+  template <typename Encode>
+  Status queue(Encode&& encode);
+  Status queue_ack(codec::PacketType type, uint16_t packet_id);
+  void send_queued_messages();
+  void send_pending_subscriptions();
+
+  uint16_t next_packet_id();
+  bool packet_id_in_use(uint16_t id) const;
+  InflightEntry* find_inflight(uint16_t packet_id, uint8_t state);
+  void remove_inflight(InflightEntry* entry);
+  Status store_message(const codec::Publish& publish);
+  void requeue_after_connect(bool session_present);
+
+  port::Transport& transport_;
+  port::Clock& clock_;
+  port::RandomFunction random_;
+  Storage storage_;
+  Handler& handler_;
+  codec::StreamDecoder decoder_;
+  Options options_;
+
+  bool configured_ = false;
+  State state_ = State::kIdle;
+  Status last_error_ = Status::kOk;
+  uint32_t generation_ = 0;  // bumped when a connection begins or ends: dispatch stops then
+  uint64_t state_since_ms_ = 0;
+  uint64_t connected_since_ms_ = 0;
+  uint64_t reconnect_at_ms_ = 0;
+  uint64_t last_sent_ms_ = 0;
+  uint64_t last_received_ms_ = 0;
+  uint64_t ping_sent_ms_ = 0;
+  bool ping_outstanding_ = false;
+  uint32_t attempts_ = 0;
+  uint16_t last_packet_id_ = 0;
+
+  size_t tx_start_ = 0;
+  size_t tx_end_ = 0;
+  size_t outbox_start_ = 0;
+  size_t outbox_end_ = 0;
+  size_t inflight_head_ = 0;  // oldest entry
+  size_t inflight_span_ = 0;  // entries from the head, tombstones included
+  size_t inflight_used_ = 0;  // live entries
+  size_t queued_count_ = 0;   // live entries waiting to be sent
+  size_t inbound_qos2_count_ = 0;
+};
+
+}  // namespace onenet::client

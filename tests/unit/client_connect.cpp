@@ -1,0 +1,189 @@
+// The session engine: connecting, CONNACK codes, keep-alive, backoff, protocol errors.
+#include "client_fixture.hpp"
+
+using namespace client_test;
+using onenet::Status;
+using onenet::client::State;
+using onenet::codec::PacketType;
+
+TEST_CASE("connect sends the configured CONNECT and reports connected on CONNACK 0") {
+  Harness h;
+  h.options.connect.has_username = true;
+  h.options.connect.username = "user";
+  h.options.connect.has_password = true;
+  h.options.connect.password = std::string_view("pw");
+  REQUIRE(h.client.configure(h.options) == Status::kOk);
+  REQUIRE(h.client.start() == Status::kOk);
+  h.client.poll(0);
+  auto packets = h.transport.take_packets();
+  REQUIRE(packets.size() == 1);
+  CHECK(packets[0].connect.client_id == "c1");
+  CHECK(packets[0].connect.username == "user");
+  CHECK(packets[0].connect.password.as_text() == "pw");
+  CHECK(packets[0].connect.keep_alive_seconds == 10);
+  h.transport.deliver({0x20, 0x02, 0x00, 0x00});
+  h.client.poll(0);
+  CHECK(h.client.state() == State::kConnected);
+  CHECK(h.handler.states ==
+        std::vector<State>{State::kConnecting, State::kAwaitingConnack, State::kConnected});
+}
+
+TEST_CASE("each CONNACK refusal code has its own status, and the client backs off") {
+  const Status expected[] = {Status::kClientConnackBadProtocol, Status::kClientConnackIdRejected,
+                             Status::kClientConnackUnavailable,
+                             Status::kClientConnackBadCredentials,
+                             Status::kClientConnackNotAuthorized};
+  for (uint8_t code = 1; code <= 5; ++code) {
+    CAPTURE(code);
+    Harness h;
+    REQUIRE(h.client.configure(h.options) == Status::kOk);
+    REQUIRE(h.client.start() == Status::kOk);
+    h.client.poll(0);
+    h.transport.deliver({0x20, 0x02, 0x00, code});
+    h.client.poll(0);
+    CHECK(h.client.state() == State::kBackoff);
+    CHECK(h.handler.reasons.back() == expected[code - 1]);
+    CHECK(h.client.last_error() == expected[code - 1]);
+    CHECK_FALSE(h.transport.is_open);
+  }
+}
+
+TEST_CASE("a transport that cannot open is retried after a backoff") {
+  Harness h;
+  h.transport.open_results = {Status::kTransportConnectFailed};
+  REQUIRE(h.client.configure(h.options) == Status::kOk);
+  REQUIRE(h.client.start() == Status::kOk);
+  h.client.poll(0);
+  CHECK(h.client.state() == State::kBackoff);
+  CHECK(h.handler.reasons.back() == Status::kTransportConnectFailed);
+  h.clock.now += h.client.next_timeout_ms();
+  h.client.poll(0);
+  CHECK(h.client.state() == State::kAwaitingConnack);
+  CHECK(h.transport.opens == 2);
+}
+
+TEST_CASE("no CONNACK within the connect timeout drops the attempt") {
+  Harness h;
+  h.options.connect_timeout_ms = 5000;
+  REQUIRE(h.client.configure(h.options) == Status::kOk);
+  REQUIRE(h.client.start() == Status::kOk);
+  h.client.poll(0);
+  h.clock.now += 4999;
+  h.client.poll(0);
+  CHECK(h.client.state() == State::kAwaitingConnack);
+  h.clock.now += 1;
+  h.client.poll(0);
+  CHECK(h.client.state() == State::kBackoff);
+  CHECK(h.handler.reasons.back() == Status::kClientConnectTimeout);
+}
+
+TEST_CASE("keep-alive: PINGREQ after a keep-alive of silence, dead after the PINGRESP timeout") {
+  Harness h;  // keep-alive 10 s, PINGRESP timeout defaults to 5 s
+  h.connect();
+  h.clock.now += 9999;
+  h.client.poll(0);
+  CHECK(h.transport.take_packets().empty());
+  CHECK(h.client.next_timeout_ms() == 1);
+  h.clock.now += 1;
+  h.client.poll(0);
+  auto packets = h.transport.take_packets();
+  REQUIRE(packets.size() == 1);
+  CHECK(packets[0].type == PacketType::kPingreq);
+
+  h.transport.deliver({0xD0, 0x00});  // PINGRESP
+  h.client.poll(0);
+  CHECK(h.client.state() == State::kConnected);
+
+  // Next period: no answer this time.
+  h.clock.now += 10000;
+  h.client.poll(0);
+  REQUIRE(h.transport.take_packets().size() == 1);
+  h.clock.now += 4999;
+  h.client.poll(0);
+  CHECK(h.client.state() == State::kConnected);
+  h.clock.now += 1;
+  h.client.poll(0);
+  CHECK(h.client.state() == State::kBackoff);
+  CHECK(h.handler.reasons.back() == Status::kClientKeepAliveTimeout);
+}
+
+TEST_CASE(
+    "keep-alive: a silent broker is declared dead within 1.5 x keep-alive even while we publish") {
+  Harness h;
+  h.connect();
+  const uint64_t last_heard = h.clock.now;
+  // Publishing every second keeps us sending; the broker says nothing back.
+  while (h.client.state() == State::kConnected) {
+    h.clock.now += 1000;
+    (void)h.client.publish("t", std::string_view("x"), onenet::codec::QoS::kAtMostOnce);
+    h.client.poll(0);
+    REQUIRE(h.clock.now - last_heard <= 15000);
+  }
+  CHECK(h.handler.reasons.back() == Status::kClientKeepAliveTimeout);
+  CHECK(h.clock.now - last_heard == 15000);
+}
+
+TEST_CASE("backoff: full jitter under a doubling ceiling, capped at the maximum") {
+  Harness h;  // initial 1000 ms, max 8000 ms
+  random_values() = {0xFFFFFFFFu};
+  h.transport.open_results = std::deque<Status>(10, Status::kTransportConnectFailed);
+  REQUIRE(h.client.configure(h.options) == Status::kOk);
+  REQUIRE(h.client.start() == Status::kOk);
+  const uint32_t ceilings[] = {1000, 2000, 4000, 8000, 8000, 8000};
+  for (const uint32_t ceiling : ceilings) {
+    CAPTURE(ceiling);
+    h.client.poll(0);
+    REQUIRE(h.client.state() == State::kBackoff);
+    const uint32_t delay = h.client.next_timeout_ms();
+    CHECK(delay <= ceiling);
+    CHECK(delay == 0xFFFFFFFFu % (ceiling + 1));
+    h.clock.now += delay;
+  }
+  // A random value of 0 gives no delay at all (full jitter's lower bound).
+  random_values() = {0};
+  h.client.poll(0);
+  CHECK(h.client.next_timeout_ms() == 0);
+  random_values() = {0xFFFFFFFFu};
+}
+
+TEST_CASE("garbage from the broker is a protocol violation; so is PUBLISH before CONNACK") {
+  Harness h;
+  h.connect();
+  h.transport.deliver({0xF0, 0x00});  // reserved packet type 15
+  h.client.poll(0);
+  CHECK(h.client.state() == State::kBackoff);
+  CHECK(h.handler.reasons.back() == Status::kClientProtocolViolation);
+
+  Harness early;
+  REQUIRE(early.client.configure(early.options) == Status::kOk);
+  REQUIRE(early.client.start() == Status::kOk);
+  early.client.poll(0);
+  early.transport.deliver(publish_frame("t", "x", onenet::codec::QoS::kAtMostOnce));
+  early.client.poll(0);
+  CHECK(early.handler.reasons.back() == Status::kClientProtocolViolation);
+  CHECK(early.handler.messages.empty());
+}
+
+TEST_CASE("disconnect sends DISCONNECT, closes, and goes idle without reconnecting") {
+  Harness h;
+  h.connect();
+  REQUIRE(h.client.disconnect() == Status::kOk);
+  auto packets = h.transport.take_packets();
+  REQUIRE(packets.size() == 1);
+  CHECK(packets[0].type == PacketType::kDisconnect);
+  CHECK(h.client.state() == State::kIdle);
+  CHECK_FALSE(h.transport.is_open);
+  h.clock.now += 100000;
+  h.client.poll(0);
+  CHECK(h.transport.opens == 1);
+}
+
+TEST_CASE("configure validates storage and CONNECT fields") {
+  Harness h;
+  h.options.connect_timeout_ms = 0;
+  CHECK(h.client.configure(h.options) == Status::kInvalidArgument);
+  h.options.connect_timeout_ms = 1000;
+  h.options.connect.has_password = true;  // password without user name
+  CHECK(h.client.configure(h.options) == Status::kCodecBadConnectFlags);
+  CHECK(h.client.start() == Status::kInvalidArgument);  // never configured
+}

@@ -1,0 +1,304 @@
+// The session engine: publishing, acknowledgements, retransmission, inbound QoS, subscriptions.
+#include "client_fixture.hpp"
+
+using namespace client_test;
+using onenet::Status;
+using onenet::client::State;
+using onenet::codec::PacketType;
+using onenet::codec::QoS;
+
+TEST_CASE("partial writes, zero returns and one-byte reads lose and reorder nothing") {
+  Harness h;
+  h.transport.send_chunk = 3;
+  h.transport.send_zero_every_other = true;
+  h.transport.recv_chunk = 1;
+  h.transport.recv_zero_every_other = true;
+  REQUIRE(h.client.configure(h.options) == Status::kOk);
+  REQUIRE(h.client.start() == Status::kOk);
+  for (int i = 0; i < 50 && h.transport.take_packets().empty(); ++i) h.client.poll(0);
+  h.transport.deliver({0x20, 0x02, 0x00, 0x00});
+  for (int i = 0; i < 50 && h.client.state() != State::kConnected; ++i) h.client.poll(0);
+  REQUIRE(h.client.state() == State::kConnected);
+
+  std::vector<std::string> expected;
+  for (int i = 0; i < 20; ++i) {
+    const std::string payload = "message-" + std::to_string(i);
+    Status s;
+    while ((s = h.client.publish("t/x", std::string_view(payload), QoS::kAtMostOnce).status()) ==
+           Status::kClientBusy) {
+      h.client.poll(0);
+    }
+    REQUIRE(s == Status::kOk);
+    expected.push_back(payload);
+    h.transport.deliver(publish_frame("in/y", payload.c_str(), QoS::kAtMostOnce));
+  }
+  for (int i = 0; i < 2000 && (h.handler.messages.size() < 20 || !h.transport.inbound.empty());
+       ++i) {
+    h.client.poll(0);
+  }
+  std::vector<std::string> sent;
+  for (const auto& p : h.transport.take_packets()) sent.emplace_back(p.publish.payload.as_text());
+  CHECK(sent == expected);
+  REQUIRE(h.handler.messages.size() == 20);
+  for (size_t i = 0; i < 20; ++i) CHECK(h.handler.messages[i] == "in/y=" + expected[i]);
+}
+
+TEST_CASE("QoS 1 publish completes on PUBACK") {
+  Harness h;
+  h.connect();
+  const auto id = h.client.publish("t", std::string_view("a"), QoS::kAtLeastOnce);
+  REQUIRE(id.ok());
+  CHECK(id.value() != 0);
+  auto packets = h.transport.take_packets();
+  REQUIRE(packets.size() == 1);
+  CHECK(packets[0].publish.qos == QoS::kAtLeastOnce);
+  CHECK(packets[0].packet_id == id.value());
+  CHECK(h.client.inflight_count() == 1);
+  h.transport.deliver(ack_frame(PacketType::kPuback, id.value()));
+  h.client.poll(0);
+  CHECK(h.client.inflight_count() == 0);
+  REQUIRE(h.handler.delivered.size() == 1);
+  CHECK(h.handler.delivered[0].id == id.value());
+  CHECK(h.handler.delivered[0].status == Status::kOk);
+}
+
+TEST_CASE("QoS 2 publish: PUBREC -> PUBREL -> PUBCOMP") {
+  Harness h;
+  h.connect();
+  const uint16_t id = h.client.publish("t", std::string_view("a"), QoS::kExactlyOnce).value();
+  REQUIRE(h.transport.take_packets().size() == 1);
+  h.transport.deliver(ack_frame(PacketType::kPubrec, id));
+  h.client.poll(0);
+  auto packets = h.transport.take_packets();
+  REQUIRE(packets.size() == 1);
+  CHECK(packets[0].type == PacketType::kPubrel);
+  CHECK(packets[0].packet_id == id);
+  CHECK(h.handler.delivered.empty());
+  h.transport.deliver(ack_frame(PacketType::kPubcomp, id));
+  h.client.poll(0);
+  REQUIRE(h.handler.delivered.size() == 1);
+  CHECK(h.client.inflight_count() == 0);
+}
+
+TEST_CASE("resumed session: unacknowledged PUBLISH resent with DUP and same id, PUBREL resent") {
+  Harness h;
+  h.options.connect.clean_session = false;
+  h.connect();
+  const uint16_t a = h.client.publish("t", std::string_view("a"), QoS::kAtLeastOnce).value();
+  const uint16_t b = h.client.publish("t", std::string_view("b"), QoS::kExactlyOnce).value();
+  const uint16_t c = h.client.publish("t", std::string_view("c"), QoS::kExactlyOnce).value();
+  h.transport.deliver(ack_frame(PacketType::kPubrec, c));
+  h.client.poll(0);
+  h.transport.take_packets();
+
+  h.reconnect(true);
+  auto packets = h.transport.take_packets();
+  REQUIRE(packets.size() == 3);
+  CHECK(packets[0].type == PacketType::kPublish);
+  CHECK(packets[0].packet_id == a);
+  CHECK(packets[0].publish.dup);
+  CHECK(packets[0].publish.payload.as_text() == "a");
+  CHECK(packets[1].type == PacketType::kPublish);
+  CHECK(packets[1].packet_id == b);
+  CHECK(packets[1].publish.dup);
+  CHECK(packets[2].type == PacketType::kPubrel);
+  CHECK(packets[2].packet_id == c);
+  CHECK(h.handler.delivered.empty());
+}
+
+TEST_CASE("lost session with RequeuePolicy::kResend: resent as new messages, PUBREC'd ones done") {
+  Harness h;
+  h.connect();
+  const uint16_t a = h.client.publish("t", std::string_view("a"), QoS::kAtLeastOnce).value();
+  const uint16_t b = h.client.publish("t", std::string_view("b"), QoS::kExactlyOnce).value();
+  h.transport.deliver(ack_frame(PacketType::kPubrec, b));
+  h.client.poll(0);
+  h.transport.take_packets();
+  h.reconnect(false);
+  auto packets = h.transport.take_packets();
+  REQUIRE(packets.size() == 1);
+  CHECK(packets[0].packet_id == a);
+  CHECK_FALSE(packets[0].publish.dup);
+  REQUIRE(h.handler.delivered.size() == 1);
+  CHECK(h.handler.delivered[0].id == b);
+  CHECK(h.handler.delivered[0].status == Status::kOk);
+}
+
+TEST_CASE("lost session with RequeuePolicy::kDrop: each unacknowledged message is reported lost") {
+  Harness h;
+  h.options.requeue = onenet::client::RequeuePolicy::kDrop;
+  h.connect();
+  const uint16_t a = h.client.publish("t", std::string_view("a"), QoS::kAtLeastOnce).value();
+  h.transport.take_packets();
+  h.reconnect(false);
+  CHECK(h.transport.take_packets().empty());
+  REQUIRE(h.handler.delivered.size() == 1);
+  CHECK(h.handler.delivered[0].id == a);
+  CHECK(h.handler.delivered[0].status == Status::kClientSessionLost);
+  CHECK(h.client.inflight_count() == 0);
+}
+
+TEST_CASE("QoS 1 while disconnected is kept and sent after connecting; QoS 0 is refused") {
+  Harness h;
+  REQUIRE(h.client.configure(h.options) == Status::kOk);
+  CHECK(h.client.publish("t", std::string_view("x"), QoS::kAtMostOnce).status() ==
+        Status::kClientNotConnected);
+  const uint16_t id = h.client.publish("t", std::string_view("early"), QoS::kAtLeastOnce).value();
+  REQUIRE(h.client.start() == Status::kOk);
+  h.client.poll(0);
+  h.transport.take_packets();
+  h.transport.deliver({0x20, 0x02, 0x00, 0x00});
+  h.client.poll(0);
+  auto packets = h.transport.take_packets();
+  REQUIRE(packets.size() == 1);
+  CHECK(packets[0].packet_id == id);
+  CHECK(packets[0].publish.payload.as_text() == "early");
+}
+
+TEST_CASE("the in-flight table and the outbox have hard limits") {
+  Harness h;  // 8 in-flight entries, 4 KB outbox, 2 KB tx
+  h.connect();
+  for (int i = 0; i < 8; ++i)
+    REQUIRE(h.client.publish("t", std::string_view("x"), QoS::kAtLeastOnce).ok());
+  CHECK(h.client.publish("t", std::string_view("x"), QoS::kAtLeastOnce).status() ==
+        Status::kClientInflightFull);
+  const std::string big(5000, 'b');
+  CHECK(h.client.publish("t", std::string_view(big), QoS::kAtMostOnce).status() ==
+        Status::kClientMessageTooLarge);
+}
+
+TEST_CASE("packet ids skip 0 and ids still in flight") {
+  Harness h;
+  h.connect();
+  std::vector<uint16_t> ids;
+  for (int i = 0; i < 8; ++i)
+    ids.push_back(h.client.publish("t", std::string_view("x"), QoS::kAtLeastOnce).value());
+  for (size_t i = 1; i < ids.size(); ++i) CHECK(ids[i] != ids[i - 1]);
+  for (const uint16_t id : ids) CHECK(id != 0);
+}
+
+TEST_CASE("inbound QoS 1 is delivered and acknowledged") {
+  Harness h;
+  h.connect();
+  h.transport.deliver(publish_frame("in", "one", QoS::kAtLeastOnce, 77));
+  h.client.poll(0);
+  CHECK(h.handler.messages == std::vector<std::string>{"in=one"});
+  auto packets = h.transport.take_packets();
+  REQUIRE(packets.size() == 1);
+  CHECK(packets[0].type == PacketType::kPuback);
+  CHECK(packets[0].packet_id == 77);
+}
+
+TEST_CASE("inbound QoS 2 duplicates are delivered once; the id is free again after PUBREL") {
+  Harness h;
+  h.connect();
+  h.transport.deliver(publish_frame("in", "two", QoS::kExactlyOnce, 5));
+  h.transport.deliver(publish_frame("in", "two", QoS::kExactlyOnce, 5, true));  // DUP resend
+  h.client.poll(0);
+  CHECK(h.handler.messages.size() == 1);
+  auto packets = h.transport.take_packets();
+  REQUIRE(packets.size() == 2);
+  CHECK(packets[0].type == PacketType::kPubrec);
+  CHECK(packets[1].type == PacketType::kPubrec);
+  h.transport.deliver(ack_frame(PacketType::kPubrel, 5));
+  h.client.poll(0);
+  packets = h.transport.take_packets();
+  REQUIRE(packets.size() == 1);
+  CHECK(packets[0].type == PacketType::kPubcomp);
+  h.transport.deliver(publish_frame("in", "again", QoS::kExactlyOnce, 5));
+  h.client.poll(0);
+  CHECK(h.handler.messages.size() == 2);
+}
+
+TEST_CASE("subscribe: per-filter SUBACK results; only accepted filters are resubscribed") {
+  Harness h;
+  h.connect();
+  const onenet::codec::Subscription subs[] = {{"a/#", QoS::kAtLeastOnce},
+                                              {"b/+", QoS::kAtMostOnce}};
+  REQUIRE(h.client.subscribe(subs, 2) == Status::kOk);
+  auto packets = h.transport.take_packets();
+  REQUIRE(packets.size() == 1);
+  REQUIRE(packets[0].type == PacketType::kSubscribe);
+  const uint16_t id = packets[0].packet_id;
+  h.transport.deliver(
+      {0x90, 0x04, static_cast<uint8_t>(id >> 8), static_cast<uint8_t>(id), 0x01, 0x80});
+  h.client.poll(0);
+  CHECK(h.handler.subscribed == std::vector<std::string>{"a/#:1", "b/+:refused"});
+
+  h.reconnect(false);
+  packets = h.transport.take_packets();
+  REQUIRE(packets.size() == 1);
+  REQUIRE(packets[0].type == PacketType::kSubscribe);
+  onenet::ByteView cursor = packets[0].list;
+  onenet::codec::Subscription entry;
+  REQUIRE(onenet::codec::next_filter(&cursor, true, &entry));
+  CHECK(entry.filter == "a/#");
+  CHECK_FALSE(onenet::codec::next_filter(&cursor, true, &entry));
+  const uint16_t again = packets[0].packet_id;
+  h.transport.deliver(
+      {0x90, 0x03, static_cast<uint8_t>(again >> 8), static_cast<uint8_t>(again), 0x01});
+  h.client.poll(0);
+
+  // With the session resumed, the broker kept it: nothing is sent.
+  h.reconnect(true);
+  CHECK(h.transport.take_packets().empty());
+
+  // A SUBSCRIBE still unanswered when the link drops is sent again, even on a resumed session.
+  const onenet::codec::Subscription late{"c", QoS::kAtMostOnce};
+  REQUIRE(h.client.subscribe(&late, 1) == Status::kOk);
+  h.transport.take_packets();
+  h.reconnect(true);
+  packets = h.transport.take_packets();
+  REQUIRE(packets.size() == 1);
+  CHECK(packets[0].type == PacketType::kSubscribe);
+}
+
+TEST_CASE("unsubscribe sends UNSUBSCRIBE and reports UNSUBACK") {
+  Harness h;
+  h.connect();
+  const onenet::codec::Subscription sub{"a/#", QoS::kAtMostOnce};
+  REQUIRE(h.client.subscribe(&sub, 1) == Status::kOk);
+  uint16_t id = h.transport.take_packets()[0].packet_id;
+  h.transport.deliver({0x90, 0x03, static_cast<uint8_t>(id >> 8), static_cast<uint8_t>(id), 0x00});
+  h.client.poll(0);
+  const std::string_view filter = "a/#";
+  REQUIRE(h.client.unsubscribe(&filter, 1) == Status::kOk);
+  auto packets = h.transport.take_packets();
+  REQUIRE(packets.size() == 1);
+  CHECK(packets[0].type == PacketType::kUnsubscribe);
+  h.transport.deliver(ack_frame(PacketType::kUnsuback, packets[0].packet_id));
+  h.client.poll(0);
+  CHECK(h.handler.unsubscribed == std::vector<std::string>{"a/#"});
+  h.reconnect(false);
+  CHECK(h.transport.take_packets().empty());  // nothing left to resubscribe
+}
+
+TEST_CASE("a handler may publish from inside on_message") {
+  struct Echo : RecordingHandler {
+    onenet::client::Client* client = nullptr;
+    void on_message(const onenet::client::Message& m) override {
+      RecordingHandler::on_message(m);
+      (void)client->publish("echo", m.payload, QoS::kAtMostOnce);
+    }
+  };
+  FakeClock clock;
+  ScriptedTransport transport;
+  Echo handler;
+  auto storage = std::make_unique<onenet::client::StaticStorage<512, 512, 512, 4, 4>>();
+  onenet::client::Client client(transport, clock, scripted_random, storage->view(), handler);
+  handler.client = &client;
+  onenet::client::Options options;
+  options.connect.client_id = "e";
+  REQUIRE(client.configure(options) == Status::kOk);
+  REQUIRE(client.start() == Status::kOk);
+  client.poll(0);
+  transport.take_packets();
+  transport.deliver({0x20, 0x02, 0x00, 0x00});
+  transport.deliver(publish_frame("in", "ping", QoS::kAtLeastOnce, 3));
+  client.poll(0);
+  auto packets = transport.take_packets();
+  REQUIRE(packets.size() == 2);
+  CHECK(packets[0].type == PacketType::kPuback);  // the acknowledgement goes first
+  CHECK(packets[1].publish.topic == "echo");
+  CHECK(packets[1].publish.payload.as_text() == "ping");
+}
