@@ -12,5 +12,9 @@ constexpr int kExitBadInput = 2;
 
 CLI::App* add_token_command(CLI::App& app);
 int run_token_command();
+CLI::App* add_pub_command(CLI::App& app);
+int run_pub_command();
+CLI::App* add_sub_command(CLI::App& app);
+int run_sub_command();
 
 }  // namespace onenet_cli

@@ -7,6 +7,8 @@ int main(int argc, char** argv) {
   CLI::App app{"onenet-cli: OneNET tokens, MQTT publish/subscribe and provisioning"};
   app.require_subcommand(1);
   CLI::App* token = onenet_cli::add_token_command(app);
+  CLI::App* pub = onenet_cli::add_pub_command(app);
+  CLI::App* sub = onenet_cli::add_sub_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& help) {
@@ -18,5 +20,7 @@ int main(int argc, char** argv) {
     return onenet_cli::kExitBadInput;
   }
   if (token->parsed()) return onenet_cli::run_token_command();
+  if (pub->parsed()) return onenet_cli::run_pub_command();
+  if (sub->parsed()) return onenet_cli::run_sub_command();
   return onenet_cli::kExitBadInput;
 }

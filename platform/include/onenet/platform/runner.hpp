@@ -1,0 +1,64 @@
+// Runs a client::Client on an owner thread so that any thread may publish.
+//
+// The owner thread calls Client::poll() and waits on the transport's socket and on a wake-up
+// eventfd. Other threads hand it work through a locked queue; each call returns a future that
+// completes once the client has accepted (or refused) the work. Handler callbacks run on the
+// owner thread. The runner owns nothing but its thread and queue; the client and transport
+// must outlive it.
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <future>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "onenet/client/client.hpp"
+#include "onenet/platform/transport.hpp"
+
+namespace onenet::platform {
+
+class Runner {
+ public:
+  Runner(client::Client& client, NativeTransport& transport);
+  ~Runner();  ///< stop()
+  Runner(const Runner&) = delete;
+  Runner& operator=(const Runner&) = delete;
+
+  /// Starts the client and the owner thread. kClientBusy when already running.
+  Status start();
+
+  /// Disconnects cleanly (DISCONNECT, up to 1 s to send it) and joins the owner thread.
+  /// Safe to call twice. Must not be called from a handler callback.
+  void stop();
+
+  /// Publishes from any thread; topic and payload are copied. The future holds what
+  /// Client::publish returned. While the transmit buffer or the in-flight table is full the
+  /// work waits in the queue (backpressure) instead of failing.
+  std::future<Result<uint16_t>> publish(std::string topic, std::string payload, codec::QoS qos,
+                                        bool retain = false);
+
+  /// Subscribes from any thread; the future holds Client::subscribe's status (results follow
+  /// through Handler::on_subscribed).
+  std::future<Status> subscribe(std::vector<std::pair<std::string, codec::QoS>> filters);
+
+  /// Runs `work` on the owner thread with the client. `work` returns false to be retried after
+  /// the next poll (e.g. the client was busy).
+  void post(std::function<bool(client::Client&)> work);
+
+ private:
+  void run();
+  void wake();
+
+  client::Client& client_;
+  NativeTransport& transport_;
+  int wake_fd_ = -1;
+  std::mutex mutex_;
+  std::deque<std::function<bool(client::Client&)>> queue_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace onenet::platform

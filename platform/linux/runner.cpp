@@ -1,0 +1,110 @@
+#include "onenet/platform/runner.hpp"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+namespace onenet::platform {
+
+Runner::Runner(client::Client& client, NativeTransport& transport)
+    : client_(client), transport_(transport), wake_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
+
+Runner::~Runner() {
+  stop();
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+Status Runner::start() {
+  if (thread_.joinable()) return Status::kClientBusy;
+  if (wake_fd_ < 0) return Status::kInternalError;
+  const Status started = client_.start();
+  if (started != Status::kOk) return started;
+  stopping_ = false;
+  thread_ = std::thread([this] { run(); });
+  return Status::kOk;
+}
+
+void Runner::stop() {
+  if (!thread_.joinable()) return;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  wake();
+  thread_.join();
+}
+
+void Runner::wake() {
+  const uint64_t one = 1;
+  (void)!::write(wake_fd_, &one, sizeof one);
+}
+
+void Runner::post(std::function<bool(client::Client&)> work) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    queue_.push_back(std::move(work));
+  }
+  wake();
+}
+
+std::future<Result<uint16_t>> Runner::publish(std::string topic, std::string payload,
+                                              codec::QoS qos, bool retain) {
+  auto promise = std::make_shared<std::promise<Result<uint16_t>>>();
+  std::future<Result<uint16_t>> future = promise->get_future();
+  post([promise, topic = std::move(topic), payload = std::move(payload), qos,
+        retain](client::Client& client) {
+    const Result<uint16_t> result = client.publish(topic, std::string_view(payload), qos, retain);
+    if (result.status() == Status::kClientBusy || result.status() == Status::kClientInflightFull) {
+      return false;  // wait in the queue until acknowledgements or the socket make room
+    }
+    promise->set_value(result);
+    return true;
+  });
+  return future;
+}
+
+std::future<Status> Runner::subscribe(std::vector<std::pair<std::string, codec::QoS>> filters) {
+  auto promise = std::make_shared<std::promise<Status>>();
+  std::future<Status> future = promise->get_future();
+  post([promise, filters = std::move(filters)](client::Client& client) {
+    std::vector<codec::Subscription> subs;
+    for (const auto& f : filters) subs.push_back(codec::Subscription{f.first, f.second});
+    promise->set_value(client.subscribe(subs.data(), subs.size()));
+    return true;
+  });
+  return future;
+}
+
+void Runner::run() {
+  std::deque<std::function<bool(client::Client&)>> work;
+  for (;;) {
+    bool stopping;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping = stopping_;
+      while (!queue_.empty()) {
+        work.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    if (stopping) break;
+    // Run queued work in order; a piece that must wait stops the line (order is kept).
+    while (!work.empty() && work.front()(client_)) work.pop_front();
+    client_.poll(0);
+    while (!work.empty() && work.front()(client_)) work.pop_front();  // acks may have made room
+
+    uint32_t timeout = client_.next_timeout_ms();
+    const bool blocked = !work.empty();
+    if (blocked && timeout > 50) timeout = 50;  // re-check queued work as acks arrive
+    pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {transport_.native_handle(), POLLIN, 0}};
+    const nfds_t count = fds[1].fd >= 0 ? 2 : 1;
+    ::poll(fds, count, static_cast<int>(timeout));
+    if (fds[0].revents & POLLIN) {
+      uint64_t drained;
+      (void)!::read(wake_fd_, &drained, sizeof drained);
+    }
+  }
+  client_.disconnect(1000);
+}
+
+}  // namespace onenet::platform

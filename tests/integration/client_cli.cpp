@@ -1,0 +1,74 @@
+// onenet-cli pub and sub against a real mosquitto, with mosquitto's own tools as the peer.
+#include <doctest/doctest.h>
+
+#include "mosquitto.hpp"
+
+using itest::Mosquitto;
+using itest::Process;
+
+#ifdef ONENET_CLI_PATH
+
+TEST_CASE("onenet-cli pub reaches mosquitto_sub at every QoS") {
+  Mosquitto broker;
+  REQUIRE(broker.start());
+  for (int qos = 0; qos <= 2; ++qos) {
+    CAPTURE(qos);
+    auto peer = Process::start({"stdbuf", "-oL", "mosquitto_sub", "-h", "127.0.0.1", "-p",
+                                std::to_string(broker.port()), "-t", "cli/in", "-q",
+                                std::to_string(qos), "-C", "3", "-d"});
+    REQUIRE(peer);
+    REQUIRE(peer->wait_for_line(
+        [](const std::string& l) { return l.find("SUBACK") != std::string::npos; }, 10000));
+    CHECK(itest::run({ONENET_CLI_PATH, "pub", "--port", std::to_string(broker.port()), "--topic",
+                      "cli/in", "--message", "hello", "--qos", std::to_string(qos), "--count", "3",
+                      "--client-id", "cli-pub"}) == 0);
+    int seen = 0;
+    std::string line;
+    while (seen < 3 && peer->read_line(&line, 10000)) seen += line == "hello" ? 1 : 0;
+    CHECK(seen == 3);
+    CHECK(peer->wait(10000) == 0);
+  }
+}
+
+TEST_CASE("onenet-cli sub prints one 'topic payload' line per message and exits after --count") {
+  Mosquitto broker;
+  REQUIRE(broker.start());
+  auto sub =
+      Process::start({ONENET_CLI_PATH, "sub", "--port", std::to_string(broker.port()), "--topic",
+                      "cli/#", "--qos", "1", "--count", "2", "--client-id", "cli-sub"},
+                     true);
+  REQUIRE(sub);
+  REQUIRE(sub->wait_for_line(
+      [](const std::string& l) { return l.find("subscribed to cli/#") != std::string::npos; },
+      10000));
+  for (const char* m : {"one", "two"}) {
+    REQUIRE(itest::run({"mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(broker.port()),
+                        "-t", "cli/out", "-q", "1", "-m", m}) == 0);
+  }
+  std::string first, second;
+  REQUIRE(sub->read_line(&first, 10000));
+  REQUIRE(sub->read_line(&second, 10000));
+  CHECK(first == "cli/out one");
+  CHECK(second == "cli/out two");
+  CHECK(sub->wait(10000) == 0);
+}
+
+TEST_CASE("onenet-cli pub: a refused connection exits 1, bad input exits 2") {
+  Mosquitto broker({.password = true});
+  REQUIRE(broker.start());
+  std::string output;
+  CHECK(itest::run(
+            {ONENET_CLI_PATH, "pub", "--port", std::to_string(broker.port()), "--topic", "t",
+             "--message", "x", "--client-id", "c", "--username", "user", "--password", "wrong"},
+            30000, &output) == 1);
+  CHECK(output.find("CONNACK 5") != std::string::npos);
+  CHECK(itest::run({ONENET_CLI_PATH, "pub", "--port", std::to_string(broker.port()), "--topic", "t",
+                    "--qos", "3", "--message", "x"}) == 2);
+  CHECK(itest::run(
+            {ONENET_CLI_PATH, "pub", "--port", std::to_string(broker.port()), "--topic", "a/+",
+             "--message", "x", "--client-id", "c", "--username", "user", "--password", "secret"},
+            30000, &output) == 1);
+  CHECK(output.find("invalid topic name") != std::string::npos);
+}
+
+#endif

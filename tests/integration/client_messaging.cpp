@@ -1,0 +1,152 @@
+// Messages through a real mosquitto, with mosquitto_pub and mosquitto_sub as the independent peer.
+#include <doctest/doctest.h>
+
+#include <poll.h>
+
+#include <set>
+
+#include "live_client.hpp"
+#include "mosquitto.hpp"
+
+using itest::LiveClient;
+using itest::Mosquitto;
+using itest::Process;
+using onenet::Status;
+using onenet::codec::QoS;
+
+namespace {
+
+// Starts mosquitto_sub in debug mode and waits until it has its SUBACK.
+std::unique_ptr<Process> start_mosquitto_sub(uint16_t port, const std::string& topic, int qos,
+                                             int count) {
+  auto sub =
+      Process::start({"stdbuf", "-oL", "mosquitto_sub", "-h", "127.0.0.1", "-p",
+                      std::to_string(port), "-t", topic, "-q", std::to_string(qos), "-C",
+                      std::to_string(count), "-d", "-i", "peer-sub-" + std::to_string(count)});
+  REQUIRE(sub);
+  REQUIRE(sub->wait_for_line(
+      [](const std::string& l) { return l.find("SUBACK") != std::string::npos; }, 10000));
+  return sub;
+}
+
+}  // namespace
+
+TEST_CASE("QoS 0, 1 and 2 round trips with mosquitto_pub and mosquitto_sub") {
+  Mosquitto broker;
+  REQUIRE(broker.start());
+  auto c = LiveClient::tcp(broker.port(), "roundtrip");
+  REQUIRE(c->connect() == Status::kOk);
+  REQUIRE(c->poll_until([&] { return c->connected(); }));
+  const onenet::codec::Subscription sub{"to-us/#", QoS::kExactlyOnce};
+  REQUIRE(c->client().subscribe(&sub, 1) == Status::kOk);
+  REQUIRE(c->poll_until([&] { return c->subscribed == 1; }));
+
+  for (int qos = 0; qos <= 2; ++qos) {
+    CAPTURE(qos);
+    // mosquitto_pub -> us
+    const std::string inbound = "from-mosquitto-qos" + std::to_string(qos);
+    REQUIRE(itest::run({"mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(broker.port()),
+                        "-t", "to-us/x", "-q", std::to_string(qos), "-m", inbound}) == 0);
+    REQUIRE(c->poll_until([&] { return !c->messages.empty() && c->messages.back() == inbound; }));
+
+    // us -> mosquitto_sub
+    auto peer = start_mosquitto_sub(broker.port(), "to-peer", qos, 1);
+    const std::string outbound = "from-onenet-sdk-qos" + std::to_string(qos);
+    REQUIRE(c->client().publish("to-peer", std::string_view(outbound), static_cast<QoS>(qos)).ok());
+    const size_t delivered_before = c->delivered;
+    if (qos > 0) REQUIRE(c->poll_until([&] { return c->delivered == delivered_before + 1; }));
+    bool seen = false;
+    while (!seen) {
+      c->client().poll(10);
+      std::string line;
+      if (!peer->read_line(&line, 10000)) break;
+      seen = line == outbound;
+    }
+    CHECK(seen);
+    CHECK(peer->wait(10000) == 0);
+  }
+  CHECK(c->messages.size() == 3);  // QoS 2 delivered exactly once
+}
+
+TEST_CASE("10,000 QoS 1 messages arrive at mosquitto_sub, none lost") {
+  Mosquitto broker;
+  REQUIRE(broker.start());
+  constexpr int kCount = 10000;
+  auto peer = start_mosquitto_sub(broker.port(), "bulk", 1, kCount);
+  auto c = LiveClient::tcp(broker.port(), "bulk-publisher");
+  REQUIRE(c->connect() == Status::kOk);
+  REQUIRE(c->poll_until([&] { return c->connected(); }));
+  std::set<std::string> sent;
+  for (int i = 0; i < kCount; ++i) {
+    const std::string payload = "message-" + std::to_string(i);
+    Status s;
+    while (
+        (s = c->client().publish("bulk", std::string_view(payload), QoS::kAtLeastOnce).status()) ==
+            Status::kClientInflightFull ||
+        s == Status::kClientBusy) {
+      c->client().poll(10);
+    }
+    REQUIRE(s == Status::kOk);
+    sent.insert(payload);
+    c->client().poll(0);
+  }
+  REQUIRE(c->poll_until([&] { return c->delivered == kCount; }, 60000));
+
+  std::set<std::string> received;
+  std::string line;
+  while (static_cast<int>(received.size()) < kCount && peer->read_line(&line, 20000)) {
+    if (line.rfind("message-", 0) == 0) received.insert(line);
+  }
+  CHECK(received == sent);
+  CHECK(peer->wait(10000) == 0);
+}
+
+TEST_CASE("100 client instances in one process, each talking to itself through the broker") {
+  Mosquitto broker;
+  REQUIRE(broker.start());
+  constexpr int kClients = 100;
+  itest::Sizes small;
+  small.rx = small.tx = 2048;
+  small.outbox = 4096;
+  small.inflight = 8;
+  small.subscriptions = 2;
+  std::vector<std::unique_ptr<LiveClient>> clients;
+  for (int i = 0; i < kClients; ++i) {
+    clients.push_back(LiveClient::tcp(broker.port(), "many-" + std::to_string(i), small));
+    REQUIRE(clients.back()->connect() == Status::kOk);
+  }
+  // One thread drives them all: wait on every socket, then poll each client.
+  auto drive_until = [&](const std::function<bool(LiveClient&)>& done) {
+    onenet::platform::SystemClock clock;
+    const uint64_t deadline = clock.now_ms() + 30000;
+    for (;;) {
+      bool all = true;
+      std::vector<pollfd> fds;
+      for (auto& c : clients) {
+        c->client().poll(0);
+        all = all && done(*c);
+        if (c->transport().native_handle() >= 0)
+          fds.push_back({c->transport().native_handle(), POLLIN, 0});
+      }
+      if (all) return true;
+      if (clock.now_ms() >= deadline) return false;
+      ::poll(fds.data(), fds.size(), 10);
+    }
+  };
+  REQUIRE(drive_until([](LiveClient& c) { return c.connected(); }));
+  std::vector<std::string> topics;
+  for (int i = 0; i < kClients; ++i) topics.push_back("self/" + std::to_string(i));
+  for (int i = 0; i < kClients; ++i) {
+    const onenet::codec::Subscription sub{topics[i], QoS::kAtLeastOnce};
+    REQUIRE(clients[i]->client().subscribe(&sub, 1) == Status::kOk);
+  }
+  REQUIRE(drive_until([](LiveClient& c) { return c.subscribed == 1; }));
+  for (int i = 0; i < kClients; ++i) {
+    REQUIRE(clients[i]
+                ->client()
+                .publish(topics[i], std::string_view(topics[i]), QoS::kAtLeastOnce)
+                .ok());
+  }
+  REQUIRE(drive_until([](LiveClient& c) { return c.messages.size() == 1 && c.delivered == 1; }));
+  for (int i = 0; i < kClients; ++i) CHECK(clients[i]->messages[0] == topics[i]);
+}
