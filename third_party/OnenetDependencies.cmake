@@ -38,11 +38,16 @@ if(ONENET_BUILD_SAMPLES OR ONENET_BUILD_TOOLS)
   if(NOT CLI11_FOUND)
     onenet_missing("CLI11" "libcli11-dev")
   endif()
-  find_package(nlohmann_json 3 QUIET CONFIG)
-  if(NOT nlohmann_json_FOUND)
-    onenet_missing("nlohmann/json" "nlohmann-json3-dev")
-  endif()
 endif()
+
+# nlohmann/json everywhere (model, tools, tests), always in no-throw mode: a throw would be
+# abort(), so only the non-throwing API is used (parse(..., nullptr, false), find, is_*).
+find_package(nlohmann_json 3 QUIET CONFIG)
+if(NOT nlohmann_json_FOUND)
+  onenet_missing("nlohmann/json" "nlohmann-json3-dev")
+endif()
+set_property(TARGET nlohmann_json::nlohmann_json APPEND PROPERTY INTERFACE_COMPILE_DEFINITIONS JSON_NOEXCEPTION)
+set(CMAKE_POSITION_INDEPENDENT_CODE ON)  # the mosquitto plugin links sdk/ into a shared object
 
 if(ONENET_BUILD_TESTS)
   find_package(doctest QUIET CONFIG)

@@ -76,7 +76,8 @@ class Session : public onenet::client::Handler {
   explicit Session(const MqttOptions& o) : options_(o) {}
 
   int setup() {
-    if (!options_.product.empty() || !options_.device.empty() || !options_.key.empty()) {
+    if (!options_.product.empty() ||
+        !options_.device.empty()) {  // ONENET_KEY alone does not switch modes
       if (options_.product.empty() || options_.device.empty() || options_.key.empty()) {
         return bad("--product, --device and --key go together");
       }

@@ -5,7 +5,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -15,8 +15,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-
-extern char** environ;
 
 namespace itest {
 namespace {
@@ -32,19 +30,24 @@ int64_t now_ms() {
 std::unique_ptr<Process> Process::start(const std::vector<std::string>& argv, bool merge_stderr) {
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return nullptr;
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
-  if (merge_stderr) posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDERR_FILENO);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
   std::vector<char*> args;
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
-  pid_t pid = -1;
-  const int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    // The child dies with the test: a crashed test binary leaves nothing running behind it.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);
+    ::dup2(pipe_fds[1], STDOUT_FILENO);
+    if (merge_stderr) ::dup2(pipe_fds[1], STDERR_FILENO);
+    const int null_fd = ::open("/dev/null", O_RDONLY);
+    ::dup2(null_fd, STDIN_FILENO);
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+  }
   ::close(pipe_fds[1]);
-  if (rc != 0) {
+  if (pid < 0) {
     ::close(pipe_fds[0]);
     return nullptr;
   }
@@ -117,6 +120,16 @@ int Process::wait(int timeout_ms) {
   return WIFEXITED(status_) ? WEXITSTATUS(status_) : 128 + WTERMSIG(status_);
 }
 
+std::string Process::remaining() {
+  char chunk[4096];
+  ssize_t n;
+  while ((n = ::read(out_fd_, chunk, sizeof chunk)) > 0)
+    buffer_.append(chunk, static_cast<size_t>(n));
+  std::string rest;
+  rest.swap(buffer_);
+  return rest;
+}
+
 void Process::signal(int sig) {
   if (!exited_) ::kill(pid_, sig);
 }
@@ -131,6 +144,7 @@ int run(const std::vector<std::string>& argv, int timeout_ms, std::string* outpu
     all += line + "\n";
   }
   const int status = p->wait(static_cast<int>(std::max<int64_t>(1, deadline - now_ms())));
+  all += p->remaining();  // a last line without a newline (curl's JSON answers)
   if (output != nullptr) *output = all;
   return status;
 }

@@ -34,6 +34,8 @@ class Process {
 
   void signal(int sig);
   bool running();
+  /// Output read but not yet returned as a line (after exit: the unterminated last line).
+  std::string remaining();
 
  private:
   Process(pid_t pid, int out_fd) : pid_(pid), out_fd_(out_fd) {}

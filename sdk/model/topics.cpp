@@ -1,0 +1,142 @@
+#include "onenet/model/topics.hpp"
+
+#include <cstring>
+
+namespace onenet::model {
+namespace {
+
+struct Entry {
+  Operation operation;
+  const char*
+      path;  // after "$sys/{pid}/{dn}/thing/"; kServiceInvoke is "service/" + id + "/invoke"
+  bool uplink;
+};
+
+constexpr Entry kTable[] = {
+    {Operation::kPropertyPost, "property/post", true},
+    {Operation::kPropertySet, "property/set", false},
+    {Operation::kPropertyGet, "property/get", false},
+    {Operation::kDesiredGet, "property/desired/get", true},
+    {Operation::kDesiredDelete, "property/desired/delete", true},
+    {Operation::kEventPost, "event/post", true},
+    {Operation::kServiceInvoke, "service/", false},
+    {Operation::kPackPost, "pack/post", true},
+    {Operation::kHistoryPost, "history/post", true},
+    {Operation::kSubLogin, "sub/login", true},
+    {Operation::kSubLogout, "sub/logout", true},
+    {Operation::kTopoAdd, "sub/topo/add", true},
+    {Operation::kTopoDelete, "sub/topo/delete", true},
+    {Operation::kTopoGet, "sub/topo/get", true},
+    {Operation::kTopoGetResult, "sub/topo/get/result", true},
+    {Operation::kTopoChange, "sub/topo/change", false},
+    {Operation::kSubPropertyGet, "sub/property/get", false},
+    {Operation::kSubPropertySet, "sub/property/set", false},
+    {Operation::kSubServiceInvoke, "sub/service/invoke", false},
+};
+
+const Entry& entry_of(Operation operation) {
+  return kTable[static_cast<size_t>(operation)];
+}
+
+// Replies to device requests add "/reply"; replies to cloud requests add "_reply" (section 3).
+std::string_view reply_suffix(bool uplink) {
+  return uplink ? "/reply" : "_reply";
+}
+
+bool take_level(std::string_view* rest, std::string_view* level) {
+  const size_t slash = rest->find('/');
+  if (slash == std::string_view::npos || slash == 0) return false;
+  *level = rest->substr(0, slash);
+  rest->remove_prefix(slash + 1);
+  return true;
+}
+
+}  // namespace
+
+bool is_uplink(Operation operation) {
+  return entry_of(operation).uplink;
+}
+
+bool parse_topic(std::string_view topic, TopicParts* out) {
+  constexpr std::string_view kRoot = "$sys/";
+  if (topic.substr(0, kRoot.size()) != kRoot) return false;
+  std::string_view rest = topic.substr(kRoot.size());
+  TopicParts parts;
+  std::string_view thing;
+  if (!take_level(&rest, &parts.product_id) || !take_level(&rest, &parts.device_name) ||
+      !take_level(&rest, &thing) || thing != "thing") {
+    return false;
+  }
+  // "service/{id}/invoke" and its "_reply" first: the id is free text.
+  if (rest.substr(0, 8) == "service/") {
+    std::string_view tail = rest.substr(8);
+    const size_t slash = tail.find('/');
+    if (slash == std::string_view::npos || slash == 0) return false;
+    parts.service_id = tail.substr(0, slash);
+    tail.remove_prefix(slash + 1);
+    if (tail != "invoke" && tail != "invoke_reply") return false;
+    parts.operation = Operation::kServiceInvoke;
+    parts.is_reply = tail == "invoke_reply";
+    *out = parts;
+    return true;
+  }
+  for (const Entry& e : kTable) {
+    if (e.operation == Operation::kServiceInvoke) continue;
+    const std::string_view path = e.path;
+    if (rest.substr(0, path.size()) != path) continue;
+    const std::string_view tail = rest.substr(path.size());
+    if (tail.empty() || tail == reply_suffix(e.uplink)) {
+      parts.operation = e.operation;
+      parts.is_reply = !tail.empty();
+      *out = parts;
+      return true;
+    }
+  }
+  return false;
+}
+
+Result<size_t> make_topic(char* out, size_t out_size, std::string_view product_id,
+                          std::string_view device_name, Operation operation, bool reply,
+                          std::string_view service_id) {
+  if (product_id.empty() || device_name.empty()) return Status::kInvalidArgument;
+  const Entry& e = entry_of(operation);
+  const bool service = operation == Operation::kServiceInvoke;
+  if (service && service_id.empty()) return Status::kInvalidArgument;
+  const std::string_view pieces[] = {"$sys/",
+                                     product_id,
+                                     "/",
+                                     device_name,
+                                     "/thing/",
+                                     e.path,
+                                     service ? service_id : std::string_view(),
+                                     service ? std::string_view("/invoke") : std::string_view(),
+                                     reply ? reply_suffix(e.uplink) : std::string_view()};
+  size_t length = 0;
+  for (const std::string_view p : pieces) length += p.size();
+  if (out == nullptr || out_size < length + 1) return Status::kBufferTooSmall;
+  size_t at = 0;
+  for (const std::string_view p : pieces) {
+    std::memcpy(out + at, p.data(), p.size());
+    at += p.size();
+  }
+  out[at] = '\0';
+  return at;
+}
+
+Result<size_t> make_thing_filter(char* out, size_t out_size, std::string_view product_id,
+                                 std::string_view device_name) {
+  if (product_id.empty() || device_name.empty()) return Status::kInvalidArgument;
+  const std::string_view pieces[] = {"$sys/", product_id, "/", device_name, "/thing/#"};
+  size_t length = 0;
+  for (const std::string_view p : pieces) length += p.size();
+  if (out == nullptr || out_size < length + 1) return Status::kBufferTooSmall;
+  size_t at = 0;
+  for (const std::string_view p : pieces) {
+    std::memcpy(out + at, p.data(), p.size());
+    at += p.size();
+  }
+  out[at] = '\0';
+  return at;
+}
+
+}  // namespace onenet::model

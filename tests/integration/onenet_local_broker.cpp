@@ -1,0 +1,203 @@
+// onenet-local's broker side, driven by mosquitto's own clients: logins and OneNET's rules.
+#include <doctest/doctest.h>
+
+#include "live_client.hpp"
+#include "onenet_local.hpp"
+
+using itest::OnenetLocal;
+using itest::run;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kProduct = "Ck2AF9QD2K";
+
+std::string own(const std::string& device, const std::string& rest = "thing/property/post") {
+  return "$sys/" + std::string(kProduct) + "/" + device + "/" + rest;
+}
+
+std::vector<std::string> login(const OnenetLocal& cloud, const std::string& device,
+                               const std::string& password) {
+  return {"-h", "127.0.0.1", "-p", std::to_string(cloud.port()),
+          "-i", device,      "-u", kProduct,
+          "-P", password,    "-k", "60"};
+}
+
+std::vector<std::string> cat(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+// The newest event of `kind` for the device, or null.
+json last_event(const OnenetLocal& cloud, const std::string& kind, const std::string& device) {
+  json found;
+  for (const json& e : cloud.events()) {
+    if (e.value("event", "") == kind && e.value("device_name", "") == device) found = e;
+  }
+  return found;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "logins: a valid token is accepted; wrong key, unknown device, expired token are refused") {
+  OnenetLocal cloud({"--seed-device", std::string(kProduct) + "/dev1"});
+  REQUIRE(cloud.start());
+  const std::string res = "products/" + std::string(kProduct) + "/devices/dev1";
+  const std::string good = OnenetLocal::token(res, cloud.device_key());
+  std::string output;
+  CHECK(run(cat({"mosquitto_pub"},
+                cat(login(cloud, "dev1", good), {"-t", own("dev1"), "-m", "{}"}))) == 0);
+  CHECK(last_event(cloud, "connect", "dev1").value("result", "") == "accepted");
+
+  // Product-level key signing a device token is accepted too (onenet-protocol.md 7, Q3).
+  const std::string wrong = OnenetLocal::token(res, "KuF3NT/jUBJ62LNBB/A8XZA9CqS3Cu79B/ABmfA1UCw=");
+  CHECK(
+      run(cat({"mosquitto_pub"}, cat(login(cloud, "dev1", wrong), {"-t", own("dev1"), "-m", "{}"})),
+          30000, &output) != 0);
+  // mosquitto 2.0 refuses every plugin-denied login with CONNACK 5 on MQTT 3.1.1.
+  CHECK(output.find("not authorised") != std::string::npos);
+  CHECK(last_event(cloud, "connect", "dev1").value("reason", "").find("signature does not match") !=
+        std::string::npos);
+
+  const std::string expired = OnenetLocal::token(res, cloud.device_key(), "2018-10-31", -60);
+  CHECK(run(cat({"mosquitto_pub"},
+                cat(login(cloud, "dev1", expired), {"-t", own("dev1"), "-m", "{}"})),
+            30000, &output) != 0);
+  CHECK(last_event(cloud, "connect", "dev1").value("reason", "").find("expired") !=
+        std::string::npos);
+
+  const std::string stranger = OnenetLocal::token(
+      "products/" + std::string(kProduct) + "/devices/ghost", cloud.device_key());
+  CHECK(run(cat({"mosquitto_pub"},
+                cat(login(cloud, "ghost", stranger), {"-t", own("ghost"), "-m", "{}"})),
+            30000, &output) != 0);
+  CHECK(last_event(cloud, "connect", "ghost").value("reason", "") == "unknown device");
+
+  // A token for another device does not open this one.
+  CHECK(run(cat({"mosquitto_pub"},
+                cat(login(cloud, "dev1", stranger), {"-t", own("dev1"), "-m", "{}"})),
+            30000, &output) != 0);
+  CHECK(cloud.stop());
+}
+
+TEST_CASE("logins: clean session 0 and keep-alive outside 10..1800 are refused") {
+  OnenetLocal cloud({"--seed-device", std::string(kProduct) + "/dev1"});
+  REQUIRE(cloud.start());
+  const std::string token =
+      OnenetLocal::token("products/" + std::string(kProduct) + "/devices/dev1", cloud.device_key());
+  std::string output;
+  CHECK(run(cat({"mosquitto_pub"},
+                cat(login(cloud, "dev1", token), {"-c", "-t", own("dev1"), "-m", "{}"})),
+            30000, &output) != 0);
+  CHECK(last_event(cloud, "connect", "dev1").value("reason", "") == "clean session must be 1");
+  auto short_keepalive = login(cloud, "dev1", token);
+  short_keepalive.back() = "5";
+  CHECK(run(cat({"mosquitto_pub"}, cat(short_keepalive, {"-t", own("dev1"), "-m", "{}"})), 30000,
+            &output) != 0);
+  CHECK(last_event(cloud, "connect", "dev1").value("reason", "").find("keep-alive 5") !=
+        std::string::npos);
+  CHECK(cloud.stop());
+}
+
+TEST_CASE(
+    "publish rules: foreign topic, QoS 2, retain, payload over 256 KB each end the connection") {
+  OnenetLocal cloud({"--seed-device", std::string(kProduct) + "/dev1"});
+  REQUIRE(cloud.start());
+  const std::string token =
+      OnenetLocal::token("products/" + std::string(kProduct) + "/devices/dev1", cloud.device_key());
+  const std::string big = cloud.data_dir() + "/big.bin";
+  itest::write_file(big, std::string(256 * 1024 + 1, 'x'));
+  struct Case {
+    std::vector<std::string> args;
+    const char* rule;
+  };
+  const Case cases[] = {
+      {{"-t", "$sys/Other/dev9/thing/property/post", "-m", "{}"},
+       "publish outside the device's topics"},
+      {{"-t", own("dev1"), "-m", "{}", "-q", "2"}, "QoS 2 publish"},
+      {{"-t", own("dev1"), "-m", "{}", "-r"}, "retained publish"},
+      {{"-t", own("dev1"), "-f", big}, "payload above 256 KB"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.rule);
+    // Keep publishing for a while: the broker must cut the connection before the repeats end.
+    std::string output;
+    const int status =
+        run(cat({"mosquitto_pub"}, cat(login(cloud, "dev1", token),
+                                       cat(c.args, {"--repeat", "20", "--repeat-delay", "0.25"}))),
+            30000, &output);
+    CHECK(status != 0);
+    const json e = last_event(cloud, "rule_break", "dev1");
+    CHECK(e.value("rule", "") == c.rule);
+    CHECK(e.value("action", "") == "disconnect");
+  }
+  CHECK(cloud.stop());
+}
+
+TEST_CASE(
+    "subscription rules: foreign topic, wildcard before level 5, more than 10 -> SUBACK 0x80") {
+  OnenetLocal cloud({"--seed-device", std::string(kProduct) + "/dev1"});
+  REQUIRE(cloud.start());
+  const std::string token =
+      OnenetLocal::token("products/" + std::string(kProduct) + "/devices/dev1", cloud.device_key());
+  std::vector<std::string> args = {"-d", "-W", "2", "-C", "1"};
+  // 10 allowed filters, then a foreign one, one with an early wildcard, and an 11th good one.
+  for (int i = 0; i < 10; ++i)
+    args.insert(args.end(), {"-t", own("dev1", "thing/t" + std::to_string(i))});
+  args.insert(args.end(), {"-t", "$sys/Other/dev9/thing/#", "-t", own("dev1", "#"), "-t",
+                           own("dev1", "thing/t10")});
+  std::string output;
+  run(cat({"stdbuf", "-oL", "mosquitto_sub"}, cat(login(cloud, "dev1", token), args)), 30000,
+      &output);
+  // mosquitto_sub -d prints the granted QoS of each filter in order.
+  CHECK(output.find("Subscribed (mid: 1): 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128, 128, 128") !=
+        std::string::npos);
+  int breaks = 0;
+  for (const json& e : cloud.events()) {
+    if (e.value("event", "") == "rule_break") {
+      ++breaks;
+      CHECK(e.value("action", "") == "suback 0x80");
+    }
+  }
+  CHECK(breaks == 3);
+  CHECK(cloud.stop());
+}
+
+TEST_CASE("a second login of the same device kicks the first") {
+  OnenetLocal cloud({"--seed-device", std::string(kProduct) + "/dev1"});
+  REQUIRE(cloud.start());
+  const std::string token =
+      OnenetLocal::token("products/" + std::string(kProduct) + "/devices/dev1", cloud.device_key());
+  auto first = itest::LiveClient::tcp(cloud.port(), "dev1");
+  first->options.connect.has_username = true;
+  first->options.connect.username = kProduct;
+  first->options.connect.has_password = true;
+  first->options.connect.password = std::string_view(token);
+  first->options.backoff_initial_ms = 60000;  // stay down once kicked, so the test sees it
+  first->options.backoff_max_ms = 60000;
+  REQUIRE(first->connect() == onenet::Status::kOk);
+  REQUIRE(first->poll_until([&] { return first->connected(); }));
+  CHECK(run(cat({"mosquitto_pub"},
+                cat(login(cloud, "dev1", token), {"-t", own("dev1"), "-m", "{}"}))) == 0);
+  CHECK(first->poll_until(
+      [&] { return first->client().state() == onenet::client::State::kBackoff; }));
+  CHECK(first->reasons.back() == onenet::Status::kTransportClosed);
+  CHECK(cloud.stop());
+}
+
+TEST_CASE("--mqtts-port mints a local CA; a device logs in over TLS verified against it") {
+  OnenetLocal cloud({"--seed-device", std::string(kProduct) + "/dev1", "--mqtts-port", "0"});
+  REQUIRE(cloud.start());
+  REQUIRE(cloud.info["ca"].is_string());
+  const std::string token =
+      OnenetLocal::token("products/" + std::string(kProduct) + "/devices/dev1", cloud.device_key());
+  const std::string tls_port = std::to_string(cloud.info["mqtt"]["tls_port"].get<int>());
+  CHECK(run({"mosquitto_pub", "-h", "localhost", "-p", tls_port, "--cafile",
+             cloud.info["ca"].get<std::string>(), "-i", "dev1", "-u", kProduct, "-P", token, "-k",
+             "60", "-t", own("dev1"), "-m", "{}"}) == 0);
+  // Without the CA the server is not trusted.
+  CHECK(run({"mosquitto_pub", "-h", "localhost", "-p", tls_port, "--capath", "/nonexistent", "-i",
+             "dev1", "-u", kProduct, "-P", token, "-k", "60", "-t", own("dev1"), "-m", "{}"}) != 0);
+  CHECK(cloud.stop());
+}

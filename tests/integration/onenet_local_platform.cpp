@@ -1,0 +1,161 @@
+// onenet-local's platform side: replies to device requests, thing-model checks, malformed input.
+#include <doctest/doctest.h>
+
+#include "onenet_local.hpp"
+
+using itest::OnenetLocal;
+using itest::run;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kProduct = "Ck2AF9QD2K";
+
+const char* kThingModel = R"({
+  "version": "1.0",
+  "profile": {"productId": "Ck2AF9QD2K"},
+  "properties": [
+    {"identifier": "temp", "name": "Temperature", "functionType": "u", "accessMode": "r",
+     "dataType": {"type": "float", "specs": {"min": "-40", "max": "125", "step": "", "unit": ""}}},
+    {"identifier": "interval", "name": "Interval", "functionType": "u", "accessMode": "rw",
+     "dataType": {"type": "int32", "specs": {"min": "1", "max": "3600", "step": "1", "unit": "s"}}},
+    {"identifier": "label", "name": "Label", "functionType": "u", "accessMode": "rw",
+     "dataType": {"type": "string", "specs": {"length": 8}}}
+  ],
+  "events": [
+    {"identifier": "overheat", "name": "Overheat", "eventType": "alert",
+     "outputData": [{"identifier": "temp", "name": "t", "dataType": {"type": "float", "specs": {}}}]}
+  ],
+  "services": [
+    {"identifier": "reboot", "name": "Reboot", "callType": "sync",
+     "inputData": [{"identifier": "delay", "name": "d", "dataType": {"type": "int32", "specs": {"min": "0", "max": "60"}}}],
+     "outputData": [{"identifier": "result", "name": "r", "dataType": {"type": "string", "specs": {"length": 32}}}]}
+  ],
+  "combs": []
+})";
+
+// mosquitto_rr: one connection that subscribes to the reply topic, sends the request and
+// prints the reply.
+json request(const OnenetLocal& cloud, const std::string& operation, const std::string& payload) {
+  const std::string token =
+      OnenetLocal::token("products/" + std::string(kProduct) + "/devices/dev1", cloud.device_key());
+  const std::string base = "$sys/" + std::string(kProduct) + "/dev1/thing/" + operation;
+  std::string output;
+  const int status = run({"mosquitto_rr",
+                          "-V",
+                          "mqttv311",
+                          "-h",
+                          "127.0.0.1",
+                          "-p",
+                          std::to_string(cloud.port()),
+                          "-i",
+                          "dev1",
+                          "-u",
+                          kProduct,
+                          "-P",
+                          token,
+                          "-k",
+                          "60",
+                          "-t",
+                          base,
+                          "-e",
+                          base + "/reply",
+                          "-m",
+                          payload,
+                          "-W",
+                          "10"},
+                         30000, &output);
+  REQUIRE(status == 0);
+  return json::parse(output, nullptr, false);
+}
+
+}  // namespace
+
+TEST_CASE("property/post is answered on /reply with the same id; the cloud keeps the values") {
+  OnenetLocal cloud({"--seed-device", std::string(kProduct) + "/dev1"});
+  REQUIRE(cloud.start());
+  const json reply = request(
+      cloud, "property/post",
+      R"({"id":"4242","version":"1.0","params":{"temp":{"value":21.5,"time":1700000000000},"rpm":{"value":900}}})");
+  CHECK(reply["id"] == "4242");
+  CHECK(reply["code"] == 200);
+  const json props =
+      cloud.curl("GET", "/thingmodel/query-device-property?product_id=" + std::string(kProduct) +
+                            "&device_name=dev1");
+  REQUIRE(props["code"] == 0);
+  REQUIRE(props["data"].size() == 2);
+  CHECK(props["data"][1]["identifier"] == "temp");
+  CHECK(props["data"][1]["value"] == 21.5);
+  CHECK(props["data"][1]["time"] == 1700000000000);
+  CHECK(cloud.stop());
+}
+
+TEST_CASE(
+    "with a thing model: unknown identifiers and wrong types get a non-200 code and a message") {
+  const std::string tsl = itest::TempDir().path();  // a name only; the file lives in the data dir
+  itest::TempDir dir;
+  itest::write_file(dir.file("tsl.json"), kThingModel);
+  OnenetLocal cloud({"--seed-device", std::string(kProduct) + "/dev1", "--tsl",
+                     std::string(kProduct) + "=" + dir.file("tsl.json")});
+  REQUIRE(cloud.start());
+  json reply = request(cloud, "property/post", R"({"id":"1","params":{"temp":{"value":21.5}}})");
+  CHECK(reply["code"] == 200);
+  reply = request(cloud, "property/post", R"({"id":"2","params":{"humidity":{"value":40}}})");
+  CHECK(reply["code"] != 200);
+  CHECK(reply["msg"].get<std::string>().find("unknown property 'humidity'") != std::string::npos);
+  reply = request(cloud, "property/post", R"({"id":"3","params":{"temp":{"value":"hot"}}})");
+  CHECK(reply["code"] != 200);
+  CHECK(reply["msg"].get<std::string>().find("expected a number") != std::string::npos);
+  reply = request(cloud, "property/post", R"({"id":"4","params":{"temp":{"value":200}}})");
+  CHECK(reply["msg"].get<std::string>().find("above the maximum") != std::string::npos);
+  reply =
+      request(cloud, "property/post", R"({"id":"5","params":{"label":{"value":"far too long"}}})");
+  CHECK(reply["msg"].get<std::string>().find("longer than 8") != std::string::npos);
+  reply =
+      request(cloud, "event/post", R"({"id":"6","params":{"overheat":{"value":{"temp":130.5}}}})");
+  CHECK(reply["code"] == 200);
+  reply = request(cloud, "event/post", R"({"id":"7","params":{"meltdown":{"value":{}}}})");
+  CHECK(reply["code"] != 200);
+  const json events =
+      cloud.curl("GET", "/thingmodel/query-device-event?product_id=" + std::string(kProduct) +
+                            "&device_name=dev1");
+  REQUIRE(events["data"].size() == 1);
+  CHECK(events["data"][0]["identifier"] == "overheat");
+  CHECK(cloud.stop());
+}
+
+TEST_CASE("malformed JSON: an error reply when the id is readable, nothing breaks") {
+  OnenetLocal cloud({"--seed-device", std::string(kProduct) + "/dev1"});
+  REQUIRE(cloud.start());
+  json reply = request(cloud, "property/post", R"({"id":"77","params":{"temp":{"value":)");
+  CHECK(reply["id"] == "77");
+  CHECK(reply["code"] == 400);
+  CHECK(reply["msg"] == "malformed JSON");
+  reply = request(cloud, "property/post", R"({"id":"78","params":[1,2]})");
+  CHECK(reply["code"] == 400);
+  reply = request(cloud, "property/post",
+                  R"({"id":"79","params":{"temp":{"value":1}}})");  // still alive
+  CHECK(reply["code"] == 200);
+  CHECK(cloud.stop());
+}
+
+TEST_CASE("desired values: set over HTTP, read and deleted by the device") {
+  OnenetLocal cloud({"--seed-device", std::string(kProduct) + "/dev1"});
+  REQUIRE(cloud.start());
+  const json set =
+      cloud.curl("POST", "/thingmodel/set-device-desired-property",
+                 R"({"product_id":"Ck2AF9QD2K","device_name":"dev1","params":{"interval":30}})");
+  REQUIRE(set["code"] == 0);
+  json reply =
+      request(cloud, "property/desired/get", R"({"id":"10","params":["interval","label"]})");
+  CHECK(reply["code"] == 200);
+  CHECK(reply["data"]["interval"]["value"] == 30);
+  CHECK(reply["data"]["interval"]["version"] == 1);
+  CHECK_FALSE(reply["data"].contains("label"));
+  reply = request(cloud, "property/desired/delete",
+                  R"({"id":"11","params":{"interval":{"version":1}}})");
+  CHECK(reply["code"] == 200);
+  reply = request(cloud, "property/desired/get", R"({"id":"12","params":["interval"]})");
+  CHECK(reply["data"].empty());
+  CHECK(cloud.stop());
+}

@@ -1,0 +1,96 @@
+// onenet-local for tests: started on free ports in a private data directory, described by its
+// JSON line, stopped by pid (SIGTERM) with a check that its broker is gone too.
+#pragma once
+
+#include <doctest/doctest.h>
+#include <signal.h>
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "onenet/auth/token.hpp"
+#include "onenet/platform/hmac.hpp"
+#include "onenet/platform/system.hpp"
+#include "process.hpp"
+
+namespace itest {
+
+class OnenetLocal {
+ public:
+  /// `extra`: more command-line flags (--seed-device, --tsl, --mqtts-port 0...).
+  explicit OnenetLocal(std::vector<std::string> extra = {}, const std::string& data_dir = {})
+      : extra_(std::move(extra)), data_dir_(data_dir.empty() ? owned_dir_.path() : data_dir) {}
+  ~OnenetLocal() { stop(); }
+
+  bool start() {
+    std::vector<std::string> argv = {ONENET_LOCAL_PATH, "--data-dir", data_dir_, "--mqtt-port", "0",
+                                     "--http-port",     "0"};
+    argv.insert(argv.end(), extra_.begin(), extra_.end());
+    process_ = Process::start(argv);
+    if (!process_) return false;
+    std::string line;
+    if (!process_->read_line(&line, 20000)) return false;
+    info = nlohmann::json::parse(line, nullptr, false);
+    return info.is_object();
+  }
+
+  /// SIGTERM and wait: true when onenet-local exited 0 and its broker no longer exists.
+  bool stop() {
+    if (!process_) return true;
+    const pid_t broker = info.value("broker_pid", -1);
+    process_->signal(SIGTERM);
+    const int status = process_->wait(20000);
+    process_.reset();
+    return status == 0 && (broker <= 0 || (::kill(broker, 0) != 0 && errno == ESRCH));
+  }
+
+  uint16_t port() const { return info["mqtt"]["port"].get<uint16_t>(); }
+  std::string http() const { return info["http"].get<std::string>(); }
+  std::string device_key(size_t i = 0) const {
+    return info["devices"][i]["key"].get<std::string>();
+  }
+  std::string events_path() const { return data_dir_ + "/events.jsonl"; }
+  const std::string& data_dir() const { return data_dir_; }
+
+  /// The event log, one JSON object per line.
+  std::vector<nlohmann::json> events() const;
+
+  /// A user-level token for the HTTP API.
+  std::string user_token() const {
+    return token("userid/" + info["user"]["id"].get<std::string>(),
+                 info["user"]["access_key"].get<std::string>(), "2022-05-01");
+  }
+
+  /// curl: METHOD path [JSON body] with the authorization header; returns the parsed answer.
+  nlohmann::json curl(const std::string& method, const std::string& path,
+                      const std::string& body = {},
+                      const std::string& authorization = "user") const;
+
+  nlohmann::json info;
+
+ private:
+  std::vector<std::string> extra_;
+  TempDir owned_dir_;
+  std::string data_dir_;
+  std::unique_ptr<Process> process_;
+
+ public:
+  /// Signs with sdk/auth; `ttl` may be negative for an expired token.
+  static std::string token(const std::string& res, const std::string& key,
+                           const std::string& version = "2018-10-31", int64_t ttl = 3600) {
+    onenet::auth::TokenRequest r;
+    r.resource = res;
+    r.access_key = key;
+    r.version = version;
+    r.expires_at =
+        static_cast<uint64_t>(static_cast<int64_t>(onenet::platform::unix_seconds()) + ttl);
+    char out[512];
+    const auto n = onenet::auth::sign_token(r, onenet::platform::default_hmac(), out, sizeof out);
+    REQUIRE(n.ok());
+    return std::string(out, n.value());
+  }
+};
+
+}  // namespace itest

@@ -1,0 +1,87 @@
+// The OneJSON topic table: every operation round-trips through make_topic and parse_topic.
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "onenet/model/topics.hpp"
+
+using onenet::model::Operation;
+
+namespace {
+
+std::string topic(Operation op, bool reply = false, std::string_view service = {}) {
+  char out[256];
+  const auto n = onenet::model::make_topic(out, sizeof out, "Pid", "dev", op, reply, service);
+  REQUIRE(n.ok());
+  return std::string(out, n.value());
+}
+
+}  // namespace
+
+TEST_CASE("topics match onenet-protocol.md section 3, replies included") {
+  CHECK(topic(Operation::kPropertyPost) == "$sys/Pid/dev/thing/property/post");
+  CHECK(topic(Operation::kPropertyPost, true) == "$sys/Pid/dev/thing/property/post/reply");
+  CHECK(topic(Operation::kPropertySet) == "$sys/Pid/dev/thing/property/set");
+  CHECK(topic(Operation::kPropertySet, true) == "$sys/Pid/dev/thing/property/set_reply");
+  CHECK(topic(Operation::kPropertyGet, true) == "$sys/Pid/dev/thing/property/get_reply");
+  CHECK(topic(Operation::kDesiredGet, true) == "$sys/Pid/dev/thing/property/desired/get/reply");
+  CHECK(topic(Operation::kDesiredDelete) == "$sys/Pid/dev/thing/property/desired/delete");
+  CHECK(topic(Operation::kEventPost, true) == "$sys/Pid/dev/thing/event/post/reply");
+  CHECK(topic(Operation::kServiceInvoke, false, "reboot") ==
+        "$sys/Pid/dev/thing/service/reboot/invoke");
+  CHECK(topic(Operation::kServiceInvoke, true, "reboot") ==
+        "$sys/Pid/dev/thing/service/reboot/invoke_reply");
+  CHECK(topic(Operation::kPackPost) == "$sys/Pid/dev/thing/pack/post");
+  CHECK(topic(Operation::kHistoryPost, true) == "$sys/Pid/dev/thing/history/post/reply");
+  CHECK(topic(Operation::kSubLogin) == "$sys/Pid/dev/thing/sub/login");
+  CHECK(topic(Operation::kTopoAdd, true) == "$sys/Pid/dev/thing/sub/topo/add/reply");
+  CHECK(topic(Operation::kTopoGetResult) == "$sys/Pid/dev/thing/sub/topo/get/result");
+  CHECK(topic(Operation::kTopoChange, true) == "$sys/Pid/dev/thing/sub/topo/change_reply");
+  CHECK(topic(Operation::kSubServiceInvoke, true) == "$sys/Pid/dev/thing/sub/service/invoke_reply");
+}
+
+TEST_CASE("parse_topic recognises every operation and its reply") {
+  for (int i = 0; i <= static_cast<int>(Operation::kSubServiceInvoke); ++i) {
+    const auto op = static_cast<Operation>(i);
+    for (const bool reply : {false, true}) {
+      if (op == Operation::kTopoGetResult && reply) continue;
+      const std::string t = topic(op, reply, "svc");
+      CAPTURE(t);
+      onenet::model::TopicParts parts;
+      REQUIRE(onenet::model::parse_topic(t, &parts));
+      CHECK(parts.operation == op);
+      CHECK(parts.is_reply == reply);
+      CHECK(parts.product_id == "Pid");
+      CHECK(parts.device_name == "dev");
+      if (op == Operation::kServiceInvoke) CHECK(parts.service_id == "svc");
+    }
+  }
+}
+
+TEST_CASE("parse_topic refuses what is not a OneJSON topic") {
+  onenet::model::TopicParts parts;
+  for (const char* t :
+       {"", "$sys/Pid/dev", "$sys/Pid/dev/thing", "$sys/Pid/dev/thing/property/post/x",
+        "$sys/Pid/dev/thing/property/set/reply", "$sys/Pid/dev/thing/property/post_reply",
+        "$sys/Pid/dev/dp/post/json", "sys/Pid/dev/thing/property/post",
+        "$sys//dev/thing/property/post", "$sys/Pid/dev/thing/service//invoke",
+        "$sys/Pid/dev/thing/service/x/call", "$sys/Pid/dev/ota/inform"}) {
+    CAPTURE(t);
+    CHECK_FALSE(onenet::model::parse_topic(t, &parts));
+  }
+}
+
+TEST_CASE("make_topic checks its buffer and arguments") {
+  char small[8];
+  CHECK(
+      onenet::model::make_topic(small, sizeof small, "P", "d", Operation::kPropertyPost).status() ==
+      onenet::Status::kBufferTooSmall);
+  char out[64];
+  CHECK(onenet::model::make_topic(out, sizeof out, "", "d", Operation::kPropertyPost).status() ==
+        onenet::Status::kInvalidArgument);
+  CHECK(onenet::model::make_topic(out, sizeof out, "P", "d", Operation::kServiceInvoke).status() ==
+        onenet::Status::kInvalidArgument);
+  const auto n = onenet::model::make_thing_filter(out, sizeof out, "P", "d");
+  REQUIRE(n.ok());
+  CHECK(std::string(out, n.value()) == "$sys/P/d/thing/#");
+}

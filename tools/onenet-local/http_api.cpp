@@ -1,0 +1,339 @@
+#include "http_api.hpp"
+
+#include <httplib.h>
+
+#include <regex>
+#include <thread>
+
+#include "onenet/auth/token.hpp"
+#include "onenet/platform/hmac.hpp"
+#include "onenet/platform/system.hpp"
+#include "platform.hpp"
+
+namespace onenet_local {
+namespace {
+
+using nlohmann::json;
+using onenet::model::Operation;
+
+constexpr int kOk = 0;
+constexpr int kAuthFailed = 10403;
+constexpr int kBadRequest = 10400;
+constexpr int kNoDevice = 10404;
+constexpr int kDeviceExists = 10406;
+constexpr int kDeviceOffline = 10408;
+constexpr int kNoReply = 10410;
+constexpr int kModelRefused = 10412;
+constexpr int kDeviceError = 10413;
+
+std::string request_id() {
+  uint8_t raw[8];
+  (void)onenet::platform::system_random(onenet::MutableByteView(raw, sizeof raw));
+  static const char kHex[] = "0123456789abcdef";
+  std::string id;
+  for (const uint8_t b : raw) {
+    id += kHex[b >> 4];
+    id += kHex[b & 15];
+  }
+  return id;
+}
+
+void send(httplib::Response& res, int code, const std::string& msg, json data = nullptr) {
+  json body = {{"code", code}, {"msg", msg}, {"request_id", request_id()}};
+  if (!data.is_null()) body["data"] = std::move(data);
+  res.set_content(body.dump(), "application/json");
+}
+
+bool valid_name(const std::string& s) {
+  return std::regex_match(s, std::regex("[A-Za-z0-9_-]{1,64}"));
+}
+
+// Whom a token speaks for: the user (everything), a product, or one device.
+struct Caller {
+  std::string product;  // empty for the user
+  std::string device;   // empty unless a device token
+  bool may(const std::string& p, const std::string& d) const {
+    return (product.empty() || product == p) && (device.empty() || device == d);
+  }
+};
+
+bool authorize(Platform& platform, const httplib::Request& req, Caller* caller, std::string* why) {
+  const std::string token = req.get_header_value("authorization");
+  if (token.empty()) {
+    *why = "missing authorization header";
+    return false;
+  }
+  onenet::auth::ParsedToken parsed;
+  onenet::Status s = onenet::auth::parse_token(token, &parsed);
+  if (s != onenet::Status::kOk) {
+    *why = onenet::to_string(s);
+    return false;
+  }
+  const std::string res(parsed.resource_view());
+  std::string key;
+  auto guard = platform.lock();
+  Registry& r = platform.registry();
+  if (res == "userid/" + r.user_id()) {
+    key = r.user_key();
+  } else if (res.rfind("products/", 0) == 0) {
+    const std::string rest = res.substr(9);
+    const size_t slash = rest.find('/');
+    caller->product = rest.substr(0, slash);
+    if (slash == std::string::npos) {
+      if (const Product* p = r.product(caller->product)) key = p->key;
+    } else if (rest.compare(slash, 9, "/devices/") == 0) {
+      caller->device = rest.substr(slash + 9);
+      if (const Device* d = r.device(caller->product, caller->device)) key = d->key;
+    }
+  }
+  if (key.empty()) {
+    *why = "token res " + res + " names no account, product or device here";
+    return false;
+  }
+  s = onenet::auth::verify_token(token, key, onenet::platform::unix_seconds(),
+                                 onenet::platform::default_hmac());
+  if (s != onenet::Status::kOk) {
+    *why = onenet::to_string(s);
+    return false;
+  }
+  return true;
+}
+
+json device_json(Platform& platform, const Device& d) {
+  // status: 1 online, 0 offline, 2 never connected (section 5.1).
+  int64_t last_time = 0;
+  const int status = platform.presence(d.product_id, d.name, &last_time);
+  return {{"did", d.did},
+          {"pid", d.product_id},
+          {"name", d.name},
+          {"desc", d.desc},
+          {"status", status},
+          {"sec_key", d.key},
+          {"create_time", d.created * 1000},
+          {"last_time", last_time}};
+}
+
+}  // namespace
+
+HttpApi::HttpApi(Platform& platform)
+    : platform_(platform), server_(std::make_unique<httplib::Server>()) {
+  httplib::Server& s = *server_;
+  // Every route: authorize, parse, act. `handler` gets the caller and the JSON body (or query).
+  auto route = [this](auto&& handler) {
+    return [this, handler](const httplib::Request& req, httplib::Response& res) {
+      Caller caller;
+      std::string why;
+      if (!authorize(platform_, req, &caller, &why)) {
+        platform_.log({{"event", "http"}, {"path", req.path}, {"code", kAuthFailed}, {"msg", why}});
+        send(res, kAuthFailed, "authentication failed: " + why);
+        return;
+      }
+      json body = json::object();
+      if (req.method == "POST") {
+        body = json::parse(req.body, nullptr, false);
+        if (body.is_discarded() || !body.is_object()) {
+          send(res, kBadRequest, "body: expected a JSON object");
+          return;
+        }
+      }
+      for (const auto& [key, value] : req.params) body[key] = value;
+      const std::string product = body.value("product_id", "");
+      const std::string device = body.value("device_name", "");
+      if (!caller.may(product, device)) {
+        send(res, kAuthFailed,
+             "authentication failed: the token is not for this product or device");
+        return;
+      }
+      handler(caller, body, res);
+      platform_.log({{"event", "http"},
+                     {"path", req.path},
+                     {"product_id", product},
+                     {"device_name", device},
+                     {"response", json::parse(res.body, nullptr, false)}});
+    };
+  };
+
+  s.Post("/device/create", route([this](const Caller&, const json& body, httplib::Response& res) {
+           const std::string product = body.value("product_id", "");
+           const std::string device = body.value("device_name", "");
+           if (!valid_name(product) || !valid_name(device)) {
+             send(res, kBadRequest, "product_id and device_name: 1-64 letters, digits, '_' or '-'");
+             return;
+           }
+           auto guard = platform_.lock();
+           const Device* d =
+               platform_.registry().create_device(product, device, body.value("desc", ""));
+           if (d == nullptr) {
+             send(res, kDeviceExists, "device already exists: " + product + "/" + device);
+             return;
+           }
+           std::string error;
+           if (!platform_.save_registry(&error)) {
+             send(res, 10500, error);
+             return;
+           }
+           send(res, kOk, "succ", device_json(platform_, *d));
+         }));
+
+  s.Get("/device/detail", route([this](const Caller&, const json& body, httplib::Response& res) {
+          auto guard = platform_.lock();
+          const Device* d = platform_.registry().device(body.value("product_id", ""),
+                                                        body.value("device_name", ""));
+          if (d == nullptr) return send(res, kNoDevice, "device not found");
+          send(res, kOk, "succ", device_json(platform_, *d));
+        }));
+
+  s.Get("/device/list", route([this](const Caller&, const json& body, httplib::Response& res) {
+          const size_t offset = std::strtoul(body.value("offset", "0").c_str(), nullptr, 10);
+          size_t limit = std::strtoul(body.value("limit", "10").c_str(), nullptr, 10);
+          if (limit == 0 || limit > 100) limit = 100;
+          auto guard = platform_.lock();
+          const auto all = platform_.registry().devices(body.value("product_id", ""));
+          json list = json::array();
+          for (size_t i = offset; i < all.size() && list.size() < limit; ++i)
+            list.push_back(device_json(platform_, *all[i]));
+          send(res, kOk, "succ",
+               {{"total", all.size()}, {"offset", offset}, {"limit", limit}, {"list", list}});
+        }));
+
+  s.Post("/device/delete", route([this](const Caller&, const json& body, httplib::Response& res) {
+           auto guard = platform_.lock();
+           if (!platform_.registry().delete_device(body.value("product_id", ""),
+                                                   body.value("device_name", ""))) {
+             return send(res, kNoDevice, "device not found");
+           }
+           std::string error;
+           if (!platform_.save_registry(&error)) return send(res, 10500, error);
+           send(res, kOk, "succ");
+         }));
+
+  s.Get("/thingmodel/query-device-property",
+        route([this](const Caller&, const json& body, httplib::Response& res) {
+          const std::string product = body.value("product_id", "");
+          const std::string device = body.value("device_name", "");
+          auto guard = platform_.lock();
+          if (platform_.registry().device(product, device) == nullptr)
+            return send(res, kNoDevice, "device not found");
+          json list = json::array();
+          const onenet::model::ThingModel* model = platform_.thing_model(product);
+          for (const auto& [id, v] : platform_.state(product, device).properties) {
+            json item = {{"identifier", id}, {"value", v.value}, {"time", v.time}};
+            if (model != nullptr) {
+              if (const auto* p = model->property(id)) {
+                item["name"] = p->name;
+                item["data_type"] = onenet::model::to_string(p->type.type);
+                item["access_mode"] = p->writable ? "rw" : "r";
+              }
+            }
+            list.push_back(item);
+          }
+          send(res, kOk, "succ", list);
+        }));
+
+  s.Get("/thingmodel/query-device-event",
+        route([this](const Caller&, const json& body, httplib::Response& res) {
+          auto guard = platform_.lock();
+          const std::string product = body.value("product_id", "");
+          const std::string device = body.value("device_name", "");
+          if (platform_.registry().device(product, device) == nullptr)
+            return send(res, kNoDevice, "device not found");
+          send(res, kOk, "succ", json(platform_.state(product, device).events));
+        }));
+
+  s.Post("/thingmodel/set-device-desired-property",
+         route([this](const Caller&, const json& body, httplib::Response& res) {
+           const std::string product = body.value("product_id", "");
+           const std::string device = body.value("device_name", "");
+           const json params = body.value("params", json::object());
+           auto guard = platform_.lock();
+           if (platform_.registry().device(product, device) == nullptr)
+             return send(res, kNoDevice, "device not found");
+           if (!params.is_object() || params.empty())
+             return send(res, kBadRequest, "params: expected an object");
+           if (const auto* model = platform_.thing_model(product)) {
+             const std::string problem = model->check_property_set(params);
+             if (!problem.empty()) return send(res, kModelRefused, problem);
+           }
+           DeviceState& s = platform_.state(product, device);
+           json versions = json::object();
+           for (auto it = params.begin(); it != params.end(); ++it) {
+             const int version = ++s.desired_versions[it.key()];
+             s.desired[it.key()] = {it.value(), version};
+             versions[it.key()] = version;
+           }
+           send(res, kOk, "succ", versions);
+         }));
+
+  // Commands that travel to the device and wait for its _reply.
+  auto device_command = [this](Operation op, bool with_identifier) {
+    return [this, op, with_identifier](const Caller&, const json& body, httplib::Response& res) {
+      const std::string product = body.value("product_id", "");
+      const std::string device = body.value("device_name", "");
+      const std::string identifier = body.value("identifier", "");
+      const json params =
+          body.value("params", op == Operation::kPropertyGet ? json::array() : json::object());
+      {
+        auto guard = platform_.lock();
+        if (platform_.registry().device(product, device) == nullptr)
+          return send(res, kNoDevice, "device not found");
+        if (with_identifier && identifier.empty())
+          return send(res, kBadRequest, "identifier is required");
+        if (const auto* model = platform_.thing_model(product)) {
+          const std::string problem =
+              op == Operation::kPropertySet   ? model->check_property_set(params)
+              : op == Operation::kPropertyGet ? model->check_property_get(params)
+                                              : model->check_service_input(identifier, params);
+          if (!problem.empty()) return send(res, kModelRefused, problem);
+        }
+        if (platform_.presence(product, device) != 1)
+          return send(res, kDeviceOffline, "device is offline");
+      }
+      const CommandResult result = platform_.command(product, device, op, params, identifier);
+      if (result.outcome == CommandResult::kNotConnected)
+        return send(res, 10500, "onenet-local lost its broker link");
+      if (result.outcome == CommandResult::kTimeout)
+        return send(res, kNoReply, "the device did not reply within 5 s");
+      const json& reply = result.reply;
+      const int code = reply.value("code", 0);
+      if (code != 200)
+        return send(res, kDeviceError, reply.value("msg", std::string("device error")),
+                    {{"code", code}});
+      json data = reply.value("data", json());
+      // A sub-device's service output comes wrapped (section 4.5).
+      if (data.is_object() && data.contains("output") && data.contains("identifier"))
+        data = data["output"];
+      send(res, kOk, reply.value("msg", std::string("succ")), data);
+    };
+  };
+  s.Post("/thingmodel/set-device-property", route(device_command(Operation::kPropertySet, false)));
+  s.Post("/thingmodel/query-device-property-live",
+         route(device_command(Operation::kPropertyGet, false)));
+  s.Post("/thingmodel/call-service", route(device_command(Operation::kServiceInvoke, true)));
+
+  s.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (res.body.empty())
+      send(res, kBadRequest, "no such endpoint (HTTP " + std::to_string(res.status) + ")");
+  });
+}
+
+HttpApi::~HttpApi() {
+  stop();
+}
+
+int HttpApi::bind(uint16_t port) {
+  if (port == 0) return server_->bind_to_any_port("127.0.0.1");
+  return server_->bind_to_port("127.0.0.1", port) ? port : -1;
+}
+
+void HttpApi::start() {
+  thread_ = std::make_unique<std::thread>([this] { server_->listen_after_bind(); });
+}
+
+void HttpApi::stop() {
+  if (!thread_) return;
+  server_->stop();
+  thread_->join();
+  thread_.reset();
+}
+
+}  // namespace onenet_local

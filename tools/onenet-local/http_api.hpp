@@ -1,0 +1,37 @@
+// onenet-local's HTTP API, shaped like OneNET's (onenet-protocol.md 5.1): an `authorization`
+// token header, {code, msg, request_id, data} envelopes with HTTP 200. Codes: 0 success;
+// 10403 authentication failed (as OneNET); and onenet-local's own: 10400 bad request, 10404
+// no such device, 10406 device exists, 10408 device offline, 10410 no reply within 5 s,
+// 10412 refused by the thing model, 10413 the device answered with an error.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+
+namespace httplib {
+class Server;
+}
+
+namespace onenet_local {
+
+class Platform;
+
+class HttpApi {
+ public:
+  explicit HttpApi(Platform& platform);
+  ~HttpApi();
+  /// Binds 127.0.0.1:port (0: any free port); returns the port, or -1.
+  int bind(uint16_t port);
+  /// Serves on a thread of its own until stop().
+  void start();
+  void stop();
+
+ private:
+  Platform& platform_;
+  std::unique_ptr<httplib::Server> server_;
+  std::unique_ptr<std::thread> thread_;
+};
+
+}  // namespace onenet_local

@@ -1,0 +1,491 @@
+#include "platform.hpp"
+
+#include <ctime>
+
+#include "onenet/auth/token.hpp"
+#include "onenet/platform/hmac.hpp"
+#include "onenet/platform/system.hpp"
+
+namespace onenet_local {
+namespace {
+
+using nlohmann::json;
+using onenet::model::Operation;
+
+constexpr const char* kPlatformClientId = "onenet-local-platform";
+constexpr auto kCommandTimeout =
+    std::chrono::seconds(5);  // section 4.2: sync calls time out after 5 s
+constexpr size_t kMaxEvents = 1000;
+constexpr int kCodeOk = 200;
+constexpr int kCodeBadRequest = 400;  // onenet-local's code for a request it refuses
+constexpr int kCodeForbidden = 403;   // a gateway acting for a device it does not own
+
+int64_t now_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1000000;
+}
+
+std::string topic_of(const std::string& product, const std::string& device, Operation op,
+                     bool reply = false, const std::string& service = {}) {
+  char out[512];
+  const auto n = onenet::model::make_topic(out, sizeof out, product, device, op, reply, service);
+  return n.ok() ? std::string(out, n.value()) : std::string();
+}
+
+json error_body(int code, const std::string& message) {
+  return {{"code", code}, {"msg", message}};
+}
+
+std::string id_of(const json& request) {
+  const auto it = request.find("id");
+  if (it == request.end()) return {};
+  if (it->is_string()) return it->get<std::string>();
+  if (it->is_number_integer()) return std::to_string(it->get<int64_t>());
+  return {};
+}
+
+}  // namespace
+
+std::string salvage_request_id(const std::string& text) {
+  const size_t key = text.find("\"id\"");
+  if (key == std::string::npos) return {};
+  size_t at = text.find(':', key + 4);
+  if (at == std::string::npos) return {};
+  ++at;
+  while (at < text.size() && (text[at] == ' ' || text[at] == '"')) ++at;
+  size_t end = at;
+  while (end < text.size() && isdigit(static_cast<unsigned char>(text[end]))) ++end;
+  return end > at && end - at <= 13 ? text.substr(at, end - at) : std::string();
+}
+
+Platform::Platform(std::string registry_path, std::string event_log, std::string secret,
+                   std::string state_dir)
+    : registry_path_(std::move(registry_path)),
+      event_log_(std::move(event_log)),
+      secret_(std::move(secret)),
+      state_dir_(std::move(state_dir)) {}
+
+int Platform::presence(const std::string& product_id, const std::string& device_name,
+                       int64_t* last_ms) {
+  const std::string key = device_key(product_id, device_name);
+  const std::string gateway = registry_.gateway_of(key);
+  int64_t changed = 0;
+  int status;
+  if (gateway.empty()) {
+    status = read_presence(state_dir_, product_id, device_name, &changed);
+  } else {
+    const size_t slash = gateway.find('/');
+    const bool gateway_online = read_presence(state_dir_, gateway.substr(0, slash),
+                                              gateway.substr(slash + 1), nullptr) == 1;
+    const DeviceState& s = states_[key];
+    status = s.sub_online && gateway_online ? 1 : s.last_time == 0 ? 2 : 0;
+  }
+  if (last_ms != nullptr) *last_ms = std::max(changed, states_[key].last_time);
+  return status;
+}
+
+Platform::~Platform() {
+  stop();
+}
+
+void Platform::log(json event) {
+  event["ts"] = now_ms();
+  event["source"] = "platform";
+  log_event(event_log_, event.dump());
+}
+
+bool Platform::save_registry(std::string* error) {
+  return registry_.save(registry_path_, error);
+}
+
+const onenet::model::ThingModel* Platform::thing_model(const std::string& product_id) const {
+  const auto it = models_.find(product_id);
+  return it == models_.end() ? nullptr : &it->second;
+}
+
+void Platform::set_thing_model(const std::string& product_id, onenet::model::ThingModel model) {
+  models_[product_id] = std::move(model);
+}
+
+DeviceState& Platform::state(const std::string& product_id, const std::string& device_name) {
+  return states_[device_key(product_id, device_name)];
+}
+
+bool Platform::start(uint16_t mqtt_port, std::chrono::milliseconds timeout) {
+  transport_ = std::make_unique<onenet::platform::TcpTransport>("127.0.0.1", mqtt_port);
+  storage_ = std::make_unique<
+      onenet::client::StaticStorage<600 * 1024, 600 * 1024, 64 * 1024, 64, 4, 64>>();
+  client_ = std::make_unique<onenet::client::Client>(
+      *transport_, clock_, onenet::platform::system_random, storage_->view(), *this);
+  onenet::client::Options options;
+  options.connect.client_id = kPlatformClientId;
+  options.connect.keep_alive_seconds = 60;
+  options.connect.has_username = true;
+  options.connect.username = "$onenet-local";
+  options.connect.has_password = true;
+  options.connect.password = std::string_view(secret_);
+  options.backoff_initial_ms = 200;
+  options.backoff_max_ms = 2000;
+  if (client_->configure(options) != onenet::Status::kOk) return false;
+  // Every device topic.
+  const onenet::codec::Subscription sub{"$sys/#", onenet::codec::QoS::kAtMostOnce};
+  if (client_->subscribe(&sub, 1) != onenet::Status::kOk) return false;
+  runner_ = std::make_unique<onenet::platform::Runner>(*client_, *transport_);
+  if (runner_->start() != onenet::Status::kOk) return false;
+  std::unique_lock<std::mutex> guard(mutex_);
+  return replied_.wait_for(guard, timeout, [&] { return connected_; });
+}
+
+void Platform::stop() {
+  if (runner_) runner_->stop();
+  runner_.reset();
+}
+
+void Platform::on_state(onenet::client::State state, onenet::Status reason) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  connected_ = state == onenet::client::State::kConnected;
+  if (!connected_ && reason != onenet::Status::kOk) {
+    log({{"event", "platform_link"},
+         {"state", onenet::client::to_string(state)},
+         {"reason", onenet::to_string(reason)}});
+  }
+  replied_.notify_all();
+}
+
+void Platform::publish(const std::string& topic, const std::string& payload) {
+  // On the runner's thread (inside on_message) the client is ours to call directly.
+  const auto result =
+      client_->publish(topic, std::string_view(payload), onenet::codec::QoS::kAtMostOnce);
+  if (!result.ok())
+    log({{"event", "error"},
+         {"message", "cannot publish"},
+         {"topic", topic},
+         {"reason", onenet::to_string(result.status())}});
+}
+
+std::string Platform::next_request_id() {
+  return std::to_string(++request_counter_);
+}
+
+void Platform::on_message(const onenet::client::Message& message) {
+  const std::string payload(message.payload.as_text());
+  onenet::model::TopicParts topic;
+  if (!onenet::model::parse_topic(message.topic, &topic))
+    return;  // not OneJSON: no answer, as OneNET
+  const bool device_answering = topic.is_reply && !onenet::model::is_uplink(topic.operation);
+  const bool device_asking = !topic.is_reply && onenet::model::is_uplink(topic.operation);
+  if (!device_answering && !device_asking) return;  // our own replies and commands, echoed back
+  handle_request(topic, payload);
+}
+
+void Platform::handle_request(const onenet::model::TopicParts& topic, const std::string& payload) {
+  const std::string product(topic.product_id);
+  const std::string device(topic.device_name);
+  const json request = json::parse(payload, nullptr, false);
+  json entry = {{"event", topic.is_reply ? "device_reply" : "request"},
+                {"product_id", product},
+                {"device_name", device},
+                {"operation", topic_of(product, device, topic.operation, topic.is_reply,
+                                       std::string(topic.service_id))}};
+  if (request.is_discarded() || !request.is_object()) {
+    const std::string id = salvage_request_id(payload);
+    entry["error"] = "malformed JSON";
+    entry["id"] = id;
+    log(entry);
+    if (!topic.is_reply && !id.empty())
+      reply(topic, id, error_body(kCodeBadRequest, "malformed JSON"));
+    return;
+  }
+  const std::string id = id_of(request);
+  entry["id"] = id;
+  entry["payload"] = request;
+  log(entry);
+  if (topic.is_reply) {
+    std::lock_guard<std::mutex> guard(mutex_);
+    const auto it = pending_.find(id);
+    if (it != pending_.end()) {
+      it->second->reply = request;
+      it->second->done = true;
+      replied_.notify_all();
+    }
+    return;
+  }
+  if (id.empty()) {  // no id: nothing a reply could be matched with
+    log({{"event", "error"},
+         {"product_id", product},
+         {"device_name", device},
+         {"message", "request without an id"}});
+    return;
+  }
+  if (topic.operation == Operation::kTopoGetResult) return;  // the gateway's answer needs none
+  reply(topic, id, answer(topic, request));
+}
+
+void Platform::reply(const onenet::model::TopicParts& topic, const std::string& id, json body) {
+  body["id"] = id;
+  if (!body.contains("msg")) body["msg"] = body.value("code", 0) == kCodeOk ? "success" : "error";
+  const std::string product(topic.product_id);
+  const std::string device(topic.device_name);
+  log({{"event", "reply"},
+       {"product_id", product},
+       {"device_name", device},
+       {"id", id},
+       {"code", body.value("code", 0)},
+       {"msg", body["msg"]}});
+  publish(topic_of(product, device, topic.operation, true, std::string(topic.service_id)),
+          body.dump());
+}
+
+json Platform::answer(const onenet::model::TopicParts& topic, const json& request) {
+  const std::string product(topic.product_id);
+  const std::string device(topic.device_name);
+  const json params = request.contains("params") ? request["params"] : json();
+  std::lock_guard<std::mutex> guard(mutex_);
+  const onenet::model::ThingModel* model = thing_model(product);
+  DeviceState& s = state(product, device);
+  s.last_time = now_ms();
+  switch (topic.operation) {
+    case Operation::kPropertyPost: {
+      if (!params.is_object())
+        return error_body(kCodeBadRequest, "params: expected an object of properties");
+      if (model != nullptr) {
+        const std::string problem = model->check_property_post(params);
+        if (!problem.empty()) return error_body(kCodeBadRequest, problem);
+      }
+      for (auto it = params.begin(); it != params.end(); ++it) {
+        if (!it.value().is_object() || !it.value().contains("value")) {
+          return error_body(kCodeBadRequest, it.key() + ": expected {\"value\": ...}");
+        }
+      }
+      for (auto it = params.begin(); it != params.end(); ++it) {
+        const json time = it.value().value("time", json(now_ms()));
+        s.properties[it.key()] = {it.value()["value"],
+                                  time.is_number_integer() ? time.get<int64_t>() : now_ms()};
+      }
+      return {{"code", kCodeOk}};
+    }
+    case Operation::kEventPost: {
+      if (!params.is_object())
+        return error_body(kCodeBadRequest, "params: expected an object of events");
+      if (model != nullptr) {
+        const std::string problem = model->check_event_post(params);
+        if (!problem.empty()) return error_body(kCodeBadRequest, problem);
+      }
+      for (auto it = params.begin(); it != params.end(); ++it) {
+        s.events.push_back(
+            {{"identifier", it.key()},
+             {"value", it.value().is_object() ? it.value().value("value", json()) : json()},
+             {"time", it.value().is_object() ? it.value().value("time", now_ms()) : now_ms()}});
+        if (s.events.size() > kMaxEvents) s.events.erase(s.events.begin());
+      }
+      return {{"code", kCodeOk}};
+    }
+    case Operation::kDesiredGet: {
+      if (!params.is_array())
+        return error_body(kCodeBadRequest, "params: expected a list of property identifiers");
+      json data = json::object();
+      for (const json& name : params) {
+        if (!name.is_string())
+          return error_body(kCodeBadRequest, "params: identifiers must be strings");
+        if (model != nullptr && model->property(name.get<std::string>()) == nullptr) {
+          return error_body(kCodeBadRequest, "unknown property '" + name.get<std::string>() + "'");
+        }
+        const auto it = s.desired.find(name.get<std::string>());
+        if (it != s.desired.end())
+          data[it->first] = {{"value", it->second.first}, {"version", it->second.second}};
+      }
+      return {{"code", kCodeOk}, {"data", data}};
+    }
+    case Operation::kDesiredDelete: {
+      if (!params.is_object())
+        return error_body(kCodeBadRequest, "params: expected an object of properties");
+      for (auto it = params.begin(); it != params.end(); ++it) {
+        const auto d = s.desired.find(it.key());
+        if (d == s.desired.end()) continue;
+        // A version that is not the latest makes the delete a no-op (section 4.2).
+        const bool versioned = it.value().is_object() && it.value().contains("version");
+        if (versioned && it.value()["version"] != d->second.second) continue;
+        s.desired.erase(d);
+      }
+      return {{"code", kCodeOk}};
+    }
+    case Operation::kPackPost:
+    case Operation::kHistoryPost:
+      return answer_pack(topic, params, topic.operation == Operation::kHistoryPost);
+    default:
+      return answer_topology(topic, params);
+  }
+}
+
+// pack/post and history/post (section 4.4): entries for the gateway itself or its bound
+// sub-devices only; at most 10 devices per message.
+json Platform::answer_pack(const onenet::model::TopicParts& topic, const json& params,
+                           bool history) {
+  if (!params.is_array())
+    return error_body(kCodeBadRequest, "params: expected a list of device entries");
+  if (params.size() > 10) return error_body(kCodeBadRequest, "at most 10 devices per message");
+  const std::string self =
+      device_key(std::string(topic.product_id), std::string(topic.device_name));
+  for (const json& entry : params) {
+    if (!entry.is_object())
+      return error_body(kCodeBadRequest, "params: each entry must be an object");
+    std::string product(topic.product_id);
+    std::string device(topic.device_name);
+    if (entry.contains("identity")) {
+      const json& identity = entry["identity"];
+      product = identity.value("productID", "");
+      device = identity.value("deviceName", "");
+    }
+    const std::string key = device_key(product, device);
+    if (key != self && registry_.gateway_of(key) != self) {
+      return {{"code", kCodeForbidden},
+              {"msg", key + " is not this device or one of its sub-devices"}};
+    }
+    const onenet::model::ThingModel* model = thing_model(product);
+    const json properties = entry.value("properties", json::object());
+    const json events = entry.value("events", json::object());
+    if (properties.size() + events.size() > 100)
+      return error_body(kCodeBadRequest, key + ": more than 100 points");
+    DeviceState& s = state(product, device);
+    for (auto it = properties.begin(); it != properties.end() && properties.is_object(); ++it) {
+      // history: each point is a list of {value, time}; pack: a single {value, time}.
+      const json points = history ? it.value() : json::array({it.value()});
+      if (!points.is_array())
+        return error_body(kCodeBadRequest, key + "." + it.key() + ": expected a list of points");
+      for (const json& point : points) {
+        if (!point.is_object() || !point.contains("value"))
+          return error_body(kCodeBadRequest, key + "." + it.key() + ": expected {value, time}");
+        if (model != nullptr) {
+          const std::string problem = model->check_property_post(json{{it.key(), point}});
+          if (!problem.empty()) return error_body(kCodeBadRequest, key + ": " + problem);
+        }
+        const int64_t time = point.value("time", now_ms());
+        auto& slot = s.properties[it.key()];
+        if (time >= slot.time) slot = {point["value"], time};
+      }
+    }
+    for (auto it = events.begin(); it != events.end() && events.is_object(); ++it) {
+      const json points = history ? it.value() : json::array({it.value()});
+      for (const json& point : points) {
+        s.events.push_back({{"identifier", it.key()},
+                            {"value", point.value("value", json())},
+                            {"time", point.value("time", now_ms())}});
+      }
+    }
+    s.last_time = now_ms();
+  }
+  return {{"code", kCodeOk}};
+}
+
+// Sub-device login/logout and topology (section 4.5).
+json Platform::answer_topology(const onenet::model::TopicParts& topic, const json& params) {
+  const std::string gateway =
+      device_key(std::string(topic.product_id), std::string(topic.device_name));
+  const json list = params.is_array() ? params : json::array({params});
+  json data = json::array();
+  for (const json& item : list) {
+    if (topic.operation == Operation::kTopoGet) break;
+    if (!item.is_object())
+      return error_body(kCodeBadRequest, "params: expected {productID, deviceName}");
+    const std::string product = item.value("productID", "");
+    const std::string device = item.value("deviceName", "");
+    const std::string key = device_key(product, device);
+    const Device* sub = registry_.device(product, device);
+    if (sub == nullptr) return error_body(kCodeBadRequest, "unknown sub-device " + key);
+    switch (topic.operation) {
+      case Operation::kTopoAdd:
+      case Operation::kTopoDelete: {
+        // sasToken: a device token of the sub-device, signed with its own key.
+        const std::string token = item.value("sasToken", "");
+        const onenet::Status s = onenet::auth::verify_token(
+            token, sub->key, onenet::platform::unix_seconds(), onenet::platform::default_hmac());
+        if (s != onenet::Status::kOk)
+          return error_body(kCodeForbidden, key + ": sasToken refused: " + onenet::to_string(s));
+        if (topic.operation == Operation::kTopoAdd) {
+          if (key == gateway)
+            return error_body(kCodeBadRequest, "a gateway cannot be its own sub-device");
+          registry_.bind(gateway, key);
+        } else {
+          registry_.unbind(gateway, key);
+          states_[key].sub_online = false;
+        }
+        std::string error;
+        if (!save_registry(&error)) log({{"event", "error"}, {"message", error}});
+        break;
+      }
+      case Operation::kSubLogin:
+      case Operation::kSubLogout:
+        if (registry_.gateway_of(key) != gateway)
+          return error_body(kCodeForbidden, key + " is not bound to this gateway");
+        states_[key].sub_online = topic.operation == Operation::kSubLogin;
+        states_[key].last_time = now_ms();
+        break;
+      default:
+        return error_body(kCodeBadRequest, "unsupported request");
+    }
+  }
+  if (topic.operation == Operation::kTopoGet) {
+    for (const std::string& sub : registry_.subdevices(gateway)) {
+      const size_t slash = sub.find('/');
+      data.push_back({{"productID", sub.substr(0, slash)}, {"deviceName", sub.substr(slash + 1)}});
+    }
+    return {{"code", kCodeOk}, {"data", data}};
+  }
+  return {{"code", kCodeOk}};
+}
+
+CommandResult Platform::command(const std::string& product_id, const std::string& device_name,
+                                Operation operation, json params, const std::string& service_id) {
+  CommandResult result;
+  auto waiter = std::make_shared<Pending>();
+  std::string id;
+  std::string topic;
+  json request;
+  {
+    std::lock_guard<std::mutex> guard(mutex_);
+    id = next_request_id();
+    const std::string gateway = registry_.gateway_of(device_key(product_id, device_name));
+    if (gateway.empty()) {
+      topic = topic_of(product_id, device_name, operation, false, service_id);
+      request = {{"id", id}, {"version", "1.0"}, {"params", params}};
+    } else {  // a sub-device: through its gateway (section 4.5)
+      const size_t slash = gateway.find('/');
+      const std::string gw_product = gateway.substr(0, slash);
+      const std::string gw_device = gateway.substr(slash + 1);
+      json sub_params = {{"productID", product_id}, {"deviceName", device_name}};
+      Operation sub_op = Operation::kSubPropertySet;
+      if (operation == Operation::kPropertySet) {
+        sub_params["params"] = params;
+      } else if (operation == Operation::kPropertyGet) {
+        sub_op = Operation::kSubPropertyGet;
+        sub_params["params"] = params;
+      } else {
+        sub_op = Operation::kSubServiceInvoke;
+        sub_params["identifier"] = service_id;
+        sub_params["input"] = params;
+      }
+      topic = topic_of(gw_product, gw_device, sub_op);
+      request = {{"id", id}, {"version", "1.0"}, {"params", sub_params}};
+    }
+    pending_[id] = waiter;
+  }
+  log({{"event", "command"},
+       {"product_id", product_id},
+       {"device_name", device_name},
+       {"topic", topic},
+       {"payload", request}});
+  const auto published =
+      runner_->publish(topic, request.dump(), onenet::codec::QoS::kAtMostOnce).get();
+  std::unique_lock<std::mutex> guard(mutex_);
+  if (!published.ok()) {
+    result.outcome = CommandResult::kNotConnected;
+  } else if (replied_.wait_for(guard, kCommandTimeout, [&] { return waiter->done; })) {
+    result.outcome = CommandResult::kReplied;
+    result.reply = waiter->reply;
+  }
+  pending_.erase(id);
+  return result;
+}
+
+}  // namespace onenet_local

@@ -1,0 +1,120 @@
+// The cloud side of onenet-local: answers device requests, keeps the cloud's view of each
+// device (latest properties, events, desired values, online state), and carries HTTP API
+// commands to devices. It is an MQTT client of the broker with full rights (the plugin lets
+// "$onenet-local" do anything), built on this SDK's own client and runner.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "onenet/client/client.hpp"
+#include "onenet/model/thing_model.hpp"
+#include "onenet/model/topics.hpp"
+#include "onenet/platform/runner.hpp"
+#include "onenet/platform/transport.hpp"
+#include "registry.hpp"
+
+namespace onenet_local {
+
+/// What a device answered to a command, or why there is no answer.
+struct CommandResult {
+  enum Outcome { kReplied, kTimeout, kNotConnected } outcome = kTimeout;
+  nlohmann::json reply;  ///< the device's {id, code, msg, data}
+};
+
+struct DeviceState {
+  struct Value {
+    nlohmann::json value;
+    int64_t time = 0;
+  };
+  std::map<std::string, Value> properties;
+  std::vector<nlohmann::json> events;                             ///< newest last, at most 1000
+  std::map<std::string, std::pair<nlohmann::json, int>> desired;  ///< value, version
+  std::map<std::string, int> desired_versions;                    ///< last version per property
+  bool sub_online = false;  ///< a sub-device logged in through its gateway
+  int64_t last_time = 0;    ///< last request, Unix ms
+};
+
+class Platform : public onenet::client::Handler {
+ public:
+  Platform(std::string registry_path, std::string event_log, std::string secret,
+           std::string state_dir);
+  ~Platform() override;
+
+  /// Connects to the broker and subscribes; false after `timeout` without success.
+  bool start(uint16_t mqtt_port, std::chrono::milliseconds timeout);
+  void stop();
+
+  /// Locks the registry for the caller's block.
+  std::unique_lock<std::mutex> lock() { return std::unique_lock<std::mutex>(mutex_); }
+  Registry& registry() { return registry_; }  ///< with lock() held
+  bool save_registry(std::string* error);     ///< with lock() held
+  const onenet::model::ThingModel* thing_model(
+      const std::string& product_id) const;  ///< with lock()
+  void set_thing_model(const std::string& product_id, onenet::model::ThingModel model);
+  DeviceState& state(const std::string& product_id,
+                     const std::string& device_name);  ///< with lock()
+  /// 1 online, 0 offline, 2 never connected. A sub-device is online while logged in through a
+  /// gateway that is online. With lock() held.
+  int presence(const std::string& product_id, const std::string& device_name,
+               int64_t* last_ms = nullptr);
+
+  /// Publishes a OneJSON request to a device (or, for a sub-device, through its gateway) and
+  /// waits up to 5 s for its _reply. Call without the lock held.
+  CommandResult command(const std::string& product_id, const std::string& device_name,
+                        onenet::model::Operation operation, nlohmann::json params,
+                        const std::string& service_id = {});
+
+  void log(nlohmann::json event);
+
+  // Handler
+  void on_message(const onenet::client::Message& message) override;
+  void on_state(onenet::client::State state, onenet::Status reason) override;
+
+ private:
+  struct Pending {
+    bool done = false;
+    nlohmann::json reply;
+  };
+
+  void handle_request(const onenet::model::TopicParts& topic, const std::string& payload);
+  nlohmann::json answer(const onenet::model::TopicParts& topic, const nlohmann::json& request);
+  nlohmann::json answer_pack(const onenet::model::TopicParts& topic, const nlohmann::json& params,
+                             bool history);
+  nlohmann::json answer_topology(const onenet::model::TopicParts& topic,
+                                 const nlohmann::json& params);
+  void reply(const onenet::model::TopicParts& topic, const std::string& id, nlohmann::json body);
+  void publish(const std::string& topic, const std::string& payload);
+  std::string next_request_id();
+
+  std::string registry_path_;
+  std::string event_log_;
+  std::string secret_;
+  std::string state_dir_;
+  std::mutex mutex_;  // registry_, models_, states_, pending_
+  std::condition_variable replied_;
+  Registry registry_;
+  std::map<std::string, onenet::model::ThingModel> models_;
+  std::map<std::string, DeviceState> states_;
+  std::map<std::string, std::shared_ptr<Pending>> pending_;  // request id -> waiter
+  uint64_t request_counter_ = 0;
+  bool connected_ = false;
+
+  std::unique_ptr<onenet::platform::TcpTransport> transport_;
+  onenet::platform::SystemClock clock_;
+  std::unique_ptr<onenet::client::StaticStorage<600 * 1024, 600 * 1024, 64 * 1024, 64, 4, 64>>
+      storage_;
+  std::unique_ptr<onenet::client::Client> client_;
+  std::unique_ptr<onenet::platform::Runner> runner_;
+};
+
+/// Reads an id from a request even when the JSON around it is broken: "id":"123" or "id":123.
+std::string salvage_request_id(const std::string& text);
+
+}  // namespace onenet_local
