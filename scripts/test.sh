@@ -20,9 +20,11 @@ cmake --build build/gcc -j "$jobs"
 ctest --test-dir build/gcc --output-on-failure -j "$jobs"
 
 step "clang ASan+UBSan build and tests"
+# Tools are left out here: onenet-local's plugin is loaded by Debian's (uninstrumented)
+# mosquitto, which cannot host an ASan-instrumented shared object. The g++ stage tests it.
 cmake -S . -B build/asan "${generator[@]}" -DCMAKE_BUILD_TYPE=Debug \
   -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
-  -DONENET_SANITIZE=address,undefined >/dev/null
+  -DONENET_SANITIZE=address,undefined -DONENET_BUILD_TOOLS=OFF >/dev/null
 cmake --build build/asan -j "$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build/asan --output-on-failure -j "$jobs"
