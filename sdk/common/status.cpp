@@ -156,6 +156,14 @@ const char* to_string(Status status) {
       return "TLS: the CA certificate could not be loaded";
     case Status::kTransportInProgress:
       return "connection in progress";
+    case Status::kModelReplyTimeout:
+      return "no reply from the platform within the request timeout";
+    case Status::kModelInvalidValue:
+      return "refused by the thing model (identifier, access, type or range): see the message";
+    case Status::kModelBadReply:
+      return "the platform's reply was not valid OneJSON";
+    case Status::kModelTooManyPending:
+      return "too many requests waiting for replies: wait, or raise max_pending";
     case Status::kPlatformRandomFailed:
       return "random source failed";
   }

@@ -116,6 +116,7 @@ Result<size_t> make_topic(char* out, size_t out_size, std::string_view product_i
   if (out == nullptr || out_size < length + 1) return Status::kBufferTooSmall;
   size_t at = 0;
   for (const std::string_view p : pieces) {
+    if (p.empty()) continue;  // an empty view may hold a null pointer, which memcpy must not get
     std::memcpy(out + at, p.data(), p.size());
     at += p.size();
   }
@@ -132,6 +133,7 @@ Result<size_t> make_thing_filter(char* out, size_t out_size, std::string_view pr
   if (out == nullptr || out_size < length + 1) return Status::kBufferTooSmall;
   size_t at = 0;
   for (const std::string_view p : pieces) {
+    if (p.empty()) continue;  // an empty view may hold a null pointer, which memcpy must not get
     std::memcpy(out + at, p.data(), p.size());
     at += p.size();
   }

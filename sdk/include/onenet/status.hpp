@@ -95,6 +95,12 @@ enum class Status : uint16_t {
   kTlsCaLoadFailed = 508,
   kPlatformRandomFailed = 509,
   kTransportInProgress = 510,
+
+  // Model (6xx): the OneJSON thing model.
+  kModelReplyTimeout = 600,
+  kModelInvalidValue = 601,
+  kModelBadReply = 602,
+  kModelTooManyPending = 603,
 };
 
 /// A sentence describing `status`; static storage, never null.

@@ -1,0 +1,125 @@
+// A OneNET device speaking the thing model (OneJSON, onenet-protocol.md sections 3-4) over one
+// client::Client. Host-side (heap, nlohmann/json); an MCU uses client::Client with
+// model/topics.hpp and its own payloads.
+//
+// Threading: like the client, single-owner. poll() drives everything; callbacks run inside it
+// and may call any member. On Linux, wrap it in platform::Runner-style code of your own, or call
+// poll() from one thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "onenet/auth/token.hpp"
+#include "onenet/client/client.hpp"
+#include "onenet/model/thing_model.hpp"
+#include "onenet/model/topics.hpp"
+
+namespace onenet::model {
+
+/// The platform's answer to a request, or what the user answers to a command.
+struct Reply {
+  int code = 200;  ///< 200 = success (section 4.3); anything else is an error
+  std::string msg = "success";
+  nlohmann::json data;  ///< optional
+};
+
+/// Called once per request: kOk with the reply (check reply.code), or kModelReplyTimeout,
+/// kModelBadReply, kClientNotConnected (the link dropped while waiting).
+using ReplyCallback = std::function<void(Status status, const Reply& reply)>;
+
+/// What the application does when the cloud asks. Every member runs inside Device::poll().
+/// The device sends the _reply itself, with the returned code, message and data. With a thing
+/// model loaded, invalid commands are answered with an error and never reach these.
+class CommandHandler {
+ public:
+  virtual ~CommandHandler() = default;
+  /// property/set: `params` is {"prop": value, ...}, already checked when a model is loaded.
+  virtual Reply on_property_set(const nlohmann::json& params);
+  /// property/get: `identifiers` lists the wanted properties; return them in data.
+  virtual Reply on_property_get(const std::vector<std::string>& identifiers);
+  /// service/{id}/invoke: `input` is the service's input; return its output in data.
+  virtual Reply on_service(const std::string& identifier, const nlohmann::json& input);
+  /// The link came up or went down (reason says why).
+  virtual void on_connection(client::State /*state*/, Status /*reason*/) {}
+};
+
+struct DeviceOptions {
+  std::string product_id;
+  std::string device_name;
+  std::string access_key;  ///< device key (Base64); a product key works too (section 7, Q3)
+  auth::Method method = auth::Method::kSha256;
+  uint32_t token_ttl_seconds = 24 * 3600;  ///< a fresh token is signed before every login
+  uint16_t keep_alive_seconds = 120;
+  uint32_t request_timeout_ms = 10000;
+  size_t max_pending = 64;
+  const ThingModel* thing_model = nullptr;  ///< borrowed; checked before sending and on commands
+  client::Options client;                   ///< backoff and timeouts; the rest is filled in
+};
+
+class Device : public client::Handler {
+ public:
+  /// `unix_seconds` is the wall clock tokens are signed against. All references are borrowed.
+  Device(port::Transport& transport, port::Clock& clock, port::RandomFunction random, port::HmacFunction hmac,
+         uint64_t (*unix_seconds)(), const client::Storage& storage, CommandHandler& commands);
+
+  /// Validates the options (key, names, OneNET rules) and starts connecting.
+  Status start(const DeviceOptions& options);
+  /// Drives the client and expires requests whose reply is late.
+  Status poll(uint32_t max_wait_ms);
+  Status disconnect();
+  client::State state() const { return client_.state(); }
+  client::Client& client() { return client_; }
+
+  /// property/post: `values` is {"prop": value, ...}; `time_ms` (optional, UTC ms) stamps them
+  /// all. Returns the request id; kModelInvalidValue (see last_error()) before anything is sent.
+  Result<std::string> post_properties(const nlohmann::json& values, ReplyCallback done, int64_t time_ms = 0);
+  /// event/post: `output` is the event's output parameters.
+  Result<std::string> post_event(const std::string& identifier, const nlohmann::json& output, ReplyCallback done,
+                                 int64_t time_ms = 0);
+  /// property/desired/get; the reply's data is {"prop": {"value": v, "version": n}}.
+  Result<std::string> get_desired(const std::vector<std::string>& identifiers, ReplyCallback done);
+  /// property/desired/delete; `versions` maps property -> version (or -1 for any version).
+  Result<std::string> delete_desired(const std::map<std::string, int>& versions, ReplyCallback done);
+  /// pack/post or history/post with `params` as section 4.4 shapes it.
+  Result<std::string> post_batch(const nlohmann::json& params, bool history, ReplyCallback done);
+  /// Any uplink operation with raw `params` (the building block of the calls above).
+  Result<std::string> request(Operation operation, nlohmann::json params, ReplyCallback done);
+
+  /// Why the last call failed, in words (e.g. which value the thing model refused).
+  const std::string& last_error() const { return last_error_; }
+
+  // client::Handler
+  void on_state(client::State state, Status reason) override;
+  void on_message(const client::Message& message) override;
+  void before_connect(codec::Connect& connect) override;
+
+ private:
+  struct Pending {
+    uint64_t deadline_ms = 0;
+    ReplyCallback done;
+  };
+  void answer_command(const TopicParts& topic, const std::string& payload);
+  void send_reply(const TopicParts& topic, const std::string& id, const Reply& reply);
+  void complete(const std::string& id, Status status, const Reply& reply);
+  std::string next_id();
+
+  client::Client client_;
+  port::Clock& clock_;
+  port::HmacFunction hmac_;
+  uint64_t (*unix_seconds_)();
+  CommandHandler& commands_;
+  DeviceOptions options_;
+  std::string token_;
+  std::string filter_;
+  std::string last_error_;
+  std::map<std::string, Pending> pending_;
+  uint64_t next_id_ = 0;
+};
+
+}  // namespace onenet::model

@@ -1,0 +1,298 @@
+#include "onenet/model/device.hpp"
+
+#include <cctype>
+
+namespace onenet::model {
+namespace {
+
+using nlohmann::json;
+
+constexpr int kCodeBadRequest = 400;
+constexpr int kCodeNotSupported = 100;  // what the official SDKs send when they cannot comply
+
+std::string make(const std::string& product, const std::string& device, Operation op, bool reply,
+                 const std::string& service = {}) {
+  char out[512];
+  const Result<size_t> n = make_topic(out, sizeof out, product, device, op, reply, service);
+  return n.ok() ? std::string(out, n.value()) : std::string();
+}
+
+std::string id_of(const json& request) {
+  const auto it = request.find("id");
+  if (it == request.end()) return {};
+  if (it->is_string()) return it->get<std::string>();
+  if (it->is_number_integer()) return std::to_string(it->get<int64_t>());
+  return {};
+}
+
+// The id of a request whose JSON is broken, so that it can still get an error reply.
+std::string salvage_id(const std::string& text) {
+  const size_t key = text.find("\"id\"");
+  if (key == std::string::npos) return {};
+  size_t at = text.find(':', key + 4);
+  if (at == std::string::npos) return {};
+  ++at;
+  while (at < text.size() && (text[at] == ' ' || text[at] == '"')) ++at;
+  size_t end = at;
+  while (end < text.size() && std::isdigit(static_cast<unsigned char>(text[end]))) ++end;
+  return end > at && end - at <= 13 ? text.substr(at, end - at) : std::string();
+}
+
+}  // namespace
+
+Reply CommandHandler::on_property_set(const json&) { return {kCodeNotSupported, "property set not supported", {}}; }
+Reply CommandHandler::on_property_get(const std::vector<std::string>&) {
+  return {kCodeNotSupported, "property get not supported", {}};
+}
+Reply CommandHandler::on_service(const std::string& identifier, const json&) {
+  return {kCodeNotSupported, "service " + identifier + " not supported", {}};
+}
+
+Device::Device(port::Transport& transport, port::Clock& clock, port::RandomFunction random, port::HmacFunction hmac,
+               uint64_t (*unix_seconds)(), const client::Storage& storage, CommandHandler& commands)
+    : client_(transport, clock, random, storage, *this),
+      clock_(clock),
+      hmac_(hmac),
+      unix_seconds_(unix_seconds),
+      commands_(commands) {}
+
+Status Device::start(const DeviceOptions& options) {
+  options_ = options;
+  auth::TokenRequest token;
+  token.resource = "products/" + options.product_id + "/devices/" + options.device_name;
+  token.access_key = options.access_key;
+  token.method = options.method;
+  const Status valid = auth::check_request(token);
+  if (valid != Status::kOk) return valid;
+  codec::Connect unused;
+  before_connect(unused);  // a first token, so that configure sees a password
+  if (token_.empty()) return Status::kAuthHmacFailed;
+
+  client::Options o = options.client;
+  o.profile = client::Profile::kOneNet;
+  o.connect.client_id = options_.device_name;
+  o.connect.keep_alive_seconds = options.keep_alive_seconds;
+  o.connect.clean_session = true;
+  o.connect.has_will = false;
+  o.connect.has_username = true;
+  o.connect.username = options_.product_id;
+  o.connect.has_password = true;
+  o.connect.password = std::string_view(token_);
+  Status s = client_.configure(o);
+  if (s != Status::kOk) return s;
+  // One subscription carries every downlink (section 6): $sys/{pid}/{dev}/thing/#.
+  char filter[512];
+  const Result<size_t> n = make_thing_filter(filter, sizeof filter, options_.product_id, options_.device_name);
+  if (!n) return n.status();
+  filter_.assign(filter, n.value());
+  const codec::Subscription sub{filter_, codec::QoS::kAtMostOnce};
+  s = client_.subscribe(&sub, 1);
+  if (s != Status::kOk) return s;
+  return client_.start();
+}
+
+// A fresh token before every login, so a long-running device never presents an expired one.
+void Device::before_connect(codec::Connect& connect) {
+  auth::TokenRequest request;
+  const std::string res = "products/" + options_.product_id + "/devices/" + options_.device_name;
+  request.resource = res;
+  request.access_key = options_.access_key;
+  request.method = options_.method;
+  request.expires_at = unix_seconds_() + options_.token_ttl_seconds;
+  char token[auth::max_token_length(auth::kMaxResourceLength, auth::kMaxVersionLength) + 1];
+  const Result<size_t> n = auth::sign_token(request, hmac_, token, sizeof token);
+  if (!n) return;
+  token_.assign(token, n.value());
+  connect.has_password = true;
+  connect.password = std::string_view(token_);
+}
+
+Status Device::poll(uint32_t max_wait_ms) {
+  const Status s = client_.poll(max_wait_ms);
+  const uint64_t now = clock_.now_ms();
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    if (it->second.deadline_ms > now) {
+      ++it;
+      continue;
+    }
+    ReplyCallback done = std::move(it->second.done);
+    it = pending_.erase(it);
+    if (done) done(Status::kModelReplyTimeout, Reply{});
+  }
+  return s;
+}
+
+Status Device::disconnect() { return client_.disconnect(); }
+
+std::string Device::next_id() {
+  next_id_ = next_id_ % 9999999999999ULL + 1;  // ids are at most 13 digits (section 4.1)
+  return std::to_string(next_id_);
+}
+
+Result<std::string> Device::request(Operation operation, json params, ReplyCallback done) {
+  if (!is_uplink(operation)) return Status::kInvalidArgument;
+  if (pending_.size() >= options_.max_pending) return Status::kModelTooManyPending;
+  const std::string id = next_id();
+  const json body = {{"id", id}, {"version", "1.0"}, {"params", std::move(params)}};
+  const std::string topic = make(options_.product_id, options_.device_name, operation, false);
+  const std::string payload = body.dump();
+  // QoS 1: stored across reconnects until the broker has it (OneNET takes QoS <= 1).
+  const Result<uint16_t> sent = client_.publish(topic, std::string_view(payload), codec::QoS::kAtLeastOnce);
+  if (!sent) return sent.status();
+  if (operation != Operation::kTopoGetResult) {
+    pending_[id] = Pending{clock_.now_ms() + options_.request_timeout_ms, std::move(done)};
+  }
+  return id;
+}
+
+Result<std::string> Device::post_properties(const json& values, ReplyCallback done, int64_t time_ms) {
+  if (!values.is_object() || values.empty()) {
+    last_error_ = "values: expected {\"property\": value, ...}";
+    return Status::kModelInvalidValue;
+  }
+  json params = json::object();
+  for (auto it = values.begin(); it != values.end(); ++it) {
+    params[it.key()] = {{"value", it.value()}};
+    if (time_ms > 0) params[it.key()]["time"] = time_ms;
+  }
+  if (options_.thing_model != nullptr) {
+    last_error_ = options_.thing_model->check_property_post(params);
+    if (!last_error_.empty()) return Status::kModelInvalidValue;
+  }
+  return request(Operation::kPropertyPost, std::move(params), std::move(done));
+}
+
+Result<std::string> Device::post_event(const std::string& identifier, const json& output, ReplyCallback done,
+                                       int64_t time_ms) {
+  json event = {{"value", output.is_null() ? json::object() : output}};
+  if (time_ms > 0) event["time"] = time_ms;
+  json params = {{identifier, event}};
+  if (options_.thing_model != nullptr) {
+    last_error_ = options_.thing_model->check_event_post(params);
+    if (!last_error_.empty()) return Status::kModelInvalidValue;
+  }
+  return request(Operation::kEventPost, std::move(params), std::move(done));
+}
+
+Result<std::string> Device::get_desired(const std::vector<std::string>& identifiers, ReplyCallback done) {
+  const json params(identifiers);
+  if (options_.thing_model != nullptr) {
+    last_error_ = options_.thing_model->check_property_get(params);
+    if (!last_error_.empty()) return Status::kModelInvalidValue;
+  }
+  return request(Operation::kDesiredGet, params, std::move(done));
+}
+
+Result<std::string> Device::delete_desired(const std::map<std::string, int>& versions, ReplyCallback done) {
+  json params = json::object();
+  for (const auto& [property, version] : versions) {
+    params[property] = version >= 0 ? json{{"version", version}} : json::object();
+  }
+  return request(Operation::kDesiredDelete, std::move(params), std::move(done));
+}
+
+Result<std::string> Device::post_batch(const json& params, bool history, ReplyCallback done) {
+  if (!params.is_array()) {
+    last_error_ = "params: expected a list of device entries";
+    return Status::kModelInvalidValue;
+  }
+  return request(history ? Operation::kHistoryPost : Operation::kPackPost, params, std::move(done));
+}
+
+void Device::complete(const std::string& id, Status status, const Reply& reply) {
+  const auto it = pending_.find(id);
+  if (it == pending_.end()) return;  // late, after its timeout, or not ours
+  ReplyCallback done = std::move(it->second.done);
+  pending_.erase(it);
+  if (done) done(status, reply);
+}
+
+void Device::on_state(client::State state, Status reason) {
+  if (state != client::State::kConnected && state != client::State::kConnecting &&
+      state != client::State::kAwaitingConnack) {
+    // Replies travel at QoS 0: those still awaited are gone with the link.
+    std::map<std::string, Pending> lost;
+    lost.swap(pending_);
+    for (auto& [id, p] : lost) {
+      if (p.done) p.done(Status::kClientNotConnected, Reply{});
+    }
+  }
+  commands_.on_connection(state, reason);
+}
+
+void Device::on_message(const client::Message& message) {
+  TopicParts topic;
+  if (!parse_topic(message.topic, &topic) || topic.product_id != options_.product_id ||
+      topic.device_name != options_.device_name) {
+    return;
+  }
+  const std::string payload(message.payload.as_text());
+  const bool uplink = is_uplink(topic.operation);
+  if (topic.is_reply && uplink) {  // the platform answering one of our requests
+    const json body = json::parse(payload, nullptr, false);
+    if (!body.is_object()) {
+      complete(salvage_id(payload), Status::kModelBadReply, Reply{});
+      return;
+    }
+    Reply reply;
+    reply.code = body.value("code", 0);
+    reply.msg = body.contains("msg") && body["msg"].is_string() ? body["msg"].get<std::string>() : std::string();
+    if (body.contains("data")) reply.data = body["data"];
+    complete(id_of(body), Status::kOk, reply);
+    return;
+  }
+  if (!topic.is_reply && !uplink) answer_command(topic, payload);
+  // Anything else is our own request or reply echoed back by the thing/# subscription.
+}
+
+void Device::answer_command(const TopicParts& topic, const std::string& payload) {
+  const json request = json::parse(payload, nullptr, false);
+  if (!request.is_object()) {
+    const std::string id = salvage_id(payload);
+    if (!id.empty()) send_reply(topic, id, Reply{kCodeBadRequest, "malformed JSON", {}});
+    return;
+  }
+  const std::string id = id_of(request);
+  const json params = request.contains("params") ? request["params"] : json();
+  const ThingModel* model = options_.thing_model;
+  std::string problem;
+  Reply reply;
+  switch (topic.operation) {
+    case Operation::kPropertySet:
+      problem = model ? model->check_property_set(params)
+                      : (params.is_object() ? std::string() : "params: expected an object of properties");
+      if (problem.empty()) reply = commands_.on_property_set(params);
+      break;
+    case Operation::kPropertyGet: {
+      problem = model ? model->check_property_get(params)
+                      : (params.is_array() ? std::string() : "params: expected a list of identifiers");
+      std::vector<std::string> ids;
+      for (const json& p : params) {
+        if (p.is_string()) ids.push_back(p.get<std::string>());
+      }
+      if (problem.empty()) reply = commands_.on_property_get(ids);
+      break;
+    }
+    case Operation::kServiceInvoke: {
+      const std::string service(topic.service_id);
+      problem = model ? model->check_service_input(service, params) : std::string();
+      if (problem.empty()) reply = commands_.on_service(service, params.is_null() ? json::object() : params);
+      break;
+    }
+    default:
+      return;  // gateway commands are model::Gateway's
+  }
+  if (!problem.empty()) reply = Reply{kCodeBadRequest, problem, {}};
+  send_reply(topic, id, reply);
+}
+
+void Device::send_reply(const TopicParts& topic, const std::string& id, const Reply& reply) {
+  json body = {{"id", id}, {"code", reply.code}, {"msg", reply.msg}};
+  if (!reply.data.is_null()) body["data"] = reply.data;
+  const std::string topic_name = make(options_.product_id, options_.device_name, topic.operation, true,
+                                      std::string(topic.service_id));
+  const std::string payload = body.dump();
+  (void)client_.publish(topic_name, std::string_view(payload), codec::QoS::kAtMostOnce);
+}
+
+}  // namespace onenet::model
