@@ -8,7 +8,6 @@ namespace {
 using nlohmann::json;
 
 constexpr int kCodeBadRequest = 400;
-constexpr int kCodeNotSupported = 100;  // what the official SDKs send when they cannot comply
 
 std::string make(const std::string& product, const std::string& device, Operation op, bool reply,
                  const std::string& service = {}) {
@@ -40,16 +39,9 @@ std::string salvage_id(const std::string& text) {
 
 }  // namespace
 
-Reply CommandHandler::on_property_set(const json&) { return {kCodeNotSupported, "property set not supported", {}}; }
-Reply CommandHandler::on_property_get(const std::vector<std::string>&) {
-  return {kCodeNotSupported, "property get not supported", {}};
-}
-Reply CommandHandler::on_service(const std::string& identifier, const json&) {
-  return {kCodeNotSupported, "service " + identifier + " not supported", {}};
-}
-
-Device::Device(port::Transport& transport, port::Clock& clock, port::RandomFunction random, port::HmacFunction hmac,
-               uint64_t (*unix_seconds)(), const client::Storage& storage, CommandHandler& commands)
+Device::Device(port::Transport& transport, port::Clock& clock, port::RandomFunction random,
+               port::HmacFunction hmac, uint64_t (*unix_seconds)(), const client::Storage& storage,
+               CommandHandler& commands)
     : client_(transport, clock, random, storage, *this),
       clock_(clock),
       hmac_(hmac),
@@ -59,7 +51,8 @@ Device::Device(port::Transport& transport, port::Clock& clock, port::RandomFunct
 Status Device::start(const DeviceOptions& options) {
   options_ = options;
   auth::TokenRequest token;
-  token.resource = "products/" + options.product_id + "/devices/" + options.device_name;
+  const std::string resource = "products/" + options.product_id + "/devices/" + options.device_name;
+  token.resource = resource;
   token.access_key = options.access_key;
   token.method = options.method;
   const Status valid = auth::check_request(token);
@@ -82,7 +75,8 @@ Status Device::start(const DeviceOptions& options) {
   if (s != Status::kOk) return s;
   // One subscription carries every downlink (section 6): $sys/{pid}/{dev}/thing/#.
   char filter[512];
-  const Result<size_t> n = make_thing_filter(filter, sizeof filter, options_.product_id, options_.device_name);
+  const Result<size_t> n =
+      make_thing_filter(filter, sizeof filter, options_.product_id, options_.device_name);
   if (!n) return n.status();
   filter_.assign(filter, n.value());
   const codec::Subscription sub{filter_, codec::QoS::kAtMostOnce};
@@ -122,7 +116,9 @@ Status Device::poll(uint32_t max_wait_ms) {
   return s;
 }
 
-Status Device::disconnect() { return client_.disconnect(); }
+Status Device::disconnect() {
+  return client_.disconnect();
+}
 
 std::string Device::next_id() {
   next_id_ = next_id_ % 9999999999999ULL + 1;  // ids are at most 13 digits (section 4.1)
@@ -137,7 +133,8 @@ Result<std::string> Device::request(Operation operation, json params, ReplyCallb
   const std::string topic = make(options_.product_id, options_.device_name, operation, false);
   const std::string payload = body.dump();
   // QoS 1: stored across reconnects until the broker has it (OneNET takes QoS <= 1).
-  const Result<uint16_t> sent = client_.publish(topic, std::string_view(payload), codec::QoS::kAtLeastOnce);
+  const Result<uint16_t> sent =
+      client_.publish(topic, std::string_view(payload), codec::QoS::kAtLeastOnce);
   if (!sent) return sent.status();
   if (operation != Operation::kTopoGetResult) {
     pending_[id] = Pending{clock_.now_ms() + options_.request_timeout_ms, std::move(done)};
@@ -145,7 +142,8 @@ Result<std::string> Device::request(Operation operation, json params, ReplyCallb
   return id;
 }
 
-Result<std::string> Device::post_properties(const json& values, ReplyCallback done, int64_t time_ms) {
+Result<std::string> Device::post_properties(const json& values, ReplyCallback done,
+                                            int64_t time_ms) {
   if (!values.is_object() || values.empty()) {
     last_error_ = "values: expected {\"property\": value, ...}";
     return Status::kModelInvalidValue;
@@ -162,8 +160,8 @@ Result<std::string> Device::post_properties(const json& values, ReplyCallback do
   return request(Operation::kPropertyPost, std::move(params), std::move(done));
 }
 
-Result<std::string> Device::post_event(const std::string& identifier, const json& output, ReplyCallback done,
-                                       int64_t time_ms) {
+Result<std::string> Device::post_event(const std::string& identifier, const json& output,
+                                       ReplyCallback done, int64_t time_ms) {
   json event = {{"value", output.is_null() ? json::object() : output}};
   if (time_ms > 0) event["time"] = time_ms;
   json params = {{identifier, event}};
@@ -174,7 +172,8 @@ Result<std::string> Device::post_event(const std::string& identifier, const json
   return request(Operation::kEventPost, std::move(params), std::move(done));
 }
 
-Result<std::string> Device::get_desired(const std::vector<std::string>& identifiers, ReplyCallback done) {
+Result<std::string> Device::get_desired(const std::vector<std::string>& identifiers,
+                                        ReplyCallback done) {
   const json params(identifiers);
   if (options_.thing_model != nullptr) {
     last_error_ = options_.thing_model->check_property_get(params);
@@ -183,7 +182,8 @@ Result<std::string> Device::get_desired(const std::vector<std::string>& identifi
   return request(Operation::kDesiredGet, params, std::move(done));
 }
 
-Result<std::string> Device::delete_desired(const std::map<std::string, int>& versions, ReplyCallback done) {
+Result<std::string> Device::delete_desired(const std::map<std::string, int>& versions,
+                                           ReplyCallback done) {
   json params = json::object();
   for (const auto& [property, version] : versions) {
     params[property] = version >= 0 ? json{{"version", version}} : json::object();
@@ -236,7 +236,8 @@ void Device::on_message(const client::Message& message) {
     }
     Reply reply;
     reply.code = body.value("code", 0);
-    reply.msg = body.contains("msg") && body["msg"].is_string() ? body["msg"].get<std::string>() : std::string();
+    reply.msg = body.contains("msg") && body["msg"].is_string() ? body["msg"].get<std::string>()
+                                                                : std::string();
     if (body.contains("data")) reply.data = body["data"];
     complete(id_of(body), Status::kOk, reply);
     return;
@@ -259,13 +260,15 @@ void Device::answer_command(const TopicParts& topic, const std::string& payload)
   Reply reply;
   switch (topic.operation) {
     case Operation::kPropertySet:
-      problem = model ? model->check_property_set(params)
-                      : (params.is_object() ? std::string() : "params: expected an object of properties");
+      problem =
+          model ? model->check_property_set(params)
+                : (params.is_object() ? std::string() : "params: expected an object of properties");
       if (problem.empty()) reply = commands_.on_property_set(params);
       break;
     case Operation::kPropertyGet: {
-      problem = model ? model->check_property_get(params)
-                      : (params.is_array() ? std::string() : "params: expected a list of identifiers");
+      problem =
+          model ? model->check_property_get(params)
+                : (params.is_array() ? std::string() : "params: expected a list of identifiers");
       std::vector<std::string> ids;
       for (const json& p : params) {
         if (p.is_string()) ids.push_back(p.get<std::string>());
@@ -276,7 +279,8 @@ void Device::answer_command(const TopicParts& topic, const std::string& payload)
     case Operation::kServiceInvoke: {
       const std::string service(topic.service_id);
       problem = model ? model->check_service_input(service, params) : std::string();
-      if (problem.empty()) reply = commands_.on_service(service, params.is_null() ? json::object() : params);
+      if (problem.empty())
+        reply = commands_.on_service(service, params.is_null() ? json::object() : params);
       break;
     }
     default:
@@ -289,8 +293,8 @@ void Device::answer_command(const TopicParts& topic, const std::string& payload)
 void Device::send_reply(const TopicParts& topic, const std::string& id, const Reply& reply) {
   json body = {{"id", id}, {"code", reply.code}, {"msg", reply.msg}};
   if (!reply.data.is_null()) body["data"] = reply.data;
-  const std::string topic_name = make(options_.product_id, options_.device_name, topic.operation, true,
-                                      std::string(topic.service_id));
+  const std::string topic_name = make(options_.product_id, options_.device_name, topic.operation,
+                                      true, std::string(topic.service_id));
   const std::string payload = body.dump();
   (void)client_.publish(topic_name, std::string_view(payload), codec::QoS::kAtMostOnce);
 }

@@ -39,12 +39,21 @@ using ReplyCallback = std::function<void(Status status, const Reply& reply)>;
 class CommandHandler {
  public:
   virtual ~CommandHandler() = default;
+  // Defaults answer code 100, as the official SDKs do when they cannot comply. Inline on
+  // purpose: sdk/ builds without RTTI, and applications that derive from this class need its
+  // type information emitted on their side.
   /// property/set: `params` is {"prop": value, ...}, already checked when a model is loaded.
-  virtual Reply on_property_set(const nlohmann::json& params);
+  virtual Reply on_property_set(const nlohmann::json& /*params*/) {
+    return {100, "property set not supported", {}};
+  }
   /// property/get: `identifiers` lists the wanted properties; return them in data.
-  virtual Reply on_property_get(const std::vector<std::string>& identifiers);
+  virtual Reply on_property_get(const std::vector<std::string>& /*identifiers*/) {
+    return {100, "property get not supported", {}};
+  }
   /// service/{id}/invoke: `input` is the service's input; return its output in data.
-  virtual Reply on_service(const std::string& identifier, const nlohmann::json& input);
+  virtual Reply on_service(const std::string& identifier, const nlohmann::json& /*input*/) {
+    return {100, "service " + identifier + " not supported", {}};
+  }
   /// The link came up or went down (reason says why).
   virtual void on_connection(client::State /*state*/, Status /*reason*/) {}
 };
@@ -65,8 +74,9 @@ struct DeviceOptions {
 class Device : public client::Handler {
  public:
   /// `unix_seconds` is the wall clock tokens are signed against. All references are borrowed.
-  Device(port::Transport& transport, port::Clock& clock, port::RandomFunction random, port::HmacFunction hmac,
-         uint64_t (*unix_seconds)(), const client::Storage& storage, CommandHandler& commands);
+  Device(port::Transport& transport, port::Clock& clock, port::RandomFunction random,
+         port::HmacFunction hmac, uint64_t (*unix_seconds)(), const client::Storage& storage,
+         CommandHandler& commands);
 
   /// Validates the options (key, names, OneNET rules) and starts connecting.
   Status start(const DeviceOptions& options);
@@ -78,14 +88,16 @@ class Device : public client::Handler {
 
   /// property/post: `values` is {"prop": value, ...}; `time_ms` (optional, UTC ms) stamps them
   /// all. Returns the request id; kModelInvalidValue (see last_error()) before anything is sent.
-  Result<std::string> post_properties(const nlohmann::json& values, ReplyCallback done, int64_t time_ms = 0);
+  Result<std::string> post_properties(const nlohmann::json& values, ReplyCallback done,
+                                      int64_t time_ms = 0);
   /// event/post: `output` is the event's output parameters.
-  Result<std::string> post_event(const std::string& identifier, const nlohmann::json& output, ReplyCallback done,
-                                 int64_t time_ms = 0);
+  Result<std::string> post_event(const std::string& identifier, const nlohmann::json& output,
+                                 ReplyCallback done, int64_t time_ms = 0);
   /// property/desired/get; the reply's data is {"prop": {"value": v, "version": n}}.
   Result<std::string> get_desired(const std::vector<std::string>& identifiers, ReplyCallback done);
   /// property/desired/delete; `versions` maps property -> version (or -1 for any version).
-  Result<std::string> delete_desired(const std::map<std::string, int>& versions, ReplyCallback done);
+  Result<std::string> delete_desired(const std::map<std::string, int>& versions,
+                                     ReplyCallback done);
   /// pack/post or history/post with `params` as section 4.4 shapes it.
   Result<std::string> post_batch(const nlohmann::json& params, bool history, ReplyCallback done);
   /// Any uplink operation with raw `params` (the building block of the calls above).

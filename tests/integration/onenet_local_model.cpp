@@ -1,0 +1,263 @@
+// model::Device through onenet-local: requests and their replies, commands from the HTTP API,
+// thing-model checks on both sides, malformed commands.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "onenet/model/device.hpp"
+#include "onenet/platform/hmac.hpp"
+#include "onenet/platform/transport.hpp"
+#include "onenet_local.hpp"
+
+using itest::OnenetLocal;
+using itest::Process;
+using nlohmann::json;
+using onenet::Status;
+
+namespace {
+
+constexpr const char* kProduct = "DemoProd01";
+
+struct App : onenet::model::CommandHandler {
+  onenet::model::Reply on_property_set(const json& params) override {
+    sets.push_back(params);
+    return {200, "applied", {}};
+  }
+  onenet::model::Reply on_service(const std::string& id, const json& input) override {
+    if (id == "reboot" && input.value("delay", 0) == 59) {
+      // The behaviour under test: a handler slower than the platform's 5 s limit.
+      std::this_thread::sleep_for(std::chrono::seconds(6));
+    }
+    return {
+        200, "ok", {{"result", "rebooting in " + std::to_string(input.value("delay", 0)) + " s"}}};
+  }
+  std::vector<json> sets;
+};
+
+struct Thing {
+  Thing(const OnenetLocal& cloud, const onenet::model::ThingModel* model)
+      : transport("127.0.0.1", cloud.port()),
+        storage(std::make_unique<onenet::client::StaticStorage<16384, 16384, 32768, 32, 2>>()),
+        device(transport, clock, onenet::platform::system_random, onenet::platform::default_hmac(),
+               onenet::platform::unix_seconds, storage->view(), app) {
+    options.product_id = kProduct;
+    options.device_name = "sensor-1";
+    options.access_key = cloud.device_key();
+    options.thing_model = model;
+    options.request_timeout_ms = 5000;
+  }
+  bool start() {
+    if (device.start(options) != Status::kOk) return false;
+    return poll_until([&] { return device.state() == onenet::client::State::kConnected; });
+  }
+  bool poll_until(const std::function<bool()>& done, int timeout_ms = 15000) {
+    const uint64_t deadline = clock.now_ms() + static_cast<uint64_t>(timeout_ms);
+    while (!done()) {
+      if (clock.now_ms() > deadline) return false;
+      device.poll(10);
+    }
+    return true;
+  }
+  onenet::platform::TcpTransport transport;
+  onenet::platform::SystemClock clock;
+  std::unique_ptr<onenet::client::StaticStorage<16384, 16384, 32768, 32, 2>> storage;
+  App app;
+  onenet::model::Device device;
+  onenet::model::DeviceOptions options;
+};
+
+onenet::model::ThingModel load_model() {
+  std::ifstream in(ONENET_SOURCE_DIR "/samples/telemetry/thing-model.json");
+  std::stringstream text;
+  text << in.rdbuf();
+  onenet::model::ThingModel model;
+  std::string error;
+  REQUIRE(model.load(text.str(), &error));
+  return model;
+}
+
+std::vector<std::string> cloud_args() {
+  return {"--seed-device", std::string(kProduct) + "/sensor-1", "--tsl",
+          std::string(kProduct) + "=" ONENET_SOURCE_DIR "/samples/telemetry/thing-model.json"};
+}
+
+json http_while_polling(const OnenetLocal& cloud, Thing& thing, const std::string& path,
+                        const json& body) {
+  auto curl =
+      Process::start({"curl", "-s", "-S", "--max-time", "20", "-X", "POST", cloud.http() + path,
+                      "-H", "authorization: " + cloud.user_token(), "-H",
+                      "Content-Type: application/json", "--data-binary", body.dump()});
+  REQUIRE(curl);
+  REQUIRE(thing.poll_until([&] { return !curl->running(); }, 30000));
+  curl->wait(1000);
+  return json::parse(curl->remaining(), nullptr, false);
+}
+
+}  // namespace
+
+TEST_CASE("property post: the reply is matched to its request by id") {
+  OnenetLocal cloud(cloud_args());
+  REQUIRE(cloud.start());
+  const auto model = load_model();
+  Thing thing(cloud, &model);
+  REQUIRE(thing.start());
+  Status status = Status::kInternalError;
+  onenet::model::Reply reply;
+  const auto id = thing.device.post_properties({{"temperature", 21.5}, {"humidity", 40.0}},
+                                               [&](Status s, const onenet::model::Reply& r) {
+                                                 status = s;
+                                                 reply = r;
+                                               });
+  REQUIRE(id.ok());
+  REQUIRE(thing.poll_until([&] { return status != Status::kInternalError; }));
+  CHECK(status == Status::kOk);
+  CHECK(reply.code == 200);
+  // The cloud saw this very request id.
+  bool seen = false;
+  for (const json& e : cloud.events())
+    seen = seen || (e.value("event", "") == "reply" && e.value("id", "") == id.value());
+  CHECK(seen);
+  CHECK(cloud.stop());
+}
+
+TEST_CASE("an invalid value is refused locally with a clear message, and nothing is sent") {
+  OnenetLocal cloud(cloud_args());
+  REQUIRE(cloud.start());
+  const auto model = load_model();
+  Thing thing(cloud, &model);
+  REQUIRE(thing.start());
+  CHECK(thing.device.post_properties({{"temperature", "hot"}}, nullptr).status() ==
+        Status::kModelInvalidValue);
+  CHECK(thing.device.last_error().find("temperature: expected a number") != std::string::npos);
+  CHECK(thing.device.post_properties({{"pressure", 1}}, nullptr).status() ==
+        Status::kModelInvalidValue);
+  CHECK(thing.device.last_error() == "unknown property 'pressure'");
+  CHECK(thing.device.post_event("overheat", {{"temperature", 500}}, nullptr).status() ==
+        Status::kModelInvalidValue);
+  int requests = 0;
+  for (const json& e : cloud.events()) requests += e.value("event", "") == "request";
+  CHECK(requests == 0);
+  CHECK(cloud.stop());
+}
+
+TEST_CASE("HTTP set -> handler -> set_reply -> HTTP result; a service returns its output") {
+  OnenetLocal cloud(cloud_args());
+  REQUIRE(cloud.start());
+  const auto model = load_model();
+  Thing thing(cloud, &model);
+  REQUIRE(thing.start());
+  json answer = http_while_polling(
+      cloud, thing, "/thingmodel/set-device-property",
+      {{"product_id", kProduct}, {"device_name", "sensor-1"}, {"params", {{"interval", 7}}}});
+  CHECK(answer["code"] == 0);
+  CHECK(answer["msg"] == "applied");
+  REQUIRE(thing.app.sets.size() == 1);
+  CHECK(thing.app.sets[0]["interval"] == 7);
+
+  answer = http_while_polling(cloud, thing, "/thingmodel/call-service",
+                              {{"product_id", kProduct},
+                               {"device_name", "sensor-1"},
+                               {"identifier", "reboot"},
+                               {"params", {{"delay", 4}}}});
+  CHECK(answer["code"] == 0);
+  CHECK(answer["data"]["result"] == "rebooting in 4 s");
+  CHECK(cloud.stop());
+}
+
+TEST_CASE("a service handler slower than 5 s: the HTTP call reports the timeout") {
+  OnenetLocal cloud(cloud_args());
+  REQUIRE(cloud.start());
+  const auto model = load_model();
+  Thing thing(cloud, &model);
+  REQUIRE(thing.start());
+  const json answer = http_while_polling(cloud, thing, "/thingmodel/call-service",
+                                         {{"product_id", kProduct},
+                                          {"device_name", "sensor-1"},
+                                          {"identifier", "reboot"},
+                                          {"params", {{"delay", 59}}}});
+  CHECK(answer["code"] == 10410);
+  CHECK(cloud.stop());
+}
+
+TEST_CASE("desired values: get, then delete, through the device API") {
+  OnenetLocal cloud(cloud_args());
+  REQUIRE(cloud.start());
+  const auto model = load_model();
+  Thing thing(cloud, &model);
+  REQUIRE(thing.start());
+  REQUIRE(
+      cloud.curl("POST", "/thingmodel/set-device-desired-property",
+                 R"({"product_id":"DemoProd01","device_name":"sensor-1","params":{"interval":15}})")
+          ["code"] == 0);
+  onenet::model::Reply got;
+  bool done = false;
+  REQUIRE(thing.device
+              .get_desired({"interval"},
+                           [&](Status s, const onenet::model::Reply& r) {
+                             done = s == Status::kOk;
+                             got = r;
+                           })
+              .ok());
+  REQUIRE(thing.poll_until([&] { return done; }));
+  CHECK(got.data["interval"]["value"] == 15);
+  const int version = got.data["interval"]["version"].get<int>();
+  done = false;
+  REQUIRE(thing.device
+              .delete_desired({{"interval", version}},
+                              [&](Status s, const onenet::model::Reply& r) {
+                                done = s == Status::kOk && r.code == 200;
+                              })
+              .ok());
+  REQUIRE(thing.poll_until([&] { return done; }));
+  done = false;
+  REQUIRE(thing.device
+              .get_desired({"interval"},
+                           [&](Status s, const onenet::model::Reply& r) {
+                             done = s == Status::kOk;
+                             got = r;
+                           })
+              .ok());
+  REQUIRE(thing.poll_until([&] { return done; }));
+  CHECK(got.data.empty());
+  CHECK(cloud.stop());
+}
+
+TEST_CASE("malformed and invalid commands get error replies; the handler never sees them") {
+  OnenetLocal cloud(cloud_args());
+  REQUIRE(cloud.start());
+  const auto model = load_model();
+  Thing thing(cloud, &model);
+  REQUIRE(thing.start());
+  // The device may publish in its own topic space; its own subscription delivers the command
+  // back to it, exactly as if the cloud had sent it.
+  const std::string set_topic = "$sys/DemoProd01/sensor-1/thing/property/set";
+  REQUIRE(thing.device.client()
+              .publish(set_topic, std::string_view(R"({"id":"901","params":{"interval":)"),
+                       onenet::codec::QoS::kAtMostOnce)
+              .ok());
+  REQUIRE(thing.device.client()
+              .publish(set_topic, std::string_view(R"({"id":"902","params":{"interval":99999}})"),
+                       onenet::codec::QoS::kAtMostOnce)
+              .ok());
+  REQUIRE(thing.device.client()
+              .publish(set_topic, std::string_view(R"({"id":"903","params":{"temperature":1}})"),
+                       onenet::codec::QoS::kAtMostOnce)
+              .ok());
+  std::map<std::string, json> replies;
+  REQUIRE(thing.poll_until([&] {
+    for (const json& e : cloud.events()) {
+      if (e.value("event", "") == "device_reply") replies[e.value("id", "")] = e["payload"];
+    }
+    return replies.size() == 3;
+  }));
+  CHECK(replies["901"]["code"] == 400);
+  CHECK(replies["901"]["msg"] == "malformed JSON");
+  CHECK(replies["902"]["msg"].get<std::string>().find("above the maximum") != std::string::npos);
+  CHECK(replies["903"]["msg"].get<std::string>().find("read-only") != std::string::npos);
+  CHECK(thing.app.sets.empty());
+  CHECK(thing.device.state() == onenet::client::State::kConnected);
+  CHECK(cloud.stop());
+}
