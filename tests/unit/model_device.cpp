@@ -1,0 +1,222 @@
+// model::Device on the scripted transport: payload shapes of onenet-protocol.md section 4,
+// reply matching, timeouts, commands and their replies, the login token.
+#include "client_fixture.hpp"
+#include "onenet/model/device.hpp"
+#include "onenet/platform/hmac.hpp"
+
+using namespace client_test;
+using nlohmann::json;
+using onenet::Status;
+using onenet::codec::PacketType;
+
+namespace {
+
+constexpr const char* kKey = "KuF3NT/jUBJ62LNBB/A8XZA9CqS3Cu79B/ABmfA1UCw=";
+uint64_t fixed_unix_seconds() { return 1700000000; }
+
+struct Commands : onenet::model::CommandHandler {
+  onenet::model::Reply on_property_set(const json& params) override {
+    sets.push_back(params);
+    return {200, "success", {}};
+  }
+  onenet::model::Reply on_property_get(const std::vector<std::string>& ids) override {
+    json data = json::object();
+    for (const auto& id : ids) data[id] = 42;
+    return {200, "success", data};
+  }
+  onenet::model::Reply on_service(const std::string&, const json& input) override {
+    return {200, "success", {{"echo", input}}};
+  }
+  std::vector<json> sets;
+};
+
+struct DeviceHarness {
+  FakeClock clock;
+  ScriptedTransport transport;
+  Commands commands;
+  std::unique_ptr<onenet::client::StaticStorage<4096, 4096, 8192, 16, 2>> storage =
+      std::make_unique<onenet::client::StaticStorage<4096, 4096, 8192, 16, 2>>();
+  onenet::model::Device device{transport, clock, scripted_random, onenet::platform::default_hmac(),
+                               fixed_unix_seconds, storage->view(), commands};
+  onenet::model::DeviceOptions options;
+
+  DeviceHarness() {
+    options.product_id = "Pid";
+    options.device_name = "dev";
+    options.access_key = kKey;
+    options.request_timeout_ms = 3000;
+  }
+
+  // Starts, answers CONNECT and SUBSCRIBE; returns the CONNECT's password.
+  std::string connect() {
+    REQUIRE(device.start(options) == Status::kOk);
+    device.poll(0);
+    auto packets = transport.take_packets();
+    REQUIRE(packets.size() == 1);
+    const std::string password(packets[0].connect.password.as_text());
+    transport.deliver({0x20, 0x02, 0x00, 0x00});
+    device.poll(0);
+    packets = transport.take_packets();
+    REQUIRE(packets.size() == 1);
+    REQUIRE(packets[0].type == PacketType::kSubscribe);
+    const uint16_t id = packets[0].packet_id;
+    transport.deliver({0x90, 0x03, static_cast<uint8_t>(id >> 8), static_cast<uint8_t>(id), 0x00});
+    device.poll(0);
+    return password;
+  }
+
+  // The one PUBLISH sent since the last call: topic and JSON payload.
+  std::pair<std::string, json> sent() {
+    auto packets = transport.take_packets();
+    for (const auto& p : packets) {
+      if (p.type == PacketType::kPublish) {
+        return {std::string(p.publish.topic), json::parse(p.publish.payload.as_text(), nullptr, false)};
+      }
+    }
+    FAIL("nothing published");
+    return {};
+  }
+
+  void deliver_json(const std::string& topic, const json& body) {
+    transport.deliver(publish_frame(topic.c_str(), body.dump().c_str(), onenet::codec::QoS::kAtMostOnce));
+    device.poll(0);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("the login token is a device token signed with the device key") {
+  DeviceHarness h;
+  const std::string password = h.connect();
+  onenet::auth::ParsedToken parsed;
+  CHECK(onenet::auth::verify_token(password, kKey, 1700000000, onenet::platform::default_hmac(), &parsed) == Status::kOk);
+  CHECK(parsed.resource_view() == "products/Pid/devices/dev");
+  CHECK(parsed.expires_at == 1700000000 + 24 * 3600);
+}
+
+TEST_CASE("property/post: {id, version, params: {prop: {value, time}}} on property/post") {
+  DeviceHarness h;
+  h.connect();
+  REQUIRE(h.device.post_properties({{"temperature", 21.5}}, nullptr, 1700000000123).ok());
+  const auto [topic, body] = h.sent();
+  CHECK(topic == "$sys/Pid/dev/thing/property/post");
+  CHECK(body == json::parse(R"({"id":"1","version":"1.0","params":{"temperature":{"value":21.5,"time":1700000000123}}})"));
+}
+
+TEST_CASE("event/post, desired get and delete, pack/post: section 4 shapes") {
+  DeviceHarness h;
+  h.connect();
+  REQUIRE(h.device.post_event("overheat", {{"temperature", 30.5}}, nullptr, 1700000000000).ok());
+  auto [topic, body] = h.sent();
+  CHECK(topic == "$sys/Pid/dev/thing/event/post");
+  CHECK(body["params"] == json::parse(R"({"overheat":{"value":{"temperature":30.5},"time":1700000000000}})"));
+
+  REQUIRE(h.device.get_desired({"interval", "mode"}, nullptr).ok());
+  std::tie(topic, body) = h.sent();
+  CHECK(topic == "$sys/Pid/dev/thing/property/desired/get");
+  CHECK(body["params"] == json::parse(R"(["interval","mode"])"));
+
+  REQUIRE(h.device.delete_desired({{"interval", 3}, {"mode", -1}}, nullptr).ok());
+  std::tie(topic, body) = h.sent();
+  CHECK(topic == "$sys/Pid/dev/thing/property/desired/delete");
+  CHECK(body["params"] == json::parse(R"({"interval":{"version":3},"mode":{}})"));
+
+  const json pack = json::parse(R"([{"identity":{"productID":"Sub","deviceName":"s1"},
+                                    "properties":{"t":{"value":1,"time":1}},"events":{}}])");
+  REQUIRE(h.device.post_batch(pack, false, nullptr).ok());
+  std::tie(topic, body) = h.sent();
+  CHECK(topic == "$sys/Pid/dev/thing/pack/post");
+  CHECK(body["params"] == pack);
+  REQUIRE(h.device.post_batch(pack, true, nullptr).ok());
+  CHECK(h.sent().first == "$sys/Pid/dev/thing/history/post");
+}
+
+TEST_CASE("replies are matched by id; late and unknown ones are ignored; timeouts are reported") {
+  DeviceHarness h;
+  h.connect();
+  std::vector<std::pair<Status, int>> results;
+  auto record = [&](Status s, const onenet::model::Reply& r) { results.emplace_back(s, r.code); };
+  const std::string a = h.device.post_properties({{"t", 1}}, record).value();
+  const std::string b = h.device.post_properties({{"t", 2}}, record).value();
+  h.transport.take_packets();
+  CHECK(a != b);
+  h.deliver_json("$sys/Pid/dev/thing/property/post/reply", {{"id", b}, {"code", 400}, {"msg", "bad"}});
+  h.deliver_json("$sys/Pid/dev/thing/property/post/reply", {{"id", "999"}, {"code", 200}});
+  REQUIRE(results.size() == 1);
+  CHECK(results[0] == std::make_pair(Status::kOk, 400));
+  h.clock.now += 3000;
+  h.device.poll(0);
+  REQUIRE(results.size() == 2);
+  CHECK(results[1].first == Status::kModelReplyTimeout);
+  h.deliver_json("$sys/Pid/dev/thing/property/post/reply", {{"id", a}, {"code", 200}});  // too late
+  CHECK(results.size() == 2);
+}
+
+TEST_CASE("a dropped link fails the requests still waiting for a reply") {
+  DeviceHarness h;
+  h.connect();
+  Status result = Status::kOk;
+  REQUIRE(h.device.post_properties({{"t", 1}}, [&](Status s, const onenet::model::Reply&) { result = s; }).ok());
+  h.transport.dead = true;
+  h.device.poll(0);
+  CHECK(result == Status::kClientNotConnected);
+}
+
+TEST_CASE("commands: property set, property get and service invoke are answered on _reply") {
+  DeviceHarness h;
+  h.connect();
+  h.transport.take_packets();
+  h.deliver_json("$sys/Pid/dev/thing/property/set", {{"id", "100"}, {"version", "1.0"}, {"params", {{"interval", 5}}}});
+  auto [topic, body] = h.sent();
+  CHECK(topic == "$sys/Pid/dev/thing/property/set_reply");
+  CHECK(body == json::parse(R"({"id":"100","code":200,"msg":"success"})"));
+  REQUIRE(h.commands.sets.size() == 1);
+
+  h.deliver_json("$sys/Pid/dev/thing/property/get", {{"id", "101"}, {"params", {"interval"}}});
+  std::tie(topic, body) = h.sent();
+  CHECK(topic == "$sys/Pid/dev/thing/property/get_reply");
+  CHECK(body["data"] == json::parse(R"({"interval":42})"));
+
+  h.deliver_json("$sys/Pid/dev/thing/service/reboot/invoke", {{"id", "102"}, {"params", {{"delay", 3}}}});
+  std::tie(topic, body) = h.sent();
+  CHECK(topic == "$sys/Pid/dev/thing/service/reboot/invoke_reply");
+  CHECK(body["id"] == "102");
+  CHECK(body["data"]["echo"]["delay"] == 3);
+}
+
+TEST_CASE("without a handler for it, a command gets code 100; malformed JSON gets 400") {
+  FakeClock clock;
+  ScriptedTransport transport;
+  onenet::model::CommandHandler nothing;
+  auto storage = std::make_unique<onenet::client::StaticStorage<4096, 4096, 8192, 16, 2>>();
+  onenet::model::Device device(transport, clock, scripted_random, onenet::platform::default_hmac(), fixed_unix_seconds,
+                               storage->view(), nothing);
+  onenet::model::DeviceOptions options;
+  options.product_id = "Pid";
+  options.device_name = "dev";
+  options.access_key = kKey;
+  REQUIRE(device.start(options) == Status::kOk);
+  device.poll(0);
+  transport.deliver({0x20, 0x02, 0x00, 0x00});
+  device.poll(0);
+  transport.take_packets();
+  transport.deliver(publish_frame("$sys/Pid/dev/thing/service/x/invoke", R"({"id":"7","params":{}})", onenet::codec::QoS::kAtMostOnce));
+  transport.deliver(publish_frame("$sys/Pid/dev/thing/property/set", R"({"id":"8","params":)", onenet::codec::QoS::kAtMostOnce));
+  device.poll(0);
+  std::vector<json> replies;
+  for (const auto& p : transport.take_packets()) {
+    if (p.type == PacketType::kPublish) replies.push_back(json::parse(p.publish.payload.as_text(), nullptr, false));
+  }
+  REQUIRE(replies.size() == 2);
+  CHECK(replies[0]["code"] == 100);
+  CHECK(replies[1] == json::parse(R"({"id":"8","code":400,"msg":"malformed JSON"})"));
+}
+
+TEST_CASE("start refuses a bad key and OneNET-breaking settings") {
+  DeviceHarness h;
+  h.options.access_key = "not base64!";
+  CHECK(h.device.start(h.options) == Status::kAuthMalformedKey);
+  DeviceHarness k;
+  k.options.keep_alive_seconds = 5;
+  CHECK(k.device.start(k.options) == Status::kClientRuleKeepAlive);
+}
