@@ -6,8 +6,13 @@
 
 namespace onenet::platform {
 
-Runner::Runner(client::Client& client, NativeTransport& transport)
-    : client_(client), transport_(transport), wake_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
+Runner::Runner(client::Client& client, NativeTransport& transport, std::function<void()> after_poll,
+               std::function<uint32_t()> next_timeout)
+    : client_(client),
+      transport_(transport),
+      after_poll_(std::move(after_poll)),
+      next_timeout_(std::move(next_timeout)),
+      wake_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
 
 Runner::~Runner() {
   stop();
@@ -16,9 +21,14 @@ Runner::~Runner() {
 
 Status Runner::start() {
   if (thread_.joinable()) return Status::kClientBusy;
-  if (wake_fd_ < 0) return Status::kInternalError;
   const Status started = client_.start();
   if (started != Status::kOk) return started;
+  return run_in_background();
+}
+
+Status Runner::run_in_background() {
+  if (thread_.joinable()) return Status::kClientBusy;
+  if (wake_fd_ < 0) return Status::kInternalError;
   stopping_ = false;
   thread_ = std::thread([this] { run(); });
   return Status::kOk;
@@ -91,9 +101,10 @@ void Runner::run() {
     // Run queued work in order; a piece that must wait stops the line (order is kept).
     while (!work.empty() && work.front()(client_)) work.pop_front();
     client_.poll(0);
+    if (after_poll_) after_poll_();
     while (!work.empty() && work.front()(client_)) work.pop_front();  // acks may have made room
 
-    uint32_t timeout = client_.next_timeout_ms();
+    uint32_t timeout = next_timeout_ ? next_timeout_() : client_.next_timeout_ms();
     const bool blocked = !work.empty();
     if (blocked && timeout > 50) timeout = 50;  // re-check queued work as acks arrive
     pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {transport_.native_handle(), POLLIN, 0}};

@@ -102,7 +102,23 @@ void Device::before_connect(codec::Connect& connect) {
 }
 
 Status Device::poll(uint32_t max_wait_ms) {
-  const Status s = client_.poll(max_wait_ms);
+  const uint32_t due = next_timeout_ms();
+  const Status s = client_.poll(due < max_wait_ms ? due : max_wait_ms);
+  expire_requests();
+  return s;
+}
+
+uint32_t Device::next_timeout_ms() {
+  uint32_t due = client_.next_timeout_ms();
+  const uint64_t now = clock_.now_ms();
+  for (const auto& [id, p] : pending_) {
+    const uint64_t left = p.deadline_ms > now ? p.deadline_ms - now : 0;
+    if (left < due) due = static_cast<uint32_t>(left);
+  }
+  return due;
+}
+
+void Device::expire_requests() {
   const uint64_t now = clock_.now_ms();
   for (auto it = pending_.begin(); it != pending_.end();) {
     if (it->second.deadline_ms > now) {
@@ -113,7 +129,6 @@ Status Device::poll(uint32_t max_wait_ms) {
     it = pending_.erase(it);
     if (done) done(Status::kModelReplyTimeout, Reply{});
   }
-  return s;
 }
 
 Status Device::disconnect() {

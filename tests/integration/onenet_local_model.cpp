@@ -4,10 +4,13 @@
 
 #include <chrono>
 #include <fstream>
+#include <future>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
 #include "onenet/model/device.hpp"
+#include "onenet/platform/device_runner.hpp"
 #include "onenet/platform/hmac.hpp"
 #include "onenet/platform/transport.hpp"
 #include "onenet_local.hpp"
@@ -259,5 +262,48 @@ TEST_CASE("malformed and invalid commands get error replies; the handler never s
   CHECK(replies["903"]["msg"].get<std::string>().find("read-only") != std::string::npos);
   CHECK(thing.app.sets.empty());
   CHECK(thing.device.state() == onenet::client::State::kConnected);
+  CHECK(cloud.stop());
+}
+
+TEST_CASE("Linux: DeviceRunner answers with futures, from any thread") {
+  OnenetLocal cloud(cloud_args());
+  REQUIRE(cloud.start());
+  const auto model = load_model();
+  onenet::platform::TcpTransport transport("127.0.0.1", cloud.port());
+  onenet::platform::SystemClock clock;
+  auto storage = std::make_unique<onenet::client::StaticStorage<16384, 16384, 32768, 32, 2>>();
+  App app;
+  onenet::model::Device device(transport, clock, onenet::platform::system_random,
+                               onenet::platform::default_hmac(), onenet::platform::unix_seconds,
+                               storage->view(), app);
+  onenet::platform::DeviceRunner runner(device, transport);
+  onenet::model::DeviceOptions options;
+  options.product_id = kProduct;
+  options.device_name = "sensor-1";
+  options.access_key = cloud.device_key();
+  options.thing_model = &model;
+  REQUIRE(runner.start(options) == Status::kOk);
+
+  std::vector<std::future<onenet::platform::ModelResult>> results;
+  std::vector<std::thread> threads;
+  std::mutex mutex;
+  for (int t = 0; t < 3; ++t) {
+    threads.emplace_back([&, t] {
+      auto future = runner.post_properties({{"temperature", 20.0 + t}});
+      std::lock_guard<std::mutex> lock(mutex);
+      results.push_back(std::move(future));
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  for (auto& f : results) {
+    REQUIRE(f.wait_for(std::chrono::seconds(20)) == std::future_status::ready);
+    const auto r = f.get();
+    CHECK(r.status == Status::kOk);
+    CHECK(r.reply.code == 200);
+  }
+  const auto refused = runner.post_properties({{"temperature", "hot"}}).get();
+  CHECK(refused.status == Status::kModelInvalidValue);
+  CHECK(refused.error.find("expected a number") != std::string::npos);
+  runner.stop();
   CHECK(cloud.stop());
 }

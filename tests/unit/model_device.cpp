@@ -12,7 +12,9 @@ using onenet::codec::PacketType;
 namespace {
 
 constexpr const char* kKey = "KuF3NT/jUBJ62LNBB/A8XZA9CqS3Cu79B/ABmfA1UCw=";
-uint64_t fixed_unix_seconds() { return 1700000000; }
+uint64_t fixed_unix_seconds() {
+  return 1700000000;
+}
 
 struct Commands : onenet::model::CommandHandler {
   onenet::model::Reply on_property_set(const json& params) override {
@@ -36,8 +38,9 @@ struct DeviceHarness {
   Commands commands;
   std::unique_ptr<onenet::client::StaticStorage<4096, 4096, 8192, 16, 2>> storage =
       std::make_unique<onenet::client::StaticStorage<4096, 4096, 8192, 16, 2>>();
-  onenet::model::Device device{transport, clock, scripted_random, onenet::platform::default_hmac(),
-                               fixed_unix_seconds, storage->view(), commands};
+  onenet::model::Device device{
+      transport,          clock,           scripted_random, onenet::platform::default_hmac(),
+      fixed_unix_seconds, storage->view(), commands};
   onenet::model::DeviceOptions options;
 
   DeviceHarness() {
@@ -70,7 +73,8 @@ struct DeviceHarness {
     auto packets = transport.take_packets();
     for (const auto& p : packets) {
       if (p.type == PacketType::kPublish) {
-        return {std::string(p.publish.topic), json::parse(p.publish.payload.as_text(), nullptr, false)};
+        return {std::string(p.publish.topic),
+                json::parse(p.publish.payload.as_text(), nullptr, false)};
       }
     }
     FAIL("nothing published");
@@ -78,7 +82,8 @@ struct DeviceHarness {
   }
 
   void deliver_json(const std::string& topic, const json& body) {
-    transport.deliver(publish_frame(topic.c_str(), body.dump().c_str(), onenet::codec::QoS::kAtMostOnce));
+    transport.deliver(
+        publish_frame(topic.c_str(), body.dump().c_str(), onenet::codec::QoS::kAtMostOnce));
     device.poll(0);
   }
 };
@@ -89,7 +94,8 @@ TEST_CASE("the login token is a device token signed with the device key") {
   DeviceHarness h;
   const std::string password = h.connect();
   onenet::auth::ParsedToken parsed;
-  CHECK(onenet::auth::verify_token(password, kKey, 1700000000, onenet::platform::default_hmac(), &parsed) == Status::kOk);
+  CHECK(onenet::auth::verify_token(password, kKey, 1700000000, onenet::platform::default_hmac(),
+                                   &parsed) == Status::kOk);
   CHECK(parsed.resource_view() == "products/Pid/devices/dev");
   CHECK(parsed.expires_at == 1700000000 + 24 * 3600);
 }
@@ -100,7 +106,10 @@ TEST_CASE("property/post: {id, version, params: {prop: {value, time}}} on proper
   REQUIRE(h.device.post_properties({{"temperature", 21.5}}, nullptr, 1700000000123).ok());
   const auto [topic, body] = h.sent();
   CHECK(topic == "$sys/Pid/dev/thing/property/post");
-  CHECK(body == json::parse(R"({"id":"1","version":"1.0","params":{"temperature":{"value":21.5,"time":1700000000123}}})"));
+  CHECK(
+      body ==
+      json::parse(
+          R"({"id":"1","version":"1.0","params":{"temperature":{"value":21.5,"time":1700000000123}}})"));
 }
 
 TEST_CASE("event/post, desired get and delete, pack/post: section 4 shapes") {
@@ -109,7 +118,8 @@ TEST_CASE("event/post, desired get and delete, pack/post: section 4 shapes") {
   REQUIRE(h.device.post_event("overheat", {{"temperature", 30.5}}, nullptr, 1700000000000).ok());
   auto [topic, body] = h.sent();
   CHECK(topic == "$sys/Pid/dev/thing/event/post");
-  CHECK(body["params"] == json::parse(R"({"overheat":{"value":{"temperature":30.5},"time":1700000000000}})"));
+  CHECK(body["params"] ==
+        json::parse(R"({"overheat":{"value":{"temperature":30.5},"time":1700000000000}})"));
 
   REQUIRE(h.device.get_desired({"interval", "mode"}, nullptr).ok());
   std::tie(topic, body) = h.sent();
@@ -140,7 +150,8 @@ TEST_CASE("replies are matched by id; late and unknown ones are ignored; timeout
   const std::string b = h.device.post_properties({{"t", 2}}, record).value();
   h.transport.take_packets();
   CHECK(a != b);
-  h.deliver_json("$sys/Pid/dev/thing/property/post/reply", {{"id", b}, {"code", 400}, {"msg", "bad"}});
+  h.deliver_json("$sys/Pid/dev/thing/property/post/reply",
+                 {{"id", b}, {"code", 400}, {"msg", "bad"}});
   h.deliver_json("$sys/Pid/dev/thing/property/post/reply", {{"id", "999"}, {"code", 200}});
   REQUIRE(results.size() == 1);
   CHECK(results[0] == std::make_pair(Status::kOk, 400));
@@ -156,7 +167,10 @@ TEST_CASE("a dropped link fails the requests still waiting for a reply") {
   DeviceHarness h;
   h.connect();
   Status result = Status::kOk;
-  REQUIRE(h.device.post_properties({{"t", 1}}, [&](Status s, const onenet::model::Reply&) { result = s; }).ok());
+  REQUIRE(
+      h.device
+          .post_properties({{"t", 1}}, [&](Status s, const onenet::model::Reply&) { result = s; })
+          .ok());
   h.transport.dead = true;
   h.device.poll(0);
   CHECK(result == Status::kClientNotConnected);
@@ -166,7 +180,8 @@ TEST_CASE("commands: property set, property get and service invoke are answered 
   DeviceHarness h;
   h.connect();
   h.transport.take_packets();
-  h.deliver_json("$sys/Pid/dev/thing/property/set", {{"id", "100"}, {"version", "1.0"}, {"params", {{"interval", 5}}}});
+  h.deliver_json("$sys/Pid/dev/thing/property/set",
+                 {{"id", "100"}, {"version", "1.0"}, {"params", {{"interval", 5}}}});
   auto [topic, body] = h.sent();
   CHECK(topic == "$sys/Pid/dev/thing/property/set_reply");
   CHECK(body == json::parse(R"({"id":"100","code":200,"msg":"success"})"));
@@ -177,7 +192,8 @@ TEST_CASE("commands: property set, property get and service invoke are answered 
   CHECK(topic == "$sys/Pid/dev/thing/property/get_reply");
   CHECK(body["data"] == json::parse(R"({"interval":42})"));
 
-  h.deliver_json("$sys/Pid/dev/thing/service/reboot/invoke", {{"id", "102"}, {"params", {{"delay", 3}}}});
+  h.deliver_json("$sys/Pid/dev/thing/service/reboot/invoke",
+                 {{"id", "102"}, {"params", {{"delay", 3}}}});
   std::tie(topic, body) = h.sent();
   CHECK(topic == "$sys/Pid/dev/thing/service/reboot/invoke_reply");
   CHECK(body["id"] == "102");
@@ -189,8 +205,8 @@ TEST_CASE("without a handler for it, a command gets code 100; malformed JSON get
   ScriptedTransport transport;
   onenet::model::CommandHandler nothing;
   auto storage = std::make_unique<onenet::client::StaticStorage<4096, 4096, 8192, 16, 2>>();
-  onenet::model::Device device(transport, clock, scripted_random, onenet::platform::default_hmac(), fixed_unix_seconds,
-                               storage->view(), nothing);
+  onenet::model::Device device(transport, clock, scripted_random, onenet::platform::default_hmac(),
+                               fixed_unix_seconds, storage->view(), nothing);
   onenet::model::DeviceOptions options;
   options.product_id = "Pid";
   options.device_name = "dev";
@@ -200,12 +216,15 @@ TEST_CASE("without a handler for it, a command gets code 100; malformed JSON get
   transport.deliver({0x20, 0x02, 0x00, 0x00});
   device.poll(0);
   transport.take_packets();
-  transport.deliver(publish_frame("$sys/Pid/dev/thing/service/x/invoke", R"({"id":"7","params":{}})", onenet::codec::QoS::kAtMostOnce));
-  transport.deliver(publish_frame("$sys/Pid/dev/thing/property/set", R"({"id":"8","params":)", onenet::codec::QoS::kAtMostOnce));
+  transport.deliver(publish_frame("$sys/Pid/dev/thing/service/x/invoke",
+                                  R"({"id":"7","params":{}})", onenet::codec::QoS::kAtMostOnce));
+  transport.deliver(publish_frame("$sys/Pid/dev/thing/property/set", R"({"id":"8","params":)",
+                                  onenet::codec::QoS::kAtMostOnce));
   device.poll(0);
   std::vector<json> replies;
   for (const auto& p : transport.take_packets()) {
-    if (p.type == PacketType::kPublish) replies.push_back(json::parse(p.publish.payload.as_text(), nullptr, false));
+    if (p.type == PacketType::kPublish)
+      replies.push_back(json::parse(p.publish.payload.as_text(), nullptr, false));
   }
   REQUIRE(replies.size() == 2);
   CHECK(replies[0]["code"] == 100);

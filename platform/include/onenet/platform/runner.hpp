@@ -22,13 +22,19 @@ namespace onenet::platform {
 
 class Runner {
  public:
-  Runner(client::Client& client, NativeTransport& transport);
+  /// `after_poll` (optional) runs on the owner thread after every Client::poll, and
+  /// `next_timeout` (optional) bounds its waits: a layer above the client (model::Device) hooks
+  /// its own timers in this way.
+  Runner(client::Client& client, NativeTransport& transport, std::function<void()> after_poll = {},
+         std::function<uint32_t()> next_timeout = {});
   ~Runner();  ///< stop()
   Runner(const Runner&) = delete;
   Runner& operator=(const Runner&) = delete;
 
   /// Starts the client and the owner thread. kClientBusy when already running.
   Status start();
+  /// Starts only the owner thread, for a client someone else started.
+  Status run_in_background();
 
   /// Disconnects cleanly (DISCONNECT, up to 1 s to send it) and joins the owner thread.
   /// Safe to call twice. Must not be called from a handler callback.
@@ -54,6 +60,8 @@ class Runner {
 
   client::Client& client_;
   NativeTransport& transport_;
+  std::function<void()> after_poll_;
+  std::function<uint32_t()> next_timeout_;
   int wake_fd_ = -1;
   std::mutex mutex_;
   std::deque<std::function<bool(client::Client&)>> queue_;

@@ -82,6 +82,10 @@ class Device : public client::Handler {
   Status start(const DeviceOptions& options);
   /// Drives the client and expires requests whose reply is late.
   Status poll(uint32_t max_wait_ms);
+  /// Only the expiry half of poll(), for a caller that polls the client itself (a runner).
+  void expire_requests();
+  /// Milliseconds until poll() has timed work: the client's, or the next request timeout.
+  uint32_t next_timeout_ms();
   Status disconnect();
   client::State state() const { return client_.state(); }
   client::Client& client() { return client_; }
