@@ -201,3 +201,27 @@ TEST_CASE("--mqtts-port mints a local CA; a device logs in over TLS verified aga
              "dev1", "-u", kProduct, "-P", token, "-k", "60", "-t", own("dev1"), "-m", "{}"}) != 0);
   CHECK(cloud.stop());
 }
+
+TEST_CASE("onenet-cli pub and sub in OneNET mode: --product --device --key make the login") {
+  OnenetLocal cloud({"--seed-device", std::string(kProduct) + "/dev1", "--seed-device",
+                     std::string(kProduct) + "/dev2"});
+  REQUIRE(cloud.start());
+  std::string output;
+  const std::string port = std::to_string(cloud.port());
+  CHECK(run({ONENET_CLI_PATH, "pub", "--port", port, "--product", kProduct, "--device", "dev1",
+             "--key", cloud.device_key(0), "--topic", own("dev1"), "--message",
+             R"({"id":"1","params":{}})", "--qos", "1"},
+            30000, &output) == 0);
+  CHECK(last_event(cloud, "connect", "dev1").value("result", "") == "accepted");
+  // The OneNET profile refuses a foreign topic before anything is sent.
+  CHECK(run({ONENET_CLI_PATH, "pub", "--port", port, "--product", kProduct, "--device", "dev1",
+             "--key", cloud.device_key(0), "--topic", own("dev2"), "--message", "{}"},
+            30000, &output) == 1);
+  CHECK(output.find("outside this device's") != std::string::npos);
+  // The wrong key: refused by the cloud.
+  CHECK(run({ONENET_CLI_PATH, "pub", "--port", port, "--product", kProduct, "--device", "dev1",
+             "--key", cloud.device_key(1), "--topic", own("dev1"), "--message", "{}"},
+            30000, &output) == 1);
+  CHECK(output.find("CONNACK 5") != std::string::npos);
+  CHECK(cloud.stop());
+}
