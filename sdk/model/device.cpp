@@ -16,7 +16,9 @@ std::string make(const std::string& product, const std::string& device, Operatio
   return n.ok() ? std::string(out, n.value()) : std::string();
 }
 
-std::string id_of(const json& request) {
+}  // namespace
+
+std::string request_id(const json& request) {
   const auto it = request.find("id");
   if (it == request.end()) return {};
   if (it->is_string()) return it->get<std::string>();
@@ -24,8 +26,7 @@ std::string id_of(const json& request) {
   return {};
 }
 
-// The id of a request whose JSON is broken, so that it can still get an error reply.
-std::string salvage_id(const std::string& text) {
+std::string salvage_request_id(const std::string& text) {
   const size_t key = text.find("\"id\"");
   if (key == std::string::npos) return {};
   size_t at = text.find(':', key + 4);
@@ -36,8 +37,6 @@ std::string salvage_id(const std::string& text) {
   while (end < text.size() && std::isdigit(static_cast<unsigned char>(text[end]))) ++end;
   return end > at && end - at <= 13 ? text.substr(at, end - at) : std::string();
 }
-
-}  // namespace
 
 Device::Device(port::Transport& transport, port::Clock& clock, port::RandomFunction random,
                port::HmacFunction hmac, uint64_t (*unix_seconds)(), const client::Storage& storage,
@@ -246,7 +245,7 @@ void Device::on_message(const client::Message& message) {
   if (topic.is_reply && uplink) {  // the platform answering one of our requests
     const json body = json::parse(payload, nullptr, false);
     if (!body.is_object()) {
-      complete(salvage_id(payload), Status::kModelBadReply, Reply{});
+      complete(salvage_request_id(payload), Status::kModelBadReply, Reply{});
       return;
     }
     Reply reply;
@@ -254,7 +253,7 @@ void Device::on_message(const client::Message& message) {
     reply.msg = body.contains("msg") && body["msg"].is_string() ? body["msg"].get<std::string>()
                                                                 : std::string();
     if (body.contains("data")) reply.data = body["data"];
-    complete(id_of(body), Status::kOk, reply);
+    complete(request_id(body), Status::kOk, reply);
     return;
   }
   if (!topic.is_reply && !uplink) answer_command(topic, payload);
@@ -264,11 +263,11 @@ void Device::on_message(const client::Message& message) {
 void Device::answer_command(const TopicParts& topic, const std::string& payload) {
   const json request = json::parse(payload, nullptr, false);
   if (!request.is_object()) {
-    const std::string id = salvage_id(payload);
+    const std::string id = salvage_request_id(payload);
     if (!id.empty()) send_reply(topic, id, Reply{kCodeBadRequest, "malformed JSON", {}});
     return;
   }
-  const std::string id = id_of(request);
+  const std::string id = request_id(request);
   const json params = request.contains("params") ? request["params"] : json();
   const ThingModel* model = options_.thing_model;
   std::string problem;

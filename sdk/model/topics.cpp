@@ -51,6 +51,22 @@ bool take_level(std::string_view* rest, std::string_view* level) {
   return true;
 }
 
+// Writes the concatenation of `pieces` plus a NUL into `out`; returns its length.
+template <size_t N>
+Result<size_t> join(char* out, size_t out_size, const std::string_view (&pieces)[N]) {
+  size_t length = 0;
+  for (const std::string_view p : pieces) length += p.size();
+  if (out == nullptr || out_size < length + 1) return Status::kBufferTooSmall;
+  size_t at = 0;
+  for (const std::string_view p : pieces) {
+    if (p.empty()) continue;  // an empty view may hold a null pointer, which memcpy must not get
+    std::memcpy(out + at, p.data(), p.size());
+    at += p.size();
+  }
+  out[at] = '\0';
+  return at;
+}
+
 }  // namespace
 
 bool is_uplink(Operation operation) {
@@ -111,34 +127,14 @@ Result<size_t> make_topic(char* out, size_t out_size, std::string_view product_i
                                      service ? service_id : std::string_view(),
                                      service ? std::string_view("/invoke") : std::string_view(),
                                      reply ? reply_suffix(e.uplink) : std::string_view()};
-  size_t length = 0;
-  for (const std::string_view p : pieces) length += p.size();
-  if (out == nullptr || out_size < length + 1) return Status::kBufferTooSmall;
-  size_t at = 0;
-  for (const std::string_view p : pieces) {
-    if (p.empty()) continue;  // an empty view may hold a null pointer, which memcpy must not get
-    std::memcpy(out + at, p.data(), p.size());
-    at += p.size();
-  }
-  out[at] = '\0';
-  return at;
+  return join(out, out_size, pieces);
 }
 
 Result<size_t> make_thing_filter(char* out, size_t out_size, std::string_view product_id,
                                  std::string_view device_name) {
   if (product_id.empty() || device_name.empty()) return Status::kInvalidArgument;
   const std::string_view pieces[] = {"$sys/", product_id, "/", device_name, "/thing/#"};
-  size_t length = 0;
-  for (const std::string_view p : pieces) length += p.size();
-  if (out == nullptr || out_size < length + 1) return Status::kBufferTooSmall;
-  size_t at = 0;
-  for (const std::string_view p : pieces) {
-    if (p.empty()) continue;  // an empty view may hold a null pointer, which memcpy must not get
-    std::memcpy(out + at, p.data(), p.size());
-    at += p.size();
-  }
-  out[at] = '\0';
-  return at;
+  return join(out, out_size, pieces);
 }
 
 }  // namespace onenet::model

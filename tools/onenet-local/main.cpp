@@ -46,29 +46,6 @@ struct Options {
   std::exit(2);
 }
 
-uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t length = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
-bool port_open(uint16_t port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(port);
-  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  ::close(fd);
-  return ok;
-}
-
 // Starts `argv` with stdin from /dev/null and stdout+stderr appended to `output`. The child
 // gets SIGTERM if onenet-local dies, so a crash never leaves a broker behind.
 pid_t spawn(const std::vector<std::string>& argv, const std::string& output) {
@@ -216,9 +193,9 @@ int main(int argc, char** argv) {
     if (!platform.save_registry(&error)) die(error);
   }
 
-  if (o.mqtt_port == 0) o.mqtt_port = free_port();
+  if (o.mqtt_port == 0) o.mqtt_port = onenet::platform::free_loopback_port();
   std::string ca, cert = o.cert, key = o.key;
-  if (o.mqtts_port == 0) o.mqtts_port = free_port();
+  if (o.mqtts_port == 0) o.mqtts_port = onenet::platform::free_loopback_port();
   if (o.mqtts_port > 0 && cert.empty()) mint_certificates(o.data_dir, &ca, &cert, &key);
 
   std::ostringstream conf;
@@ -246,8 +223,9 @@ int main(int argc, char** argv) {
   const pid_t broker = spawn({o.mosquitto, "-c", conf_path}, o.data_dir + "/mosquitto.out");
   if (broker < 0) die("cannot start " + o.mosquitto + " (apt-get install mosquitto)");
   const uint64_t deadline = onenet::platform::monotonic_ms() + 10000;
-  while (!port_open(o.mqtt_port) ||
-         (o.mqtts_port > 0 && !port_open(static_cast<uint16_t>(o.mqtts_port)))) {
+  while (!onenet::platform::loopback_port_open(o.mqtt_port) ||
+         (o.mqtts_port > 0 &&
+          !onenet::platform::loopback_port_open(static_cast<uint16_t>(o.mqtts_port)))) {
     int status = 0;
     if (::waitpid(broker, &status, WNOHANG) == broker ||
         onenet::platform::monotonic_ms() > deadline) {

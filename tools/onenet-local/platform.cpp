@@ -3,6 +3,7 @@
 #include <ctime>
 
 #include "onenet/auth/token.hpp"
+#include "onenet/model/device.hpp"
 #include "onenet/platform/hmac.hpp"
 #include "onenet/platform/system.hpp"
 
@@ -37,27 +38,7 @@ json error_body(int code, const std::string& message) {
   return {{"code", code}, {"msg", message}};
 }
 
-std::string id_of(const json& request) {
-  const auto it = request.find("id");
-  if (it == request.end()) return {};
-  if (it->is_string()) return it->get<std::string>();
-  if (it->is_number_integer()) return std::to_string(it->get<int64_t>());
-  return {};
-}
-
 }  // namespace
-
-std::string salvage_request_id(const std::string& text) {
-  const size_t key = text.find("\"id\"");
-  if (key == std::string::npos) return {};
-  size_t at = text.find(':', key + 4);
-  if (at == std::string::npos) return {};
-  ++at;
-  while (at < text.size() && (text[at] == ' ' || text[at] == '"')) ++at;
-  size_t end = at;
-  while (end < text.size() && isdigit(static_cast<unsigned char>(text[end]))) ++end;
-  return end > at && end - at <= 13 ? text.substr(at, end - at) : std::string();
-}
 
 Platform::Platform(std::string registry_path, std::string event_log, std::string secret,
                    std::string state_dir)
@@ -189,7 +170,7 @@ void Platform::handle_request(const onenet::model::TopicParts& topic, const std:
                 {"operation", topic_of(product, device, topic.operation, topic.is_reply,
                                        std::string(topic.service_id))}};
   if (request.is_discarded() || !request.is_object()) {
-    const std::string id = salvage_request_id(payload);
+    const std::string id = onenet::model::salvage_request_id(payload);
     entry["error"] = "malformed JSON";
     entry["id"] = id;
     log(entry);
@@ -197,7 +178,7 @@ void Platform::handle_request(const onenet::model::TopicParts& topic, const std:
       reply(topic, id, error_body(kCodeBadRequest, "malformed JSON"));
     return;
   }
-  const std::string id = id_of(request);
+  const std::string id = onenet::model::request_id(request);
   entry["id"] = id;
   entry["payload"] = request;
   log(entry);

@@ -114,7 +114,4 @@ class Platform : public onenet::client::Handler {
   std::unique_ptr<onenet::platform::Runner> runner_;
 };
 
-/// Reads an id from a request even when the JSON around it is broken: "id":"123" or "id":123.
-std::string salvage_request_id(const std::string& text);
-
 }  // namespace onenet_local

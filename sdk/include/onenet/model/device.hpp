@@ -29,6 +29,13 @@ struct Reply {
   nlohmann::json data;  ///< optional
 };
 
+/// A OneJSON request's "id" (a string, or a number written as one); "" when there is none.
+std::string request_id(const nlohmann::json& request);
+
+/// The id of a request whose JSON is broken ("id":"123" or "id":123 found in the text), so it
+/// can still get an error reply; "" when none can be read.
+std::string salvage_request_id(const std::string& text);
+
 /// Called once per request: kOk with the reply (check reply.code), or kModelReplyTimeout,
 /// kModelBadReply, kClientNotConnected (the link dropped while waiting).
 using ReplyCallback = std::function<void(Status status, const Reply& reply)>;
