@@ -1,7 +1,7 @@
 // onenet-cli pub and sub against a real mosquitto, with mosquitto's own tools as the peer.
 #include <doctest/doctest.h>
 
-#include "mosquitto.hpp"
+#include "mosquitto_broker.hpp"
 
 using itest::Mosquitto;
 using itest::Process;

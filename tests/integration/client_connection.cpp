@@ -2,7 +2,7 @@
 #include <doctest/doctest.h>
 
 #include "live_client.hpp"
-#include "mosquitto.hpp"
+#include "mosquitto_broker.hpp"
 
 using itest::LiveClient;
 using itest::Mosquitto;

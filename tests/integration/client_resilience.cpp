@@ -4,7 +4,7 @@
 #include <set>
 
 #include "live_client.hpp"
-#include "mosquitto.hpp"
+#include "mosquitto_broker.hpp"
 
 using itest::LiveClient;
 using itest::Mosquitto;

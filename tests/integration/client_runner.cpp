@@ -9,7 +9,7 @@
 #include <thread>
 
 #include "live_client.hpp"
-#include "mosquitto.hpp"
+#include "mosquitto_broker.hpp"
 #include "onenet/platform/runner.hpp"
 
 using itest::LiveClient;

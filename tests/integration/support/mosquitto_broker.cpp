@@ -1,4 +1,4 @@
-#include "mosquitto.hpp"
+#include "mosquitto_broker.hpp"
 
 #include <signal.h>
 #include <time.h>
