@@ -86,6 +86,7 @@ class LiveClient : public onenet::client::Handler {
   void on_message(const onenet::client::Message& m) override {
     messages.emplace_back(m.payload.as_text());
     topics.emplace_back(m.topic);
+    retained.push_back(m.retain);
   }
   void on_delivered(uint16_t, onenet::Status result) override {
     if (result == onenet::Status::kOk) ++delivered;
@@ -99,6 +100,7 @@ class LiveClient : public onenet::client::Handler {
   std::vector<onenet::Status> reasons;
   std::vector<std::string> messages;
   std::vector<std::string> topics;
+  std::vector<bool> retained;
   size_t delivered = 0;
   size_t subscribed = 0;
   size_t connects = 0;
