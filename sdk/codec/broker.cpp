@@ -9,13 +9,7 @@ namespace {
 using wire::Reader;
 using wire::Writer;
 
-// CONNECT flag bits [MQTT-3.1.2.3].
-constexpr uint8_t kFlagReserved = 0x01;
-constexpr uint8_t kFlagClean = 0x02;
-constexpr uint8_t kFlagWill = 0x04;
-constexpr uint8_t kFlagWillRetain = 0x20;
-constexpr uint8_t kFlagPassword = 0x40;
-constexpr uint8_t kFlagUsername = 0x80;
+using namespace wire::connect_flags;
 
 void connack_body(const void* packet, Writer& w) {
   const Connack& c = *static_cast<const Connack*>(packet);

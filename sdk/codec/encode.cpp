@@ -6,12 +6,7 @@ namespace {
 
 using wire::Writer;
 
-// CONNECT flag bits [MQTT-3.1.2.3].
-constexpr uint8_t kFlagClean = 0x02;
-constexpr uint8_t kFlagWill = 0x04;
-constexpr uint8_t kFlagWillRetain = 0x20;
-constexpr uint8_t kFlagPassword = 0x40;
-constexpr uint8_t kFlagUsername = 0x80;
+using namespace wire::connect_flags;
 
 uint8_t first_byte(PacketType type, uint8_t flags) {
   return static_cast<uint8_t>(static_cast<uint8_t>(type) << 4 | flags);

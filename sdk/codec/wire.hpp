@@ -8,6 +8,16 @@
 
 namespace onenet::codec::wire {
 
+/// CONNECT flag bits [MQTT-3.1.2.3], shared by the encoder and the broker-side decoder.
+namespace connect_flags {
+constexpr uint8_t kFlagReserved = 0x01;
+constexpr uint8_t kFlagClean = 0x02;
+constexpr uint8_t kFlagWill = 0x04;
+constexpr uint8_t kFlagWillRetain = 0x20;
+constexpr uint8_t kFlagPassword = 0x40;
+constexpr uint8_t kFlagUsername = 0x80;
+}  // namespace connect_flags
+
 /// Writes big-endian MQTT fields, or only counts them while `out` is null. Validation runs in
 /// the counting pass only (`counting()`), so every encode checks its input exactly once.
 struct Writer {

@@ -9,15 +9,26 @@ using itest::Mosquitto;
 using onenet::Status;
 using onenet::codec::QoS;
 
+namespace {
+
+// A connected client with a confirmed QoS 1 subscription to `filter`.
+std::unique_ptr<LiveClient> subscribed_client(const Mosquitto& broker, const std::string& id,
+                                              const char* filter) {
+  auto c = LiveClient::tcp(broker.port(), id);
+  REQUIRE(c->connect() == Status::kOk);
+  REQUIRE(c->poll_until([&] { return c->connected(); }));
+  const onenet::codec::Subscription sub{filter, QoS::kAtLeastOnce};
+  REQUIRE(c->client().subscribe(&sub, 1) == Status::kOk);
+  REQUIRE(c->poll_until([&] { return c->subscribed == 1; }));
+  return c;
+}
+
+}  // namespace
+
 TEST_CASE("a client that vanishes without DISCONNECT has its will published") {
   Mosquitto broker;
   REQUIRE(broker.start());
-  auto watcher = LiveClient::tcp(broker.port(), "watcher");
-  REQUIRE(watcher->connect() == Status::kOk);
-  REQUIRE(watcher->poll_until([&] { return watcher->connected(); }));
-  const onenet::codec::Subscription sub{"wills/#", QoS::kAtLeastOnce};
-  REQUIRE(watcher->client().subscribe(&sub, 1) == Status::kOk);
-  REQUIRE(watcher->poll_until([&] { return watcher->subscribed == 1; }));
+  auto watcher = subscribed_client(broker, "watcher", "wills/#");
 
   auto mortal = LiveClient::tcp(broker.port(), "mortal");
   mortal->options.connect.has_will = true;
@@ -35,12 +46,7 @@ TEST_CASE("a client that vanishes without DISCONNECT has its will published") {
 TEST_CASE("a clean DISCONNECT discards the will") {
   Mosquitto broker;
   REQUIRE(broker.start());
-  auto watcher = LiveClient::tcp(broker.port(), "watcher");
-  REQUIRE(watcher->connect() == Status::kOk);
-  REQUIRE(watcher->poll_until([&] { return watcher->connected(); }));
-  const onenet::codec::Subscription sub{"wills/#", QoS::kAtLeastOnce};
-  REQUIRE(watcher->client().subscribe(&sub, 1) == Status::kOk);
-  REQUIRE(watcher->poll_until([&] { return watcher->subscribed == 1; }));
+  auto watcher = subscribed_client(broker, "watcher", "wills/#");
 
   auto polite = LiveClient::tcp(broker.port(), "polite");
   polite->options.connect.has_will = true;
@@ -68,11 +74,7 @@ TEST_CASE("a retained message reaches a later subscriber, flagged as retained") 
   REQUIRE(publisher->poll_until([&] { return publisher->delivered == 1; }));
   REQUIRE(publisher->client().disconnect() == Status::kOk);
 
-  auto late = LiveClient::tcp(broker.port(), "late");
-  REQUIRE(late->connect() == Status::kOk);
-  REQUIRE(late->poll_until([&] { return late->connected(); }));
-  const onenet::codec::Subscription sub{"state/#", QoS::kAtLeastOnce};
-  REQUIRE(late->client().subscribe(&sub, 1) == Status::kOk);
+  auto late = subscribed_client(broker, "late", "state/#");
   REQUIRE(late->poll_until([&] { return !late->messages.empty(); }));
   CHECK(late->topics[0] == "state/door");
   CHECK(late->messages[0] == "open");

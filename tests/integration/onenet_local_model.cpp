@@ -64,6 +64,19 @@ struct Thing {
     }
     return true;
   }
+  // Sends one request through `send` and polls until its reply; fails the test on anything else.
+  onenet::model::Reply await(const std::function<onenet::Result<std::string>(
+                                 onenet::model::Device&, onenet::model::ReplyCallback)>& send) {
+    onenet::model::Reply reply;
+    Status status = Status::kInternalError;
+    REQUIRE(send(device, [&](Status s, const onenet::model::Reply& r) {
+              status = s;
+              reply = r;
+            }).ok());
+    REQUIRE(poll_until([&] { return status != Status::kInternalError; }));
+    REQUIRE(status == Status::kOk);
+    return reply;
+  }
   onenet::platform::TcpTransport transport;
   onenet::platform::SystemClock clock;
   std::unique_ptr<onenet::client::StaticStorage<16384, 16384, 32768, 32, 2>> storage;
@@ -195,35 +208,20 @@ TEST_CASE("desired values: get, then delete, through the device API") {
       cloud.curl("POST", "/thingmodel/set-device-desired-property",
                  R"({"product_id":"DemoProd01","device_name":"sensor-1","params":{"interval":15}})")
           ["code"] == 0);
-  onenet::model::Reply got;
-  bool done = false;
-  REQUIRE(thing.device
-              .get_desired({"interval"},
-                           [&](Status s, const onenet::model::Reply& r) {
-                             done = s == Status::kOk;
-                             got = r;
-                           })
-              .ok());
-  REQUIRE(thing.poll_until([&] { return done; }));
+  onenet::model::Reply got =
+      thing.await([](onenet::model::Device& d, onenet::model::ReplyCallback done) {
+        return d.get_desired({"interval"}, std::move(done));
+      });
   CHECK(got.data["interval"]["value"] == 15);
   const int version = got.data["interval"]["version"].get<int>();
-  done = false;
-  REQUIRE(thing.device
-              .delete_desired({{"interval", version}},
-                              [&](Status s, const onenet::model::Reply& r) {
-                                done = s == Status::kOk && r.code == 200;
-                              })
-              .ok());
-  REQUIRE(thing.poll_until([&] { return done; }));
-  done = false;
-  REQUIRE(thing.device
-              .get_desired({"interval"},
-                           [&](Status s, const onenet::model::Reply& r) {
-                             done = s == Status::kOk;
-                             got = r;
-                           })
-              .ok());
-  REQUIRE(thing.poll_until([&] { return done; }));
+  const onenet::model::Reply deleted =
+      thing.await([version](onenet::model::Device& d, onenet::model::ReplyCallback done) {
+        return d.delete_desired({{"interval", version}}, std::move(done));
+      });
+  CHECK(deleted.code == 200);
+  got = thing.await([](onenet::model::Device& d, onenet::model::ReplyCallback done) {
+    return d.get_desired({"interval"}, std::move(done));
+  });
   CHECK(got.data.empty());
   CHECK(cloud.stop());
 }
