@@ -49,6 +49,14 @@ endif()
 set_property(TARGET nlohmann_json::nlohmann_json APPEND PROPERTY INTERFACE_COMPILE_DEFINITIONS JSON_NOEXCEPTION)
 set(CMAKE_POSITION_INDEPENDENT_CODE ON)  # the mosquitto plugin links sdk/ into a shared object
 
+# libcurl for sdk/provision (OneNET's HTTP API), used by onenet-cli and the tests.
+if(ONENET_BUILD_SAMPLES OR ONENET_BUILD_TESTS)
+  find_package(CURL 7.85 QUIET)
+  if(NOT CURL_FOUND)
+    onenet_missing("libcurl (7.85 or later)" "libcurl4-openssl-dev")
+  endif()
+endif()
+
 if(ONENET_BUILD_TESTS)
   find_package(doctest QUIET CONFIG)
   if(NOT doctest_FOUND)

@@ -16,5 +16,9 @@ CLI::App* add_pub_command(CLI::App& app);
 int run_pub_command();
 CLI::App* add_sub_command(CLI::App& app);
 int run_sub_command();
+CLI::App* add_device_command(CLI::App& app);
+int run_device_command();
+CLI::App* add_provision_command(CLI::App& app);
+int run_provision_command();
 
 }  // namespace onenet_cli

@@ -9,6 +9,8 @@ int main(int argc, char** argv) {
   CLI::App* token = onenet_cli::add_token_command(app);
   CLI::App* pub = onenet_cli::add_pub_command(app);
   CLI::App* sub = onenet_cli::add_sub_command(app);
+  CLI::App* device = onenet_cli::add_device_command(app);
+  CLI::App* provision = onenet_cli::add_provision_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& help) {
@@ -22,5 +24,7 @@ int main(int argc, char** argv) {
   if (token->parsed()) return onenet_cli::run_token_command();
   if (pub->parsed()) return onenet_cli::run_pub_command();
   if (sub->parsed()) return onenet_cli::run_sub_command();
+  if (device->parsed()) return onenet_cli::run_device_command();
+  if (provision->parsed()) return onenet_cli::run_provision_command();
   return onenet_cli::kExitBadInput;
 }

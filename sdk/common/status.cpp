@@ -164,6 +164,18 @@ const char* to_string(Status status) {
       return "the platform's reply was not valid OneJSON";
     case Status::kModelTooManyPending:
       return "too many requests waiting for replies: wait, or raise max_pending";
+
+    case Status::kProvisionBadCredentials:
+      return "OneNET refused the credentials (10403): check the user id or product id, the access "
+             "key, and the clock";
+    case Status::kProvisionApiError:
+      return "OneNET refused the request: see its message";
+    case Status::kProvisionNetworkFailed:
+      return "cannot reach the API (connection refused, reset or dropped), retries exhausted";
+    case Status::kProvisionTimeout:
+      return "the API did not answer in time, retries exhausted";
+    case Status::kProvisionBadResponse:
+      return "the API's answer is not OneNET's JSON envelope: check --api";
     case Status::kPlatformRandomFailed:
       return "random source failed";
   }

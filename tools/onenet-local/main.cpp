@@ -252,10 +252,14 @@ int main(int argc, char** argv) {
   http.start();
 
   std::string user_id, user_key;
+  json products = json::array();
   {
     auto guard = platform.lock();
     user_id = platform.registry().user_id();
     user_key = platform.registry().user_key();
+    for (const std::string& id : platform.registry().product_ids()) {
+      products.push_back({{"id", id}, {"access_key", platform.registry().product(id)->key}});
+    }
   }
   const json ready = {
       {"mqtt",
@@ -265,6 +269,7 @@ int main(int argc, char** argv) {
       {"http", "http://127.0.0.1:" + std::to_string(http_port)},
       {"ca", ca.empty() ? json() : json(ca)},
       {"user", {{"id", user_id}, {"access_key", user_key}}},
+      {"products", products},
       {"devices", seeded},
       {"broker_pid", broker}};  // beyond OneNET's shape: lets a supervisor check the broker is gone
   std::printf("%s\n", ready.dump().c_str());

@@ -237,4 +237,10 @@ std::string Registry::gateway_of(const std::string& sub) const {
   return {};
 }
 
+std::vector<std::string> Registry::product_ids() const {
+  std::vector<std::string> ids;
+  for (const auto& entry : products_) ids.push_back(entry.first);
+  return ids;
+}
+
 }  // namespace onenet_local

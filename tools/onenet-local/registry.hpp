@@ -41,6 +41,7 @@ class Registry {
 
   Product& ensure_product(const std::string& product_id);
   const Product* product(const std::string& product_id) const;
+  std::vector<std::string> product_ids() const;
   const Device* device(const std::string& product_id, const std::string& name) const;
   /// Creates the device with a fresh key; null if it exists.
   const Device* create_device(const std::string& product_id, const std::string& name,

@@ -1,7 +1,7 @@
 // Status codes and Result<T> shared by every sdk/ module.
 //
 // Values are ranged per module so a number in a log names its layer: 1xx common, 2xx auth,
-// 3xx codec, 4xx client, 5xx transport and platform. `to_string` gives a sentence that says
+// 3xx codec, 4xx client, 5xx transport and platform, 6xx model, 7xx provisioning. `to_string` gives a sentence that says
 // what went wrong and, where the caller can fix it, what to do.
 #pragma once
 
@@ -101,6 +101,13 @@ enum class Status : uint16_t {
   kModelInvalidValue = 601,
   kModelBadReply = 602,
   kModelTooManyPending = 603,
+
+  // Provisioning (7xx): OneNET's HTTP API.
+  kProvisionBadCredentials = 700,
+  kProvisionApiError = 701,
+  kProvisionNetworkFailed = 702,
+  kProvisionTimeout = 703,
+  kProvisionBadResponse = 704,
 };
 
 /// A sentence describing `status`; static storage, never null.

@@ -1,0 +1,394 @@
+// onenet-cli device create|detail|list|delete and onenet-cli provision: OneNET's HTTP API
+// through sdk/provision. Credentials come from flags, then environment variables, then a JSON
+// config file; the access key is never printed.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "commands.hpp"
+#include "onenet/platform/hmac.hpp"
+#include "onenet/provision/api_client.hpp"
+
+namespace onenet_cli {
+namespace {
+
+using nlohmann::json;
+using onenet::Status;
+using onenet::provision::ApiClient;
+using onenet::provision::DeviceInfo;
+
+constexpr int kExitFailed = 1;
+
+struct ApiFlags {
+  std::string api;
+  std::string user_id;
+  std::string access_key;
+  std::string auth = "user";
+  std::string token_version;
+  std::string cafile;
+  std::string config;
+  uint32_t timeout_s = 10;
+  uint32_t retries = 3;
+  std::string product;
+  std::string name;
+  std::string desc;
+  bool json_output = false;
+  // provision
+  uint32_t count = 0;
+  std::string prefix;
+  std::string out;
+  bool csv_output = false;
+};
+
+ApiFlags flags;
+std::string command_name;  // for messages: "device create", "provision", ...
+
+int say_error(int exit_status, const std::string& message) {
+  std::fprintf(stderr, "onenet-cli %s: %s\n", command_name.c_str(), message.c_str());
+  return exit_status;
+}
+
+int api_failure(const ApiClient& client) {
+  const onenet::provision::ApiError& e = client.last_error();
+  switch (e.status) {
+    case Status::kProvisionApiError:  // OneNET's own words
+      return say_error(kExitFailed, e.message + " (OneNET code " + std::to_string(e.code) + ")");
+    case Status::kProvisionBadCredentials:
+      return say_error(kExitFailed, "bad credentials: " + e.message + " (OneNET code " +
+                                        std::to_string(e.code) +
+                                        "): check --user-id/--auth, --access-key and the clock");
+    default:
+      return say_error(kExitFailed, e.message + ": " + onenet::to_string(e.status));
+  }
+}
+
+// Fills what flags and environment variables left empty from the config file (JSON object with
+// api, user_id, access_key, auth, cafile), named by --config or ONENET_CONFIG.
+bool apply_config_file(std::string* error) {
+  // Read here rather than through CLI11's envname: the four device actions share these fields,
+  // and CLI11 would let an environment variable bound to an unused action override a flag.
+  const auto from_env = [](std::string& field, const char* variable) {
+    const char* value = std::getenv(variable);
+    if (field.empty() && value != nullptr) field = value;
+  };
+  from_env(flags.api, "ONENET_API");
+  from_env(flags.user_id, "ONENET_USER_ID");
+  from_env(flags.access_key, "ONENET_ACCESS_KEY");
+  from_env(flags.config, "ONENET_CONFIG");
+  if (flags.config.empty()) return true;
+  std::ifstream in(flags.config);
+  if (!in) {
+    *error = "--config: cannot read " + flags.config;
+    return false;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  const json config = json::parse(text.str(), nullptr, false);
+  if (!config.is_object()) {
+    *error = "--config: " + flags.config + " is not a JSON object";
+    return false;
+  }
+  const auto fill = [&](std::string& field, const char* key) {
+    const auto it = config.find(key);
+    if (field.empty() && it != config.end() && it->is_string()) field = it->get<std::string>();
+  };
+  fill(flags.api, "api");
+  fill(flags.user_id, "user_id");
+  fill(flags.access_key, "access_key");
+  fill(flags.cafile, "cafile");
+  std::string auth;
+  fill(auth, "auth");
+  if (!auth.empty() && flags.auth == "user") flags.auth = auth;
+  return true;
+}
+
+std::unique_ptr<ApiClient> make_client(int* exit_status) {
+  std::string error;
+  if (!apply_config_file(&error)) {
+    *exit_status = say_error(kExitBadInput, error);
+    return nullptr;
+  }
+  onenet::provision::ApiOptions options;
+  options.api_url = flags.api.empty() ? onenet::provision::kDefaultApiUrl : flags.api;
+  if (flags.auth == "user") {
+    if (flags.user_id.empty()) {
+      *exit_status = say_error(kExitBadInput,
+                               "--user-id (or ONENET_USER_ID, or user_id in --config) is required");
+      return nullptr;
+    }
+    options.resource = "userid/" + flags.user_id;
+    options.token_version = std::string(onenet::auth::kVersion2022);
+  } else if (flags.auth == "product") {
+    options.resource = "products/" + flags.product;
+    options.token_version = std::string(onenet::auth::kVersion2018);
+  } else {
+    *exit_status = say_error(kExitBadInput, "--auth must be user or product");
+    return nullptr;
+  }
+  if (!flags.token_version.empty()) options.token_version = flags.token_version;
+  if (flags.access_key.empty()) {
+    *exit_status =
+        say_error(kExitBadInput,
+                  "--access-key (or ONENET_ACCESS_KEY, or access_key in --config) is required");
+    return nullptr;
+  }
+  options.access_key = flags.access_key;
+  options.ca_file = flags.cafile;
+  options.timeout_ms = flags.timeout_s * 1000;
+  options.max_attempts = flags.retries + 1;
+  options.hmac = onenet::platform::default_hmac();
+  auto client = ApiClient::create(std::move(options));
+  if (!client) {
+    const Status s = client.status();
+    *exit_status =
+        say_error(kExitBadInput, s == Status::kInvalidArgument
+                                     ? "--api must start with http:// or https://"
+                                     : std::string("--access-key: ") + onenet::to_string(s));
+    return nullptr;
+  }
+  return std::move(client.value());
+}
+
+void add_api_options(CLI::App* cmd) {
+  cmd->add_option("--api", flags.api,
+                  "API base URL (default https://iot-api.heclouds.com); or env ONENET_API");
+  cmd->add_option("--user-id", flags.user_id, "OneNET user id; or env ONENET_USER_ID");
+  cmd->add_option("--access-key", flags.access_key,
+                  "User (or, with --auth product, product) access key; or env ONENET_ACCESS_KEY");
+  cmd->add_option("--auth", flags.auth,
+                  "Token level: user (userid/{id}) or product (products/{pid})")
+      ->check(CLI::IsMember({"user", "product"}));
+  cmd->add_option("--token-version", flags.token_version,
+                  "Token version (default 2022-05-01 for user, 2018-10-31 for product)");
+  cmd->add_option("--cafile", flags.cafile, "CA bundle (PEM) for https (default: system store)");
+  cmd->add_option("--config", flags.config,
+                  "JSON file with api, user_id, access_key, auth, cafile; or env ONENET_CONFIG");
+  cmd->add_option("--timeout", flags.timeout_s, "Seconds per request attempt")->default_val(10);
+  cmd->add_option("--retries", flags.retries, "Retries after network failures")->default_val(3);
+  cmd->add_option("--product", flags.product, "Product id")->required();
+}
+
+json device_json(const DeviceInfo& d) {
+  return {{"product_id", d.product_id},
+          {"device_name", d.name},
+          {"did", d.did},
+          {"key", d.key},
+          {"desc", d.desc},
+          {"status", d.status},
+          {"create_time", d.create_time_ms},
+          {"last_time", d.last_time_ms}};
+}
+
+const char* status_word(int status) {
+  return status == 1 ? "online" : status == 0 ? "offline" : "never-connected";
+}
+
+int run_device(const std::string& action) {
+  command_name = "device " + action;
+  int exit_status = 0;
+  auto client = make_client(&exit_status);
+  if (!client) return exit_status;
+  if (action != "list" && flags.name.empty()) return say_error(kExitBadInput, "--name is required");
+  if (action == "create") {
+    DeviceInfo d;
+    if (client->create_device(flags.product, flags.name, flags.desc, &d) != Status::kOk)
+      return api_failure(*client);
+    // The key alone, so a script can capture it: key=$(onenet-cli device create ...).
+    std::printf("%s\n", flags.json_output ? device_json(d).dump().c_str() : d.key.c_str());
+  } else if (action == "detail") {
+    DeviceInfo d;
+    if (client->device_detail(flags.product, flags.name, &d) != Status::kOk)
+      return api_failure(*client);
+    if (flags.json_output) {
+      std::printf("%s\n", device_json(d).dump().c_str());
+    } else {
+      std::printf(
+          "product_id  %s\ndevice_name %s\ndid         %s\nstatus      %s\nkey         %s\n",
+          d.product_id.c_str(), d.name.c_str(), d.did.c_str(), status_word(d.status),
+          d.key.c_str());
+    }
+  } else if (action == "list") {
+    std::vector<DeviceInfo> devices;
+    if (client->list_devices(flags.product, &devices) != Status::kOk) return api_failure(*client);
+    if (flags.json_output) {
+      json list = json::array();
+      for (const DeviceInfo& d : devices) list.push_back(device_json(d));
+      std::printf("%s\n", list.dump().c_str());
+    } else {
+      for (const DeviceInfo& d : devices)
+        std::printf("%s\t%s\t%s\n", d.name.c_str(), status_word(d.status), d.did.c_str());
+    }
+  } else if (action == "delete") {
+    if (client->delete_device(flags.product, flags.name) != Status::kOk)
+      return api_failure(*client);
+    std::printf("deleted %s/%s\n", flags.product.c_str(), flags.name.c_str());
+  }
+  return 0;
+}
+
+// Progress on stderr: a bar redrawn in place on a terminal, one line per device otherwise
+// (logs of factory runs stay readable).
+class Progress {
+ public:
+  explicit Progress(uint32_t total) : total_(total), terminal_(::isatty(STDERR_FILENO) == 1) {}
+  void step(const std::string& name, const char* what) {
+    ++done_;
+    if (!terminal_) {
+      std::fprintf(stderr, "%s %s (%u/%u)\n", name.c_str(), what, done_, total_);
+      return;
+    }
+    constexpr uint32_t kWidth = 40;
+    const uint32_t filled = total_ ? done_ * kWidth / total_ : kWidth;
+    std::fprintf(stderr, "\r[%s%s] %u/%u", std::string(filled, '#').c_str(),
+                 std::string(kWidth - filled, ' ').c_str(), done_, total_);
+    if (done_ == total_) std::fprintf(stderr, "\n");
+    std::fflush(stderr);
+  }
+
+ private:
+  uint32_t total_;
+  uint32_t done_ = 0;
+  bool terminal_;
+};
+
+bool write_atomically(const std::string& path, const std::string& text, std::string* error) {
+  const std::string temporary = path + ".partial";
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    out << text;
+    out.flush();
+    if (!out) {
+      *error = "cannot write " + temporary;
+      return false;
+    }
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    *error = "cannot rename " + temporary + " to " + path;
+    return false;
+  }
+  return true;
+}
+
+int run_provision() {
+  command_name = "provision";
+  int exit_status = 0;
+  auto client = make_client(&exit_status);
+  if (!client) return exit_status;
+  if (flags.json_output && flags.csv_output)
+    return say_error(kExitBadInput, "--json or --csv, not both");
+  const bool as_json =
+      flags.json_output || (!flags.csv_output && flags.out.size() > 5 &&
+                            flags.out.compare(flags.out.size() - 5, 5, ".json") == 0);
+
+  // Resumable: what an earlier (interrupted) run created is found by listing, not re-created.
+  std::vector<DeviceInfo> existing;
+  if (client->list_devices(flags.product, &existing) != Status::kOk) return api_failure(*client);
+  std::map<std::string, DeviceInfo> by_name;
+  for (DeviceInfo& d : existing) by_name[d.name] = std::move(d);
+
+  Progress progress(flags.count);
+  std::vector<DeviceInfo> devices;
+  uint32_t created = 0;
+  for (uint32_t i = 1; i <= flags.count; ++i) {
+    const std::string name = flags.prefix + std::to_string(i);
+    DeviceInfo d;
+    const auto found = by_name.find(name);
+    if (found != by_name.end() && !found->second.key.empty()) {
+      d = found->second;
+      progress.step(name, "exists");
+    } else if (found != by_name.end()) {  // listed without its key: ask for the detail
+      if (client->device_detail(flags.product, name, &d) != Status::kOk)
+        return api_failure(*client);
+      progress.step(name, "exists");
+    } else if (client->create_device(flags.product, name, {}, &d) == Status::kOk) {
+      ++created;
+      progress.step(name, "created");
+    } else {
+      // The create may have succeeded with its answer lost (then retried and refused as a
+      // duplicate): the device is there if detail finds it.
+      const int code = client->last_error().code;
+      if (client->last_error().status != Status::kProvisionApiError ||
+          client->device_detail(flags.product, name, &d) != Status::kOk) {
+        if (code != 0 && client->last_error().status == Status::kProvisionApiError) {
+          return say_error(kExitFailed,
+                           name + ": " + std::to_string(code) + " " + client->last_error().message);
+        }
+        return api_failure(*client);
+      }
+      progress.step(name, "exists");
+    }
+    devices.push_back(std::move(d));
+  }
+
+  std::string text;
+  if (as_json) {
+    json list = json::array();
+    for (const DeviceInfo& d : devices)
+      list.push_back({{"product_id", d.product_id}, {"device_name", d.name}, {"key", d.key}});
+    text = list.dump(2) + "\n";
+  } else {
+    text = "product_id,device_name,key\n";
+    for (const DeviceInfo& d : devices) text += d.product_id + "," + d.name + "," + d.key + "\n";
+  }
+  std::string error;
+  if (!write_atomically(flags.out, text, &error)) return say_error(kExitFailed, error);
+  std::fprintf(stderr, "%zu devices in %s (%u created, %zu already existed)\n", devices.size(),
+               flags.out.c_str(), created, devices.size() - created);
+  return 0;
+}
+
+std::string device_action;
+
+}  // namespace
+
+CLI::App* add_device_command(CLI::App& app) {
+  CLI::App* cmd = app.add_subcommand("device", "Create, show, list or delete devices (HTTP API)");
+  cmd->require_subcommand(1);
+  const std::pair<const char*, const char*> actions[] = {
+      {"create", "Create a device; prints its key"},
+      {"detail", "Show one device"},
+      {"list", "List every device of the product"},
+      {"delete", "Delete a device"}};
+  for (const auto& [action, help] : actions) {
+    CLI::App* sub = cmd->add_subcommand(action, help);
+    add_api_options(sub);
+    if (std::string(action) != "list")
+      sub->add_option("--name", flags.name, "Device name")->required();
+    if (std::string(action) == "create") sub->add_option("--desc", flags.desc, "Description");
+    sub->add_flag("--json", flags.json_output, "Print JSON");
+    sub->callback([name = std::string(action)] { device_action = name; });
+  }
+  return cmd;
+}
+
+int run_device_command() {
+  return run_device(device_action);
+}
+
+CLI::App* add_provision_command(CLI::App& app) {
+  CLI::App* cmd = app.add_subcommand(
+      "provision", "Create devices PREFIX1..PREFIXN (resumable) and write their keys to a file");
+  add_api_options(cmd);
+  cmd->add_option("--count", flags.count, "How many devices")
+      ->required()
+      ->check(CLI::Range(1u, 100000u));
+  cmd->add_option("--prefix", flags.prefix, "Device name prefix")->required();
+  cmd->add_option("--out", flags.out, "Output file (the gateway sample's --subdevices-file)")
+      ->required();
+  cmd->add_flag("--json", flags.json_output, "Write JSON (default: CSV, or JSON for *.json)");
+  cmd->add_flag("--csv", flags.csv_output, "Write CSV: product_id,device_name,key");
+  return cmd;
+}
+
+int run_provision_command() {
+  return run_provision();
+}
+
+}  // namespace onenet_cli

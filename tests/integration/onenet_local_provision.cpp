@@ -1,0 +1,432 @@
+// Provisioning through OneNET's HTTP API (sdk/provision and onenet-cli device/provision) against
+// onenet-local, plus the failure paths against real loopback servers: a closed port, a server
+// that hangs up, one that never answers, and an untrusted TLS server (openssl s_server).
+#include <doctest/doctest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "onenet/platform/hmac.hpp"
+#include "onenet/provision/api_client.hpp"
+#include "onenet_local.hpp"
+
+using itest::OnenetLocal;
+using itest::Process;
+using itest::run;
+using nlohmann::json;
+using onenet::Status;
+using onenet::provision::ApiClient;
+using onenet::provision::ApiOptions;
+using onenet::provision::DeviceInfo;
+
+namespace {
+
+ApiOptions user_options(const OnenetLocal& local) {
+  ApiOptions o;
+  o.api_url = local.http();
+  o.resource = "userid/" + local.info["user"]["id"].get<std::string>();
+  o.access_key = local.info["user"]["access_key"].get<std::string>();
+  o.hmac = onenet::platform::default_hmac();
+  return o;
+}
+
+std::unique_ptr<ApiClient> make_client(ApiOptions o) {
+  auto client = ApiClient::create(std::move(o));
+  REQUIRE(client.ok());
+  return std::move(client.value());
+}
+
+// The CLI with the local cloud's user credentials in the environment (as a script sets them).
+std::vector<std::string> cli(const OnenetLocal& local, std::vector<std::string> args) {
+  std::vector<std::string> argv = {
+      "env", "ONENET_API=" + local.http(),
+      "ONENET_USER_ID=" + local.info["user"]["id"].get<std::string>(),
+      "ONENET_ACCESS_KEY=" + local.info["user"]["access_key"].get<std::string>(), ONENET_CLI_PATH};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return argv;
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+size_t count_lines(const std::string& text) {
+  return static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
+}
+
+// A loopback listener that accepts connections and either closes them at once or holds them
+// open without answering; counts accepted connections. Stopped (and joined) by its destructor.
+class RawServer {
+ public:
+  explicit RawServer(bool hang_up) : hang_up_(hang_up) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    REQUIRE(::listen(fd_, 16) == 0);
+    thread_ = std::thread([this] {
+      for (;;) {
+        const int c = ::accept(fd_, nullptr, nullptr);
+        if (c < 0 || stopping_) {
+          if (c >= 0) ::close(c);
+          return;
+        }
+        ++accepted;
+        if (hang_up_) {
+          ::close(c);
+        } else {
+          held_.push_back(c);
+        }
+      }
+    });
+  }
+  ~RawServer() {
+    stopping_ = true;
+    ::shutdown(fd_, SHUT_RDWR);  // wakes accept()
+    thread_.join();
+    ::close(fd_);
+    for (const int c : held_) ::close(c);
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::atomic<int> accepted{0};
+
+ private:
+  bool hang_up_;
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::vector<int> held_;
+  std::thread thread_;
+};
+
+}  // namespace
+
+TEST_CASE("provision API: create, detail, list and delete a device") {
+  OnenetLocal local;
+  REQUIRE(local.start());
+  auto api = make_client(user_options(local));
+
+  DeviceInfo created;
+  REQUIRE(api->create_device("Ck2AF9QD2K", "meter-1", "kitchen", &created) == Status::kOk);
+  CHECK(created.name == "meter-1");
+  CHECK(created.product_id == "Ck2AF9QD2K");
+  CHECK(created.key.size() == 44);  // 32 random bytes, Base64
+  CHECK(created.status == 2);       // never connected
+
+  DeviceInfo detail;
+  REQUIRE(api->device_detail("Ck2AF9QD2K", "meter-1", &detail) == Status::kOk);
+  CHECK(detail.key == created.key);
+  CHECK(detail.did == created.did);
+  CHECK(detail.desc == "kitchen");
+
+  for (int i = 2; i <= 5; ++i) {
+    REQUIRE(api->create_device("Ck2AF9QD2K", "meter-" + std::to_string(i), {}, nullptr) ==
+            Status::kOk);
+  }
+  std::vector<DeviceInfo> listed;
+  // Pages of two: five devices need three requests and come back complete.
+  const uint64_t before = api->attempts();
+  REQUIRE(api->list_devices("Ck2AF9QD2K", &listed, 2) == Status::kOk);
+  CHECK(api->attempts() - before == 3);
+  std::set<std::string> names;
+  for (const DeviceInfo& d : listed) names.insert(d.name);
+  CHECK(names == std::set<std::string>{"meter-1", "meter-2", "meter-3", "meter-4", "meter-5"});
+
+  REQUIRE(api->delete_device("Ck2AF9QD2K", "meter-1") == Status::kOk);
+  CHECK(api->device_detail("Ck2AF9QD2K", "meter-1", &detail) == Status::kProvisionApiError);
+  CHECK(api->last_error().code == 10404);
+  CHECK(api->last_error().message == "device not found");
+  CHECK(local.stop());
+}
+
+TEST_CASE("provision API: OneNET's errors come back with their code and message") {
+  OnenetLocal local;
+  REQUIRE(local.start());
+  auto api = make_client(user_options(local));
+  REQUIRE(api->create_device("Ck2AF9QD2K", "twice", {}, nullptr) == Status::kOk);
+  CHECK(api->create_device("Ck2AF9QD2K", "twice", {}, nullptr) == Status::kProvisionApiError);
+  CHECK(api->last_error().code == 10406);
+  CHECK(api->last_error().message == "device already exists: Ck2AF9QD2K/twice");
+
+  ApiOptions wrong = user_options(local);
+  wrong.access_key = "KuF3NT/jUBJ62LNBB/A8XZA9CqS3Cu79B/ABmfA1UCw=";
+  auto intruder = make_client(wrong);
+  CHECK(intruder->create_device("Ck2AF9QD2K", "x", {}, nullptr) ==
+        Status::kProvisionBadCredentials);
+  CHECK(intruder->last_error().code == 10403);
+  CHECK(intruder->attempts() == 1);  // an answer is never retried
+
+  ApiOptions bad_key = user_options(local);
+  bad_key.access_key = "not base64!";
+  CHECK(ApiClient::create(bad_key).status() == Status::kAuthMalformedKey);
+  ApiOptions bad_url = user_options(local);
+  bad_url.api_url = "ftp://127.0.0.1";
+  CHECK(ApiClient::create(bad_url).status() == Status::kInvalidArgument);
+  CHECK(local.stop());
+}
+
+TEST_CASE("provision API: a product-level token manages its own product only") {
+  OnenetLocal local({"--seed-device", "Ck2AF9QD2K/seed"});
+  REQUIRE(local.start());
+  ApiOptions o = user_options(local);
+  o.resource = "products/Ck2AF9QD2K";
+  o.access_key = local.info["products"][0]["access_key"].get<std::string>();
+  o.token_version = "2018-10-31";
+  auto api = make_client(o);
+  CHECK(api->create_device("Ck2AF9QD2K", "by-product", {}, nullptr) == Status::kOk);
+  CHECK(api->create_device("OtherProd1", "by-product", {}, nullptr) ==
+        Status::kProvisionBadCredentials);
+  CHECK(local.stop());
+}
+
+TEST_CASE("provision API: network failures are retried, answers are not") {
+  auto options_for = [](const std::string& url) {
+    ApiOptions o;
+    o.api_url = url;
+    o.resource = "userid/1";
+    o.access_key = "KuF3NT/jUBJ62LNBB/A8XZA9CqS3Cu79B/ABmfA1UCw=";
+    o.hmac = onenet::platform::default_hmac();
+    o.max_attempts = 3;
+    o.backoff_ms = 10;
+    o.timeout_ms = 300;
+    return o;
+  };
+  SUBCASE("nothing listens") {
+    auto api = make_client(options_for("http://127.0.0.1:" + std::to_string(itest::free_port())));
+    CHECK(api->device_detail("P", "d", nullptr) == Status::kProvisionNetworkFailed);
+    CHECK(api->attempts() == 3);
+    CHECK(api->last_error().message.find("127.0.0.1") != std::string::npos);
+  }
+  SUBCASE("the server hangs up without answering") {
+    RawServer server(true);
+    auto api = make_client(options_for(server.url()));
+    CHECK(api->device_detail("P", "d", nullptr) == Status::kProvisionNetworkFailed);
+    CHECK(server.accepted == 3);
+  }
+  SUBCASE("the server never answers") {
+    RawServer server(false);
+    auto api = make_client(options_for(server.url()));
+    CHECK(api->device_detail("P", "d", nullptr) == Status::kProvisionTimeout);
+    CHECK(server.accepted == 3);
+  }
+}
+
+TEST_CASE("provision API: https verifies the server") {
+  itest::TempDir dir;
+  REQUIRE(run({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+               "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout",
+               dir.file("key.pem"), "-out", dir.file("cert.pem")}) == 0);
+  const uint16_t port = itest::free_port();
+  auto server = Process::start({"openssl", "s_server", "-accept",
+                                "127.0.0.1:" + std::to_string(port), "-cert", dir.file("cert.pem"),
+                                "-key", dir.file("key.pem"), "-www", "-naccept", "2"});
+  REQUIRE(server);
+  REQUIRE(server->wait_for_line([](const std::string& l) { return l == "ACCEPT"; }, 10000));
+  ApiOptions o;
+  o.api_url = "https://127.0.0.1:" + std::to_string(port);
+  o.resource = "userid/1";
+  o.access_key = "KuF3NT/jUBJ62LNBB/A8XZA9CqS3Cu79B/ABmfA1UCw=";
+  o.hmac = onenet::platform::default_hmac();
+  auto untrusted = make_client(o);
+  CHECK(untrusted->device_detail("P", "d", nullptr) == Status::kTlsVerifyFailed);
+  CHECK(untrusted->attempts() == 1);
+  // Trusting its certificate gets through TLS; s_server's HTML status page is not OneNET's JSON.
+  o.ca_file = dir.file("cert.pem");
+  auto trusting = make_client(o);
+  CHECK(trusting->device_detail("P", "d", nullptr) == Status::kProvisionBadResponse);
+  server->signal(SIGTERM);
+  server->wait(10000);
+}
+
+TEST_CASE("onenet-cli device: create, detail, list, delete; errors are one line, keys unprinted") {
+  OnenetLocal local;
+  REQUIRE(local.start());
+  std::string out;
+  REQUIRE(run(cli(local, {"device", "create", "--product", "Ck2AF9QD2K", "--name", "cli-1"}), 30000,
+              &out) == 0);
+  const std::string key = out.substr(0, out.find('\n'));
+  CHECK(out == key + "\n");  // the key alone: key=$(onenet-cli device create ...)
+
+  REQUIRE(
+      run(cli(local, {"device", "detail", "--product", "Ck2AF9QD2K", "--name", "cli-1", "--json"}),
+          30000, &out) == 0);
+  const json detail = json::parse(out, nullptr, false);
+  CHECK(detail.value("key", "") == key);
+  CHECK(detail.value("device_name", "") == "cli-1");
+
+  REQUIRE(run(cli(local, {"device", "create", "--product", "Ck2AF9QD2K", "--name", "cli-2"})) == 0);
+  REQUIRE(run(cli(local, {"device", "list", "--product", "Ck2AF9QD2K"}), 30000, &out) == 0);
+  CHECK(count_lines(out) == 2);
+  CHECK(out.find("cli-1\tnever-connected") != std::string::npos);
+  CHECK(out.find("cli-2\tnever-connected") != std::string::npos);
+
+  REQUIRE(run(cli(local, {"device", "delete", "--product", "Ck2AF9QD2K", "--name", "cli-1"}), 30000,
+              &out) == 0);
+  CHECK(out == "deleted Ck2AF9QD2K/cli-1\n");
+  REQUIRE(run(cli(local, {"device", "list", "--product", "Ck2AF9QD2K", "--json"}), 30000, &out) ==
+          0);
+  CHECK(json::parse(out, nullptr, false).size() == 1);
+
+  // Creating an existing device: OneNET's message, exit 1, one line.
+  CHECK(run(cli(local, {"device", "create", "--product", "Ck2AF9QD2K", "--name", "cli-2"}), 30000,
+            &out) == 1);
+  CHECK(out ==
+        "onenet-cli device create: device already exists: Ck2AF9QD2K/cli-2 (OneNET code 10406)\n");
+
+  // A wrong access key: exit 1, one line naming the refusal, and the key is nowhere in it.
+  const std::string wrong_key = "KuF3NT/jUBJ62LNBB/A8XZA9CqS3Cu79B/ABmfA1UCw=";
+  CHECK(run(cli(local, {"device", "list", "--product", "Ck2AF9QD2K", "--access-key", wrong_key}),
+            30000, &out) == 1);
+  CHECK(count_lines(out) == 1);
+  CHECK(out.rfind("onenet-cli device list: bad credentials:", 0) == 0);
+  CHECK(out.find("10403") != std::string::npos);
+  CHECK(out.find(wrong_key) == std::string::npos);
+
+  // Bad input: exit 2, one line.
+  CHECK(run(cli(local, {"device", "list", "--product", "P", "--access-key", "not base64!"}), 30000,
+            &out) == 2);
+  CHECK(count_lines(out) == 1);
+  CHECK(run({ONENET_CLI_PATH, "device", "list", "--product", "P", "--api", local.http()}, 30000,
+            &out) == 2);
+  CHECK(out.find("--user-id") != std::string::npos);
+  // A dead API: exit 1, one line naming the URL.
+  CHECK(run(cli(local, {"device", "list", "--product", "P", "--retries", "0", "--api",
+                        "http://127.0.0.1:" + std::to_string(itest::free_port())}),
+            30000, &out) == 1);
+  CHECK(count_lines(out) == 1);
+  CHECK(out.find("cannot reach the API") != std::string::npos);
+  CHECK(local.stop());
+}
+
+TEST_CASE("onenet-cli device: credentials from a config file") {
+  OnenetLocal local;
+  REQUIRE(local.start());
+  itest::TempDir dir;
+  itest::write_file(dir.file("onenet.json"), json{{"api", local.http()},
+                                                  {"user_id", local.info["user"]["id"]},
+                                                  {"access_key", local.info["user"]["access_key"]}}
+                                                 .dump());
+  std::string out;
+  CHECK(run({ONENET_CLI_PATH, "device", "create", "--product", "Ck2AF9QD2K", "--name", "cfg",
+             "--config", dir.file("onenet.json")},
+            30000, &out) == 0);
+  CHECK(run({"env", "ONENET_CONFIG=" + dir.file("onenet.json"), ONENET_CLI_PATH, "device", "detail",
+             "--product", "Ck2AF9QD2K", "--name", "cfg"},
+            30000, &out) == 0);
+  CHECK(out.find("device_name cfg") != std::string::npos);
+  CHECK(local.stop());
+}
+
+TEST_CASE("onenet-cli: a created device connects over MQTT with its key") {
+  OnenetLocal local;
+  REQUIRE(local.start());
+  std::string key;
+  REQUIRE(run(cli(local, {"device", "create", "--product", "Ck2AF9QD2K", "--name", "fresh"}), 30000,
+              &key) == 0);
+  key.pop_back();
+  const std::string topic = "$sys/Ck2AF9QD2K/fresh/thing/property/post";
+  std::string out;
+  CHECK(run({ONENET_CLI_PATH, "pub", "--port", std::to_string(local.port()), "--product",
+             "Ck2AF9QD2K", "--device", "fresh", "--key", key, "--topic", topic, "--qos", "1",
+             "--message", R"({"id":"1","params":{}})"},
+            30000, &out) == 0);
+  // The cloud logged the device in under that name.
+  bool logged_in = false;
+  for (const json& e : local.events()) {
+    if (e.value("event", "") == "connect" && e.value("device_name", "") == "fresh" &&
+        e.value("result", "") == "accepted") {
+      logged_in = true;
+    }
+  }
+  CHECK(logged_in);
+  // And a key that is not the device's own is refused.
+  CHECK(run({ONENET_CLI_PATH, "pub", "--port", std::to_string(local.port()), "--product",
+             "Ck2AF9QD2K", "--device", "fresh", "--key",
+             "KuF3NT/jUBJ62LNBB/A8XZA9CqS3Cu79B/ABmfA1UCw=", "--topic", topic, "--message", "{}"},
+            30000, &out) != 0);
+  CHECK(local.stop());
+}
+
+TEST_CASE(
+    "onenet-cli provision: 200 devices, interrupted and run again, exactly 200 and a whole file") {
+  OnenetLocal local;
+  REQUIRE(local.start());
+  itest::TempDir dir;
+  const std::string out_file = dir.file("fleet.csv");
+  const auto provision = cli(local, {"provision", "--product", "FleetProd1", "--count", "200",
+                                     "--prefix", "sensor", "--out", out_file});
+  {
+    auto first = Process::start(provision, true);
+    REQUIRE(first);
+    // Killed hard once 60 devices exist: no chance to clean up.
+    REQUIRE(first->wait_for_line(
+        [](const std::string& l) { return l.find("(60/200)") != std::string::npos; }, 60000));
+    first->signal(SIGKILL);
+    first->wait(10000);
+  }
+  auto api = make_client(user_options(local));
+  std::vector<DeviceInfo> partial;
+  REQUIRE(api->list_devices("FleetProd1", &partial) == Status::kOk);
+  CHECK(partial.size() >= 60);
+  CHECK(partial.size() < 200);
+  CHECK_FALSE(std::ifstream(out_file).good());  // never a half-written file
+
+  std::string log;
+  REQUIRE(run(provision, 120000, &log) == 0);
+  CHECK(log.find("200 devices in " + out_file) != std::string::npos);
+  CHECK(log.find("already existed") != std::string::npos);
+
+  std::vector<DeviceInfo> all;
+  REQUIRE(api->list_devices("FleetProd1", &all) == Status::kOk);
+  CHECK(all.size() == 200);
+  std::map<std::string, std::string> cloud_keys;
+  for (const DeviceInfo& d : all) cloud_keys[d.name] = d.key;
+
+  const std::string csv = read_text(out_file);
+  std::istringstream lines(csv);
+  std::string line;
+  REQUIRE(std::getline(lines, line));
+  CHECK(line == "product_id,device_name,key");
+  size_t rows = 0;
+  std::set<std::string> seen;
+  while (std::getline(lines, line)) {
+    ++rows;
+    const size_t a = line.find(',');
+    const size_t b = line.find(',', a + 1);
+    REQUIRE(b != std::string::npos);
+    const std::string name = line.substr(a + 1, b - a - 1);
+    CHECK(line.substr(0, a) == "FleetProd1");
+    CHECK(cloud_keys[name] == line.substr(b + 1));
+    CHECK(name == "sensor" + std::to_string(rows));
+    seen.insert(name);
+  }
+  CHECK(rows == 200);
+  CHECK(seen.size() == 200);
+
+  // A third run changes nothing and writes the same file (JSON this time, by extension).
+  const std::string json_file = dir.file("fleet.json");
+  REQUIRE(run(cli(local, {"provision", "--product", "FleetProd1", "--count", "200", "--prefix",
+                          "sensor", "--out", json_file}),
+              120000, &log) == 0);
+  CHECK(log.find("(0 created, 200 already existed)") != std::string::npos);
+  const json fleet = json::parse(read_text(json_file), nullptr, false);
+  REQUIRE(fleet.is_array());
+  CHECK(fleet.size() == 200);
+  CHECK(fleet[199].value("key", "") == cloud_keys["sensor200"]);
+  CHECK(local.stop());
+}
