@@ -231,6 +231,7 @@ void Device::on_state(client::State state, Status reason) {
       if (p.done) p.done(Status::kClientNotConnected, Reply{});
     }
   }
+  if (gateway_ != nullptr) gateway_->on_gateway_state(state, reason);
   commands_.on_connection(state, reason);
 }
 
@@ -262,6 +263,16 @@ void Device::on_message(const client::Message& message) {
 
 void Device::answer_command(const TopicParts& topic, const std::string& payload) {
   const json request = json::parse(payload, nullptr, false);
+  const bool for_gateway = topic.operation == Operation::kTopoChange ||
+                           topic.operation == Operation::kSubPropertyGet ||
+                           topic.operation == Operation::kSubPropertySet ||
+                           topic.operation == Operation::kSubServiceInvoke;
+  if (for_gateway) {
+    if (gateway_ == nullptr) return;
+    const std::string id = request.is_object() ? request_id(request) : salvage_request_id(payload);
+    gateway_->on_gateway_request(topic.operation, id, request.is_object() ? request : json());
+    return;
+  }
   if (!request.is_object()) {
     const std::string id = salvage_request_id(payload);
     if (!id.empty()) send_reply(topic, id, Reply{kCodeBadRequest, "malformed JSON", {}});
@@ -305,12 +316,21 @@ void Device::answer_command(const TopicParts& topic, const std::string& payload)
 }
 
 void Device::send_reply(const TopicParts& topic, const std::string& id, const Reply& reply) {
+  (void)answer(topic.operation, id, reply, std::string(topic.service_id));
+}
+
+Status Device::answer(Operation operation, const std::string& id, const Reply& reply,
+                      const std::string& service_id) {
+  if (is_uplink(operation)) return Status::kInvalidArgument;
   json body = {{"id", id}, {"code", reply.code}, {"msg", reply.msg}};
   if (!reply.data.is_null()) body["data"] = reply.data;
-  const std::string topic_name = make(options_.product_id, options_.device_name, topic.operation,
-                                      true, std::string(topic.service_id));
+  const std::string topic_name =
+      make(options_.product_id, options_.device_name, operation, true, service_id);
+  if (topic_name.empty()) return Status::kInvalidArgument;
   const std::string payload = body.dump();
-  (void)client_.publish(topic_name, std::string_view(payload), codec::QoS::kAtMostOnce);
+  const Result<uint16_t> sent =
+      client_.publish(topic_name, std::string_view(payload), codec::QoS::kAtMostOnce);
+  return sent.status();
 }
 
 }  // namespace onenet::model

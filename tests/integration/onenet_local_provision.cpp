@@ -151,6 +151,8 @@ TEST_CASE("provision API: create, detail, list and delete a device") {
   CHECK(api->device_detail("Ck2AF9QD2K", "meter-1", &detail) == Status::kProvisionApiError);
   CHECK(api->last_error().code == 10404);
   CHECK(api->last_error().message == "device not found");
+  // Query values are percent-encoded, so any name reaches the API intact.
+  CHECK(onenet::provision::query_escape("a b/\xC3\xBC&x=1") == "a%20b%2F%C3%BC%26x%3D1");
   CHECK(local.stop());
 }
 

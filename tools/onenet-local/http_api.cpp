@@ -207,6 +207,17 @@ HttpApi::HttpApi(Platform& platform)
            send(res, kOk, "succ");
          }));
 
+  // onenet-local's own (OneNET does this from its console): unbind a sub-device from the cloud
+  // side, which sends its gateway sub/topo/change.
+  s.Post("/local/sub-device/unbind",
+         route([this](const Caller&, const json& body, httplib::Response& res) {
+           if (!platform_.unbind_from_cloud(body.value("product_id", ""),
+                                            body.value("device_name", ""))) {
+             return send(res, kNoDevice, "not a sub-device of any gateway");
+           }
+           send(res, kOk, "succ");
+         }));
+
   s.Get("/thingmodel/query-device-property",
         route([this](const Caller&, const json& body, httplib::Response& res) {
           const std::string product = body.value("product_id", "");

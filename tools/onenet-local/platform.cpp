@@ -55,12 +55,18 @@ int Platform::presence(const std::string& product_id, const std::string& device_
   int status;
   if (gateway.empty()) {
     status = read_presence(state_dir_, product_id, device_name, &changed);
+    // Never connected directly, but active before (a former sub-device): offline.
+    if (status == 2 && states_[key].last_time != 0) status = 0;
   } else {
     const size_t slash = gateway.find('/');
+    int64_t gateway_since = 0;
     const bool gateway_online = read_presence(state_dir_, gateway.substr(0, slash),
-                                              gateway.substr(slash + 1), nullptr) == 1;
+                                              gateway.substr(slash + 1), &gateway_since) == 1;
     const DeviceState& s = states_[key];
-    status = s.sub_online && gateway_online ? 1 : s.last_time == 0 ? 2 : 0;
+    // A login belongs to the gateway's session it came through: after the gateway reconnects,
+    // each sub-device is offline until it logs in again (as on OneNET).
+    const bool logged_in = s.sub_online && s.sub_login_time >= gateway_since;
+    status = logged_in && gateway_online ? 1 : s.last_time == 0 ? 2 : 0;
   }
   if (last_ms != nullptr) *last_ms = std::max(changed, states_[key].last_time);
   return status;
@@ -401,6 +407,7 @@ json Platform::answer_topology(const onenet::model::TopicParts& topic, const jso
           return error_body(kCodeForbidden, key + " is not bound to this gateway");
         states_[key].sub_online = topic.operation == Operation::kSubLogin;
         states_[key].last_time = now_ms();
+        if (topic.operation == Operation::kSubLogin) states_[key].sub_login_time = now_ms();
         break;
       default:
         return error_body(kCodeBadRequest, "unsupported request");
@@ -416,6 +423,37 @@ json Platform::answer_topology(const onenet::model::TopicParts& topic, const jso
   return {{"code", kCodeOk}};
 }
 
+bool Platform::unbind_from_cloud(const std::string& product_id, const std::string& device_name) {
+  std::string topic;
+  json request;
+  {
+    std::lock_guard<std::mutex> guard(mutex_);
+    const std::string key = device_key(product_id, device_name);
+    const std::string gateway = registry_.gateway_of(key);
+    if (gateway.empty()) return false;
+    registry_.unbind(gateway, key);
+    states_[key].sub_online = false;
+    std::string error;
+    if (!save_registry(&error)) log({{"event", "error"}, {"message", error}});
+    json list = json::array();
+    for (const std::string& sub : registry_.subdevices(gateway)) {
+      const size_t slash = sub.find('/');
+      list.push_back({{"productID", sub.substr(0, slash)}, {"deviceName", sub.substr(slash + 1)}});
+    }
+    const size_t slash = gateway.find('/');
+    topic = topic_of(gateway.substr(0, slash), gateway.substr(slash + 1), Operation::kTopoChange);
+    request = {{"id", next_request_id()}, {"version", "1.0"}, {"params", {{"subList", list}}}};
+  }
+  log({{"event", "command"},
+       {"product_id", product_id},
+       {"device_name", device_name},
+       {"topic", topic},
+       {"payload", request}});
+  // The gateway's topo/change_reply is logged when it comes; nothing waits for it.
+  (void)runner_->publish(topic, request.dump(), onenet::codec::QoS::kAtMostOnce).get();
+  return true;
+}
+
 CommandResult Platform::command(const std::string& product_id, const std::string& device_name,
                                 Operation operation, json params, const std::string& service_id) {
   CommandResult result;
@@ -423,6 +461,7 @@ CommandResult Platform::command(const std::string& product_id, const std::string
   std::string id;
   std::string topic;
   json request;
+  bool through_gateway = false;
   {
     std::lock_guard<std::mutex> guard(mutex_);
     id = next_request_id();
@@ -431,6 +470,7 @@ CommandResult Platform::command(const std::string& product_id, const std::string
       topic = topic_of(product_id, device_name, operation, false, service_id);
       request = {{"id", id}, {"version", "1.0"}, {"params", params}};
     } else {  // a sub-device: through its gateway (section 4.5)
+      through_gateway = true;
       const size_t slash = gateway.find('/');
       const std::string gw_product = gateway.substr(0, slash);
       const std::string gw_device = gateway.substr(slash + 1);
@@ -464,6 +504,10 @@ CommandResult Platform::command(const std::string& product_id, const std::string
   } else if (replied_.wait_for(guard, kCommandTimeout, [&] { return waiter->done; })) {
     result.outcome = CommandResult::kReplied;
     result.reply = waiter->reply;
+    // A sub-device's service reply wraps its output with its identity (section 4.5); callers
+    // of call-service get the output alone, as for a direct device.
+    json& data = result.reply["data"];
+    if (through_gateway && data.is_object() && data.contains("output")) data = json(data["output"]);
   }
   pending_.erase(id);
   return result;

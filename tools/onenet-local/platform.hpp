@@ -37,8 +37,9 @@ struct DeviceState {
   std::vector<nlohmann::json> events;                             ///< newest last, at most 1000
   std::map<std::string, std::pair<nlohmann::json, int>> desired;  ///< value, version
   std::map<std::string, int> desired_versions;                    ///< last version per property
-  bool sub_online = false;  ///< a sub-device logged in through its gateway
-  int64_t last_time = 0;    ///< last request, Unix ms
+  bool sub_online = false;     ///< a sub-device logged in through its gateway
+  int64_t sub_login_time = 0;  ///< Unix ms of that login: it counts only if after the gateway's
+  int64_t last_time = 0;       ///< last request, Unix ms
 };
 
 class Platform : public onenet::client::Handler {
@@ -70,6 +71,11 @@ class Platform : public onenet::client::Handler {
   CommandResult command(const std::string& product_id, const std::string& device_name,
                         onenet::model::Operation operation, nlohmann::json params,
                         const std::string& service_id = {});
+
+  /// The cloud side of unbinding (what OneNET's console does): removes the sub-device from its
+  /// gateway's topology and sends the gateway sub/topo/change with the remaining list. False
+  /// when the device is not a sub-device. Call without the lock held.
+  bool unbind_from_cloud(const std::string& product_id, const std::string& device_name);
 
   void log(nlohmann::json event);
 

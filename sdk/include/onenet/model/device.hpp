@@ -65,6 +65,19 @@ class CommandHandler {
   virtual void on_connection(client::State /*state*/, Status /*reason*/) {}
 };
 
+/// Receives what a gateway handles on top of a device: the cloud's sub-device requests
+/// (sub/property/get, sub/property/set, sub/service/invoke, sub/topo/change) and the link's
+/// state. gateway::Gateway implements it; it runs inside Device::poll().
+class GatewayListener {
+ public:
+  virtual ~GatewayListener() = default;
+  /// A gateway downlink request; answer it with Device::answer(operation, id, reply).
+  /// `request` is the parsed JSON (an object), or null when the payload was not JSON.
+  virtual void on_gateway_request(Operation operation, const std::string& id,
+                                  const nlohmann::json& request) = 0;
+  virtual void on_gateway_state(client::State state, Status reason) = 0;
+};
+
 struct DeviceOptions {
   std::string product_id;
   std::string device_name;
@@ -114,6 +127,14 @@ class Device : public client::Handler {
   /// Any uplink operation with raw `params` (the building block of the calls above).
   Result<std::string> request(Operation operation, nlohmann::json params, ReplyCallback done);
 
+  /// Sends the "_reply" to a cloud request (`operation` is a downlink, `id` its request id).
+  Status answer(Operation operation, const std::string& id, const Reply& reply,
+                const std::string& service_id = {});
+  /// Where gateway downlinks go (borrowed; null: they are ignored). Set before start().
+  void set_gateway_listener(GatewayListener* listener) { gateway_ = listener; }
+  /// Requests waiting for their reply.
+  size_t pending() const { return pending_.size(); }
+
   /// Why the last call failed, in words (e.g. which value the thing model refused).
   const std::string& last_error() const { return last_error_; }
 
@@ -137,6 +158,7 @@ class Device : public client::Handler {
   port::HmacFunction hmac_;
   uint64_t (*unix_seconds_)();
   CommandHandler& commands_;
+  GatewayListener* gateway_ = nullptr;
   DeviceOptions options_;
   std::string token_;
   std::string filter_;

@@ -1,0 +1,266 @@
+// gateway::Gateway on the scripted transport and fake clock: login pacing, logins repeated after
+// a reconnect, sasTokens, and the shapes of sub-device command replies.
+#include <set>
+
+#include "client_fixture.hpp"
+#include "onenet/gateway/gateway.hpp"
+#include "onenet/platform/hmac.hpp"
+
+using namespace client_test;
+using nlohmann::json;
+using onenet::Status;
+using onenet::codec::PacketType;
+using onenet::gateway::SubState;
+
+namespace {
+
+constexpr const char* kKey = "KuF3NT/jUBJ62LNBB/A8XZA9CqS3Cu79B/ABmfA1UCw=";
+uint64_t fixed_unix_seconds() {
+  return 1700000000;
+}
+
+struct Sub : onenet::gateway::SubDeviceHandler {
+  onenet::model::Reply on_property_get(const std::vector<std::string>& ids) override {
+    json data = json::object();
+    for (const auto& id : ids) data[id] = 7;
+    return {200, "success", data};
+  }
+  onenet::model::Reply on_service(const std::string&, const json& input) override {
+    return {200, "success", {{"echo", input}}};
+  }
+};
+
+struct GatewayHarness {
+  FakeClock clock;
+  ScriptedTransport transport;
+  onenet::model::CommandHandler own_commands;
+  std::unique_ptr<onenet::client::StaticStorage<8192, 8192, 65536, 64, 2>> storage =
+      std::make_unique<onenet::client::StaticStorage<8192, 8192, 65536, 64, 2>>();
+  onenet::gateway::Gateway gateway{
+      transport,          clock,           scripted_random, onenet::platform::default_hmac(),
+      fixed_unix_seconds, storage->view(), own_commands};
+  onenet::gateway::GatewayOptions options;
+  Sub sub_handler;
+  std::vector<std::pair<std::string, json>> early;  ///< PUBLISHes seen during handshake()
+
+  GatewayHarness() {
+    options.device.product_id = "GwPid";
+    options.device.device_name = "gw";
+    options.device.access_key = kKey;
+    options.logins_per_second = 5;  // one every 200 ms
+  }
+
+  // Answers CONNECT and the thing/# SUBSCRIBE.
+  void handshake() {
+    gateway.poll(0);
+    auto packets = transport.take_packets();
+    REQUIRE(packets.size() == 1);
+    REQUIRE(packets[0].type == PacketType::kConnect);
+    transport.deliver({0x20, 0x02, 0x00, 0x00});
+    gateway.poll(0);
+    packets = transport.take_packets();
+    for (const auto& p : packets) {
+      if (p.type == PacketType::kSubscribe) {
+        transport.deliver({0x90, 0x03, static_cast<uint8_t>(p.packet_id >> 8),
+                           static_cast<uint8_t>(p.packet_id), 0x00});
+      } else if (p.type == PacketType::kPublish) {  // work queued while offline starts at once
+        early.emplace_back(std::string(p.publish.topic),
+                           json::parse(p.publish.payload.as_text(), nullptr, false));
+        transport.deliver({0x40, 0x02, static_cast<uint8_t>(p.packet_id >> 8),
+                           static_cast<uint8_t>(p.packet_id)});
+      }
+    }
+  }
+  void connect() {
+    REQUIRE(gateway.start(options) == Status::kOk);
+    handshake();
+  }
+
+  // PUBLISHes sent since the last call (QoS 1 ones are acknowledged, as a broker would).
+  std::vector<std::pair<std::string, json>> published() {
+    gateway.poll(0);
+    std::vector<std::pair<std::string, json>> out;
+    out.swap(early);
+    for (const auto& p : transport.take_packets()) {
+      if (p.type != PacketType::kPublish) continue;
+      out.emplace_back(std::string(p.publish.topic),
+                       json::parse(p.publish.payload.as_text(), nullptr, false));
+      if (p.publish.qos == onenet::codec::QoS::kAtLeastOnce) {
+        transport.deliver({0x40, 0x02, static_cast<uint8_t>(p.packet_id >> 8),
+                           static_cast<uint8_t>(p.packet_id)});
+      }
+    }
+    return out;
+  }
+  void deliver_json(const std::string& topic, const json& body) {
+    transport.deliver(
+        publish_frame(topic.c_str(), body.dump().c_str(), onenet::codec::QoS::kAtMostOnce));
+    gateway.poll(0);
+  }
+  void add_subs(int count) {
+    for (int i = 1; i <= count; ++i) {
+      REQUIRE(gateway.add({"SubPid", "s" + std::to_string(i), kKey}, &sub_handler) == Status::kOk);
+    }
+  }
+};
+
+}  // namespace
+
+TEST_CASE("gateway: logins go out at the configured rate, without a burst after idling") {
+  GatewayHarness h;
+  h.add_subs(10);
+  h.connect();
+  for (int i = 1; i <= 10; ++i)
+    REQUIRE(h.gateway.login("SubPid", "s" + std::to_string(i)) == Status::kOk);
+  CHECK(h.gateway.queued() == 10);
+
+  auto sent = h.published();
+  REQUIRE(sent.size() == 1);
+  CHECK(sent[0].first == "$sys/GwPid/gw/thing/sub/login");
+  CHECK(sent[0].second["params"] == json{{"productID", "SubPid"}, {"deviceName", "s1"}});
+  CHECK(h.gateway.next_timeout_ms() == 200);
+  h.clock.now += 199;
+  CHECK(h.published().empty());
+  h.clock.now += 1;
+  CHECK(h.published().size() == 1);
+  // Two seconds of silence earn no burst: still one per poll, one per 200 ms.
+  h.clock.now += 2000;
+  CHECK(h.published().size() == 1);
+  CHECK(h.published().empty());
+  size_t total = 3;
+  while (h.gateway.queued() > 0) {
+    h.clock.now += 200;
+    total += h.published().size();
+  }
+  CHECK(total == 10);
+}
+
+TEST_CASE("gateway: after a reconnect every sub-device is logged in again, paced") {
+  GatewayHarness h;
+  h.options.logins_per_second = 1000;
+  h.add_subs(5);
+  h.connect();
+  for (int i = 1; i <= 5; ++i)
+    REQUIRE(h.gateway.login("SubPid", "s" + std::to_string(i)) == Status::kOk);
+  std::vector<std::string> ids;
+  for (int round = 0; round < 10 && ids.size() < 5; ++round) {
+    for (const auto& [topic, body] : h.published()) ids.push_back(body.value("id", ""));
+    h.clock.now += 1;
+  }
+  REQUIRE(ids.size() == 5);
+  for (const std::string& id : ids) {
+    h.deliver_json("$sys/GwPid/gw/thing/sub/login/reply",
+                   {{"id", id}, {"code", 200}, {"msg", "ok"}});
+  }
+  CHECK(h.gateway.online_count() == 5);
+  CHECK(h.gateway.state("SubPid", "s3") == SubState::kOnline);
+
+  // The link drops: every sub-device is offline at once.
+  h.transport.dead = true;
+  h.gateway.poll(0);
+  CHECK(h.gateway.online_count() == 0);
+  CHECK(h.gateway.state("SubPid", "s3") == SubState::kBound);
+  h.transport.take_packets();
+  h.clock.now += h.gateway.next_timeout_ms();
+  h.handshake();
+  // Back: five new logins, no user code involved.
+  std::set<std::string> again;
+  for (int round = 0; round < 20 && again.size() < 5; ++round) {
+    for (const auto& [topic, body] : h.published()) {
+      CHECK(topic == "$sys/GwPid/gw/thing/sub/login");
+      again.insert(body["params"].value("deviceName", ""));
+      h.deliver_json("$sys/GwPid/gw/thing/sub/login/reply",
+                     {{"id", body.value("id", "")}, {"code", 200}});
+    }
+    h.clock.now += 1;
+  }
+  CHECK(again == std::set<std::string>{"s1", "s2", "s3", "s4", "s5"});
+  CHECK(h.gateway.online_count() == 5);
+}
+
+TEST_CASE("gateway: bind signs the sub-device's sasToken and logs in after the bind succeeds") {
+  GatewayHarness h;
+  h.add_subs(1);
+  h.connect();
+  h.gateway.bind_and_login_all();
+  auto sent = h.published();
+  REQUIRE(sent.size() == 1);
+  CHECK(sent[0].first == "$sys/GwPid/gw/thing/sub/topo/add");
+  const json& params = sent[0].second["params"];
+  CHECK(params.value("productID", "") == "SubPid");
+  onenet::auth::ParsedToken token;
+  REQUIRE(onenet::auth::verify_token(params.value("sasToken", ""), kKey, 1700000000,
+                                     onenet::platform::default_hmac(), &token) == Status::kOk);
+  CHECK(token.resource_view() == "products/SubPid/devices/s1");
+  CHECK(token.method == onenet::auth::Method::kSha1);
+  // No login before the bind is answered.
+  h.clock.now += 1000;
+  CHECK(h.published().empty());
+  h.deliver_json("$sys/GwPid/gw/thing/sub/topo/add/reply",
+                 {{"id", sent[0].second.value("id", "")}, {"code", 200}});
+  CHECK(h.gateway.state("SubPid", "s1") == SubState::kLoggingIn);
+  h.clock.now += 1000;
+  sent = h.published();
+  REQUIRE(sent.size() == 1);
+  CHECK(sent[0].first == "$sys/GwPid/gw/thing/sub/login");
+}
+
+TEST_CASE("gateway: sub-device commands are answered with section 4.5's shapes") {
+  GatewayHarness h;
+  h.add_subs(1);
+  h.connect();
+  h.published();
+  h.deliver_json("$sys/GwPid/gw/thing/sub/service/invoke", {{"id", "77"},
+                                                            {"params",
+                                                             {{"productID", "SubPid"},
+                                                              {"deviceName", "s1"},
+                                                              {"identifier", "reboot"},
+                                                              {"input", {{"delay", 2}}}}}});
+  auto sent = h.published();
+  REQUIRE(sent.size() == 1);
+  CHECK(sent[0].first == "$sys/GwPid/gw/thing/sub/service/invoke_reply");
+  CHECK(sent[0].second == json::parse(R"({"id":"77","code":200,"msg":"success","data":
+      {"productID":"SubPid","deviceName":"s1","identifier":"reboot","output":{"echo":{"delay":2}}}})"));
+
+  h.deliver_json(
+      "$sys/GwPid/gw/thing/sub/property/get",
+      {{"id", "78"},
+       {"params", {{"productID", "SubPid"}, {"deviceName", "s1"}, {"params", {"a", "b"}}}}});
+  sent = h.published();
+  REQUIRE(sent.size() == 1);
+  CHECK(sent[0].first == "$sys/GwPid/gw/thing/sub/property/get_reply");
+  CHECK(sent[0].second["data"] == json{{"a", 7}, {"b", 7}});
+
+  // Unknown sub-device, malformed JSON, missing params: error replies, never a crash.
+  h.deliver_json(
+      "$sys/GwPid/gw/thing/sub/property/set",
+      {{"id", "79"},
+       {"params", {{"productID", "SubPid"}, {"deviceName", "nobody"}, {"params", {{"x", 1}}}}}});
+  sent = h.published();
+  REQUIRE(sent.size() == 1);
+  CHECK(sent[0].second.value("code", 0) == 404);
+  h.transport.deliver(publish_frame("$sys/GwPid/gw/thing/sub/property/set",
+                                    R"({"id":"80","params":)", onenet::codec::QoS::kAtMostOnce));
+  sent = h.published();
+  REQUIRE(sent.size() == 1);
+  CHECK(sent[0].second == json::parse(R"({"id":"80","code":400,"msg":"malformed request"})"));
+
+  // topo/change: applied and answered.
+  h.deliver_json("$sys/GwPid/gw/thing/sub/topo/change",
+                 {{"id", "81"}, {"params", {{"subList", json::array()}}}});
+  sent = h.published();
+  REQUIRE(sent.size() == 1);
+  CHECK(sent[0].first == "$sys/GwPid/gw/thing/sub/topo/change_reply");
+  CHECK(sent[0].second.value("code", 0) == 200);
+}
+
+TEST_CASE("gateway: bad sub-devices are refused when added") {
+  GatewayHarness h;
+  CHECK(h.gateway.add({"SubPid", "s1", "not base64!"}) == Status::kAuthMalformedKey);
+  CHECK(h.gateway.add({"", "s1", kKey}) == Status::kInvalidArgument);
+  CHECK(h.gateway.add({"SubPid", "s1", kKey}) == Status::kOk);
+  CHECK(h.gateway.add({"SubPid", "s1", kKey}) == Status::kInvalidArgument);  // twice
+  CHECK(h.gateway.login("SubPid", "s2") == Status::kInvalidArgument);        // never added
+  CHECK(h.gateway.remove("SubPid", "s1") == Status::kOk);
+  CHECK(h.gateway.size() == 0);
+}
