@@ -373,3 +373,62 @@ TEST_CASE("gateway: after the gateway's link drops, every sub-device comes back 
   CHECK(requests(cloud, "/thing/sub/topo/add").size() == kSubs);  // bindings are not repeated
   CHECK(cloud.stop());
 }
+
+TEST_CASE(
+    "onenet-gateway sample: provisioned sub-devices online, reporting, answering; clean exit") {
+  OnenetLocal cloud({"--seed-device", std::string(kGatewayProduct) + "/gw-1"});
+  REQUIRE(cloud.start());
+  itest::TempDir dir;
+  const std::string file = dir.file("fleet.csv");
+  // The documented path: onenet-cli provision writes the file the gateway reads.
+  REQUIRE(itest::run({"env", "ONENET_API=" + cloud.http(),
+                      "ONENET_USER_ID=" + cloud.info["user"]["id"].get<std::string>(),
+                      "ONENET_ACCESS_KEY=" + cloud.info["user"]["access_key"].get<std::string>(),
+                      ONENET_CLI_PATH, "provision", "--product", "SensorProd", "--count", "30",
+                      "--prefix", "sensor-", "--out", file},
+                     60000) == 0);
+  auto gateway = itest::Process::start({ONENET_GATEWAY_PATH, "--port", std::to_string(cloud.port()),
+                                        "--product", kGatewayProduct, "--device", "gw-1", "--key",
+                                        cloud.device_key(0), "--subdevices-file", file,
+                                        "--interval", "1", "--logins-per-second", "200"});
+  REQUIRE(gateway);
+  auto has = [](const std::string& text) {
+    return [text](const std::string& line) { return line.find(text) != std::string::npos; };
+  };
+  REQUIRE(gateway->wait_for_line(has("all 30 sub-devices online"), 30000));
+  REQUIRE(gateway->wait_for_line(has("reported 30 sub-devices: reply 200"), 30000));
+  const json detail =
+      cloud.curl("GET", "/device/detail?product_id=SensorProd&device_name=sensor-17");
+  CHECK(detail["data"].value("status", -1) == 1);
+  const json props = cloud.curl(
+      "GET", "/thingmodel/query-device-property?product_id=SensorProd&device_name=sensor-17");
+  CHECK(props["data"].size() == 2);  // temperature and humidity
+
+  auto set = std::async(std::launch::async, [&] {
+    return cloud.curl("POST", "/thingmodel/set-device-property",
+                      json{{"product_id", "SensorProd"},
+                           {"device_name", "sensor-5"},
+                           {"params", {{"interval", 9}}}}
+                          .dump());
+  });
+  CHECK(gateway->wait_for_line(has("sensor-5: property set interval = 9 s"), 20000));
+  CHECK(set.get().value("code", -1) == 0);
+
+  gateway->signal(SIGTERM);
+  CHECK(gateway->wait_for_line(has("disconnected"), 20000));
+  CHECK(gateway->wait(20000) == 0);
+  // Left cleanly: the cloud shows the gateway, and so its sub-devices, offline.
+  CHECK(
+      cloud.curl("GET", "/device/detail?product_id=SensorProd&device_name=sensor-17")["data"].value(
+          "status", -1) == 0);
+
+  // A file that is not a sub-device list: one line, exit 2.
+  itest::write_file(dir.file("bad.csv"), "product_id,device_name,key\nonly-two,fields\n");
+  std::string out;
+  CHECK(itest::run({ONENET_GATEWAY_PATH, "--product", "P", "--device", "d", "--key",
+                    cloud.device_key(0), "--subdevices-file", dir.file("bad.csv")},
+                   30000, &out) == 2);
+  CHECK(out ==
+        "onenet-gateway: " + dir.file("bad.csv") + ":2: expected product_id,device_name,key\n");
+  CHECK(cloud.stop());
+}
