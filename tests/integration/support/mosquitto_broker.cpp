@@ -56,7 +56,9 @@ Mosquitto::Mosquitto(BrokerOptions options) : options_(options), port_(free_port
   // Root in CI and here: without this mosquitto would switch to its own user, which cannot
   // read this private directory.
   conf << "user root\n";
-  conf << "log_dest stdout\nlog_type error\nlog_type warning\nlog_type notice\n";
+  // A file, not stdout: nobody reads the pipe, and a full pipe would freeze the broker.
+  conf << "log_dest file " << dir_.file("mosquitto.log")
+       << "\nlog_type error\nlog_type warning\nlog_type notice\n";
   conf << "listener " << port_ << " 127.0.0.1\n";
   if (options_.password) {
     run({"mosquitto_passwd", "-c", "-b", dir_.file("passwords"), "user", "secret"});
