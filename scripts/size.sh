@@ -44,6 +44,46 @@ if compgen -G "sdk/client/*.cpp" >/dev/null; then
 fi
 printf '%-44s %8d\n' "device total: codec + client + auth" "$total"
 
+# What a device really carries: bench/size/device.cpp (sign a token, connect with the OneNet
+# profile, subscribe, publish at QoS 1, poll) linked with --gc-sections, and the bytes each
+# component contributes to the image, read from the linker map. The stubs in device.cpp (the
+# port: transport, clock, HMAC) are not counted.
+if [ -f bench/size/device.cpp ]; then
+  arm-none-eabi-g++ "${flags[@]}" -c bench/size/device.cpp -o "$out/device-main.o"
+  common_objects=()
+  for src in sdk/common/*.cpp; do
+    obj="$out/common-$(basename "${src%.cpp}").o"
+    arm-none-eabi-g++ "${flags[@]}" -c "$src" -o "$obj"
+    common_objects+=("$obj")
+  done
+  arm-none-eabi-g++ -mcpu=cortex-m4 -mthumb -Os --specs=nano.specs --specs=nosys.specs \
+    -Wl,--gc-sections -Wl,-Map="$out/device.map" "$out/device-main.o" \
+    "$out"/auth-encoding.o "$out"/auth-token.o "$out"/codec-*.o "$out"/client-*.o \
+    "${common_objects[@]}" -o "$out/device.elf"
+  linked() {  # linked PREFIX -> bytes of .text/.rodata/.data input sections from $out/PREFIX*.o
+    awk -v prefix="$out/$1" '
+      function hex(text,   i, v) {  # mawk has no strtonum
+        text = tolower(text); sub(/^0x/, "", text); v = 0
+        for (i = 1; i <= length(text); i++) v = v * 16 + index("0123456789abcdef", substr(text, i, 1)) - 1
+        return v
+      }
+      /^Linker script and memory map/ { on = 1; next }
+      !on { next }
+      /^ \.(text|rodata|data)[^ ]*$/ { pending = 1; next }           # name alone; numbers follow
+      pending { pending = 0; if (index($3, prefix) == 1) sum += hex($2); next }
+      /^ \.(text|rodata|data)[^ ]* +0x/ { if (index($4, prefix) == 1) sum += hex($3) }
+      END { print sum + 0 }' "$out/device.map"
+  }
+  printf '\n%-44s %8s\n' "linked into a device (--gc-sections)" "bytes"
+  linked_total=0
+  for part in "auth:auth-" "codec:codec-" "client:client-" "common:common-"; do
+    bytes=$(linked "${part#*:}")
+    printf '%-44s %8d\n' "  ${part%%:*}" "$bytes"
+    linked_total=$((linked_total + bytes))
+  done
+  printf '%-44s %8d\n' "  device total as linked" "$linked_total"
+fi
+
 # Not linked by a device: servers, tests, and the optional error sentences.
 [ -f sdk/codec/broker.cpp ] && report "codec: broker side (onenet-local, tests)" "$(component_size broker sdk/codec/broker.cpp)" no
 report "auth: token parse/verify (servers)" "$(component_size verify sdk/auth/token_verify.cpp)" no

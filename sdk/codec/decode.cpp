@@ -86,6 +86,7 @@ Status decode_server_packet(const FrameHeader& header, Reader& r, Packet* out) {
       pub.qos = static_cast<QoS>((flags >> 1) & 0x03);
       pub.retain = flags & 0x01;
       pub.topic = r.text(check_topic_name);  // [MQTT-3.3.2-1], [MQTT-3.3.2-2]
+      pub.packet_id = 0;
       if (pub.qos != QoS::kAtMostOnce) out->packet_id = pub.packet_id = r.packet_id();
       pub.payload = r.rest();
       break;
@@ -123,11 +124,11 @@ Status decode_header(ByteView data, size_t max_frame_length, FrameHeader* out) {
   if (type == static_cast<uint8_t>(PacketType::kPublish)) {
     if ((flags & 0x06) == 0x06) return Status::kCodecBadQos;    // [MQTT-3.3.1-4]
     if ((flags & 0x0E) == 0x08) return Status::kCodecBadFlags;  // DUP on QoS 0 [MQTT-3.3.1-2]
-  } else {
-    // PUBREL, SUBSCRIBE and UNSUBSCRIBE carry 0010, every other type 0000 [MQTT-2.2.2-1];
-    // anything else must close the connection [MQTT-2.2.2-2].
-    const bool two = type == 6 || type == 8 || type == 10;
-    if (flags != (two ? 2 : 0)) return Status::kCodecBadFlags;
+  } else if (flags != ((0x0A80u >> type) & 2)) {
+    // PUBREL, SUBSCRIBE and UNSUBSCRIBE (types 6, 8, 10: bits 7, 9, 11 of 0x0A80, shifted onto
+    // bit 1) carry 0010, every other type 0000 [MQTT-2.2.2-1]; anything else closes the
+    // connection [MQTT-2.2.2-2].
+    return Status::kCodecBadFlags;
   }
   uint32_t remaining = 0;
   size_t i = 1;
@@ -152,8 +153,10 @@ Status decode_from_server(ByteView frame, Packet* out) {
   FrameHeader header;
   const Status s = wire::frame_header(frame, &header);
   if (s != Status::kOk) return s;
-  *out = Packet();
+  // Only the fields of the decoded type are written (see packets.hpp): building a whole default
+  // Packet here would cost a temporary, a memset and a memcpy on an MCU.
   out->type = static_cast<PacketType>(header.first_byte >> 4);
+  out->packet_id = 0;
   wire::Reader r{frame.data + header.header_length, frame.data + frame.size};
   return wire::decode_server_packet(header, r, out);
 }

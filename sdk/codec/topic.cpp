@@ -9,31 +9,23 @@ Status check_utf8(std::string_view text) {
   const auto* p = reinterpret_cast<const uint8_t*>(text.data());
   const uint8_t* const end = p + text.size();
   while (p < end) {
-    const uint8_t lead = *p++;
-    if (lead - 1u < 0x7Fu) continue;              // ASCII other than U+0000: the common case
-    if (lead == 0) return Status::kCodecBadUtf8;  // [MQTT-1.5.3-2]
-    // RFC 3629: lead bytes C2..F4; the sequence length and the smallest allowed code point
-    // follow from the lead, which rules out overlong forms and values above U+10FFFF.
-    uint32_t extra;
-    uint32_t code_point;
-    uint32_t minimum;
-    if (lead >= 0xC2 && lead <= 0xDF) {
-      extra = 1, code_point = lead & 0x1F, minimum = 0x80;
-    } else if (lead >= 0xE0 && lead <= 0xEF) {
-      extra = 2, code_point = lead & 0x0F, minimum = 0x800;
-    } else if (lead >= 0xF0 && lead <= 0xF4) {
-      extra = 3, code_point = lead & 0x07, minimum = 0x10000;
-    } else {
-      return Status::kCodecBadUtf8;
-    }
+    uint32_t code_point = *p++;
+    if (code_point - 1u < 0x7Fu) continue;  // ASCII other than U+0000: the common case
+    // RFC 3629: lead bytes C2..F4 (this also refuses U+0000 [MQTT-1.5.3-2]); the lead gives the
+    // number of continuation bytes and the bits it carries.
+    if (code_point < 0xC2 || code_point > 0xF4) return Status::kCodecBadUtf8;
+    const uint32_t extra = code_point >= 0xF0 ? 3 : code_point >= 0xE0 ? 2 : 1;
+    code_point &= 0x3Fu >> extra;
     if (static_cast<size_t>(end - p) < extra) return Status::kCodecBadUtf8;
-    for (; extra > 0; --extra) {
+    for (uint32_t n = extra; n > 0; --n) {
       if ((*p & 0xC0) != 0x80) return Status::kCodecBadUtf8;
       code_point = code_point << 6 | (*p++ & 0x3F);
     }
-    // Surrogates are not characters [MQTT-1.5.3-1].
-    if (code_point < minimum || code_point > 0x10FFFF ||
-        (code_point >= 0xD800 && code_point <= 0xDFFF)) {
+    // The smallest code point each length may carry (0x80, 0x800, 0x10000; 2-byte forms are
+    // already minimal from C2 up) rules out overlong forms; nothing above U+10FFFF; no
+    // surrogates D800..DFFF [MQTT-1.5.3-1].
+    if (code_point < (0x20u << (5 * extra - 4)) || code_point > 0x10FFFF ||
+        (code_point >> 11) == 0x1B) {
       return Status::kCodecBadUtf8;
     }
   }

@@ -173,7 +173,9 @@ Status decode(ByteView frame, Packet* out);
 
 /// As decode, for a client: only what a server may send (CONNACK, PUBLISH, PUBACK, PUBREC,
 /// PUBREL, PUBCOMP, SUBACK, UNSUBACK, PINGRESP); anything else is kCodecBadPacketType. A device
-/// links only this one, which keeps CONNECT/SUBSCRIBE parsing out of its flash.
+/// links only this one, which keeps CONNECT/SUBSCRIBE parsing out of its flash. It writes
+/// `type`, `packet_id` (0 when the packet has none) and the fields of the decoded type only
+/// (connack, publish, or list for SUBACK); other fields keep what they held.
 Status decode_from_server(ByteView frame, Packet* out);
 
 /// Signature shared by decode and decode_from_server.
