@@ -10,7 +10,7 @@
 //   memory      resident and heap growth per connected client, 1,000 clients in one process;
 //   tls         TLS connection set-ups (connect, CONNACK, DISCONNECT) per second.
 // Prints one JSON object per measurement on stdout (scripts/bench.sh makes the table).
-// Usage: bench_mqtt [all|throughput|latency|memory|tls] [SCALE] [LIBRARY (memory only)]
+// Usage: bench_mqtt [all|throughput|latency|memory|tls] [SCALE] [LIBRARY (memory, tls)]
 // SCALE multiplies message counts.
 #include <MQTTAsync.h>
 #include <malloc.h>
@@ -551,14 +551,14 @@ void memory(uint16_t port, size_t clients, const std::string& library) {
 
 // ---- TLS connection set-up --------------------------------------------------------------------
 
-void tls(uint16_t tls_port, const std::string& ca_file, size_t connects) {
+void tls(uint16_t tls_port, const std::string& ca_file, size_t connects, const std::string& only) {
   auto report = [&](const char* library, Clock::time_point start) {
     std::printf(R"({"kind":"tls","library":"%s","connects":%zu,"per_second":%.1f})"
                 "\n",
                 library, connects, static_cast<double>(connects) / seconds(Clock::now() - start));
     std::fflush(stdout);
   };
-  {
+  if (only.empty() || only == "ours") {
     onenet::platform::TlsOptions options;
     options.ca_file = ca_file;
     const auto start = Clock::now();
@@ -569,7 +569,7 @@ void tls(uint16_t tls_port, const std::string& ca_file, size_t connects) {
     }
     report("ours", start);
   }
-  {
+  if (only.empty() || only == "libmosquitto") {
     const auto start = Clock::now();
     for (size_t i = 0; i < connects; ++i) {
       Mosq c("mosq-tls");
@@ -582,7 +582,7 @@ void tls(uint16_t tls_port, const std::string& ca_file, size_t connects) {
     }
     report("libmosquitto", start);
   }
-  {
+  if (only.empty() || only == "paho") {
     const auto start = Clock::now();
     for (size_t i = 0; i < connects; ++i) {
       Paho c("ssl://127.0.0.1:" + std::to_string(tls_port), "paho-tls");
@@ -643,7 +643,8 @@ int main(int argc, char** argv) {
     }
   }
   if (what == "all" || what == "tls")
-    tls(broker.tls_port(), broker.ca_file(), static_cast<size_t>(200 * scale) + 20);
+    tls(broker.tls_port(), broker.ca_file(), static_cast<size_t>(200 * scale) + 20,
+        what == "tls" && argc > 3 ? argv[3] : "");
   broker.stop();
   mosquitto_lib_cleanup();
   return 0;

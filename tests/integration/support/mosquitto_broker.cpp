@@ -79,6 +79,8 @@ Mosquitto::Mosquitto(BrokerOptions options) : options_(options), port_(free_port
   }
   // No per-client limits: a message is written to its subscriber as soon as it arrives.
   conf << "max_inflight_messages 0\nmax_queued_messages 0\n";
+  // Nagle off on the broker side too, so small packets are not held for a delayed ACK.
+  conf << "set_tcp_nodelay true\n";
   write_file(dir_.file("mosquitto.conf"), conf.str());
 }
 
