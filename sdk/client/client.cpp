@@ -340,6 +340,13 @@ Status Client::poll(uint32_t max_wait_ms) {
   send_pending_subscriptions();
   send_queued_messages();
   if (!flush()) return Status::kOk;
+  // A caller refused with kClientBusy is waiting for transmit room: once the buffer has drained,
+  // return to it rather than sleep on the socket (measured: a publisher otherwise idles for
+  // max_wait_ms after every buffer-full of QoS 0 messages).
+  if (caller_waits_for_tx_ && tx_end_ == tx_start_) {
+    caller_waits_for_tx_ = false;
+    max_wait_ms = 0;
+  }
   wait_for_transport(max_wait_ms);
   read_and_dispatch();
   if (!link_open()) return Status::kOk;
@@ -432,6 +439,9 @@ void Client::read_and_dispatch() {
     decoder_.commit(static_cast<size_t>(n));
     last_received_ms_ = clock_.now_ms();
     if (!dispatch_buffered(generation)) return;
+    // A short read drained the transport: asking again would only return "nothing" (a wasted
+    // system call per poll, measured in bench_mqtt). What arrives later wakes the next wait().
+    if (static_cast<size_t>(n) < space.size) return;
   }
 }
 
@@ -605,7 +615,9 @@ Status Client::queue(Encode&& encode) {
       if (!link_open()) return Status::kClientNotConnected;
     }
   }
-  return tx_end_ == tx_start_ ? Status::kClientMessageTooLarge : Status::kClientBusy;
+  if (tx_end_ == tx_start_) return Status::kClientMessageTooLarge;
+  caller_waits_for_tx_ = true;
+  return Status::kClientBusy;
 }
 
 Status Client::queue_ack(PacketType type, uint16_t packet_id) {

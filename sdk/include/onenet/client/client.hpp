@@ -181,7 +181,8 @@ class Client {
   /// Publishes a message. QoS 0: only while connected (kClientNotConnected otherwise). QoS 1/2:
   /// stored in the outbox and sent as soon as the link allows, also across reconnects. Returns
   /// the packet id (0 for QoS 0), a codec status, a kClientRule* status (profile), kClientBusy
-  /// (transmit buffer full now: poll and retry), kClientInflightFull, or
+  /// (transmit buffer full now: poll and retry; that poll returns without waiting once the
+  /// buffer has drained), kClientInflightFull, or
   /// kClientMessageTooLarge. `topic` and `payload` are copied before return.
   Result<uint16_t> publish(std::string_view topic, ByteView payload, codec::QoS qos,
                            bool retain = false);
@@ -254,6 +255,7 @@ class Client {
   bool configured_ = false;
   State state_ = State::kIdle;
   Status last_error_ = Status::kOk;
+  bool caller_waits_for_tx_ = false;  // a call was refused with kClientBusy (tx full)
   uint32_t generation_ = 0;  // bumped when a connection begins or ends: dispatch stops then
   uint64_t state_since_ms_ = 0;
   uint64_t connected_since_ms_ = 0;
