@@ -56,6 +56,8 @@ class Transport {
 
   /// Blocks until data can be received (or, with `for_write`, sent) or `timeout_ms` passes.
   /// Returns kOk (ready, or maybe ready: callers just try), kTransportTimeout, or an error.
+  /// Must return at once while recv() has data, including bytes buffered inside a TLS layer:
+  /// the client stops reading after a short read and waits here for more.
   virtual Status wait(uint32_t timeout_ms, bool for_write) = 0;
 
   /// Closes the connection; safe to call when not open.
