@@ -34,8 +34,8 @@ ByteView Reader::binary() {
 std::string_view Reader::text(Status (*rule)(std::string_view)) {
   const std::string_view s = binary().as_text();
   if (status == Status::kOk) {
-    const Status checked = rule(s);
-    if (checked != Status::kOk) fail(checked);
+    status = rule(s);  // the first error, as fail() would keep it
+    if (status != Status::kOk) p = end;
   }
   return s;
 }
@@ -72,12 +72,12 @@ Status decode_server_packet(const FrameHeader& header, Reader& r, Packet* out) {
     case PacketType::kConnack: {
       const uint8_t ack_flags = r.u8();
       const uint8_t code = r.u8();
-      if (r.status != Status::kOk) return r.status;
+      out->connack.session_present = ack_flags;
+      out->connack.return_code = static_cast<ConnectReturnCode>(code);
+      if (r.status != Status::kOk) break;
       if (ack_flags > 1) return Status::kCodecBadFlags;      // bits 7-1 reserved [MQTT-3.2.2.1]
       if (code > 5) return Status::kCodecBadReturnCode;      // 6-255 reserved [MQTT-3.2.2.3]
       if (ack_flags && code) return Status::kCodecBadFlags;  // [MQTT-3.2.2-4]
-      out->connack.session_present = ack_flags;
-      out->connack.return_code = static_cast<ConnectReturnCode>(code);
       break;
     }
     case PacketType::kPublish: {

@@ -23,10 +23,16 @@ Status StreamDecoder::next(Packet* out) {
   const ByteView available(buffer_ + start_, end_ - start_);
   FrameHeader header;
   Status s = decode_header(available, max_frame_length_, &header);
-  if (s == Status::kOk && available.size < header.frame_length()) s = Status::kCodecNeedMore;
-  if (s == Status::kOk) s = decode_frame_(ByteView(available.data, header.frame_length()), out);
-  if (s == Status::kOk) last_frame_length_ = header.frame_length();
-  if (s != Status::kOk && s != Status::kCodecNeedMore) error_ = s;
+  if (s == Status::kOk) {
+    const size_t length = header.frame_length();
+    if (available.size < length) return Status::kCodecNeedMore;
+    s = decode_frame_(ByteView(available.data, length), out);
+    if (s == Status::kOk) {
+      last_frame_length_ = length;
+      return s;
+    }
+  }
+  if (s != Status::kCodecNeedMore) error_ = s;  // errors are sticky
   return s;
 }
 
