@@ -208,6 +208,12 @@ TEST_CASE("gateway: bind, log in, report, set, invoke and unbind sub-devices") {
                                             {"params", {{"delay", 3}}}});
   CHECK(call.value("code", -1) == 0);
   CHECK(call["data"]["result"] == "reboot in 3 s");
+  // A live property get goes the same way and returns the handler's values.
+  const json live = rig.http_while_polling(
+      "POST", "/thingmodel/query-device-property-live",
+      {{"product_id", kSubProduct}, {"device_name", "node-2"}, {"params", {"temperature"}}});
+  CHECK(live.value("code", -1) == 0);
+  CHECK(live["data"]["temperature"] == 21.5);
   // The sub-device's thing model is enforced by the gateway before the handler runs.
   const json refused = rig.http_while_polling(
       "POST", "/thingmodel/set-device-property",
@@ -251,6 +257,14 @@ TEST_CASE("gateway: bind, log in, report, set, invoke and unbind sub-devices") {
   CHECK(rig.gateway.state(kSubProduct, "node-2") == SubState::kUnknown);
   CHECK(rig.gateway.online_count() == 3);
   CHECK(rig.presence(kSubProduct, "node-2") == 0);
+
+  // Logout: node-3 stays bound but goes offline, on both sides.
+  REQUIRE(rig.gateway.logout(kSubProduct, "node-3") == Status::kOk);
+  REQUIRE(
+      rig.poll_until([&] { return rig.gateway.state(kSubProduct, "node-3") == SubState::kBound; }));
+  CHECK(rig.presence(kSubProduct, "node-3") == 0);
+  CHECK(rig.gateway.online_count() == 2);
+  CHECK(requests(cloud, "/thing/sub/logout").size() == 1);
   CHECK(cloud.stop());
 }
 

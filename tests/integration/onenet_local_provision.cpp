@@ -318,3 +318,22 @@ TEST_CASE(
   CHECK(fleet[199].value("key", "") == cloud_keys["sensor200"]);
   CHECK(local.stop());
 }
+
+TEST_CASE("onenet-cli provision: a progress bar on a terminal") {
+  OnenetLocal local;
+  REQUIRE(local.start());
+  itest::TempDir dir;
+  // script(1) gives the command a pseudo-terminal, as a person at a shell would have.
+  const std::string command =
+      "ONENET_API=" + local.http() +
+      " ONENET_USER_ID=" + local.info["user"]["id"].get<std::string>() +
+      " ONENET_ACCESS_KEY=" + local.info["user"]["access_key"].get<std::string>() + " " +
+      ONENET_CLI_PATH + " provision --product TtyProd001 --count 5 --prefix t --out " +
+      dir.file("t.csv");
+  std::string out;
+  REQUIRE(run({"script", "-qec", command, "/dev/null"}, 60000, &out) == 0);
+  CHECK(out.find("\r[########") != std::string::npos);
+  CHECK(out.find("5/5") != std::string::npos);
+  CHECK(out.find("t3 created") == std::string::npos);  // no per-device lines on a terminal
+  CHECK(local.stop());
+}
