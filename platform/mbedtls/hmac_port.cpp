@@ -1,3 +1,5 @@
+// Our HMAC port over mbedTLS (Debian's libmbedtls-dev, found by third_party/): the embedded
+// counterpart of openssl_hmac.cpp. Only mbedTLS's public md API is called; nothing is copied.
 #include <mbedtls/md.h>
 
 #include "onenet/platform/hmac.hpp"
