@@ -83,6 +83,16 @@ struct Receipts {
   }
 };
 
+// Waits (up to 20 s) for a library whose own threads do the work to reach `done`.
+bool wait_for_library(const std::function<bool()>& done) {
+  const auto deadline = Clock::now() + std::chrono::seconds(20);
+  while (!done()) {
+    if (Clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  return true;
+}
+
 struct Throughput {
   size_t received = 0;
   double seconds = 0;
@@ -221,14 +231,7 @@ struct Mosq {
         m, [](mosquitto*, void* self, int) { ++static_cast<Mosq*>(self)->completed; });
   }
   ~Mosq() { mosquitto_destroy(m); }
-  bool wait(const std::function<bool()>& done) {
-    const auto deadline = Clock::now() + std::chrono::seconds(20);
-    while (!done()) {
-      if (Clock::now() > deadline) return false;
-      std::this_thread::sleep_for(std::chrono::microseconds(200));  // its own thread runs the loop
-    }
-    return true;
-  }
+  bool wait(const std::function<bool()>& done) { return wait_for_library(done); }
   mosquitto* m;
   std::atomic<int> connected{0};
   std::atomic<bool> subscribed{false};
@@ -347,14 +350,7 @@ struct Paho {
     o.timeout = 1000;
     MQTTAsync_disconnect(c, &o);
   }
-  bool wait(const std::function<bool()>& done) {
-    const auto deadline = Clock::now() + std::chrono::seconds(20);
-    while (!done()) {
-      if (Clock::now() > deadline) return false;
-      std::this_thread::sleep_for(std::chrono::microseconds(200));  // its own threads do the work
-    }
-    return true;
-  }
+  bool wait(const std::function<bool()>& done) { return wait_for_library(done); }
   MQTTAsync c = nullptr;
   std::mutex window_mutex;
   std::condition_variable window_open;

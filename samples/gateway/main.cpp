@@ -5,15 +5,11 @@
 // ("interval") and gets for each, and leaves cleanly (DISCONNECT) on SIGINT or SIGTERM. After a
 // lost link it reconnects and logs every sub-device in again by itself.
 // Defaults target onenet-local on 127.0.0.1:1883.
-#include <signal.h>
 
 #include <CLI/CLI.hpp>
 #include <cmath>
-#include <cstdarg>
 #include <cstdio>
-#include <ctime>
 #include <deque>
-#include <fstream>
 #include <memory>
 #include <sstream>
 
@@ -21,36 +17,15 @@
 #include "onenet/platform/hmac.hpp"
 #include "onenet/platform/system.hpp"
 #include "onenet/platform/transport.hpp"
+#include "sample_support.hpp"
 
 namespace {
 
 using nlohmann::json;
 
-volatile sig_atomic_t stop_requested = 0;
-void request_stop(int) {
-  stop_requested = 1;
-}
-
-void log(const char* format, ...) __attribute__((format(printf, 1, 2)));
-void log(const char* format, ...) {
-  const std::time_t now = std::time(nullptr);
-  char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%H:%M:%S", std::localtime(&now));
-  std::printf("[%s] ", stamp);
-  va_list args;
-  va_start(args, format);
-  std::vprintf(format, args);
-  va_end(args);
-  std::printf("\n");
-  std::fflush(stdout);
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return in ? text.str() : std::string();
-}
+using onenet_sample::log;
+using onenet_sample::read_file;
+using onenet_sample::stop_requested;
 
 // One simulated sensor behind the gateway.
 class Sensor : public onenet::gateway::SubDeviceHandler {
@@ -186,14 +161,7 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  std::unique_ptr<onenet::platform::NativeTransport> transport;
-  if (tls) {
-    onenet::platform::TlsOptions options;
-    options.ca_file = cafile;
-    transport = std::make_unique<onenet::platform::TlsTransport>(host, port, options);
-  } else {
-    transport = std::make_unique<onenet::platform::TcpTransport>(host, port);
-  }
+  const auto transport = onenet_sample::make_transport(host, port, tls, cafile);
   onenet::platform::SystemClock clock;
   // Room for a full pack/post of 10 sub-devices and a few hundred requests in flight.
   using Storage = onenet::client::StaticStorage<65536, 65536, 512 * 1024, 256, 2>;
@@ -226,10 +194,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "onenet-gateway: %s\n", onenet::to_string(started));
     return 2;
   }
-  struct sigaction action {};
-  action.sa_handler = request_stop;
-  sigaction(SIGINT, &action, nullptr);
-  sigaction(SIGTERM, &action, nullptr);
+  onenet_sample::install_stop_handlers();
   log("gateway %s/%s -> %s:%u with %zu sub-devices, each reporting every %d s", product.c_str(),
       device.c_str(), host.c_str(), port, sensors.size(), interval);
 

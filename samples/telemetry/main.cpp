@@ -3,42 +3,23 @@
 // and a "reboot" service call, logs what happens, and leaves cleanly (DISCONNECT) on SIGINT or
 // SIGTERM. The defaults target onenet-local on 127.0.0.1:1883; real OneNET is a matter of flags:
 //   --host mqttstls.heclouds.com --port 8883 --tls --cafile platform/certs/onenet-mqtts-ca.pem
-#include <signal.h>
 
 #include <CLI/CLI.hpp>
 #include <cmath>
-#include <cstdarg>
 #include <cstdio>
-#include <ctime>
-#include <fstream>
 #include <memory>
-#include <sstream>
 
 #include "onenet/model/device.hpp"
 #include "onenet/platform/hmac.hpp"
 #include "onenet/platform/system.hpp"
 #include "onenet/platform/transport.hpp"
+#include "sample_support.hpp"
 
 namespace {
 
-volatile sig_atomic_t stop_requested = 0;
-void request_stop(int) {
-  stop_requested = 1;
-}
-
-void log(const char* format, ...) __attribute__((format(printf, 1, 2)));
-void log(const char* format, ...) {
-  const std::time_t now = std::time(nullptr);
-  char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%H:%M:%S", std::localtime(&now));
-  std::printf("[%s] ", stamp);
-  va_list args;
-  va_start(args, format);
-  std::vprintf(format, args);
-  va_end(args);
-  std::printf("\n");
-  std::fflush(stdout);
-}
+using onenet_sample::log;
+using onenet_sample::read_file;
+using onenet_sample::stop_requested;
 
 // The device's behaviour: what it answers when the cloud asks.
 class Telemetry : public onenet::model::CommandHandler {
@@ -76,13 +57,6 @@ class Telemetry : public onenet::model::CommandHandler {
       log("link down (%s); reconnecting", onenet::to_string(reason));
   }
 };
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return in ? text.str() : std::string();
-}
 
 }  // namespace
 
@@ -128,14 +102,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  std::unique_ptr<onenet::platform::NativeTransport> transport;
-  if (tls) {
-    onenet::platform::TlsOptions options;
-    options.ca_file = cafile;
-    transport = std::make_unique<onenet::platform::TlsTransport>(host, port, options);
-  } else {
-    transport = std::make_unique<onenet::platform::TcpTransport>(host, port);
-  }
+  const auto transport = onenet_sample::make_transport(host, port, tls, cafile);
   onenet::platform::SystemClock clock;
   auto storage = std::make_unique<onenet::client::StaticStorage<16384, 16384, 32768, 32, 2>>();
   Telemetry telemetry;
@@ -153,10 +120,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "onenet-telemetry: %s\n", onenet::to_string(started));
     return 2;
   }
-  struct sigaction action {};
-  action.sa_handler = request_stop;
-  sigaction(SIGINT, &action, nullptr);
-  sigaction(SIGTERM, &action, nullptr);
+  onenet_sample::install_stop_handlers();
   log("device %s/%s -> %s:%u, reporting every %d s", product.c_str(), device.c_str(), host.c_str(),
       port, telemetry.interval_s);
 

@@ -1,6 +1,7 @@
 #include "onenet/gateway/gateway.hpp"
 
 #include <algorithm>
+#include <set>
 
 namespace onenet::gateway {
 namespace {
@@ -76,12 +77,9 @@ Status Gateway::add(const SubDeviceConfig& config, SubDeviceHandler* handler) {
       config.device_name == options_.device.device_name) {
     return Status::kInvalidArgument;  // a gateway is not its own sub-device
   }
-  // The key signs sasTokens: check it now rather than at the first bind.
-  auth::TokenRequest probe;
-  const std::string resource = "products/" + config.product_id + "/devices/" + config.device_name;
-  probe.resource = resource;
-  probe.access_key = config.access_key;
-  const Status valid = auth::check_request(probe);
+  // The key signs sasTokens: sign one now rather than fail at the first bind.
+  std::string unused;
+  const Status valid = sas_token(config, &unused);
   if (valid != Status::kOk) return valid;
   const std::string key = key_of(config.product_id, config.device_name);
   if (subs_.count(key) != 0) return Status::kInvalidArgument;
@@ -180,7 +178,7 @@ void Gateway::bind_and_login_all() {
   }
 }
 
-std::string Gateway::sas_token(const SubDeviceConfig& config) {
+Status Gateway::sas_token(const SubDeviceConfig& config, std::string* out) {
   // A device token of the sub-device, signed with its own key (section 4.5).
   auth::TokenRequest request;
   const std::string resource = "products/" + config.product_id + "/devices/" + config.device_name;
@@ -190,7 +188,9 @@ std::string Gateway::sas_token(const SubDeviceConfig& config) {
   request.expires_at = unix_seconds_() + options_.sas_token_ttl_seconds;
   char token[auth::max_token_length(auth::kMaxResourceLength, auth::kMaxVersionLength) + 1];
   const Result<size_t> n = auth::sign_token(request, hmac_, token, sizeof token);
-  return n ? std::string(token, n.value()) : std::string();
+  if (!n) return n.status();
+  out->assign(token, n.value());
+  return Status::kOk;
 }
 
 Status Gateway::send(const Job& job, Sub& sub) {
@@ -198,10 +198,13 @@ Status Gateway::send(const Job& job, Sub& sub) {
   Operation op = Operation::kSubLogin;
   switch (job.work) {
     case Work::kBind:
-    case Work::kUnbind:
+    case Work::kUnbind: {
       op = job.work == Work::kBind ? Operation::kTopoAdd : Operation::kTopoDelete;
-      params["sasToken"] = sas_token(sub.config);
+      std::string token;
+      (void)sas_token(sub.config, &token);  // the key was checked by add()
+      params["sasToken"] = token;
       break;
+    }
     case Work::kLogin:
       op = Operation::kSubLogin;
       break;
@@ -326,14 +329,10 @@ Status Gateway::get_topology(TopologyCallback done) {
   const Result<std::string> sent = device_.request(
       Operation::kTopoGet, json::object(),
       [this, done, request_id](Status status, const Reply& reply) {
-        std::vector<std::pair<std::string, std::string>> list;
+        Topology list;
         const bool answered = status == Status::kOk && reply.code == kCodeOk;
         if (answered) {
-          apply_topology(reply.data);
-          for (const json& item : reply.data) {
-            if (item.is_object())
-              list.emplace_back(text(item, "productID"), text(item, "deviceName"));
-          }
+          list = apply_topology(reply.data);
           // The gateway confirms the synchronisation on topo/get/result (section 4.5).
           char topic[512];
           const Result<size_t> n =
@@ -355,11 +354,14 @@ Status Gateway::get_topology(TopologyCallback done) {
   return Status::kOk;
 }
 
-void Gateway::apply_topology(const json& list) {
-  if (!list.is_array()) return;
-  std::map<std::string, bool> bound;
+Gateway::Topology Gateway::apply_topology(const json& list) {
+  Topology pairs;
+  if (!list.is_array()) return pairs;
+  std::set<std::string> bound;
   for (const json& item : list) {
-    if (item.is_object()) bound[key_of(text(item, "productID"), text(item, "deviceName"))] = true;
+    if (!item.is_object()) continue;
+    pairs.emplace_back(text(item, "productID"), text(item, "deviceName"));
+    bound.insert(key_of(pairs.back().first, pairs.back().second));
   }
   for (auto& [key, sub] : subs_) {
     const bool is_bound = bound.count(key) != 0;
@@ -370,6 +372,7 @@ void Gateway::apply_topology(const json& list) {
       set_state(*sub, SubState::kUnknown);
     }
   }
+  return pairs;
 }
 
 void Gateway::on_gateway_request(Operation operation, const std::string& id, const json& request) {
@@ -381,15 +384,9 @@ void Gateway::on_gateway_request(Operation operation, const std::string& id, con
   if (operation == Operation::kTopoChange) {
     const json& params = request["params"];
     const json list = params.contains("subList") ? params["subList"] : json::array();
-    apply_topology(list);
+    const Topology pairs = apply_topology(list);
     (void)device_.answer(operation, id, Reply{kCodeOk, "success", {}});
-    if (topology_changed_) {
-      std::vector<std::pair<std::string, std::string>> pairs;
-      for (const json& item : list) {
-        if (item.is_object()) pairs.emplace_back(text(item, "productID"), text(item, "deviceName"));
-      }
-      topology_changed_(Status::kOk, pairs);
-    }
+    if (topology_changed_) topology_changed_(Status::kOk, pairs);
     return;
   }
   answer_sub_command(operation, id, request);
@@ -411,50 +408,30 @@ void Gateway::answer_sub_command(Operation operation, const std::string& id, con
   const auto model_it = options_.thing_models.find(product);
   const model::ThingModel* model =
       model_it == options_.thing_models.end() ? nullptr : model_it->second;
-  std::string problem;
+  // The sub-device's request, in the device-level terms model::check_command knows.
+  const bool is_service = operation == Operation::kSubServiceInvoke;
+  const Operation as_device = operation == Operation::kSubPropertySet   ? Operation::kPropertySet
+                              : operation == Operation::kSubPropertyGet ? Operation::kPropertyGet
+                                                                        : Operation::kServiceInvoke;
+  const std::string service = is_service ? text(params, "identifier") : std::string();
+  const char* field = is_service ? "input" : "params";
+  json values = params.contains(field) ? params[field] : json();
+  if (is_service && values.is_null()) values = json::object();
+  const std::string problem = model::check_command(model, as_device, values, service);
   Reply reply;
-  switch (operation) {
-    case Operation::kSubPropertySet: {
-      const json values = params.contains("params") ? params["params"] : json();
-      problem =
-          model ? model->check_property_set(values)
-                : (values.is_object() ? std::string() : "params: expected an object of properties");
-      if (problem.empty()) reply = handler.on_property_set(values);
-      break;
+  if (problem.empty()) {
+    if (operation == Operation::kSubPropertySet) {
+      reply = handler.on_property_set(values);
+    } else if (operation == Operation::kSubPropertyGet) {
+      reply = handler.on_property_get(model::identifiers_of(values));
+    } else {
+      reply = handler.on_service(service, values);
+      // The reply names the sub-device and service around the output (section 4.5).
+      reply.data = {{"productID", product},
+                    {"deviceName", name},
+                    {"identifier", service},
+                    {"output", reply.data.is_null() ? json::object() : reply.data}};
     }
-    case Operation::kSubPropertyGet: {
-      const json wanted = params.contains("params") ? params["params"] : json();
-      problem =
-          model ? model->check_property_get(wanted)
-                : (wanted.is_array() ? std::string() : "params: expected a list of identifiers");
-      std::vector<std::string> ids;
-      for (const json& p : wanted) {
-        if (p.is_string()) ids.push_back(p.get<std::string>());
-      }
-      if (problem.empty()) reply = handler.on_property_get(ids);
-      break;
-    }
-    case Operation::kSubServiceInvoke: {
-      const std::string service = text(params, "identifier");
-      const json input =
-          params.contains("input") && !params["input"].is_null() ? params["input"] : json::object();
-      if (service.empty()) {
-        problem = "identifier: missing";
-      } else if (model) {
-        problem = model->check_service_input(service, input);
-      }
-      if (problem.empty()) {
-        reply = handler.on_service(service, input);
-        // The reply names the sub-device and service around the output (section 4.5).
-        reply.data = {{"productID", product},
-                      {"deviceName", name},
-                      {"identifier", service},
-                      {"output", reply.data.is_null() ? json::object() : reply.data}};
-      }
-      break;
-    }
-    default:
-      return;
   }
   if (!problem.empty()) reply = Reply{kCodeBadRequest, problem, {}};
   (void)device_.answer(operation, id, reply);

@@ -38,6 +38,31 @@ std::string salvage_request_id(const std::string& text) {
   return end > at && end - at <= 13 ? text.substr(at, end - at) : std::string();
 }
 
+std::string check_command(const ThingModel* model, Operation operation, const json& params,
+                          const std::string& service_id) {
+  switch (operation) {
+    case Operation::kPropertySet:
+      if (model) return model->check_property_set(params);
+      return params.is_object() ? std::string() : "params: expected an object of properties";
+    case Operation::kPropertyGet:
+      if (model) return model->check_property_get(params);
+      return params.is_array() ? std::string() : "params: expected a list of identifiers";
+    case Operation::kServiceInvoke:
+      if (service_id.empty()) return "identifier: missing";
+      return model ? model->check_service_input(service_id, params) : std::string();
+    default:
+      return "not a command";
+  }
+}
+
+std::vector<std::string> identifiers_of(const json& params) {
+  std::vector<std::string> ids;
+  for (const json& p : params) {
+    if (p.is_string()) ids.push_back(p.get<std::string>());
+  }
+  return ids;
+}
+
 Device::Device(port::Transport& transport, port::Clock& clock, port::RandomFunction random,
                port::HmacFunction hmac, uint64_t (*unix_seconds)(), const client::Storage& storage,
                CommandHandler& commands)
@@ -280,36 +305,23 @@ void Device::answer_command(const TopicParts& topic, const std::string& payload)
   }
   const std::string id = request_id(request);
   const json params = request.contains("params") ? request["params"] : json();
-  const ThingModel* model = options_.thing_model;
-  std::string problem;
+  const std::string service(topic.service_id);
+  const std::string problem = check_command(options_.thing_model, topic.operation, params, service);
   Reply reply;
-  switch (topic.operation) {
-    case Operation::kPropertySet:
-      problem =
-          model ? model->check_property_set(params)
-                : (params.is_object() ? std::string() : "params: expected an object of properties");
-      if (problem.empty()) reply = commands_.on_property_set(params);
-      break;
-    case Operation::kPropertyGet: {
-      problem =
-          model ? model->check_property_get(params)
-                : (params.is_array() ? std::string() : "params: expected a list of identifiers");
-      std::vector<std::string> ids;
-      for (const json& p : params) {
-        if (p.is_string()) ids.push_back(p.get<std::string>());
-      }
-      if (problem.empty()) reply = commands_.on_property_get(ids);
-      break;
-    }
-    case Operation::kServiceInvoke: {
-      const std::string service(topic.service_id);
-      problem = model ? model->check_service_input(service, params) : std::string();
-      if (problem.empty())
+  if (problem.empty()) {
+    switch (topic.operation) {
+      case Operation::kPropertySet:
+        reply = commands_.on_property_set(params);
+        break;
+      case Operation::kPropertyGet:
+        reply = commands_.on_property_get(identifiers_of(params));
+        break;
+      case Operation::kServiceInvoke:
         reply = commands_.on_service(service, params.is_null() ? json::object() : params);
-      break;
+        break;
+      default:
+        return;  // not a downlink command (gateway commands went to the listener above)
     }
-    default:
-      return;  // gateway commands are model::Gateway's
   }
   if (!problem.empty()) reply = Reply{kCodeBadRequest, problem, {}};
   send_reply(topic, id, reply);

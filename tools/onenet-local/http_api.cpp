@@ -309,11 +309,8 @@ HttpApi::HttpApi(Platform& platform)
       if (code != 200)
         return send(res, kDeviceError, reply.value("msg", std::string("device error")),
                     {{"code", code}});
-      json data = reply.value("data", json());
-      // A sub-device's service output comes wrapped (section 4.5).
-      if (data.is_object() && data.contains("output") && data.contains("identifier"))
-        data = data["output"];
-      send(res, kOk, reply.value("msg", std::string("succ")), data);
+      // (A sub-device's wrapped service output was unwrapped by Platform::command.)
+      send(res, kOk, reply.value("msg", std::string("succ")), reply.value("data", json()));
     };
   };
   s.Post("/thingmodel/set-device-property", route(device_command(Operation::kPropertySet, false)));

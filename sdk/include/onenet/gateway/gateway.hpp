@@ -123,8 +123,9 @@ class Gateway : public model::GatewayListener {
 
   /// topo/get: `done` gets the cloud's list; sub-devices added here are marked bound or not,
   /// and the gateway answers topo/get/result.
-  using TopologyCallback =
-      std::function<void(Status status, const std::vector<std::pair<std::string, std::string>>&)>;
+  /// (product_id, device_name) of each sub-device in the topology.
+  using Topology = std::vector<std::pair<std::string, std::string>>;
+  using TopologyCallback = std::function<void(Status status, const Topology&)>;
   Status get_topology(TopologyCallback done);
   /// Called after a topo/change from the cloud was applied (the new full list).
   void on_topology_change(TopologyCallback callback) { topology_changed_ = std::move(callback); }
@@ -171,10 +172,11 @@ class Gateway : public model::GatewayListener {
   void drain_queue();
   Status send(const Job& job, Sub& sub);
   void finished(Work work, const std::string& key, Status status, const model::Reply& reply);
-  std::string sas_token(const SubDeviceConfig& config);
+  Status sas_token(const SubDeviceConfig& config, std::string* out);
   void answer_sub_command(model::Operation operation, const std::string& id,
                           const nlohmann::json& request);
-  void apply_topology(const nlohmann::json& list);
+  /// Marks the sub-devices added here bound or not; returns the list as pairs.
+  Topology apply_topology(const nlohmann::json& list);
 
   model::Device device_;
   port::Clock& clock_;

@@ -36,6 +36,15 @@ std::string request_id(const nlohmann::json& request);
 /// can still get an error reply; "" when none can be read.
 std::string salvage_request_id(const std::string& text);
 
+/// Checks a cloud command's params before a handler sees them, as Device and gateway::Gateway
+/// do: against `model` when there is one, else only their shape. `operation` is kPropertySet,
+/// kPropertyGet or kServiceInvoke (with `service_id`). Returns "" or the problem, in words.
+std::string check_command(const ThingModel* model, Operation operation,
+                          const nlohmann::json& params, const std::string& service_id = {});
+
+/// The identifiers a property/get asks for (the strings of its params list).
+std::vector<std::string> identifiers_of(const nlohmann::json& params);
+
 /// Called once per request: kOk with the reply (check reply.code), or kModelReplyTimeout,
 /// kModelBadReply, kClientNotConnected (the link dropped while waiting).
 using ReplyCallback = std::function<void(Status status, const Reply& reply)>;

@@ -1,0 +1,61 @@
+// What the samples share: a time-stamped log line, reading a file, SIGINT/SIGTERM as a stop
+// request, and the transport their --tls/--cafile flags choose. Samples only; not SDK API.
+#pragma once
+
+#include <signal.h>
+
+#include <cstdarg>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+
+#include "onenet/platform/transport.hpp"
+
+namespace onenet_sample {
+
+/// Set by SIGINT or SIGTERM once install_stop_handlers() ran.
+inline volatile sig_atomic_t stop_requested = 0;
+
+inline void install_stop_handlers() {
+  struct sigaction action {};
+  action.sa_handler = [](int) { stop_requested = 1; };
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+}
+
+/// printf-style, prefixed with the local time, one line, flushed (tests read it as it comes).
+inline void log(const char* format, ...) __attribute__((format(printf, 1, 2)));
+inline void log(const char* format, ...) {
+  const std::time_t now = std::time(nullptr);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%H:%M:%S", std::localtime(&now));
+  std::printf("[%s] ", stamp);
+  va_list args;
+  va_start(args, format);
+  std::vprintf(format, args);
+  va_end(args);
+  std::printf("\n");
+  std::fflush(stdout);
+}
+
+/// The whole file, or "" when it cannot be read.
+inline std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return in ? text.str() : std::string();
+}
+
+/// TLS (verifying against `cafile`, or the system store when empty) or plain TCP.
+inline std::unique_ptr<onenet::platform::NativeTransport> make_transport(
+    const std::string& host, uint16_t port, bool tls, const std::string& cafile) {
+  if (!tls) return std::make_unique<onenet::platform::TcpTransport>(host, port);
+  onenet::platform::TlsOptions options;
+  options.ca_file = cafile;
+  return std::make_unique<onenet::platform::TlsTransport>(host, port, options);
+}
+
+}  // namespace onenet_sample
