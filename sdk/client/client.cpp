@@ -33,7 +33,7 @@ enum : uint8_t {
 };
 
 constexpr uint8_t kDupBit = 0x08;
-constexpr uint64_t kStableConnectionMs = 30000;  // a link this old resets the backoff
+constexpr uint32_t kStableConnectionMs = 30000;  // a link this old resets the backoff
 constexpr uint32_t kNoTimeoutMs = 3600000;
 constexpr size_t kMaxFiltersPerPacket = 16;
 // OneNET limits (onenet-protocol.md 2.4, 2.7, 2.8).
@@ -43,6 +43,13 @@ constexpr size_t kOneNetMaxPayload = 256 * 1024;
 constexpr size_t kOneNetMaxSubscriptions = 10;
 constexpr size_t kOneNetMaxFiltersPerPacket = 8;
 constexpr uint32_t kOneNetMinReconnectMs = 2000;  // login limit: 3 per 5 s
+
+// Time is kept in 32-bit milliseconds and compared as elapsed time (now - since), which stays
+// right across the 49-day wrap and spares a 32-bit MCU 64-bit arithmetic.
+uint32_t time_left(uint32_t since, uint32_t now, uint32_t period) {
+  const uint32_t elapsed = now - since;
+  return elapsed >= period ? 0 : period - elapsed;
+}
 
 QoS qos_of_frame(uint8_t first_byte) {
   return static_cast<QoS>((first_byte >> 1) & 0x03);
@@ -162,7 +169,7 @@ Status Client::check_filter_rules(std::string_view filter, QoS qos) const {
 
 void Client::set_state(State state, Status reason) {
   state_ = state;
-  state_since_ms_ = clock_.now_ms();
+  state_since_ms_ = now_ms();
   if (reason != Status::kOk) last_error_ = reason;
   handler_.on_state(state, reason);
 }
@@ -179,7 +186,7 @@ uint32_t Client::random32() {
   uint32_t value = 0;
   if (random_ == nullptr ||
       random_(MutableByteView(reinterpret_cast<uint8_t*>(&value), sizeof value)) != Status::kOk) {
-    value = static_cast<uint32_t>(clock_.now_ms() * 2654435761u);  // still spreads clients apart
+    value = now_ms() * 2654435761u;  // still spreads clients apart
   }
   return value;
 }
@@ -192,16 +199,18 @@ void Client::schedule_reconnect(Status reason) {
     set_state(State::kIdle, reason);
     return;
   }
-  const uint32_t shift = attempts_ < 20 ? attempts_ : 20;
-  const uint64_t ceiling64 = uint64_t{options_.backoff_initial_ms} << shift;
-  const uint32_t ceiling = ceiling64 < options_.backoff_max_ms ? static_cast<uint32_t>(ceiling64)
-                                                               : options_.backoff_max_ms;
-  uint32_t delay = ceiling == 0 ? 0 : random32() % (ceiling + 1);
+  const uint32_t max = options_.backoff_max_ms;
+  uint32_t ceiling = options_.backoff_initial_ms;
+  for (uint32_t i = 0; i < attempts_ && ceiling < max; ++i) {
+    ceiling = ceiling > max / 2 ? max : ceiling * 2;
+  }
+  const uint32_t span = ceiling + 1;  // 0 only when ceiling is UINT32_MAX
+  uint32_t delay = span == 0 ? random32() : random32() % span;
   if (options_.profile == Profile::kOneNet && delay < kOneNetMinReconnectMs) {
     delay = kOneNetMinReconnectMs;
   }
   ++attempts_;
-  reconnect_at_ms_ = clock_.now_ms() + delay;
+  backoff_ms_ = delay;
   set_state(State::kBackoff, reason);
 }
 
@@ -211,14 +220,13 @@ void Client::link_lost(Status reason) {
   decoder_.reset();
   tx_start_ = tx_end_ = 0;
   ping_outstanding_ = false;
-  if (state_ == State::kConnected && clock_.now_ms() - connected_since_ms_ >= kStableConnectionMs) {
+  if (state_ == State::kConnected && now_ms() - connected_since_ms_ >= kStableConnectionMs) {
     attempts_ = 0;
   }
   schedule_reconnect(reason);
 }
 
-void Client::open_transport(uint64_t now) {
-  (void)now;
+void Client::open_transport() {
   handler_.before_connect(options_.connect);
   const Status opened = transport_.open(options_.connect_timeout_ms);
   if (opened != Status::kOk) {
@@ -238,7 +246,7 @@ void Client::open_transport(uint64_t now) {
     set_state(State::kIdle, queued);
     return;
   }
-  last_sent_ms_ = last_received_ms_ = clock_.now_ms();
+  last_sent_ms_ = last_received_ms_ = now_ms();
   flush();
 }
 
@@ -250,7 +258,7 @@ void Client::on_connack(const codec::Connack& connack) {
   }
   // Resend and resubscribe before anyone is told, so the handler's own publishes queue after.
   state_ = State::kConnected;
-  connected_since_ms_ = clock_.now_ms();
+  connected_since_ms_ = now_ms();
   requeue_after_connect(connack.session_present);
   for (size_t i = 0; i < storage_.subscription_capacity; ++i) {
     SubscriptionEntry& e = storage_.subscriptions[i];
@@ -323,19 +331,18 @@ void Client::finish_dropped_messages() {
 // ---- poll --------------------------------------------------------------------------------------
 
 Status Client::poll(uint32_t max_wait_ms) {
-  uint64_t now = clock_.now_ms();
   if (state_ == State::kIdle) return Status::kOk;
   if (state_ == State::kBackoff) {
-    if (now < reconnect_at_ms_) {
+    if (next_timeout_ms() > 0) {
       wait_for_transport(max_wait_ms);
       return Status::kOk;
     }
     set_state(State::kConnecting, Status::kOk);
   }
-  if (state_ == State::kConnecting) open_transport(now);
+  if (state_ == State::kConnecting) open_transport();
   if (!link_open()) return Status::kOk;
 
-  check_timers(clock_.now_ms());
+  check_timers();
   if (!link_open()) return Status::kOk;
   send_pending_subscriptions();
   send_queued_messages();
@@ -353,7 +360,7 @@ Status Client::poll(uint32_t max_wait_ms) {
   send_pending_subscriptions();
   send_queued_messages();
   if (!flush()) return Status::kOk;
-  check_timers(clock_.now_ms());
+  check_timers();
   return Status::kOk;
 }
 
@@ -364,61 +371,47 @@ void Client::wait_for_transport(uint32_t max_wait_ms) {
 }
 
 uint32_t Client::next_timeout_ms() {
-  const uint64_t now = clock_.now_ms();
-  uint64_t deadline = now + kNoTimeoutMs;
+  const uint32_t now = now_ms();
   switch (state_) {
-    case State::kIdle:
-      break;
     case State::kConnecting:
       return 0;
     case State::kBackoff:
-      deadline = reconnect_at_ms_;
-      break;
+      return time_left(state_since_ms_, now, backoff_ms_);
     case State::kAwaitingConnack:
-      deadline = state_since_ms_ + options_.connect_timeout_ms;
-      break;
+      return time_left(state_since_ms_, now, options_.connect_timeout_ms);
     case State::kConnected: {
-      const uint64_t keep_alive_ms = uint64_t{options_.connect.keep_alive_seconds} * 1000;
+      const uint32_t keep_alive_ms = uint32_t{options_.connect.keep_alive_seconds} * 1000;
       if (keep_alive_ms == 0) break;
       if (ping_outstanding_) {
-        const uint64_t timeout =
+        const uint32_t timeout =
             options_.pingresp_timeout_ms ? options_.pingresp_timeout_ms : keep_alive_ms / 2;
-        deadline = ping_sent_ms_ + timeout;
-      } else {
-        const uint64_t oldest =
-            last_sent_ms_ < last_received_ms_ ? last_sent_ms_ : last_received_ms_;
-        deadline = oldest + keep_alive_ms;
+        return time_left(ping_sent_ms_, now, timeout);
       }
-      break;
+      const uint32_t send_in = time_left(last_sent_ms_, now, keep_alive_ms);
+      const uint32_t receive_in = time_left(last_received_ms_, now, keep_alive_ms);
+      return send_in < receive_in ? send_in : receive_in;
     }
+    default:
+      break;
   }
-  return deadline <= now ? 0 : static_cast<uint32_t>(deadline - now);
+  return kNoTimeoutMs;
 }
 
 // Keep-alive: a PINGREQ once nothing was sent or nothing was received for a keep-alive period
 // [MQTT-3.1.2-23]; no PINGRESP within the timeout means the link is dead. A frozen broker is
 // so detected within 1.5 x keep-alive of its last byte (with the default timeout).
-void Client::check_timers(uint64_t now) {
+void Client::check_timers() {
+  if (!link_open() || next_timeout_ms() > 0) return;
   if (state_ == State::kAwaitingConnack) {
-    if (now - state_since_ms_ >= options_.connect_timeout_ms)
-      link_lost(Status::kClientConnectTimeout);
-    return;
-  }
-  const uint64_t keep_alive_ms = uint64_t{options_.connect.keep_alive_seconds} * 1000;
-  if (state_ != State::kConnected || keep_alive_ms == 0) return;
-  if (ping_outstanding_) {
-    const uint64_t timeout =
-        options_.pingresp_timeout_ms ? options_.pingresp_timeout_ms : keep_alive_ms / 2;
-    if (now - ping_sent_ms_ >= timeout) link_lost(Status::kClientKeepAliveTimeout);
-    return;
-  }
-  if (now - last_sent_ms_ >= keep_alive_ms || now - last_received_ms_ >= keep_alive_ms) {
-    if (queue([](MutableByteView out) { return codec::encode_empty(PacketType::kPingreq, out); }) ==
-        Status::kOk) {
-      ping_outstanding_ = true;
-      ping_sent_ms_ = now;
-      flush();
-    }
+    link_lost(Status::kClientConnectTimeout);
+  } else if (ping_outstanding_) {
+    link_lost(Status::kClientKeepAliveTimeout);
+  } else if (queue([](MutableByteView out) {
+               return codec::encode_empty(PacketType::kPingreq, out);
+             }) == Status::kOk) {
+    ping_outstanding_ = true;
+    ping_sent_ms_ = now_ms();
+    flush();
   }
 }
 
@@ -437,7 +430,7 @@ void Client::read_and_dispatch() {
       return;
     }
     decoder_.commit(static_cast<size_t>(n));
-    last_received_ms_ = clock_.now_ms();
+    last_received_ms_ = now_ms();
     if (!dispatch_buffered(generation)) return;
     // A short read drained the transport: asking again would only return "nothing" (a wasted
     // system call per poll, measured in bench_mqtt). What arrives later wakes the next wait().
@@ -583,7 +576,7 @@ bool Client::flush() {
       return false;
     }
     tx_start_ += static_cast<size_t>(n);
-    last_sent_ms_ = clock_.now_ms();
+    last_sent_ms_ = now_ms();
   }
   tx_start_ = tx_end_ = 0;
   return true;
@@ -860,11 +853,11 @@ Status Client::disconnect(uint32_t flush_timeout_ms) {
   if (link_open() && queue([](MutableByteView out) {
                        return codec::encode_empty(PacketType::kDisconnect, out);
                      }) == Status::kOk) {
-    const uint64_t deadline = clock_.now_ms() + flush_timeout_ms;
+    const uint32_t start = now_ms();
     while (link_open() && flush() && tx_end_ > tx_start_) {
-      const uint64_t now = clock_.now_ms();
-      if (now >= deadline) break;
-      (void)transport_.wait(static_cast<uint32_t>(deadline - now), true);
+      const uint32_t left = time_left(start, now_ms(), flush_timeout_ms);
+      if (left == 0) break;
+      (void)transport_.wait(left, true);
     }
   }
   ++generation_;

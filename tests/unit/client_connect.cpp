@@ -123,6 +123,35 @@ TEST_CASE(
   CHECK(h.clock.now - last_heard == 15000);
 }
 
+TEST_CASE("timers hold across the 32-bit millisecond wrap (49.7 days of uptime)") {
+  Harness h;
+  h.clock.now = (uint64_t{1} << 32) - 4000;  // 4 s before the wrap
+  h.connect();
+  h.clock.now += 9999;  // past the wrap
+  h.client.poll(0);
+  CHECK(h.transport.take_packets().empty());
+  CHECK(h.client.next_timeout_ms() == 1);
+  h.clock.now += 1;
+  h.client.poll(0);
+  auto packets = h.transport.take_packets();
+  REQUIRE(packets.size() == 1);
+  CHECK(packets[0].type == PacketType::kPingreq);
+  // Backoff across the wrap: the drawn delay is waited out exactly.
+  random_values() = {0xFFFFFFFFu};
+  h.clock.now = (uint64_t{2} << 32) - 500;
+  h.transport.dead = true;
+  h.client.poll(0);
+  REQUIRE(h.client.state() == State::kBackoff);
+  const uint32_t delay = h.client.next_timeout_ms();
+  CHECK(delay == 0xFFFFFFFFu % 1001);
+  h.clock.now += delay - 1;
+  h.client.poll(0);
+  CHECK(h.client.state() == State::kBackoff);
+  h.clock.now += 1;
+  h.client.poll(0);
+  CHECK(h.client.state() == State::kAwaitingConnack);
+}
+
 TEST_CASE("backoff: full jitter under a doubling ceiling, capped at the maximum") {
   Harness h;  // initial 1000 ms, max 8000 ms
   random_values() = {0xFFFFFFFFu};

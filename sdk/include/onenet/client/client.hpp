@@ -212,7 +212,7 @@ class Client {
   bool in_device_space(std::string_view topic) const;
 
   void set_state(State state, Status reason);
-  void open_transport(uint64_t now);
+  void open_transport();
   void link_lost(Status reason);
   void schedule_reconnect(Status reason);
   void on_connack(const codec::Connack& connack);
@@ -228,7 +228,8 @@ class Client {
   void finish_dropped_messages();
   void queue_subscription_packets(bool unsubscribe);
   uint32_t random32();
-  void check_timers(uint64_t now);
+  void check_timers();
+  uint32_t now_ms() { return static_cast<uint32_t>(clock_.now_ms()); }
 
   bool flush();
   template <typename Encode>
@@ -257,12 +258,13 @@ class Client {
   Status last_error_ = Status::kOk;
   bool caller_waits_for_tx_ = false;  // a call was refused with kClientBusy (tx full)
   uint32_t generation_ = 0;  // bumped when a connection begins or ends: dispatch stops then
-  uint64_t state_since_ms_ = 0;
-  uint64_t connected_since_ms_ = 0;
-  uint64_t reconnect_at_ms_ = 0;
-  uint64_t last_sent_ms_ = 0;
-  uint64_t last_received_ms_ = 0;
-  uint64_t ping_sent_ms_ = 0;
+  // Milliseconds, 32 bits (client.cpp: time_left).
+  uint32_t state_since_ms_ = 0;
+  uint32_t connected_since_ms_ = 0;
+  uint32_t backoff_ms_ = 0;  // the delay drawn for the current kBackoff
+  uint32_t last_sent_ms_ = 0;
+  uint32_t last_received_ms_ = 0;
+  uint32_t ping_sent_ms_ = 0;
   bool ping_outstanding_ = false;
   uint32_t attempts_ = 0;
   uint16_t last_packet_id_ = 0;
