@@ -51,6 +51,26 @@ uint32_t time_left(uint32_t since, uint32_t now, uint32_t period) {
   return elapsed >= period ? 0 : period - elapsed;
 }
 
+// One encoder signature for every packet the client queues, so queue() exists once in flash
+// rather than once per packet type.
+template <typename Packet>
+Result<size_t> encode_packet(const void* packet, MutableByteView out) {
+  return codec::encode(*static_cast<const Packet*>(packet), out);
+}
+
+// PUBACK, PUBREC, PUBREL, PUBCOMP (with an id), PINGREQ and DISCONNECT (without).
+struct ControlPacket {
+  PacketType type;
+  uint16_t packet_id;
+};
+Result<size_t> encode_control(const void* packet, MutableByteView out) {
+  const ControlPacket& c = *static_cast<const ControlPacket*>(packet);
+  if (c.type == PacketType::kPingreq || c.type == PacketType::kDisconnect) {
+    return codec::encode_empty(c.type, out);
+  }
+  return codec::encode_ack(c.type, c.packet_id, out);
+}
+
 QoS qos_of_frame(uint8_t first_byte) {
   return static_cast<QoS>((first_byte >> 1) & 0x03);
 }
@@ -239,8 +259,7 @@ void Client::open_transport() {
   tx_start_ = tx_end_ = 0;
   ping_outstanding_ = false;
   set_state(State::kAwaitingConnack, Status::kOk);
-  const Status queued =
-      queue([&](MutableByteView out) { return codec::encode(options_.connect, out); });
+  const Status queued = queue(encode_packet<codec::Connect>, &options_.connect);
   if (queued != Status::kOk) {  // before_connect produced an invalid CONNECT: nothing to retry
     transport_.close();
     set_state(State::kIdle, queued);
@@ -406,9 +425,7 @@ void Client::check_timers() {
     link_lost(Status::kClientConnectTimeout);
   } else if (ping_outstanding_) {
     link_lost(Status::kClientKeepAliveTimeout);
-  } else if (queue([](MutableByteView out) {
-               return codec::encode_empty(PacketType::kPingreq, out);
-             }) == Status::kOk) {
+  } else if (queue_control(PacketType::kPingreq, 0) == Status::kOk) {
     ping_outstanding_ = true;
     ping_sent_ms_ = now_ms();
     flush();
@@ -483,7 +500,7 @@ void Client::handle_packet(const codec::Packet& packet) {
       InflightEntry* e = find_inflight(packet.packet_id, kEntryAwaitPubrec);
       if (e == nullptr) e = find_inflight(packet.packet_id, kEntryAwaitPubcomp);
       if (e == nullptr) return;
-      const bool sent = queue_ack(PacketType::kPubrel, packet.packet_id) == Status::kOk;
+      const bool sent = queue_control(PacketType::kPubrel, packet.packet_id) == Status::kOk;
       if (!sent && e->state != kEntryQueuedPubrel) ++queued_count_;
       e->state = sent ? kEntryAwaitPubcomp : kEntryQueuedPubrel;
       return;
@@ -496,7 +513,7 @@ void Client::handle_packet(const codec::Packet& packet) {
           break;
         }
       }
-      (void)queue_ack(PacketType::kPubcomp, packet.packet_id);
+      (void)queue_control(PacketType::kPubcomp, packet.packet_id);
       return;
     }
     case PacketType::kSuback:
@@ -547,11 +564,11 @@ void Client::handle_publish(const codec::Packet& packet) {
   const codec::Publish& p = packet.publish;
   const Message message{p.topic, p.payload, p.qos, p.retain, p.dup};
   if (p.qos == QoS::kAtLeastOnce) {
-    (void)queue_ack(PacketType::kPuback, p.packet_id);
+    (void)queue_control(PacketType::kPuback, p.packet_id);
   } else if (p.qos == QoS::kExactlyOnce) {
     for (size_t i = 0; i < inbound_qos2_count_; ++i) {
       if (storage_.inbound_qos2[i] == p.packet_id) {
-        (void)queue_ack(PacketType::kPubrec, p.packet_id);
+        (void)queue_control(PacketType::kPubrec, p.packet_id);
         return;  // already delivered
       }
     }
@@ -560,7 +577,7 @@ void Client::handle_publish(const codec::Packet& packet) {
     if (inbound_qos2_count_ < storage_.inbound_qos2_capacity) {
       storage_.inbound_qos2[inbound_qos2_count_++] = p.packet_id;
     }
-    (void)queue_ack(PacketType::kPubrec, p.packet_id);
+    (void)queue_control(PacketType::kPubrec, p.packet_id);
   }
   handler_.on_message(message);
 }
@@ -593,12 +610,11 @@ bool Client::make_tx_room(size_t bytes) {
   return storage_.tx.size - tx_end_ >= bytes;
 }
 
-template <typename Encode>
-Status Client::queue(Encode&& encode) {
+Status Client::queue(Encoder encode, const void* packet) {
   if (!link_open()) return Status::kClientNotConnected;
   for (int attempt = 0; attempt < 2; ++attempt) {
     const Result<size_t> written =
-        encode(MutableByteView(storage_.tx.data + tx_end_, storage_.tx.size - tx_end_));
+        encode(packet, MutableByteView(storage_.tx.data + tx_end_, storage_.tx.size - tx_end_));
     if (written) {
       tx_end_ += written.value();
       return Status::kOk;
@@ -613,8 +629,9 @@ Status Client::queue(Encode&& encode) {
   return Status::kClientBusy;
 }
 
-Status Client::queue_ack(PacketType type, uint16_t packet_id) {
-  return queue([&](MutableByteView out) { return codec::encode_ack(type, packet_id, out); });
+Status Client::queue_control(PacketType type, uint16_t packet_id) {
+  const ControlPacket packet{type, packet_id};
+  return queue(encode_control, &packet);
 }
 
 Result<uint16_t> Client::publish(std::string_view topic, ByteView payload, QoS qos, bool retain) {
@@ -628,7 +645,7 @@ Result<uint16_t> Client::publish(std::string_view topic, ByteView payload, QoS q
   p.retain = retain;
   if (qos == QoS::kAtMostOnce) {
     if (state_ != State::kConnected) return Status::kClientNotConnected;
-    const Status queued = queue([&](MutableByteView out) { return codec::encode(p, out); });
+    const Status queued = queue(encode_packet<codec::Publish>, &p);
     if (queued != Status::kOk) return queued;
     if (!flush()) return Status::kClientNotConnected;
     return uint16_t{0};
@@ -681,7 +698,7 @@ void Client::send_queued_messages() {
   for (size_t i = 0; i < inflight_span_ && queued_count_ > 0; ++i) {
     InflightEntry& e = storage_.inflight[(inflight_head_ + i) % storage_.inflight_capacity];
     if (e.state == kEntryQueuedPubrel) {
-      if (queue_ack(PacketType::kPubrel, e.packet_id) != Status::kOk) return;
+      if (queue_control(PacketType::kPubrel, e.packet_id) != Status::kOk) return;
       e.state = kEntryAwaitPubcomp;
       --queued_count_;
     } else if (e.state == kEntryQueuedPublish) {
@@ -834,10 +851,11 @@ void Client::queue_subscription_packets(bool unsubscribe) {
     }
     if (n == 0) return;
     const uint16_t id = next_packet_id();
-    const Status queued = queue([&](MutableByteView out) {
-      return unsubscribe ? codec::encode(codec::Unsubscribe{id, filters, n}, out)
-                         : codec::encode(codec::Subscribe{id, subs, n}, out);
-    });
+    const codec::Unsubscribe unsubscribe_packet{id, filters, n};
+    const codec::Subscribe subscribe_packet{id, subs, n};
+    const Status queued = unsubscribe
+                              ? queue(encode_packet<codec::Unsubscribe>, &unsubscribe_packet)
+                              : queue(encode_packet<codec::Subscribe>, &subscribe_packet);
     if (queued != Status::kOk) return;  // retried at the next poll
     for (size_t i = 0; i < n; ++i) {
       entries[i]->packet_id = id;
@@ -850,9 +868,7 @@ void Client::queue_subscription_packets(bool unsubscribe) {
 
 Status Client::disconnect(uint32_t flush_timeout_ms) {
   if (state_ == State::kIdle) return Status::kOk;
-  if (link_open() && queue([](MutableByteView out) {
-                       return codec::encode_empty(PacketType::kDisconnect, out);
-                     }) == Status::kOk) {
+  if (link_open() && queue_control(PacketType::kDisconnect, 0) == Status::kOk) {
     const uint32_t start = now_ms();
     while (link_open() && flush() && tx_end_ > tx_start_) {
       const uint32_t left = time_left(start, now_ms(), flush_timeout_ms);

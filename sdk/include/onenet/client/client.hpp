@@ -232,9 +232,9 @@ class Client {
   uint32_t now_ms() { return static_cast<uint32_t>(clock_.now_ms()); }
 
   bool flush();
-  template <typename Encode>
-  Status queue(Encode&& encode);
-  Status queue_ack(codec::PacketType type, uint16_t packet_id);
+  using Encoder = Result<size_t> (*)(const void* packet, MutableByteView out);
+  Status queue(Encoder encode, const void* packet);
+  Status queue_control(codec::PacketType type, uint16_t packet_id);
   void send_queued_messages();
   void send_pending_subscriptions();
 
