@@ -63,12 +63,23 @@ Status decode_key(std::string_view access_key, DecodedKey* key) {
 }
 
 // Writes decimal `value`; returns digits written (at most 20).
+// Division by 10 bit by bit: `value % 10` and `/ 10` on a uint64_t make a 32-bit MCU link
+// libgcc's 64-bit division (__aeabi_uldivmod, about 700 B of flash) for this one loop.
 size_t format_decimal(uint64_t value, char* out) {
   char reversed[20];
   size_t n = 0;
   do {
-    reversed[n++] = static_cast<char>('0' + value % 10);
-    value /= 10;
+    uint64_t quotient = 0;
+    uint32_t remainder = 0;
+    for (int bit = 63; bit >= 0; --bit) {
+      remainder = (remainder << 1) | static_cast<uint32_t>((value >> bit) & 1);
+      if (remainder >= 10) {
+        remainder -= 10;
+        quotient |= uint64_t{1} << bit;
+      }
+    }
+    reversed[n++] = static_cast<char>('0' + remainder);
+    value = quotient;
   } while (value != 0);
   for (size_t i = 0; i < n; ++i) out[i] = reversed[n - 1 - i];
   return n;

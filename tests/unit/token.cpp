@@ -179,6 +179,21 @@ TEST_CASE("a token round-trips through verify and its fields come back decoded")
   CHECK(parsed.signature_length == 20);
 }
 
+TEST_CASE("et is written in decimal across the whole uint64_t range, and verifies") {
+  const uint64_t values[] = {
+      0, 9, 10, 4294967295u, 4294967296u, 10000000000000000000u, 18446744073709551615u};
+  for (const uint64_t et : values) {
+    CAPTURE(et);
+    const std::string token = sign(request(kKey1, kDeviceRes, et, Method::kSha256));
+    CHECK(token.find("&et=" + std::to_string(et) + "&") != std::string::npos);
+    onenet::auth::ParsedToken parsed;
+    const Status verified =
+        onenet::auth::verify_token(token, kKey1, 0, onenet::platform::default_hmac(), &parsed);
+    REQUIRE(verified == Status::kOk);
+    CHECK(parsed.expires_at == et);
+  }
+}
+
 TEST_CASE("verification failures each get their own status") {
   const auto hmac = onenet::platform::default_hmac();
   const std::string token = sign(request(kKey1, kDeviceRes, 2000000000, Method::kSha256));
