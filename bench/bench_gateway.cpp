@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
 
   onenet::platform::SystemClock clock;
   onenet::platform::TcpTransport transport("127.0.0.1", info["mqtt"]["port"].get<uint16_t>());
-  using Storage = onenet::client::StaticStorage<65536, 262144, 2 * 1024 * 1024, 512, 2>;
+  using Storage = onenet::client::StaticStorage<65536, 262144, 2 * 1024 * 1024, 512, 512>;
   auto storage = std::make_unique<Storage>();
   onenet::model::CommandHandler own;
   onenet::gateway::Gateway gateway(transport, clock, onenet::platform::system_random,

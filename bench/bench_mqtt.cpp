@@ -102,8 +102,9 @@ struct Throughput {
 
 struct OurClient : onenet::client::Handler {
   OurClient(uint16_t port, const std::string& id, size_t rx, size_t tx, size_t outbox,
-            size_t inflight, onenet::platform::TlsOptions* tls = nullptr, size_t subscriptions = 4)
-      : rx_(rx), tx_(tx), outbox_(outbox), inflight_(inflight), subs_(subscriptions) {
+            size_t inflight, onenet::platform::TlsOptions* tls = nullptr,
+            size_t subscription_bytes = 256)
+      : rx_(rx), tx_(tx), outbox_(outbox), inflight_(inflight), subs_(subscription_bytes) {
     if (tls) {
       transport = std::make_unique<onenet::platform::TlsTransport>("127.0.0.1", port, *tls);
     } else {
@@ -115,8 +116,7 @@ struct OurClient : onenet::client::Handler {
     s.outbox = onenet::MutableByteView(outbox_.data(), outbox_.size());
     s.inflight = inflight_.data();
     s.inflight_capacity = inflight_.size();
-    s.subscriptions = subs_.data();
-    s.subscription_capacity = subs_.size();
+    s.subscriptions = onenet::MutableByteView(subs_.data(), subs_.size());
     client = std::make_unique<onenet::client::Client>(*transport, clock,
                                                       onenet::platform::system_random, s, *this);
     id_ = id;
@@ -165,7 +165,7 @@ struct OurClient : onenet::client::Handler {
 
   std::vector<uint8_t> rx_, tx_, outbox_;
   std::vector<onenet::client::InflightEntry> inflight_;
-  std::vector<onenet::client::SubscriptionEntry> subs_;
+  std::vector<uint8_t> subs_;
   std::string id_;
   onenet::platform::SystemClock clock;
   std::unique_ptr<onenet::platform::NativeTransport> transport;

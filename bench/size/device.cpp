@@ -41,7 +41,7 @@ struct App : onenet::client::Handler {
 NullTransport transport;
 TickClock clock_source;
 App app;
-onenet::client::StaticStorage<512, 512, 1024, 4, 1> storage;
+onenet::client::StaticStorage<512, 512, 1024, 4, 64> storage;
 char token[256];
 
 }  // namespace

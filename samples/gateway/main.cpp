@@ -164,7 +164,7 @@ int main(int argc, char** argv) {
   const auto transport = onenet_sample::make_transport(host, port, tls, cafile);
   onenet::platform::SystemClock clock;
   // Room for a full pack/post of 10 sub-devices and a few hundred requests in flight.
-  using Storage = onenet::client::StaticStorage<65536, 65536, 512 * 1024, 256, 2>;
+  using Storage = onenet::client::StaticStorage<65536, 65536, 512 * 1024, 256, 512>;
   auto storage = std::make_unique<Storage>();
   onenet::model::CommandHandler own_commands;  // the gateway itself has no properties here
   onenet::gateway::Gateway gateway(*transport, clock, onenet::platform::system_random,

@@ -111,7 +111,7 @@ class Session : public onenet::client::Handler {
       transport_ = std::make_unique<onenet::platform::TcpTransport>(options_.host, options_.port);
     }
     storage_ = std::make_unique<
-        onenet::client::StaticStorage<300 * 1024, 300 * 1024, 600 * 1024, 64, 4>>();
+        onenet::client::StaticStorage<300 * 1024, 300 * 1024, 600 * 1024, 64, 8192>>();
     client_ = std::make_unique<onenet::client::Client>(
         *transport_, clock_, onenet::platform::system_random, storage_->view(), *this);
     onenet::client::Options options;
@@ -193,7 +193,7 @@ class Session : public onenet::client::Handler {
   const MqttOptions& options_;
   onenet::platform::SystemClock clock_;
   std::unique_ptr<onenet::port::Transport> transport_;
-  std::unique_ptr<onenet::client::StaticStorage<300 * 1024, 300 * 1024, 600 * 1024, 64, 4>>
+  std::unique_ptr<onenet::client::StaticStorage<300 * 1024, 300 * 1024, 600 * 1024, 64, 8192>>
       storage_;
   std::unique_ptr<onenet::client::Client> client_;
   std::string client_id_;

@@ -104,7 +104,7 @@ int main(int argc, char** argv) {
   }
   const auto transport = onenet_sample::make_transport(host, port, tls, cafile);
   onenet::platform::SystemClock clock;
-  auto storage = std::make_unique<onenet::client::StaticStorage<16384, 16384, 32768, 32, 2>>();
+  auto storage = std::make_unique<onenet::client::StaticStorage<16384, 16384, 32768, 32, 512>>();
   Telemetry telemetry;
   telemetry.interval_s = interval;
   onenet::model::Device thing(*transport, clock, onenet::platform::system_random,

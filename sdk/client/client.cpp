@@ -32,6 +32,29 @@ enum : uint8_t {
   kUnsubAwait,
 };
 
+// The subscription table (Storage::subscriptions) holds packed records in subscription order
+// (SUBACK codes follow it): [state][qos][packet id: 2 bytes][filter length: 2 bytes][filter].
+// A record is as long as its filter, so a table costs what its filters need.
+constexpr size_t kRecordHeader = 6;
+
+uint16_t read16(const uint8_t* p) {
+  return static_cast<uint16_t>(p[0] | p[1] << 8);
+}
+void write16(uint8_t* p, uint16_t value) {
+  p[0] = static_cast<uint8_t>(value);
+  p[1] = static_cast<uint8_t>(value >> 8);
+}
+size_t record_size(const uint8_t* record) {
+  return kRecordHeader + read16(record + 4);
+}
+std::string_view record_filter(const uint8_t* record) {
+  return std::string_view(reinterpret_cast<const char*>(record + kRecordHeader),
+                          read16(record + 4));
+}
+uint16_t record_packet_id(const uint8_t* record) {
+  return read16(record + 2);
+}
+
 constexpr uint8_t kDupBit = 0x08;
 constexpr uint32_t kStableConnectionMs = 30000;  // a link this old resets the backoff
 constexpr uint32_t kNoTimeoutMs = 3600000;
@@ -173,7 +196,6 @@ Status Client::check_filter_rules(std::string_view filter, QoS qos) const {
   const Status valid = codec::check_topic_filter(filter);
   if (valid != Status::kOk) return valid;
   if (static_cast<uint8_t>(qos) > 2) return Status::kCodecBadQos;
-  if (filter.size() > kMaxFilterLength) return Status::kInvalidArgument;
   if (options_.profile != Profile::kOneNet) return Status::kOk;
   if (static_cast<uint8_t>(qos) > 1) return Status::kClientRuleQos;
   if (!in_device_space(filter)) return Status::kClientRuleTopic;
@@ -279,18 +301,20 @@ void Client::on_connack(const codec::Connack& connack) {
   state_ = State::kConnected;
   connected_since_ms_ = now_ms();
   requeue_after_connect(connack.session_present);
-  for (size_t i = 0; i < storage_.subscription_capacity; ++i) {
-    SubscriptionEntry& e = storage_.subscriptions[i];
+  uint8_t* const table = storage_.subscriptions.data;
+  for (uint8_t* r = table; r < table + subscriptions_used_; r += record_size(r)) {
+    uint8_t& state = r[0];
     if (connack.session_present) {
       // The broker kept the subscriptions [MQTT-3.2.2-2]; only unanswered requests go again.
-      if (e.state == kSubAwaitSuback) e.state = kSubPending;
-      if (e.state == kUnsubAwait) e.state = kUnsubPending;
-    } else if (e.state == kSubActive || e.state == kSubAwaitSuback) {
-      e.state = kSubPending;  // a new session has none: subscribe again
-    } else if (e.state == kUnsubPending || e.state == kUnsubAwait) {
-      e.state = kSubFree;  // nothing to unsubscribe from in a new session
+      if (state == kSubAwaitSuback) state = kSubPending;
+      if (state == kUnsubAwait) state = kUnsubPending;
+    } else if (state == kSubActive || state == kSubAwaitSuback) {
+      state = kSubPending;  // a new session has none: subscribe again
+    } else if (state == kUnsubPending || state == kUnsubAwait) {
+      state = kSubFree;  // nothing to unsubscribe from in a new session
     }
   }
+  compact_subscriptions();
   send_pending_subscriptions();
   send_queued_messages();
   flush();
@@ -521,15 +545,19 @@ void Client::handle_packet(const codec::Packet& packet) {
       const bool suback = packet.type == PacketType::kSuback;
       const uint32_t generation = generation_;
       size_t code_index = 0;
-      for (size_t i = 0; i < storage_.subscription_capacity && generation == generation_; ++i) {
-        SubscriptionEntry& e = storage_.subscriptions[i];
-        if (e.packet_id != packet.packet_id ||
-            e.state != (suback ? kSubAwaitSuback : kUnsubAwait)) {
+      // Handlers may subscribe from here: that only appends, and records move only when the
+      // table is compacted, after this loop.
+      uint8_t* const table = storage_.subscriptions.data;
+      const uint8_t* const end = table + subscriptions_used_;
+      for (uint8_t* r = table; r < end && generation == generation_; r += record_size(r)) {
+        uint8_t& state = r[0];
+        if (record_packet_id(r) != packet.packet_id ||
+            state != (suback ? kSubAwaitSuback : kUnsubAwait)) {
           continue;
         }
-        const std::string_view filter(e.filter, e.length);
+        const std::string_view filter = record_filter(r);
         if (!suback) {
-          e.state = kSubFree;
+          state = kSubFree;
           handler_.on_unsubscribed(filter);
           continue;
         }
@@ -539,13 +567,14 @@ void Client::handle_packet(const codec::Packet& packet) {
             code_index < packet.list.size ? packet.list.data[code_index] : codec::kSubackFailure;
         ++code_index;
         if (code == codec::kSubackFailure) {
-          e.state = kSubFree;  // not resubscribed after a reconnect
+          state = kSubFree;  // not resubscribed after a reconnect
           handler_.on_subscribed(filter, Status::kClientSubscribeRefused, QoS::kAtMostOnce);
         } else {
-          e.state = kSubActive;
+          state = kSubActive;
           handler_.on_subscribed(filter, Status::kOk, static_cast<QoS>(code));
         }
       }
+      compact_subscriptions();
       return;
     }
     case PacketType::kPingresp:
@@ -742,9 +771,9 @@ bool Client::packet_id_in_use(uint16_t id) const {
     const InflightEntry& e = storage_.inflight[(inflight_head_ + i) % storage_.inflight_capacity];
     if (e.state != kEntryFree && e.packet_id == id) return true;
   }
-  for (size_t i = 0; i < storage_.subscription_capacity; ++i) {
-    const SubscriptionEntry& e = storage_.subscriptions[i];
-    if ((e.state == kSubAwaitSuback || e.state == kUnsubAwait) && e.packet_id == id) return true;
+  const uint8_t* const table = storage_.subscriptions.data;
+  for (const uint8_t* r = table; r < table + subscriptions_used_; r += record_size(r)) {
+    if ((r[0] == kSubAwaitSuback || r[0] == kUnsubAwait) && record_packet_id(r) == id) return true;
   }
   return false;
 }
@@ -758,48 +787,66 @@ uint16_t Client::next_packet_id() {
 
 // ---- Subscriptions -----------------------------------------------------------------------------
 
+uint8_t* Client::find_subscription(std::string_view filter) {
+  uint8_t* const table = storage_.subscriptions.data;
+  for (uint8_t* r = table; r < table + subscriptions_used_; r += record_size(r)) {
+    if (r[0] != kSubFree && record_filter(r) == filter) return r;
+  }
+  return nullptr;
+}
+
+// Drops freed records, keeping the order of the others.
+void Client::compact_subscriptions() {
+  uint8_t* const table = storage_.subscriptions.data;
+  size_t kept = 0;
+  for (size_t at = 0; at < subscriptions_used_;) {
+    const size_t size = record_size(table + at);
+    if (table[at] != kSubFree) {
+      if (kept != at) std::memmove(table + kept, table + at, size);
+      kept += size;
+    }
+    at += size;
+  }
+  subscriptions_used_ = kept;
+}
+
 Status Client::subscribe(const codec::Subscription* subscriptions, size_t count) {
   if (!configured_) return Status::kInvalidArgument;
   if (count == 0) return Status::kCodecEmptySubscription;
   const bool onenet = options_.profile == Profile::kOneNet;
   if (onenet && count > kOneNetMaxFiltersPerPacket) return Status::kClientRuleSubscriptionCount;
   size_t active = 0;
-  size_t free_slots = 0;
-  for (size_t i = 0; i < storage_.subscription_capacity; ++i) {
-    const uint8_t st = storage_.subscriptions[i].state;
-    if (st == kSubFree) ++free_slots;
-    if (st == kSubPending || st == kSubAwaitSuback || st == kSubActive) ++active;
+  const uint8_t* const table = storage_.subscriptions.data;
+  for (const uint8_t* r = table; r < table + subscriptions_used_; r += record_size(r)) {
+    if (r[0] == kSubPending || r[0] == kSubAwaitSuback || r[0] == kSubActive) ++active;
   }
   size_t added = 0;
+  size_t added_bytes = 0;
   for (size_t n = 0; n < count; ++n) {
     const Status rules = check_filter_rules(subscriptions[n].filter, subscriptions[n].qos);
     if (rules != Status::kOk) return rules;
-    bool known = false;
-    for (size_t i = 0; i < storage_.subscription_capacity && !known; ++i) {
-      const SubscriptionEntry& e = storage_.subscriptions[i];
-      known =
-          e.state != kSubFree && std::string_view(e.filter, e.length) == subscriptions[n].filter;
+    if (find_subscription(subscriptions[n].filter) == nullptr) {
+      ++added;
+      added_bytes += kRecordHeader + subscriptions[n].filter.size();
     }
-    if (!known) ++added;
   }
   if (onenet && active + added > kOneNetMaxSubscriptions)
     return Status::kClientRuleSubscriptionCount;
-  if (added > free_slots) return Status::kClientTooManySubscriptions;
+  if (added_bytes > storage_.subscriptions.size - subscriptions_used_) {
+    return Status::kClientTooManySubscriptions;
+  }
 
   for (size_t n = 0; n < count; ++n) {
     const std::string_view filter = subscriptions[n].filter;
-    SubscriptionEntry* slot = nullptr;
-    for (size_t i = 0; i < storage_.subscription_capacity && slot == nullptr; ++i) {
-      SubscriptionEntry& e = storage_.subscriptions[i];
-      if (e.state != kSubFree && std::string_view(e.filter, e.length) == filter) slot = &e;
+    uint8_t* r = find_subscription(filter);
+    if (r == nullptr) {  // a new record at the end (check_topic_filter bounds it to 65,535)
+      r = storage_.subscriptions.data + subscriptions_used_;
+      write16(r + 4, static_cast<uint16_t>(filter.size()));
+      std::memcpy(r + kRecordHeader, filter.data(), filter.size());
+      subscriptions_used_ += record_size(r);
     }
-    for (size_t i = 0; i < storage_.subscription_capacity && slot == nullptr; ++i) {
-      if (storage_.subscriptions[i].state == kSubFree) slot = &storage_.subscriptions[i];
-    }
-    std::memcpy(slot->filter, filter.data(), filter.size());
-    slot->length = static_cast<uint16_t>(filter.size());
-    slot->qos = subscriptions[n].qos;
-    slot->state = kSubPending;
+    r[1] = static_cast<uint8_t>(subscriptions[n].qos);
+    r[0] = kSubPending;
   }
   send_pending_subscriptions();
   if (state_ == State::kConnected) flush();
@@ -814,12 +861,8 @@ Status Client::unsubscribe(const std::string_view* filters, size_t count) {
     if (valid != Status::kOk) return valid;
   }
   for (size_t n = 0; n < count; ++n) {
-    for (size_t i = 0; i < storage_.subscription_capacity; ++i) {
-      SubscriptionEntry& e = storage_.subscriptions[i];
-      if (e.state != kSubFree && std::string_view(e.filter, e.length) == filters[n]) {
-        e.state = kUnsubPending;
-      }
-    }
+    uint8_t* r = find_subscription(filters[n]);
+    if (r != nullptr) r[0] = kUnsubPending;
   }
   send_pending_subscriptions();
   if (state_ == State::kConnected) flush();
@@ -840,14 +883,15 @@ void Client::queue_subscription_packets(bool unsubscribe) {
   for (;;) {
     codec::Subscription subs[kMaxFiltersPerPacket];
     std::string_view filters[kMaxFiltersPerPacket];
-    SubscriptionEntry* entries[kMaxFiltersPerPacket];
+    uint8_t* records[kMaxFiltersPerPacket];
     size_t n = 0;
-    for (size_t i = 0; i < storage_.subscription_capacity && n < per_packet; ++i) {
-      SubscriptionEntry& e = storage_.subscriptions[i];
-      if (e.state != pending) continue;
-      filters[n] = std::string_view(e.filter, e.length);
-      subs[n] = codec::Subscription{filters[n], e.qos};
-      entries[n++] = &e;
+    uint8_t* const table = storage_.subscriptions.data;
+    for (uint8_t* r = table; r < table + subscriptions_used_ && n < per_packet;
+         r += record_size(r)) {
+      if (r[0] != pending) continue;
+      filters[n] = record_filter(r);
+      subs[n] = codec::Subscription{filters[n], static_cast<QoS>(r[1])};
+      records[n++] = r;
     }
     if (n == 0) return;
     const uint16_t id = next_packet_id();
@@ -858,8 +902,8 @@ void Client::queue_subscription_packets(bool unsubscribe) {
                               : queue(encode_packet<codec::Subscribe>, &subscribe_packet);
     if (queued != Status::kOk) return;  // retried at the next poll
     for (size_t i = 0; i < n; ++i) {
-      entries[i]->packet_id = id;
-      entries[i]->state = unsubscribe ? kUnsubAwait : kSubAwaitSuback;
+      write16(records[i] + 2, id);
+      records[i][0] = unsubscribe ? kUnsubAwait : kSubAwaitSuback;
     }
   }
 }

@@ -109,7 +109,7 @@ TEST_CASE("100 client instances in one process, each talking to itself through t
   small.rx = small.tx = 2048;
   small.outbox = 4096;
   small.inflight = 8;
-  small.subscriptions = 2;
+  small.subscription_bytes = 2 * onenet::client::subscription_bytes(16);
   std::vector<std::unique_ptr<LiveClient>> clients;
   for (int i = 0; i < kClients; ++i) {
     clients.push_back(LiveClient::tcp(broker.port(), "many-" + std::to_string(i), small));

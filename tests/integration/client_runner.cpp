@@ -55,7 +55,7 @@ TEST_CASE("four threads publish 2,000 QoS 1 messages through one runner; all arr
 
   onenet::platform::TcpTransport transport("127.0.0.1", broker.port());
   onenet::platform::SystemClock clock;
-  auto storage = std::make_unique<onenet::client::StaticStorage<8192, 8192, 16384, 32, 4>>();
+  auto storage = std::make_unique<onenet::client::StaticStorage<8192, 8192, 16384, 32, 1024>>();
   CountingHandler handler;
   onenet::client::Client client(transport, clock, onenet::platform::system_random, storage->view(),
                                 handler);

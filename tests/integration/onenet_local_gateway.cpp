@@ -64,7 +64,7 @@ struct Rig {
   explicit Rig(const OnenetLocal& cloud)
       : cloud(cloud),
         transport("127.0.0.1", cloud.port()),
-        storage(std::make_unique<onenet::client::StaticStorage<65536, 65536, 262144, 256, 2>>()),
+        storage(std::make_unique<onenet::client::StaticStorage<65536, 65536, 262144, 256, 512>>()),
         gateway(transport, clock, onenet::platform::system_random, onenet::platform::default_hmac(),
                 onenet::platform::unix_seconds, storage->view(), commands) {
     options.device.product_id = kGatewayProduct;
@@ -135,7 +135,7 @@ struct Rig {
   onenet::model::ThingModel model;
   onenet::platform::SystemClock clock;
   onenet::platform::TcpTransport transport;
-  std::unique_ptr<onenet::client::StaticStorage<65536, 65536, 262144, 256, 2>> storage;
+  std::unique_ptr<onenet::client::StaticStorage<65536, 65536, 262144, 256, 512>> storage;
   NoCommands commands;
   onenet::gateway::Gateway gateway;
   onenet::gateway::GatewayOptions options;

@@ -43,7 +43,7 @@ struct App : onenet::model::CommandHandler {
 struct Thing {
   Thing(const OnenetLocal& cloud, const onenet::model::ThingModel* model)
       : transport("127.0.0.1", cloud.port()),
-        storage(std::make_unique<onenet::client::StaticStorage<16384, 16384, 32768, 32, 2>>()),
+        storage(std::make_unique<onenet::client::StaticStorage<16384, 16384, 32768, 32, 512>>()),
         device(transport, clock, onenet::platform::system_random, onenet::platform::default_hmac(),
                onenet::platform::unix_seconds, storage->view(), app) {
     options.product_id = kProduct;
@@ -79,7 +79,7 @@ struct Thing {
   }
   onenet::platform::TcpTransport transport;
   onenet::platform::SystemClock clock;
-  std::unique_ptr<onenet::client::StaticStorage<16384, 16384, 32768, 32, 2>> storage;
+  std::unique_ptr<onenet::client::StaticStorage<16384, 16384, 32768, 32, 512>> storage;
   App app;
   onenet::model::Device device;
   onenet::model::DeviceOptions options;
@@ -269,7 +269,7 @@ TEST_CASE("Linux: DeviceRunner answers with futures, from any thread") {
   const auto model = load_model();
   onenet::platform::TcpTransport transport("127.0.0.1", cloud.port());
   onenet::platform::SystemClock clock;
-  auto storage = std::make_unique<onenet::client::StaticStorage<16384, 16384, 32768, 32, 2>>();
+  auto storage = std::make_unique<onenet::client::StaticStorage<16384, 16384, 32768, 32, 512>>();
   App app;
   onenet::model::Device device(transport, clock, onenet::platform::system_random,
                                onenet::platform::default_hmac(), onenet::platform::unix_seconds,

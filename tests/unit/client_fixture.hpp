@@ -152,8 +152,8 @@ struct Harness {
   FakeClock clock;
   ScriptedTransport transport;
   RecordingHandler handler;
-  std::unique_ptr<onenet::client::StaticStorage<2048, 2048, 4096, 8, 12, 4>> storage =
-      std::make_unique<onenet::client::StaticStorage<2048, 2048, 4096, 8, 12, 4>>();
+  std::unique_ptr<onenet::client::StaticStorage<2048, 2048, 4096, 8, 1024, 4>> storage =
+      std::make_unique<onenet::client::StaticStorage<2048, 2048, 4096, 8, 1024, 4>>();
   onenet::client::Client client{transport, clock, scripted_random, storage->view(), handler};
   onenet::client::Options options;
 

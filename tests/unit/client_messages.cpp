@@ -273,6 +273,135 @@ TEST_CASE("unsubscribe sends UNSUBSCRIBE and reports UNSUBACK") {
   CHECK(h.transport.take_packets().empty());  // nothing left to resubscribe
 }
 
+namespace {
+
+// Filters of the SUBSCRIBE packet, in order.
+std::vector<std::string> filters_of(const onenet::codec::Packet& subscribe) {
+  std::vector<std::string> out;
+  onenet::ByteView cursor = subscribe.list;
+  onenet::codec::Subscription entry;
+  while (onenet::codec::next_filter(&cursor, true, &entry)) out.emplace_back(entry.filter);
+  return out;
+}
+
+Bytes suback(uint16_t id, std::initializer_list<uint8_t> codes) {
+  Bytes frame{0x90, static_cast<uint8_t>(2 + codes.size()), static_cast<uint8_t>(id >> 8),
+              static_cast<uint8_t>(id)};
+  for (const uint8_t code : codes) frame.push_back(code);
+  return frame;
+}
+
+}  // namespace
+
+TEST_CASE("the subscription table holds what its bytes allow; freed records are reused") {
+  FakeClock clock;
+  ScriptedTransport transport;
+  RecordingHandler handler;
+  using onenet::client::subscription_bytes;
+  // Room for exactly two 8-character filters.
+  auto storage = std::make_unique<
+      onenet::client::StaticStorage<512, 512, 512, 4, 2 * subscription_bytes(8)>>();
+  onenet::client::Client client(transport, clock, scripted_random, storage->view(), handler);
+  onenet::client::Options options;
+  options.connect.client_id = "t";
+  REQUIRE(client.configure(options) == Status::kOk);
+  REQUIRE(client.start() == Status::kOk);
+  client.poll(0);
+  transport.take_packets();
+  transport.deliver({0x20, 0x02, 0x00, 0x00});
+  client.poll(0);
+  REQUIRE(client.state() == State::kConnected);
+
+  const onenet::codec::Subscription two[] = {{"filter/a", QoS::kAtMostOnce},
+                                             {"filter/b", QoS::kAtLeastOnce}};
+  REQUIRE(client.subscribe(two, 2) == Status::kOk);
+  auto packets = transport.take_packets();
+  REQUIRE(packets.size() == 1);
+  CHECK(filters_of(packets[0]) == std::vector<std::string>{"filter/a", "filter/b"});
+  transport.deliver(suback(packets[0].packet_id, {0x00, 0x01}));
+  client.poll(0);
+  CHECK(handler.subscribed == std::vector<std::string>{"filter/a:0", "filter/b:1"});
+
+  // Full: a third filter is refused and nothing is sent; the same filter again fits (an update).
+  const onenet::codec::Subscription third{"filter/c", QoS::kAtMostOnce};
+  CHECK(client.subscribe(&third, 1) == Status::kClientTooManySubscriptions);
+  CHECK(transport.take_packets().empty());
+  const onenet::codec::Subscription again{"filter/b", QoS::kAtMostOnce};
+  REQUIRE(client.subscribe(&again, 1) == Status::kOk);
+  packets = transport.take_packets();
+  REQUIRE(packets.size() == 1);
+  transport.deliver(suback(packets[0].packet_id, {0x00}));
+  client.poll(0);
+
+  // Unsubscribing the first frees its bytes for the third; the order of the rest is kept.
+  const std::string_view first = "filter/a";
+  REQUIRE(client.unsubscribe(&first, 1) == Status::kOk);
+  packets = transport.take_packets();
+  REQUIRE(packets.size() == 1);
+  transport.deliver(ack_frame(PacketType::kUnsuback, packets[0].packet_id));
+  client.poll(0);
+  REQUIRE(client.subscribe(&third, 1) == Status::kOk);
+  packets = transport.take_packets();
+  REQUIRE(packets.size() == 1);
+  transport.deliver(suback(packets[0].packet_id, {0x00}));
+  client.poll(0);
+
+  // After a lost session both are subscribed again, in table order, in one SUBSCRIBE.
+  transport.dead = true;
+  client.poll(0);
+  clock.now += client.next_timeout_ms();
+  client.poll(0);
+  transport.take_packets();
+  transport.deliver({0x20, 0x02, 0x00, 0x00});
+  client.poll(0);
+  packets = transport.take_packets();
+  REQUIRE(packets.size() == 1);
+  CHECK(filters_of(packets[0]) == std::vector<std::string>{"filter/b", "filter/c"});
+}
+
+TEST_CASE("a handler may subscribe and unsubscribe from inside on_subscribed") {
+  struct Chain : RecordingHandler {
+    void on_subscribed(std::string_view filter, Status result, QoS granted) override {
+      RecordingHandler::on_subscribed(filter, result, granted);
+      if (filter == "one") {
+        const onenet::codec::Subscription next{"two/longer/filter", QoS::kAtMostOnce};
+        CHECK(client->subscribe(&next, 1) == Status::kOk);
+        const std::string_view gone = "zero";
+        CHECK(client->unsubscribe(&gone, 1) == Status::kOk);
+      }
+    }
+    onenet::client::Client* client = nullptr;
+  };
+  Harness h;
+  Chain chain;
+  onenet::client::Client client(h.transport, h.clock, scripted_random, h.storage->view(), chain);
+  chain.client = &client;
+  REQUIRE(client.configure(h.options) == Status::kOk);
+  REQUIRE(client.start() == Status::kOk);
+  client.poll(0);
+  h.transport.take_packets();
+  h.transport.deliver({0x20, 0x02, 0x00, 0x00});
+  client.poll(0);
+  const onenet::codec::Subscription both[] = {{"zero", QoS::kAtMostOnce},
+                                              {"one", QoS::kAtMostOnce}};
+  REQUIRE(client.subscribe(both, 2) == Status::kOk);
+  auto packets = h.transport.take_packets();
+  REQUIRE(packets.size() == 1);
+  h.transport.deliver(suback(packets[0].packet_id, {0x00, 0x00}));
+  client.poll(0);
+  CHECK(chain.subscribed == std::vector<std::string>{"zero:0", "one:0"});
+  packets = h.transport.take_packets();
+  REQUIRE(packets.size() == 2);
+  CHECK(packets[0].type == PacketType::kSubscribe);
+  CHECK(filters_of(packets[0]) == std::vector<std::string>{"two/longer/filter"});
+  CHECK(packets[1].type == PacketType::kUnsubscribe);
+  h.transport.deliver(suback(packets[0].packet_id, {0x01}));
+  h.transport.deliver(ack_frame(PacketType::kUnsuback, packets[1].packet_id));
+  client.poll(0);
+  CHECK(chain.subscribed.back() == "two/longer/filter:1");
+  CHECK(chain.unsubscribed == std::vector<std::string>{"zero"});
+}
+
 TEST_CASE("a handler may publish from inside on_message") {
   struct Echo : RecordingHandler {
     onenet::client::Client* client = nullptr;
@@ -284,7 +413,7 @@ TEST_CASE("a handler may publish from inside on_message") {
   FakeClock clock;
   ScriptedTransport transport;
   Echo handler;
-  auto storage = std::make_unique<onenet::client::StaticStorage<512, 512, 512, 4, 4>>();
+  auto storage = std::make_unique<onenet::client::StaticStorage<512, 512, 512, 4, 256>>();
   onenet::client::Client client(transport, clock, scripted_random, storage->view(), handler);
   handler.client = &client;
   onenet::client::Options options;

@@ -34,8 +34,8 @@ struct GatewayHarness {
   FakeClock clock;
   ScriptedTransport transport;
   onenet::model::CommandHandler own_commands;
-  std::unique_ptr<onenet::client::StaticStorage<8192, 8192, 65536, 64, 2>> storage =
-      std::make_unique<onenet::client::StaticStorage<8192, 8192, 65536, 64, 2>>();
+  std::unique_ptr<onenet::client::StaticStorage<8192, 8192, 65536, 64, 512>> storage =
+      std::make_unique<onenet::client::StaticStorage<8192, 8192, 65536, 64, 512>>();
   onenet::gateway::Gateway gateway{
       transport,          clock,           scripted_random, onenet::platform::default_hmac(),
       fixed_unix_seconds, storage->view(), own_commands};

@@ -36,8 +36,8 @@ struct DeviceHarness {
   FakeClock clock;
   ScriptedTransport transport;
   Commands commands;
-  std::unique_ptr<onenet::client::StaticStorage<4096, 4096, 8192, 16, 2>> storage =
-      std::make_unique<onenet::client::StaticStorage<4096, 4096, 8192, 16, 2>>();
+  std::unique_ptr<onenet::client::StaticStorage<4096, 4096, 8192, 16, 512>> storage =
+      std::make_unique<onenet::client::StaticStorage<4096, 4096, 8192, 16, 512>>();
   onenet::model::Device device{
       transport,          clock,           scripted_random, onenet::platform::default_hmac(),
       fixed_unix_seconds, storage->view(), commands};
@@ -204,7 +204,7 @@ TEST_CASE("without a handler for it, a command gets code 100; malformed JSON get
   FakeClock clock;
   ScriptedTransport transport;
   onenet::model::CommandHandler nothing;
-  auto storage = std::make_unique<onenet::client::StaticStorage<4096, 4096, 8192, 16, 2>>();
+  auto storage = std::make_unique<onenet::client::StaticStorage<4096, 4096, 8192, 16, 512>>();
   onenet::model::Device device(transport, clock, scripted_random, onenet::platform::default_hmac(),
                                fixed_unix_seconds, storage->view(), nothing);
   onenet::model::DeviceOptions options;

@@ -102,7 +102,7 @@ DeviceState& Platform::state(const std::string& product_id, const std::string& d
 bool Platform::start(uint16_t mqtt_port, std::chrono::milliseconds timeout) {
   transport_ = std::make_unique<onenet::platform::TcpTransport>("127.0.0.1", mqtt_port);
   storage_ = std::make_unique<
-      onenet::client::StaticStorage<600 * 1024, 600 * 1024, 64 * 1024, 64, 4, 64>>();
+      onenet::client::StaticStorage<600 * 1024, 600 * 1024, 64 * 1024, 64, 1024, 64>>();
   client_ = std::make_unique<onenet::client::Client>(
       *transport_, clock_, onenet::platform::system_random, storage_->view(), *this);
   onenet::client::Options options;

@@ -114,7 +114,7 @@ class Platform : public onenet::client::Handler {
 
   std::unique_ptr<onenet::platform::TcpTransport> transport_;
   onenet::platform::SystemClock clock_;
-  std::unique_ptr<onenet::client::StaticStorage<600 * 1024, 600 * 1024, 64 * 1024, 64, 4, 64>>
+  std::unique_ptr<onenet::client::StaticStorage<600 * 1024, 600 * 1024, 64 * 1024, 64, 1024, 64>>
       storage_;
   std::unique_ptr<onenet::client::Client> client_;
   std::unique_ptr<onenet::platform::Runner> runner_;

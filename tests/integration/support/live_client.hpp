@@ -20,7 +20,7 @@ struct Sizes {
   size_t tx = 16 * 1024;
   size_t outbox = 128 * 1024;
   size_t inflight = 256;
-  size_t subscriptions = 8;
+  size_t subscription_bytes = 1024;
 };
 
 class LiveClient : public onenet::client::Handler {
@@ -33,16 +33,16 @@ class LiveClient : public onenet::client::Handler {
     outbox_.resize(sizes.outbox);
     inflight_.resize(sizes.inflight);
     inbound_.resize(16);
-    subscriptions_.resize(sizes.subscriptions);
-    onenet::client::Storage storage{onenet::MutableByteView(rx_.data(), rx_.size()),
-                                    onenet::MutableByteView(tx_.data(), tx_.size()),
-                                    onenet::MutableByteView(outbox_.data(), outbox_.size()),
-                                    inflight_.data(),
-                                    inflight_.size(),
-                                    inbound_.data(),
-                                    inbound_.size(),
-                                    subscriptions_.data(),
-                                    subscriptions_.size()};
+    subscriptions_.resize(sizes.subscription_bytes);
+    onenet::client::Storage storage{
+        onenet::MutableByteView(rx_.data(), rx_.size()),
+        onenet::MutableByteView(tx_.data(), tx_.size()),
+        onenet::MutableByteView(outbox_.data(), outbox_.size()),
+        inflight_.data(),
+        inflight_.size(),
+        inbound_.data(),
+        inbound_.size(),
+        onenet::MutableByteView(subscriptions_.data(), subscriptions_.size())};
     client_ = std::make_unique<onenet::client::Client>(
         *transport_, clock_, onenet::platform::system_random, storage, *this);
     options.connect.client_id = client_id_;
@@ -112,7 +112,7 @@ class LiveClient : public onenet::client::Handler {
   std::vector<uint8_t> rx_, tx_, outbox_;
   std::vector<onenet::client::InflightEntry> inflight_;
   std::vector<uint16_t> inbound_;
-  std::vector<onenet::client::SubscriptionEntry> subscriptions_;
+  std::vector<uint8_t> subscriptions_;
   std::unique_ptr<onenet::client::Client> client_;
 };
 

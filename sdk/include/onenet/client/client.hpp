@@ -69,7 +69,8 @@ class Handler {
   virtual void on_message(const Message& /*message*/) {}
   /// A QoS 1/2 publish completed: kOk when acknowledged, kClientSessionLost when dropped.
   virtual void on_delivered(uint16_t /*packet_id*/, Status /*result*/) {}
-  /// SUBACK for one filter: kOk with the granted QoS, or kClientSubscribeRefused.
+  /// SUBACK for one filter: kOk with the granted QoS, or kClientSubscribeRefused. `filter`
+  /// views the subscription table: valid only during the call.
   virtual void on_subscribed(std::string_view /*filter*/, Status /*result*/,
                              codec::QoS /*granted*/) {}
   /// UNSUBACK for one filter.
@@ -79,12 +80,6 @@ class Handler {
   virtual void before_connect(codec::Connect& /*connect*/) {}
 };
 
-/// Longest topic filter the subscription table stores (for resubscribing after a reconnect).
-#ifndef ONENET_MAX_FILTER_LENGTH
-#define ONENET_MAX_FILTER_LENGTH 160
-#endif
-inline constexpr size_t kMaxFilterLength = ONENET_MAX_FILTER_LENGTH;
-
 /// One unacknowledged outgoing QoS 1/2 message (its frame lives in Storage::outbox).
 struct InflightEntry {
   uint32_t offset = 0;
@@ -93,14 +88,11 @@ struct InflightEntry {
   uint8_t state = 0;
 };
 
-/// One subscription, kept for resubscribing after a reconnect.
-struct SubscriptionEntry {
-  char filter[kMaxFilterLength];
-  uint16_t length = 0;
-  uint16_t packet_id = 0;
-  codec::QoS qos = codec::QoS::kAtMostOnce;
-  uint8_t state = 0;
-};
+/// Bytes of subscription table (Storage::subscriptions) one filter takes: the table keeps
+/// every filter, packed, to subscribe again after a reconnect.
+constexpr size_t subscription_bytes(size_t filter_length) {
+  return 6 + filter_length;
+}
 
 /// The client's memory, owned by the caller; must outlive the client.
 struct Storage {
@@ -111,20 +103,21 @@ struct Storage {
   size_t inflight_capacity = 0;
   uint16_t* inbound_qos2 = nullptr;  ///< QoS 2 ids received, PUBREL not yet (dedup)
   size_t inbound_qos2_capacity = 0;
-  SubscriptionEntry* subscriptions = nullptr;
-  size_t subscription_capacity = 0;
+  /// The subscription table: subscription_bytes(length) per filter (a OneNET device's
+  /// `$sys/{product}/{device}/thing/#` of a 64-character name needs under 100 bytes).
+  MutableByteView subscriptions;
 };
 
 /// Storage sized at compile time (an MCU's static buffers, or a member of a host object).
-template <size_t RxBytes, size_t TxBytes, size_t OutboxBytes, size_t Inflight, size_t Subscriptions,
-          size_t InboundQos2 = 16>
+template <size_t RxBytes, size_t TxBytes, size_t OutboxBytes, size_t Inflight,
+          size_t SubscriptionBytes, size_t InboundQos2 = 16>
 struct StaticStorage {
   uint8_t rx[RxBytes];
   uint8_t tx[TxBytes];
   uint8_t outbox[OutboxBytes];
   InflightEntry inflight[Inflight];
   uint16_t inbound_qos2[InboundQos2];
-  SubscriptionEntry subscriptions[Subscriptions];
+  uint8_t subscriptions[SubscriptionBytes];
 
   Storage view() {
     return Storage{MutableByteView(rx, RxBytes),
@@ -134,8 +127,7 @@ struct StaticStorage {
                    Inflight,
                    inbound_qos2,
                    InboundQos2,
-                   subscriptions,
-                   Subscriptions};
+                   MutableByteView(subscriptions, SubscriptionBytes)};
   }
 };
 
@@ -189,7 +181,8 @@ class Client {
 
   /// Subscribes (and remembers the filters, to resubscribe after a reconnect). Results arrive
   /// through on_subscribed. Returns kOk, a codec status, kClientRule*, kClientBusy or
-  /// kClientTooManySubscriptions.
+  /// kClientTooManySubscriptions (Storage::subscriptions has no room for the new filters; room
+  /// freed by UNSUBACK or a refused filter is reused).
   Status subscribe(const codec::Subscription* subscriptions, size_t count);
 
   /// Unsubscribes; on_unsubscribed follows for each filter.
@@ -237,6 +230,8 @@ class Client {
   Status queue_control(codec::PacketType type, uint16_t packet_id);
   void send_queued_messages();
   void send_pending_subscriptions();
+  uint8_t* find_subscription(std::string_view filter);
+  void compact_subscriptions();
 
   uint16_t next_packet_id();
   bool packet_id_in_use(uint16_t id) const;
@@ -278,6 +273,7 @@ class Client {
   size_t inflight_used_ = 0;  // live entries
   size_t queued_count_ = 0;   // live entries waiting to be sent
   size_t inbound_qos2_count_ = 0;
+  size_t subscriptions_used_ = 0;  // bytes of Storage::subscriptions holding records
 };
 
 }  // namespace onenet::client
