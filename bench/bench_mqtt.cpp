@@ -478,50 +478,74 @@ void print_memory(const char* library, size_t clients, size_t rss_before, size_t
   std::fflush(stdout);
 }
 
-void memory(uint16_t port, size_t clients, const std::string& library) {
-  // Ours twice: buffers for 1 KB messages, and the small set a telemetry device needs (256 B
-  // messages). The buffers are the caller's (an MCU's static storage): a configuration choice.
-  const bool small = library == "ours-small";
-  if (library == "ours" || small) {
-    const size_t rss_before = resident_bytes();
-    const size_t heap_before = mallinfo2().uordblks;
-    std::vector<std::unique_ptr<OurClient>> all;
-    // In batches of 50, as a connection storm would overflow mosquitto's listen backlog.
-    for (size_t batch = 0; batch < clients; batch += 50) {
-      for (size_t i = batch; i < std::min(clients, batch + 50); ++i) {
-        all.push_back(small ? std::make_unique<OurClient>(port, "ours-mem-" + std::to_string(i),
-                                                          288, 288, 320, 1, nullptr, 1)
-                            : std::make_unique<OurClient>(port, "ours-mem-" + std::to_string(i),
-                                                          1152, 1152, 2048, 4, nullptr, 1));
-        all.back()->client->configure(all.back()->options);
-        all.back()->client->start();
+// One connected client as an application embeds it: transport, storage and session in one
+// object (one allocation), the clock shared, nothing of the benchmark's own per client but the
+// client id. Storage sizes are the caller's (an MCU's static buffers): a configuration choice.
+template <size_t Rx, size_t Tx, size_t Outbox, size_t Inflight>
+struct EmbeddedClient : onenet::client::Handler {
+  EmbeddedClient(uint16_t port, onenet::port::Clock& clock, size_t index)
+      : transport("127.0.0.1", port),
+        client(transport, clock, onenet::platform::system_random, storage.view(), *this) {
+    std::snprintf(id, sizeof id, "ours-mem-%zu", index);
+    onenet::client::Options options;
+    options.connect.client_id = id;
+    options.connect.keep_alive_seconds = 60;
+    options.auto_reconnect = false;
+    if (client.configure(options) != onenet::Status::kOk || client.start() != onenet::Status::kOk)
+      die("ours: configure");
+  }
+  onenet::platform::TcpTransport transport;
+  onenet::client::StaticStorage<Rx, Tx, Outbox, Inflight, onenet::client::subscription_bytes(32), 1>
+      storage;
+  onenet::client::Client client;
+  char id[24];
+};
+
+template <typename Embedded>
+void our_memory(uint16_t port, size_t clients, const char* library, const char* config) {
+  onenet::platform::SystemClock clock;
+  const size_t rss_before = resident_bytes();
+  const size_t heap_before = mallinfo2().uordblks;
+  std::vector<std::unique_ptr<Embedded>> all;
+  all.reserve(clients);
+  // In batches of 50, as a connection storm would overflow mosquitto's listen backlog.
+  for (size_t batch = 0; batch < clients; batch += 50) {
+    for (size_t i = batch; i < std::min(clients, batch + 50); ++i) {
+      all.push_back(std::make_unique<Embedded>(port, clock, i));
+    }
+    const auto deadline = Clock::now() + std::chrono::seconds(60);
+    for (bool pending = true; pending;) {  // one thread drives every client
+      if (Clock::now() > deadline) {
+        die(std::string("ours: clients did not all connect; last error: ") +
+            onenet::to_string(all.back()->client.last_error()));
       }
-      const auto deadline = Clock::now() + std::chrono::seconds(60);
-      for (bool pending = true; pending;) {  // one thread drives every client
-        if (Clock::now() > deadline) {
-          size_t connected = 0;
-          for (auto& c : all) connected += c->client->state() == onenet::client::State::kConnected;
-          die("ours: " + std::to_string(connected) + " of " + std::to_string(all.size()) +
-              " clients connected; last error: " +
-              onenet::to_string(all.back()->client->last_error()) + ", state " +
-              onenet::client::to_string(all.back()->client->state()));
-        }
-        pending = false;
-        for (size_t i = batch; i < all.size(); ++i) {
-          all[i]->client->poll(0);
-          pending |= all[i]->client->state() != onenet::client::State::kConnected;
-        }
+      pending = false;
+      for (size_t i = batch; i < all.size(); ++i) {
+        all[i]->client.poll(0);
+        pending |= all[i]->client.state() != onenet::client::State::kConnected;
       }
     }
-    print_memory(library.c_str(), clients, rss_before, heap_before,
-                 small ? "rx 288 B, tx 288 B, outbox 320 B, 1 in flight, 1 subscription"
-                       : "rx 1152 B, tx 1152 B, outbox 2 KB, 4 in flight, 1 subscription");
-    for (auto& c : all) c->client->disconnect();
+  }
+  print_memory(library, clients, rss_before, heap_before, config);
+  for (auto& c : all) c->client.disconnect();
+}
+
+void memory(uint16_t port, size_t clients, const std::string& library) {
+  // Ours twice: buffers for 1 KB messages with 4 in flight, and for the 256-B messages of a
+  // telemetry device with 1 in flight. The vector of pointers is counted for every library.
+  if (library == "ours") {
+    our_memory<EmbeddedClient<1152, 1152, 2048, 4>>(
+        port, clients, "ours", "rx 1152 B, tx 1152 B, outbox 2 KB, 4 in flight, 38-B table");
+  }
+  if (library == "ours-small") {
+    our_memory<EmbeddedClient<288, 288, 288, 1>>(
+        port, clients, "ours-small", "rx 288 B, tx 288 B, outbox 288 B, 1 in flight, 38-B table");
   }
   if (library == "libmosquitto") {
     const size_t rss_before = resident_bytes();
     const size_t heap_before = mallinfo2().uordblks;
     std::vector<std::unique_ptr<Mosq>> all;
+    all.reserve(clients);
     for (size_t batch = 0; batch < clients; batch += 50) {
       for (size_t i = batch; i < std::min(clients, batch + 50); ++i) {
         all.push_back(std::make_unique<Mosq>("mosq-mem-" + std::to_string(i)));
