@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <ctime>
 #include <string>
 
 #include "onenet/platform/system.hpp"
@@ -26,6 +27,13 @@ int poll_fd(int fd, short events, uint32_t timeout_ms) {
     const int r = ::poll(&p, 1, left);
     if (r >= 0 || errno != EINTR) return r;
   }
+}
+
+uint32_t monotonic_us32() {
+  timespec now{};
+  ::clock_gettime(CLOCK_MONOTONIC, &now);
+  return static_cast<uint32_t>(static_cast<uint64_t>(now.tv_sec) * 1000000u +
+                               static_cast<uint64_t>(now.tv_nsec) / 1000u);
 }
 
 // One non-blocking connect attempt, bounded by `timeout_ms`. Returns the socket or -1.
@@ -69,7 +77,11 @@ TcpTransport::~TcpTransport() {
 }
 
 TcpTransport::TcpTransport(TcpTransport&& other) noexcept
-    : host_(std::move(other.host_)), port_(other.port_), fd_(other.fd_) {
+    : host_(std::move(other.host_)),
+      port_(other.port_),
+      stream_gap_us_(other.stream_gap_us_),
+      coalesce_delay_us_(other.coalesce_delay_us_),
+      fd_(other.fd_) {
   other.fd_ = -1;
 }
 
@@ -125,7 +137,27 @@ Status TcpTransport::wait(uint32_t timeout_ms, bool for_write) {
     ::poll(nullptr, 0, static_cast<int>(timeout_ms));
     return Status::kTransportTimeout;
   }
-  const int r = poll_fd(fd_, static_cast<short>(POLLIN | (for_write ? POLLOUT : 0)), timeout_ms);
+  if (for_write) {
+    const int r = poll_fd(fd_, POLLIN | POLLOUT, timeout_ms);
+    return r > 0 ? Status::kOk : r == 0 ? Status::kTransportTimeout : Status::kTransportIoError;
+  }
+  constexpr uint8_t kStreamGaps = 3;  // short gaps between four arrivals
+  if (short_gaps_ >= kStreamGaps && coalesce_delay_us_ > 0 && timeout_ms > 0) {
+    const timespec delay{0, static_cast<long>(coalesce_delay_us_) * 1000};
+    ::nanosleep(&delay, nullptr);
+    if (poll_fd(fd_, POLLIN, 0) > 0) return Status::kOk;  // a batch gathered
+    short_gaps_ = 0;                                      // the stream has stopped
+  }
+  const int r = poll_fd(fd_, POLLIN, timeout_ms);
+  if (r > 0) {
+    const uint32_t now = monotonic_us32();
+    if (now - last_arrival_us_ >= stream_gap_us_) {
+      short_gaps_ = 0;
+    } else if (short_gaps_ < kStreamGaps) {
+      ++short_gaps_;
+    }
+    last_arrival_us_ = now;
+  }
   return r > 0 ? Status::kOk : r == 0 ? Status::kTransportTimeout : Status::kTransportIoError;
 }
 

@@ -30,14 +30,31 @@ class TcpTransport : public NativeTransport {
   Status open(uint32_t timeout_ms) override;
   int32_t send(const uint8_t* data, size_t size) override;
   int32_t recv(uint8_t* data, size_t size) override;
+  /// Waits for data (or room, with `for_write`). Receive coalescing: while data arrives as a
+  /// stream, the next wait first sleeps `delay_us` off the socket, so that several messages
+  /// gather and the sender does not pay a wakeup of this thread for each one (bench_mqtt
+  /// measured a fifth of mosquitto's time spent so). A stream is four arrivals in a row, each
+  /// less than `stream_gap_us` after the one before, so a request and its reply (an
+  /// acknowledgement, then a message) never count as one; the first message after a pause is
+  /// never delayed; once a coalescing sleep finds nothing, waits wake on every arrival again.
   Status wait(uint32_t timeout_ms, bool for_write) override;
   void close() override;
   int native_handle() const override { return fd_; }
 
+  /// Tunes receive coalescing (defaults: 20 us, 50 us); `delay_us` 0 turns it off.
+  void set_receive_coalescing(uint16_t stream_gap_us, uint16_t delay_us) {
+    stream_gap_us_ = stream_gap_us;
+    coalesce_delay_us_ = delay_us;
+  }
+
  private:
   std::string host_;
   uint16_t port_;
+  uint16_t stream_gap_us_ = 20;
+  uint16_t coalesce_delay_us_ = 50;
+  uint8_t short_gaps_ = 0;  // consecutive arrivals within stream_gap_us_ (saturates)
   int fd_ = -1;
+  uint32_t last_arrival_us_ = 0;  // wraps: only differences are used
 };
 
 struct TlsOptions {

@@ -1,0 +1,109 @@
+// The Linux TCP transport against a raw loopback peer: receive coalescing loses nothing,
+// waits out silence, and never holds back the message that follows a stream.
+#include <doctest/doctest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "onenet/platform/transport.hpp"
+
+using onenet::Status;
+using onenet::platform::TcpTransport;
+
+namespace {
+
+// A listening socket on 127.0.0.1 and the one connection it accepts.
+class Peer {
+ public:
+  Peer() {
+    listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    REQUIRE(::bind(listener_, reinterpret_cast<sockaddr*>(&address), length) == 0);
+    REQUIRE(::listen(listener_, 1) == 0);
+    REQUIRE(::getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+    port_ = ntohs(address.sin_port);
+  }
+  ~Peer() {
+    if (connection_ >= 0) ::close(connection_);
+    ::close(listener_);
+  }
+  uint16_t port() const { return port_; }
+  void accept() {
+    connection_ = ::accept(listener_, nullptr, nullptr);
+    REQUIRE(connection_ >= 0);
+  }
+  void send(const std::string& bytes) {
+    REQUIRE(::send(connection_, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
+            static_cast<ssize_t>(bytes.size()));
+  }
+
+ private:
+  int listener_ = -1;
+  int connection_ = -1;
+  uint16_t port_ = 0;
+};
+
+// Reads until `count` bytes have come, waiting as a client would.
+std::string receive(TcpTransport& transport, size_t count) {
+  std::string got;
+  while (got.size() < count) {
+    REQUIRE(transport.wait(5000, false) == Status::kOk);
+    char buffer[256];
+    const int32_t n = transport.recv(reinterpret_cast<uint8_t*>(buffer), sizeof buffer);
+    REQUIRE(n >= 0);
+    got.append(buffer, static_cast<size_t>(n));
+  }
+  return got;
+}
+
+}  // namespace
+
+TEST_CASE("receive coalescing: streams arrive whole, silence times out, the next byte wakes") {
+  Peer peer;
+  TcpTransport transport("127.0.0.1", peer.port());
+  // Every arrival within 65 ms of the last counts as a stream, and coalescing sleeps 2 ms: the
+  // lockstep below is a stream whatever the machine's speed.
+  transport.set_receive_coalescing(65535, 2000);
+  REQUIRE(transport.open(5000) == Status::kOk);
+  peer.accept();
+
+  for (int round = 0; round < 3; ++round) {
+    CAPTURE(round);
+    // One message per wait, in lockstep: after the fourth, waits sleep before they look.
+    for (int i = 0; i < 8; ++i) {
+      peer.send("m" + std::to_string(i));
+      CHECK(receive(transport, 2) == "m" + std::to_string(i));
+    }
+    // A burst while the reader is in a stream: every byte, in order.
+    std::string burst;
+    for (int i = 0; i < 100; ++i) burst += static_cast<char>('a' + i % 26);
+    for (int i = 0; i < 100; ++i) peer.send(burst.substr(static_cast<size_t>(i), 1));
+    CHECK(receive(transport, burst.size()) == burst);
+    // Silence: the coalescing sleep finds nothing and the wait runs to its timeout.
+    CHECK(transport.wait(20, false) == Status::kTransportTimeout);
+    // The message after the pause is delivered by the next wait.
+    peer.send("after");
+    CHECK(receive(transport, 5) == "after");
+  }
+  transport.close();
+}
+
+TEST_CASE("receive coalescing off: the same exchanges") {
+  Peer peer;
+  TcpTransport transport("127.0.0.1", peer.port());
+  transport.set_receive_coalescing(65535, 0);
+  REQUIRE(transport.open(5000) == Status::kOk);
+  peer.accept();
+  for (int i = 0; i < 8; ++i) {
+    peer.send("m" + std::to_string(i));
+    CHECK(receive(transport, 2) == "m" + std::to_string(i));
+  }
+  CHECK(transport.wait(20, false) == Status::kTransportTimeout);
+  peer.send("after");
+  CHECK(receive(transport, 5) == "after");
+}
