@@ -147,8 +147,12 @@ Client::Client(port::Transport& transport, port::Clock& clock, port::RandomFunct
 
 Status Client::configure(const Options& options) {
   if (state_ != State::kIdle) return Status::kClientBusy;
-  if (storage_.rx.size < 16 || storage_.tx.size < 16 || options.connect_timeout_ms == 0 ||
-      options.backoff_max_ms < options.backoff_initial_ms) {
+  // Offsets into the storage are 32-bit (a smaller client object).
+  constexpr size_t kMaxBuffer = UINT32_MAX;
+  if (storage_.rx.size < 16 || storage_.tx.size < 16 || storage_.tx.size > kMaxBuffer ||
+      storage_.outbox.size > kMaxBuffer || storage_.subscriptions.size > kMaxBuffer ||
+      storage_.inflight_capacity > kMaxBuffer || storage_.inbound_qos2_capacity > kMaxBuffer ||
+      options.connect_timeout_ms == 0 || options.backoff_max_ms < options.backoff_initial_ms) {
     return Status::kInvalidArgument;
   }
   const Result<size_t> connect_size = codec::encoded_size(options.connect);

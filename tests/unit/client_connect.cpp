@@ -215,4 +215,12 @@ TEST_CASE("configure validates storage and CONNECT fields") {
   h.options.connect.has_password = true;  // password without user name
   CHECK(h.client.configure(h.options) == Status::kCodecBadConnectFlags);
   CHECK(h.client.start() == Status::kInvalidArgument);  // never configured
+
+  // Offsets are 32-bit: a buffer over 4 GiB is refused (the view is never touched).
+  onenet::client::Storage huge = h.storage->view();
+  huge.outbox = onenet::MutableByteView(huge.outbox.data, size_t{1} << 33);
+  onenet::client::Client big(h.transport, h.clock, scripted_random, huge, h.handler);
+  h.options.connect.has_password = false;
+  CHECK(big.configure(h.options) == Status::kInvalidArgument);
+  CHECK(h.client.configure(h.options) == Status::kOk);
 }

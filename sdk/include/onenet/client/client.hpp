@@ -264,16 +264,16 @@ class Client {
   uint32_t attempts_ = 0;
   uint16_t last_packet_id_ = 0;
 
-  size_t tx_start_ = 0;
-  size_t tx_end_ = 0;
-  size_t outbox_start_ = 0;
-  size_t outbox_end_ = 0;
-  size_t inflight_head_ = 0;  // oldest entry
-  size_t inflight_span_ = 0;  // entries from the head, tombstones included
-  size_t inflight_used_ = 0;  // live entries
-  size_t queued_count_ = 0;   // live entries waiting to be sent
-  size_t inbound_qos2_count_ = 0;
-  size_t subscriptions_used_ = 0;  // bytes of Storage::subscriptions holding records
+  uint32_t tx_start_ = 0;
+  uint32_t tx_end_ = 0;
+  uint32_t outbox_start_ = 0;
+  uint32_t outbox_end_ = 0;
+  uint32_t inflight_head_ = 0;  // oldest entry
+  uint32_t inflight_span_ = 0;  // entries from the head, tombstones included
+  uint32_t inflight_used_ = 0;  // live entries
+  uint32_t queued_count_ = 0;   // live entries waiting to be sent
+  uint32_t inbound_qos2_count_ = 0;
+  uint32_t subscriptions_used_ = 0;  // bytes of Storage::subscriptions holding records
 };
 
 }  // namespace onenet::client
