@@ -531,8 +531,9 @@ void our_memory(uint16_t port, size_t clients, const char* library, const char* 
 }
 
 void memory(uint16_t port, size_t clients, const std::string& library) {
-  // Ours twice: buffers for 1 KB messages with 4 in flight, and for the 256-B messages of a
-  // telemetry device with 1 in flight. The vector of pointers is counted for every library.
+  // Ours three times: buffers for 1 KB messages with 4 in flight, for the 256-B messages of a
+  // telemetry device with 1 in flight, and for 64-B messages. The vector of pointers is counted for
+  // every library.
   if (library == "ours") {
     our_memory<EmbeddedClient<1152, 1152, 2048, 4>>(
         port, clients, "ours", "rx 1152 B, tx 1152 B, outbox 2 KB, 4 in flight, 38-B table");
@@ -540,6 +541,11 @@ void memory(uint16_t port, size_t clients, const std::string& library) {
   if (library == "ours-small") {
     our_memory<EmbeddedClient<288, 288, 288, 1>>(
         port, clients, "ours-small", "rx 288 B, tx 288 B, outbox 288 B, 1 in flight, 38-B table");
+  }
+  // Buffers for the throughput benchmark's own 64-B messages (a 64-B payload on a short topic).
+  if (library == "ours-tiny") {
+    our_memory<EmbeddedClient<128, 128, 128, 1>>(
+        port, clients, "ours-tiny", "rx 128 B, tx 128 B, outbox 128 B, 1 in flight, 38-B table");
   }
   if (library == "libmosquitto") {
     const size_t rss_before = resident_bytes();
@@ -665,7 +671,7 @@ int main(int argc, char** argv) {
   // Memory: one process per library, so that neither reuses heap the other freed.
   if (what == "memory" && argc > 3) memory(broker.port(), 1000, argv[3]);
   if (what == "all" || (what == "memory" && argc <= 3)) {
-    for (const char* library : {"ours", "ours-small", "libmosquitto"}) {
+    for (const char* library : {"ours", "ours-small", "ours-tiny", "libmosquitto"}) {
       char self[4096] = {};
       if (::readlink("/proc/self/exe", self, sizeof self - 1) <= 0) die("cannot find myself");
       const std::string command = std::string(self) + " memory 1 " + library;
