@@ -78,9 +78,9 @@ Status Gateway::add(const SubDeviceConfig& config, SubDeviceHandler* handler) {
     return Status::kInvalidArgument;  // a gateway is not its own sub-device
   }
   // The key signs sasTokens: sign one now rather than fail at the first bind.
-  std::string unused;
-  const Status valid = sas_token(config, &unused);
-  if (valid != Status::kOk) return valid;
+  char token[kSasTokenCapacity];
+  const Result<size_t> signed_token = sign_sas_token(config, token);
+  if (!signed_token) return signed_token.status();
   const std::string key = key_of(config.product_id, config.device_name);
   if (subs_.count(key) != 0) return Status::kInvalidArgument;
   storage_.push_back(Sub{config, handler});
@@ -178,16 +178,24 @@ void Gateway::bind_and_login_all() {
   }
 }
 
-Status Gateway::sas_token(const SubDeviceConfig& config, std::string* out) {
-  // A device token of the sub-device, signed with its own key (section 4.5).
+// A device token of the sub-device, signed with its own key (section 4.5), into `out`
+// (kSasTokenCapacity bytes) without touching the heap: add() signs one per sub-device.
+Result<size_t> Gateway::sign_sas_token(const SubDeviceConfig& config, char* out) const {
+  char resource[auth::kMaxResourceLength + 1];
+  const Result<size_t> resource_length =
+      auth::device_resource(config.product_id, config.device_name, resource, sizeof resource);
+  if (!resource_length) return resource_length.status();
   auth::TokenRequest request;
-  const std::string resource = "products/" + config.product_id + "/devices/" + config.device_name;
-  request.resource = resource;
+  request.resource = std::string_view(resource, resource_length.value());
   request.access_key = config.access_key;
   request.method = options_.sas_token_method;
   request.expires_at = unix_seconds_() + options_.sas_token_ttl_seconds;
-  char token[auth::max_token_length(auth::kMaxResourceLength, auth::kMaxVersionLength) + 1];
-  const Result<size_t> n = auth::sign_token(request, hmac_, token, sizeof token);
+  return auth::sign_token(request, hmac_, out, kSasTokenCapacity);
+}
+
+Status Gateway::sas_token(const SubDeviceConfig& config, std::string* out) const {
+  char token[kSasTokenCapacity];
+  const Result<size_t> n = sign_sas_token(config, token);
   if (!n) return n.status();
   out->assign(token, n.value());
   return Status::kOk;

@@ -172,7 +172,10 @@ class Gateway : public model::GatewayListener {
   void drain_queue();
   Status send(const Job& job, Sub& sub);
   void finished(Work work, const std::string& key, Status status, const model::Reply& reply);
-  Status sas_token(const SubDeviceConfig& config, std::string* out);
+  static constexpr size_t kSasTokenCapacity =
+      auth::max_token_length(auth::kMaxResourceLength, auth::kMaxVersionLength) + 1;
+  Result<size_t> sign_sas_token(const SubDeviceConfig& config, char* out) const;
+  Status sas_token(const SubDeviceConfig& config, std::string* out) const;
   void answer_sub_command(model::Operation operation, const std::string& id,
                           const nlohmann::json& request);
   /// Marks the sub-devices added here bound or not; returns the list as pairs.
