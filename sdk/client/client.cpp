@@ -181,9 +181,13 @@ bool Client::in_device_space(std::string_view topic) const {
   const std::string_view product = options_.connect.username;
   const std::string_view device = options_.connect.client_id;
   const size_t prefix = 5 + product.size() + 1 + device.size() + 1;
-  return topic.size() > prefix && topic.substr(0, 5) == "$sys/" &&
-         topic.substr(5, product.size()) == product && topic[5 + product.size()] == '/' &&
-         topic.substr(6 + product.size(), device.size()) == device && topic[prefix - 1] == '/';
+  if (topic.size() <= prefix) return false;
+  // memcmp over the checked length: substr() would add a bounds check and its error text.
+  const char* const t = topic.data();
+  return std::memcmp(t, "$sys/", 5) == 0 &&
+         std::memcmp(t + 5, product.data(), product.size()) == 0 && t[5 + product.size()] == '/' &&
+         std::memcmp(t + 6 + product.size(), device.data(), device.size()) == 0 &&
+         t[prefix - 1] == '/';
 }
 
 Status Client::check_publish_rules(std::string_view topic, size_t payload_size, QoS qos,

@@ -68,7 +68,8 @@ bool topic_matches(std::string_view filter, std::string_view topic) {
     } else {
       if (t >= topic.size() || filter[f] != topic[t]) {
         // "a/#" matches "a": the filter may end in "/#" right where the topic ends.
-        return t == topic.size() && filter.substr(f) == "/#";
+        return t == topic.size() && filter.size() - f == 2 && filter[f] == '/' &&
+               filter[f + 1] == '#';
       }
       ++f;
       ++t;
