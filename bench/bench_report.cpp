@@ -94,7 +94,9 @@ int main() {
     }
   }
   if (!tls.empty()) {
-    std::printf("\n### TLS connection set-up (connect, CONNACK, DISCONNECT; per second)\n\n");
+    std::printf(
+        "\n### TLS connection set-up (connect, CONNACK, DISCONNECT; per second; median of "
+        "runs)\n\n");
     std::printf("| library | connects/s |\n|---|---|\n");
     for (const char* library : {"ours", "libmosquitto", "paho"})
       std::printf("| %s | %.1f |\n", library, median(tls[{"", library}]));
