@@ -89,6 +89,10 @@ class TlsTransport : public NativeTransport {
   Status wait(uint32_t timeout_ms, bool for_write) override;
   void close() override;
   int native_handle() const override { return tcp_.native_handle(); }
+  /// Receive coalescing of the TCP link underneath (see TcpTransport::wait).
+  void set_receive_coalescing(uint16_t stream_gap_us, uint16_t delay_us) {
+    tcp_.set_receive_coalescing(stream_gap_us, delay_us);
+  }
 
  private:
   struct Tls;
