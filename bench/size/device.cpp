@@ -1,10 +1,12 @@
 // The smallest complete OneNET device, for scripts/size.sh: signs its token, connects with the
-// OneNet profile, subscribes to its thing/# topics, publishes a property post at QoS 1 and
-// polls. Linked for Cortex-M4 with --gc-sections, it shows what a device really carries of
-// sdk/ (codec, client, auth); the transport, clock, HMAC and random source are stubs here,
-// because they are the port's, not the SDK's.
+// OneNet profile, subscribes to its thing/# topics, publishes a property post at QoS 1, polls,
+// and recognises property sets with the raw (heap-free) thing-model topic table. Linked for
+// Cortex-M4 with --gc-sections, it shows what a device really carries of sdk/ (codec, client,
+// auth, model topics); the transport, clock, HMAC and random source are stubs here, because
+// they are the port's, not the SDK's.
 #include "onenet/auth/token.hpp"
 #include "onenet/client/client.hpp"
+#include "onenet/model/topics.hpp"
 
 namespace {
 
@@ -34,7 +36,13 @@ onenet::Status null_random(onenet::MutableByteView out) {
 }
 
 struct App : onenet::client::Handler {
-  void on_message(const onenet::client::Message& m) override { received += m.payload.size; }
+  void on_message(const onenet::client::Message& m) override {
+    onenet::model::TopicParts parts;
+    if (onenet::model::parse_topic(m.topic, &parts) &&
+        parts.operation == onenet::model::Operation::kPropertySet && !parts.is_reply) {
+      received += m.payload.size;
+    }
+  }
   size_t received = 0;
 };
 
@@ -43,6 +51,8 @@ TickClock clock_source;
 App app;
 onenet::client::StaticStorage<512, 512, 1024, 4, 64> storage;
 char token[256];
+char filter[128];
+char post_topic[128];
 
 }  // namespace
 
@@ -65,12 +75,18 @@ int main() {
   options.connect.password = std::string_view(token, n.value());
   if (client.configure(options) != onenet::Status::kOk || client.start() != onenet::Status::kOk)
     return 2;
-  const onenet::codec::Subscription sub{"$sys/Pid/dev/thing/#", onenet::codec::QoS::kAtLeastOnce};
+  const onenet::Result<size_t> filter_length =
+      onenet::model::make_thing_filter(filter, sizeof filter, "Pid", "dev");
+  const onenet::Result<size_t> topic_length = onenet::model::make_topic(
+      post_topic, sizeof post_topic, "Pid", "dev", onenet::model::Operation::kPropertyPost);
+  if (!filter_length || !topic_length) return 3;
+  const onenet::codec::Subscription sub{std::string_view(filter, filter_length.value()),
+                                        onenet::codec::QoS::kAtLeastOnce};
   (void)client.subscribe(&sub, 1);
   static const char kPost[] = R"({"id":"1","params":{"temperature":{"value":21.5}}})";
   for (;;) {
     (void)client.publish(
-        "$sys/Pid/dev/thing/property/post",
+        std::string_view(post_topic, topic_length.value()),
         onenet::ByteView(reinterpret_cast<const uint8_t*>(kPost), sizeof kPost - 1),
         onenet::codec::QoS::kAtLeastOnce);
     client.poll(1000);

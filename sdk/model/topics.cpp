@@ -43,11 +43,20 @@ std::string_view reply_suffix(bool uplink) {
   return uplink ? "/reply" : "_reply";
 }
 
+// The checks below compare with memcmp over lengths already checked: string_view::substr
+// would add a bounds check and its error text to an MCU image for every call (~700 B here).
+bool starts_with(std::string_view text, std::string_view prefix) {
+  return text.size() >= prefix.size() &&
+         std::memcmp(text.data(), prefix.data(), prefix.size()) == 0;
+}
+
+// Splits off the first level of `rest` (non-empty, '/'-terminated).
 bool take_level(std::string_view* rest, std::string_view* level) {
-  const size_t slash = rest->find('/');
-  if (slash == std::string_view::npos || slash == 0) return false;
-  *level = rest->substr(0, slash);
-  rest->remove_prefix(slash + 1);
+  const void* slash = std::memchr(rest->data(), '/', rest->size());
+  if (slash == nullptr || slash == rest->data()) return false;
+  const size_t length = static_cast<size_t>(static_cast<const char*>(slash) - rest->data());
+  *level = std::string_view(rest->data(), length);
+  rest->remove_prefix(length + 1);
   return true;
 }
 
@@ -74,9 +83,9 @@ bool is_uplink(Operation operation) {
 }
 
 bool parse_topic(std::string_view topic, TopicParts* out) {
-  constexpr std::string_view kRoot = "$sys/";
-  if (topic.substr(0, kRoot.size()) != kRoot) return false;
-  std::string_view rest = topic.substr(kRoot.size());
+  if (!starts_with(topic, "$sys/")) return false;
+  std::string_view rest = topic;
+  rest.remove_prefix(5);
   TopicParts parts;
   std::string_view thing;
   if (!take_level(&rest, &parts.product_id) || !take_level(&rest, &parts.device_name) ||
@@ -84,23 +93,21 @@ bool parse_topic(std::string_view topic, TopicParts* out) {
     return false;
   }
   // "service/{id}/invoke" and its "_reply" first: the id is free text.
-  if (rest.substr(0, 8) == "service/") {
-    std::string_view tail = rest.substr(8);
-    const size_t slash = tail.find('/');
-    if (slash == std::string_view::npos || slash == 0) return false;
-    parts.service_id = tail.substr(0, slash);
-    tail.remove_prefix(slash + 1);
-    if (tail != "invoke" && tail != "invoke_reply") return false;
+  if (starts_with(rest, "service/")) {
+    rest.remove_prefix(8);
+    if (!take_level(&rest, &parts.service_id)) return false;
+    if (rest != "invoke" && rest != "invoke_reply") return false;
     parts.operation = Operation::kServiceInvoke;
-    parts.is_reply = tail == "invoke_reply";
+    parts.is_reply = rest.size() == 12;
     *out = parts;
     return true;
   }
   for (const Entry& e : kTable) {
     if (e.operation == Operation::kServiceInvoke) continue;
     const std::string_view path = e.path;
-    if (rest.substr(0, path.size()) != path) continue;
-    const std::string_view tail = rest.substr(path.size());
+    if (!starts_with(rest, path)) continue;
+    std::string_view tail = rest;
+    tail.remove_prefix(path.size());
     if (tail.empty() || tail == reply_suffix(e.uplink)) {
       parts.operation = e.operation;
       parts.is_reply = !tail.empty();
