@@ -27,8 +27,11 @@ elseif(NOT ONENET_TLS STREQUAL "none")
   message(FATAL_ERROR "ONENET_TLS must be openssl, mbedtls or none (got '${ONENET_TLS}')")
 endif()
 
-# mbedTLS is also looked up (quietly) on an OpenSSL build so its HMAC port is tested too.
+# mbedTLS is also looked up (quietly) on an OpenSSL build so its HMAC port and TLS layer are
+# tested too.
 if(NOT ONENET_TLS STREQUAL "mbedtls")
+  find_library(ONENET_MBEDTLS_LIB mbedtls)
+  find_library(ONENET_MBEDX509_LIB mbedx509)
   find_library(ONENET_MBEDCRYPTO_LIB mbedcrypto)
   find_path(ONENET_MBEDTLS_INCLUDE mbedtls/md.h)
 endif()
