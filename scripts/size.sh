@@ -94,3 +94,20 @@ fi
 [ -f sdk/codec/broker.cpp ] && report "codec: broker side (onenet-local, tests)" "$(component_size broker sdk/codec/broker.cpp)" no
 report "auth: token parse/verify (servers)" "$(component_size verify sdk/auth/token_verify.cpp)" no
 report "common: status sentences (to_string)" "$(component_size common sdk/common/*.cpp)" no
+
+# The embedded ports over mbedTLS: they compile for Cortex-M4 against Debian's mbedTLS headers
+# with platform/mbedtls/config_bare_metal.h (no threads, sockets or files). Objects only: the
+# mbedTLS library itself is the firmware's own build.
+if [ -d /usr/include/mbedtls ]; then
+  mkdir -p "$out/mbedtls-include"
+  ln -sfn /usr/include/mbedtls "$out/mbedtls-include/mbedtls"
+  port_flags=("${flags[@]}" -Iplatform/include -I"$out/mbedtls-include"
+              "-DMBEDTLS_CONFIG_FILE=\"$PWD/platform/mbedtls/config_bare_metal.h\"")
+  port_size() {  # port_size SOURCE -> bytes
+    local obj="$out/port-$(basename "${1%.cpp}").o"
+    arm-none-eabi-g++ "${port_flags[@]}" -c "$1" -o "$obj"
+    arm-none-eabi-size "$obj" | awk 'NR == 2 { print $1 + $2 }'
+  }
+  printf '%-44s %8d\n' "port: mbedTLS HMAC (hmac_port.cpp)" "$(port_size platform/mbedtls/hmac_port.cpp)"
+  printf '%-44s %8d\n' "port: mbedTLS TLS layer (tls_transport.cpp)" "$(port_size platform/mbedtls/tls_transport.cpp)"
+fi
