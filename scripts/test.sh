@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test suite: installs what is missing, builds with g++ and runs all suites; builds with
-# clang under ASan+UBSan and runs them again; builds the core for Cortex-M4 with
+# clang under ASan+UBSan and runs them again; builds with mbedTLS instead of OpenSSL and runs
+# the unit and client suites; builds the core for Cortex-M4 with
 # -fno-exceptions -fno-rtti (scripts/size.sh); runs each fuzzer briefly. Exit non-zero on any
 # failure. Usage: ./scripts/test.sh   (FUZZ_SECONDS=N to change the fuzz time per target)
 set -euo pipefail
@@ -28,6 +29,13 @@ cmake -S . -B build/asan "${generator[@]}" -DCMAKE_BUILD_TYPE=Debug \
 cmake --build build/asan -j "$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build/asan --output-on-failure -j "$jobs"
+
+step "mbedTLS build (-DONENET_TLS=mbedtls): unit and client suites, TLS over MbedTlsTransport"
+cmake -S . -B build/mbedtls "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DONENET_TLS=mbedtls -DONENET_BUILD_TOOLS=OFF >/dev/null
+cmake --build build/mbedtls -j "$jobs" --target onenet_unit_tests onenet_client_itests \
+  onenet-telemetry
+ctest --test-dir build/mbedtls -R '^(unit|client_mosquitto)$' --output-on-failure
 
 step "Cortex-M4 core build (-Os -fno-exceptions -fno-rtti)"
 ./scripts/size.sh

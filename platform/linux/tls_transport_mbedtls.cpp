@@ -1,0 +1,93 @@
+// TlsTransport on a build without OpenSSL (-DONENET_TLS=mbedtls): the same class over
+// MbedTlsTransport, so samples and tools keep one TLS type. mbedTLS 2.28 verifies names against
+// the certificate's DNS names only, so `server_name` must be a host name (not an IP address);
+// CA directories, client certificates and `insecure` are OpenSSL-only and refused here.
+// Setting up fails the same way on every open(): a missing CA stays missing.
+#include <fstream>
+#include <sstream>
+
+#include "onenet/platform/mbedtls_transport.hpp"
+#include "onenet/platform/system.hpp"
+#include "onenet/platform/transport.hpp"
+
+namespace onenet::platform {
+namespace {
+
+bool read_text(const std::string& path, std::string* out) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in) return false;
+  *out = text.str();
+  return true;
+}
+
+}  // namespace
+
+struct TlsTransport::Tls {
+  std::string ca_pem;
+  SystemClock clock;
+  std::unique_ptr<MbedTlsTransport> layer;
+  Status setup = Status::kOk;
+};
+
+TlsTransport::TlsTransport(std::string host, uint16_t port, TlsOptions options)
+    : tcp_(host, port), host_(std::move(host)), options_(std::move(options)), tls_(new Tls) {
+  if (options_.server_name.empty()) options_.server_name = host_;
+}
+
+TlsTransport::~TlsTransport() {
+  close();
+}
+
+Status TlsTransport::ensure_context() {
+  if (tls_->layer) return tls_->setup;
+  if (options_.insecure || !options_.cert_file.empty() || !options_.key_file.empty()) {
+    log_warning(
+        "this build's TLS (mbedTLS) always verifies the server and has no client "
+        "certificates: rebuild with -DONENET_TLS=openssl for them");
+    return Status::kTlsSetupFailed;
+  }
+  // Trust anchors as OpenSSL's TlsTransport takes them: a file and/or PEM text, one required.
+  tls_->setup = Status::kTlsCaLoadFailed;
+  if (!options_.ca_dir.empty()) {
+    log_warning("this build's TLS (mbedTLS) cannot read a hashed CA directory: give ca_file");
+    return tls_->setup;
+  }
+  if (!options_.ca_file.empty() && !read_text(options_.ca_file, &tls_->ca_pem)) return tls_->setup;
+  tls_->ca_pem += options_.ca_pem;
+  if (tls_->ca_pem.empty()) return tls_->setup;  // verification without a trust anchor
+  MbedTlsOptions layer;
+  layer.ca_pem = tls_->ca_pem.c_str();
+  layer.server_name = options_.server_name.c_str();
+  layer.random = system_random;
+  layer.clock = &tls_->clock;
+  tls_->layer = std::make_unique<MbedTlsTransport>(tcp_, layer);
+  tls_->setup = Status::kOk;
+  return Status::kOk;
+}
+
+Status TlsTransport::open(uint32_t timeout_ms) {
+  const Status ready = ensure_context();
+  if (ready != Status::kOk) return ready;
+  return tls_->layer->open(timeout_ms);
+}
+
+int32_t TlsTransport::send(const uint8_t* data, size_t size) {
+  return tls_->layer ? tls_->layer->send(data, size) : -1;
+}
+
+int32_t TlsTransport::recv(uint8_t* data, size_t size) {
+  return tls_->layer ? tls_->layer->recv(data, size) : -1;
+}
+
+Status TlsTransport::wait(uint32_t timeout_ms, bool for_write) {
+  return tls_->layer ? tls_->layer->wait(timeout_ms, for_write) : tcp_.wait(timeout_ms, for_write);
+}
+
+void TlsTransport::close() {
+  if (tls_->layer) tls_->layer->close();
+  tcp_.close();
+}
+
+}  // namespace onenet::platform
