@@ -164,6 +164,7 @@ Status TcpTransport::wait(uint32_t timeout_ms, bool for_write) {
 void TcpTransport::close() {
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
+  short_gaps_ = 0;  // a new connection starts waking on every arrival
 }
 
 }  // namespace onenet::platform
