@@ -95,19 +95,30 @@ fi
 report "auth: token parse/verify (servers)" "$(component_size verify sdk/auth/token_verify.cpp)" no
 report "common: status sentences (to_string)" "$(component_size common sdk/common/*.cpp)" no
 
-# The embedded ports over mbedTLS: they compile for Cortex-M4 against Debian's mbedTLS headers
-# with platform/mbedtls/config_bare_metal.h (no threads, sockets or files). Objects only: the
-# mbedTLS library itself is the firmware's own build.
+# The embedded ports over mbedTLS (platform/embedded): they compile for Cortex-M4 against
+# Debian's mbedTLS headers with a bare-metal configuration written here (Debian's defaults
+# without threads, sockets, timers or files). Objects only: the mbedTLS library itself is the
+# firmware's own build.
 if [ -d /usr/include/mbedtls ]; then
   mkdir -p "$out/mbedtls-include"
   ln -sfn /usr/include/mbedtls "$out/mbedtls-include/mbedtls"
+  cat > "$out/bare_metal_config.h" <<'CONFIG'
+#include <mbedtls/config.h>
+#undef MBEDTLS_THREADING_C
+#undef MBEDTLS_THREADING_PTHREAD
+#undef MBEDTLS_NET_C
+#undef MBEDTLS_TIMING_C
+#undef MBEDTLS_FS_IO
+#undef MBEDTLS_HAVE_TIME_DATE
+#undef MBEDTLS_ENTROPY_PLATFORM
+CONFIG
   port_flags=("${flags[@]}" -Iplatform/include -I"$out/mbedtls-include"
-              "-DMBEDTLS_CONFIG_FILE=\"$PWD/platform/mbedtls/config_bare_metal.h\"")
+              "-DMBEDTLS_CONFIG_FILE=\"$PWD/$out/bare_metal_config.h\"")
   port_size() {  # port_size SOURCE -> bytes
     local obj="$out/port-$(basename "${1%.cpp}").o"
     arm-none-eabi-g++ "${port_flags[@]}" -c "$1" -o "$obj"
     arm-none-eabi-size "$obj" | awk 'NR == 2 { print $1 + $2 }'
   }
-  printf '%-44s %8d\n' "port: mbedTLS HMAC (hmac_port.cpp)" "$(port_size platform/mbedtls/hmac_port.cpp)"
-  printf '%-44s %8d\n' "port: mbedTLS TLS layer (tls_transport.cpp)" "$(port_size platform/mbedtls/tls_transport.cpp)"
+  printf '%-44s %8d\n' "port: HMAC over mbedTLS (hmac.cpp)" "$(port_size platform/embedded/hmac.cpp)"
+  printf '%-44s %8d\n' "port: TLS over mbedTLS (tls_layer.cpp)" "$(port_size platform/embedded/tls_layer.cpp)"
 fi

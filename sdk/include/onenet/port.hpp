@@ -1,5 +1,5 @@
 // The port: what a target supplies to the SDK. sdk/ never includes a platform header; a
-// platform implementation (platform/linux, platform/mbedtls, or a user's own) fills these in.
+// platform implementation (platform/linux, platform/embedded, or a user's own) fills these in.
 //
 // Contract for every function here: no heap required, no exceptions, safe to call from the
 // thread that owns the SDK object it was given to.
