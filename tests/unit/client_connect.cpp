@@ -77,18 +77,27 @@ TEST_CASE("no CONNACK within the connect timeout drops the attempt") {
   CHECK(h.handler.reasons.back() == Status::kClientConnectTimeout);
 }
 
-TEST_CASE("keep-alive: PINGREQ after a keep-alive of silence, dead after the PINGRESP timeout") {
-  Harness h;  // keep-alive 10 s, PINGRESP timeout defaults to 5 s
-  h.connect();
+namespace {
+
+// Nothing is sent a millisecond before the keep-alive (10 s in Harness), then one PINGREQ.
+void expect_pingreq_after_keep_alive(Harness& h) {
   h.clock.now += 9999;
   h.client.poll(0);
   CHECK(h.transport.take_packets().empty());
   CHECK(h.client.next_timeout_ms() == 1);
   h.clock.now += 1;
   h.client.poll(0);
-  auto packets = h.transport.take_packets();
+  const auto packets = h.transport.take_packets();
   REQUIRE(packets.size() == 1);
   CHECK(packets[0].type == PacketType::kPingreq);
+}
+
+}  // namespace
+
+TEST_CASE("keep-alive: PINGREQ after a keep-alive of silence, dead after the PINGRESP timeout") {
+  Harness h;  // keep-alive 10 s, PINGRESP timeout defaults to 5 s
+  h.connect();
+  expect_pingreq_after_keep_alive(h);
 
   h.transport.deliver({0xD0, 0x00});  // PINGRESP
   h.client.poll(0);
@@ -127,15 +136,7 @@ TEST_CASE("timers hold across the 32-bit millisecond wrap (49.7 days of uptime)"
   Harness h;
   h.clock.now = (uint64_t{1} << 32) - 4000;  // 4 s before the wrap
   h.connect();
-  h.clock.now += 9999;  // past the wrap
-  h.client.poll(0);
-  CHECK(h.transport.take_packets().empty());
-  CHECK(h.client.next_timeout_ms() == 1);
-  h.clock.now += 1;
-  h.client.poll(0);
-  auto packets = h.transport.take_packets();
-  REQUIRE(packets.size() == 1);
-  CHECK(packets[0].type == PacketType::kPingreq);
+  expect_pingreq_after_keep_alive(h);  // the PINGREQ falls after the wrap
   // Backoff across the wrap: the drawn delay is waited out exactly.
   random_values() = {0xFFFFFFFFu};
   h.clock.now = (uint64_t{2} << 32) - 500;

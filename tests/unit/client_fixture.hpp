@@ -147,6 +147,21 @@ inline onenet::Status scripted_random(onenet::MutableByteView out) {
   return onenet::Status::kOk;
 }
 
+// configure + start + CONNACK(session_present): leaves `client` connected, its CONNECT taken.
+inline void connect_scripted(onenet::client::Client& client, ScriptedTransport& transport,
+                             const onenet::client::Options& options, bool session_present = false) {
+  REQUIRE(client.configure(options) == onenet::Status::kOk);
+  REQUIRE(client.start() == onenet::Status::kOk);
+  REQUIRE(client.poll(0) == onenet::Status::kOk);
+  REQUIRE(client.state() == onenet::client::State::kAwaitingConnack);
+  const auto packets = transport.take_packets();
+  REQUIRE(packets.size() == 1);
+  REQUIRE(packets[0].type == onenet::codec::PacketType::kConnect);
+  transport.deliver({0x20, 0x02, static_cast<uint8_t>(session_present ? 1 : 0), 0x00});
+  REQUIRE(client.poll(0) == onenet::Status::kOk);
+  REQUIRE(client.state() == onenet::client::State::kConnected);
+}
+
 // A client on the fakes with generous storage; `options` pre-filled for a generic broker.
 struct Harness {
   FakeClock clock;
@@ -166,16 +181,7 @@ struct Harness {
 
   // configure + start + CONNACK(session_present): leaves the client connected, CONNECT taken.
   void connect(bool session_present = false) {
-    REQUIRE(client.configure(options) == onenet::Status::kOk);
-    REQUIRE(client.start() == onenet::Status::kOk);
-    REQUIRE(client.poll(0) == onenet::Status::kOk);
-    REQUIRE(client.state() == onenet::client::State::kAwaitingConnack);
-    const auto packets = transport.take_packets();
-    REQUIRE(packets.size() == 1);
-    REQUIRE(packets[0].type == onenet::codec::PacketType::kConnect);
-    transport.deliver({0x20, 0x02, static_cast<uint8_t>(session_present ? 1 : 0), 0x00});
-    REQUIRE(client.poll(0) == onenet::Status::kOk);
-    REQUIRE(client.state() == onenet::client::State::kConnected);
+    connect_scripted(client, transport, options, session_present);
   }
 
   // Drops the link, waits out the backoff, and answers the new CONNECT.

@@ -304,13 +304,7 @@ TEST_CASE("the subscription table holds what its bytes allow; freed records are 
   onenet::client::Client client(transport, clock, scripted_random, storage->view(), handler);
   onenet::client::Options options;
   options.connect.client_id = "t";
-  REQUIRE(client.configure(options) == Status::kOk);
-  REQUIRE(client.start() == Status::kOk);
-  client.poll(0);
-  transport.take_packets();
-  transport.deliver({0x20, 0x02, 0x00, 0x00});
-  client.poll(0);
-  REQUIRE(client.state() == State::kConnected);
+  connect_scripted(client, transport, options);
 
   const onenet::codec::Subscription two[] = {{"filter/a", QoS::kAtMostOnce},
                                              {"filter/b", QoS::kAtLeastOnce}};
@@ -376,12 +370,7 @@ TEST_CASE("a handler may subscribe and unsubscribe from inside on_subscribed") {
   Chain chain;
   onenet::client::Client client(h.transport, h.clock, scripted_random, h.storage->view(), chain);
   chain.client = &client;
-  REQUIRE(client.configure(h.options) == Status::kOk);
-  REQUIRE(client.start() == Status::kOk);
-  client.poll(0);
-  h.transport.take_packets();
-  h.transport.deliver({0x20, 0x02, 0x00, 0x00});
-  client.poll(0);
+  connect_scripted(client, h.transport, h.options);
   const onenet::codec::Subscription both[] = {{"zero", QoS::kAtMostOnce},
                                               {"one", QoS::kAtMostOnce}};
   REQUIRE(client.subscribe(both, 2) == Status::kOk);
@@ -418,11 +407,7 @@ TEST_CASE("a handler may publish from inside on_message") {
   handler.client = &client;
   onenet::client::Options options;
   options.connect.client_id = "e";
-  REQUIRE(client.configure(options) == Status::kOk);
-  REQUIRE(client.start() == Status::kOk);
-  client.poll(0);
-  transport.take_packets();
-  transport.deliver({0x20, 0x02, 0x00, 0x00});
+  connect_scripted(client, transport, options);
   transport.deliver(publish_frame("in", "ping", QoS::kAtLeastOnce, 3));
   client.poll(0);
   auto packets = transport.take_packets();
