@@ -61,6 +61,14 @@ std::string receive(TcpTransport& transport, size_t count) {
   return got;
 }
 
+// `count` messages, each sent only after the last was read: one arrival per wait.
+void exchange_one_by_one(Peer& peer, TcpTransport& transport, int count) {
+  for (int i = 0; i < count; ++i) {
+    peer.send("m" + std::to_string(i));
+    CHECK(receive(transport, 2) == "m" + std::to_string(i));
+  }
+}
+
 }  // namespace
 
 TEST_CASE("receive coalescing: streams arrive whole, silence times out, the next byte wakes") {
@@ -75,10 +83,7 @@ TEST_CASE("receive coalescing: streams arrive whole, silence times out, the next
   for (int round = 0; round < 3; ++round) {
     CAPTURE(round);
     // One message per wait, in lockstep: after the fourth, waits sleep before they look.
-    for (int i = 0; i < 8; ++i) {
-      peer.send("m" + std::to_string(i));
-      CHECK(receive(transport, 2) == "m" + std::to_string(i));
-    }
+    exchange_one_by_one(peer, transport, 8);
     // A burst while the reader is in a stream: every byte, in order.
     std::string burst;
     for (int i = 0; i < 100; ++i) burst += static_cast<char>('a' + i % 26);
@@ -99,10 +104,7 @@ TEST_CASE("receive coalescing off: the same exchanges") {
   transport.set_receive_coalescing(65535, 0);
   REQUIRE(transport.open(5000) == Status::kOk);
   peer.accept();
-  for (int i = 0; i < 8; ++i) {
-    peer.send("m" + std::to_string(i));
-    CHECK(receive(transport, 2) == "m" + std::to_string(i));
-  }
+  exchange_one_by_one(peer, transport, 8);
   CHECK(transport.wait(20, false) == Status::kTransportTimeout);
   peer.send("after");
   CHECK(receive(transport, 5) == "after");

@@ -12,6 +12,7 @@
 #include "onenet/platform/hmac.hpp"
 #include "onenet/platform/transport.hpp"
 #include "onenet_local.hpp"
+#include "poll_until.hpp"
 
 using itest::OnenetLocal;
 using nlohmann::json;
@@ -97,12 +98,7 @@ struct Rig {
         [&] { return gateway.device().state() == onenet::client::State::kConnected; });
   }
   bool poll_until(const std::function<bool()>& done, int timeout_ms = 20000) {
-    const uint64_t deadline = clock.now_ms() + static_cast<uint64_t>(timeout_ms);
-    while (!done()) {
-      if (clock.now_ms() > deadline) return false;
-      gateway.poll(10);
-    }
-    return true;
+    return itest::poll_until([&] { gateway.poll(10); }, done, timeout_ms);
   }
   // Calls the HTTP API on another thread while this one keeps the gateway answering.
   json http_while_polling(const std::string& method, const std::string& path, const json& body) {

@@ -14,6 +14,7 @@
 #include "onenet/platform/hmac.hpp"
 #include "onenet/platform/transport.hpp"
 #include "onenet_local.hpp"
+#include "poll_until.hpp"
 
 using itest::OnenetLocal;
 using itest::Process;
@@ -57,12 +58,7 @@ struct Thing {
     return poll_until([&] { return device.state() == onenet::client::State::kConnected; });
   }
   bool poll_until(const std::function<bool()>& done, int timeout_ms = 15000) {
-    const uint64_t deadline = clock.now_ms() + static_cast<uint64_t>(timeout_ms);
-    while (!done()) {
-      if (clock.now_ms() > deadline) return false;
-      device.poll(10);
-    }
-    return true;
+    return itest::poll_until([&] { device.poll(10); }, done, timeout_ms);
   }
   // Sends one request through `send` and polls until its reply; fails the test on anything else.
   onenet::model::Reply await(const std::function<onenet::Result<std::string>(

@@ -12,6 +12,7 @@
 #include "onenet/client/client.hpp"
 #include "onenet/platform/system.hpp"
 #include "onenet/platform/transport.hpp"
+#include "poll_until.hpp"
 
 namespace itest {
 
@@ -65,12 +66,7 @@ class LiveClient : public onenet::client::Handler {
 
   /// Polls until `done` holds; false after `timeout_ms`.
   bool poll_until(const std::function<bool()>& done, int timeout_ms = 20000) {
-    const uint64_t deadline = clock_.now_ms() + static_cast<uint64_t>(timeout_ms);
-    while (!done()) {
-      if (clock_.now_ms() >= deadline) return false;
-      client_->poll(10);
-    }
-    return true;
+    return itest::poll_until([&] { client_->poll(10); }, done, timeout_ms);
   }
 
   bool connected() const { return client_->state() == onenet::client::State::kConnected; }
