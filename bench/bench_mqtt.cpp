@@ -211,7 +211,17 @@ Throughput ours_throughput(uint16_t port, int qos, size_t size, size_t n) {
 
 // ---- libmosquitto -----------------------------------------------------------------------------
 
-struct Mosq {
+// What the benchmark records of a peer library's callbacks (they run on the library's thread).
+struct PeerEvents {
+  bool wait(const std::function<bool()>& done) { return wait_for_library(done); }
+  std::atomic<int> connected{0};  // 1 connected, -1 refused
+  std::atomic<bool> subscribed{false};
+  std::atomic<size_t> completed{0};
+  std::atomic<size_t> messages{0};
+  Receipts* receipts = nullptr;
+};
+
+struct Mosq : PeerEvents {
   explicit Mosq(const std::string& id) {
     m = mosquitto_new(id.c_str(), true, this);
     mosquitto_int_option(m, MOSQ_OPT_TCP_NODELAY, 1);
@@ -231,13 +241,7 @@ struct Mosq {
         m, [](mosquitto*, void* self, int) { ++static_cast<Mosq*>(self)->completed; });
   }
   ~Mosq() { mosquitto_destroy(m); }
-  bool wait(const std::function<bool()>& done) { return wait_for_library(done); }
   mosquitto* m;
-  std::atomic<int> connected{0};
-  std::atomic<bool> subscribed{false};
-  std::atomic<size_t> completed{0};
-  std::atomic<size_t> messages{0};
-  Receipts* receipts = nullptr;
 };
 
 Throughput mosquitto_throughput(uint16_t port, int qos, size_t size, size_t n) {
@@ -274,7 +278,7 @@ Throughput mosquitto_throughput(uint16_t port, int qos, size_t size, size_t n) {
 
 // ---- Paho C (MQTTAsync) -----------------------------------------------------------------------
 
-struct Paho {
+struct Paho : PeerEvents {
   Paho(const std::string& uri, const std::string& id) {
     if (MQTTAsync_create(&c, uri.c_str(), id.c_str(), MQTTCLIENT_PERSISTENCE_NONE, nullptr) !=
         MQTTASYNC_SUCCESS)
@@ -350,16 +354,10 @@ struct Paho {
     o.timeout = 1000;
     MQTTAsync_disconnect(c, &o);
   }
-  bool wait(const std::function<bool()>& done) { return wait_for_library(done); }
   MQTTAsync c = nullptr;
   std::mutex window_mutex;
   std::condition_variable window_open;
   size_t sent = 0;
-  std::atomic<int> connected{0};
-  std::atomic<bool> subscribed{false};
-  std::atomic<size_t> completed{0};
-  std::atomic<size_t> messages{0};
-  Receipts* receipts = nullptr;
 };
 
 Throughput paho_throughput(uint16_t port, int qos, size_t size, size_t n) {
