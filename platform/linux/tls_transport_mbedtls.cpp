@@ -86,8 +86,11 @@ Status TlsTransport::wait(uint32_t timeout_ms, bool for_write) {
 }
 
 void TlsTransport::close() {
-  if (tls_->layer) tls_->layer->close();
-  tcp_.close();
+  if (tls_->layer) {
+    tls_->layer->close();  // close_notify, then the TCP link underneath
+  } else {
+    tcp_.close();
+  }
 }
 
 }  // namespace onenet::platform
