@@ -62,10 +62,10 @@ Status decode_key(std::string_view access_key, DecodedKey* key) {
   return Status::kOk;
 }
 
-// Writes decimal `value`; returns digits written (at most 20).
+// Writes decimal `value` at `out` (null: only counts); returns the digits (at most 20).
 // Division by 10 bit by bit: `value % 10` and `/ 10` on a uint64_t make a 32-bit MCU link
 // libgcc's 64-bit division (__aeabi_uldivmod, about 700 B of flash) for this one loop.
-size_t format_decimal(uint64_t value, char* out) {
+void TextWriter::decimal(uint64_t value) {
   char reversed[20];
   size_t n = 0;
   do {
@@ -81,8 +81,25 @@ size_t format_decimal(uint64_t value, char* out) {
     reversed[n++] = static_cast<char>('0' + remainder);
     value = quotient;
   } while (value != 0);
-  for (size_t i = 0; i < n; ++i) out[i] = reversed[n - 1 - i];
-  return n;
+  while (n > 0) put(reversed[--n]);
+}
+
+void TextWriter::put(std::string_view text) {
+  for (const char c : text) put(c);
+}
+
+// Percent-encoding as url_encode does it (encoding.hpp), written in one pass.
+void TextWriter::url_encoded(std::string_view text) {
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (is_url_unreserved(byte)) {
+      put(c);
+    } else {
+      put('%');
+      put(kHexDigits[byte >> 4]);
+      put(kHexDigits[byte & 0x0F]);
+    }
+  }
 }
 
 // HMAC over "et\nmethod\nres\nversion" (section 1.3), Base64-encoded.
@@ -91,21 +108,19 @@ Status compute_signature(const DecodedKey& key, uint64_t et, std::string_view me
                          port::HmacFunction hmac, Signature* out) {
   char message[20 + 1 + 6 + 1 + kMaxResourceLength + 1 + kMaxVersionLength];
   if (method_text.size() > 6) return Status::kAuthUnknownMethod;
-  size_t n = format_decimal(et, message);
-  message[n++] = '\n';
-  std::memcpy(message + n, method_text.data(), method_text.size());
-  n += method_text.size();
-  message[n++] = '\n';
-  std::memcpy(message + n, res.data(), res.size());
-  n += res.size();
-  message[n++] = '\n';
-  std::memcpy(message + n, version.data(), version.size());
-  n += version.size();
+  TextWriter text{message, sizeof message};
+  text.decimal(et);
+  text.put('\n');
+  text.put(method_text);
+  text.put('\n');
+  text.put(res);
+  text.put('\n');
+  text.put(version);
 
   uint8_t digest[32];
   const port::HmacAlgorithm algorithm = algorithm_of(method);
   const Status status = hmac(algorithm, ByteView(key.bytes, key.size),
-                             ByteView(reinterpret_cast<uint8_t*>(message), n), digest);
+                             ByteView(reinterpret_cast<uint8_t*>(message), text.length), digest);
   if (status != Status::kOk) return Status::kAuthHmacFailed;
   const Result<size_t> written = base64_encode(ByteView(digest, port::hmac_length(algorithm)),
                                                out->base64, sizeof out->base64);
@@ -114,32 +129,31 @@ Status compute_signature(const DecodedKey& key, uint64_t et, std::string_view me
   return Status::kOk;
 }
 
+// The request is checked and its key decoded once, here.
 Status sign_request(const TokenRequest& request, port::HmacFunction hmac, Signature* signature) {
-  const Status checked = check_request(request);
-  if (checked != Status::kOk) return checked;
+  Status s = check_resource(request.resource);
+  if (s != Status::kOk) return s;
+  s = check_version(request.version);
+  if (s != Status::kOk) return s;
   DecodedKey key;
-  const Status decoded = decode_key(request.access_key, &key);
-  if (decoded != Status::kOk) return decoded;
+  s = decode_key(request.access_key, &key);
+  if (s != Status::kOk) return s;
   return compute_signature(key, request.expires_at, method_name(request.method), request.method,
                            request.resource, request.version, hmac, signature);
 }
 
-size_t token_length_for(const TokenRequest& request, const Signature& signature) {
-  char et_digits[20];
-  return 31 + request.version.size() + url_encoded_length(request.resource) +
-         format_decimal(request.expires_at, et_digits) + method_name(request.method).size() +
-         url_encoded_length(std::string_view(signature.base64, signature.size));
-}
-
-// Appends raw text to a buffer already known to be large enough.
-void append(char* out, size_t* at, std::string_view text) {
-  std::memcpy(out + *at, text.data(), text.size());
-  *at += text.size();
-}
-
-void append_encoded(char* out, size_t* at, std::string_view text) {
-  // The caller sized `out`; url_encode cannot fail here.
-  *at += url_encode(text, out + *at, url_encoded_length(text)).value_or(0);
+// Field order fixed by section 1.6; only values are encoded.
+void write_token(const TokenRequest& request, const Signature& signature, TextWriter& out) {
+  out.put("version=");
+  out.put(request.version);
+  out.put("&res=");
+  out.url_encoded(request.resource);
+  out.put("&et=");
+  out.decimal(request.expires_at);
+  out.put("&method=");
+  out.put(method_name(request.method));
+  out.put("&sign=");
+  out.url_encoded(std::string_view(signature.base64, signature.size));
 }
 
 bool equals_ignore_case(std::string_view a, std::string_view b) {
@@ -181,7 +195,6 @@ Status check_request(const TokenRequest& request) {
   if (s != Status::kOk) return s;
   s = check_version(request.version);
   if (s != Status::kOk) return s;
-  if (request.access_key.empty()) return Status::kAuthEmptyKey;
   DecodedKey key;
   return decode_key(request.access_key, &key);
 }
@@ -190,7 +203,9 @@ Result<size_t> token_length(const TokenRequest& request, port::HmacFunction hmac
   Signature signature;
   const Status s = sign_request(request, hmac, &signature);
   if (s != Status::kOk) return s;
-  return token_length_for(request, signature);
+  TextWriter counter{nullptr, 0};
+  write_token(request, signature, counter);
+  return counter.length;
 }
 
 Result<size_t> sign_token(const TokenRequest& request, port::HmacFunction hmac, char* out,
@@ -198,25 +213,15 @@ Result<size_t> sign_token(const TokenRequest& request, port::HmacFunction hmac, 
   Signature signature;
   const Status s = sign_request(request, hmac, &signature);
   if (s != Status::kOk) return s;
-  const size_t length = token_length_for(request, signature);
-  if (out == nullptr || out_size < length + 1) return Status::kBufferTooSmall;
-
-  // Field order fixed by section 1.6; only values are encoded.
-  char et_digits[20];
-  const size_t et_length = format_decimal(request.expires_at, et_digits);
-  size_t at = 0;
-  append(out, &at, "version=");
-  append(out, &at, request.version);
-  append(out, &at, "&res=");
-  append_encoded(out, &at, request.resource);
-  append(out, &at, "&et=");
-  append(out, &at, std::string_view(et_digits, et_length));
-  append(out, &at, "&method=");
-  append(out, &at, method_name(request.method));
-  append(out, &at, "&sign=");
-  append_encoded(out, &at, std::string_view(signature.base64, signature.size));
-  out[at] = '\0';
-  return at;
+  if (out == nullptr || out_size == 0) return Status::kBufferTooSmall;
+  TextWriter text{out, out_size - 1};  // room kept for the terminator
+  write_token(request, signature, text);
+  if (text.overflowed()) {
+    out[0] = '\0';  // no partial token left behind
+    return Status::kBufferTooSmall;
+  }
+  out[text.length] = '\0';
+  return text.length;
 }
 
 Result<size_t> device_resource(std::string_view product_id, std::string_view device_name, char* out,
@@ -225,15 +230,18 @@ Result<size_t> device_resource(std::string_view product_id, std::string_view dev
       device_name.find('/') != std::string_view::npos) {
     return Status::kAuthResourceInvalid;
   }
-  const size_t length = 9 + product_id.size() + 9 + device_name.size();
-  if (out == nullptr || out_size < length + 1) return Status::kBufferTooSmall;
-  size_t at = 0;
-  append(out, &at, "products/");
-  append(out, &at, product_id);
-  append(out, &at, "/devices/");
-  append(out, &at, device_name);
-  out[at] = '\0';
-  return at;
+  if (out == nullptr || out_size == 0) return Status::kBufferTooSmall;
+  TextWriter text{out, out_size - 1};
+  text.put("products/");
+  text.put(product_id);
+  text.put("/devices/");
+  text.put(device_name);
+  if (text.overflowed()) {
+    out[0] = '\0';
+    return Status::kBufferTooSmall;
+  }
+  out[text.length] = '\0';
+  return text.length;
 }
 
 }  // namespace onenet::auth

@@ -108,6 +108,7 @@ TEST_CASE("token_length is exact and a buffer one byte short is refused") {
   CHECK(
       onenet::auth::sign_token(r, onenet::platform::default_hmac(), out, length.value()).status() ==
       Status::kBufferTooSmall);
+  CHECK(out[0] == '\0');  // a refused buffer holds no partial token
   CHECK(
       onenet::auth::sign_token(r, onenet::platform::default_hmac(), out, length.value() + 1).ok());
   CHECK(onenet::auth::sign_token(r, onenet::platform::default_hmac(), nullptr, 0).status() ==
@@ -127,6 +128,8 @@ TEST_CASE("bad keys each get their own status") {
   CHECK(status_for("ab!d") == Status::kAuthMalformedKey);      // outside the alphabet
   CHECK(status_for("a=bc") == Status::kAuthMalformedKey);      // padding inside
   CHECK(status_for("ab==abcd") == Status::kAuthMalformedKey);  // padding before the end
+  CHECK(status_for("a===") == Status::kAuthMalformedKey);      // three pad characters
+  CHECK(status_for("====") == Status::kAuthMalformedKey);      // nothing but padding
   CHECK(status_for("a===") == Status::kAuthMalformedKey);      // three pad characters
   CHECK(status_for("abc ") == Status::kAuthMalformedKey);      // trailing space
   CHECK(status_for("KuF3NT/jUBJ62LNBB/A8XZA9CqS3Cu79B/ABmfA1UCw=\n") == Status::kAuthMalformedKey);
@@ -305,4 +308,8 @@ TEST_CASE("device_resource builds products/{pid}/devices/{name}") {
   CHECK(onenet::auth::device_resource("", "d", out, sizeof out).status() ==
         Status::kAuthResourceInvalid);
   CHECK(onenet::auth::device_resource("P", "D", out, 16).status() == Status::kBufferTooSmall);
+  // "products/P/devices/D" is 20 characters: 21 bytes with the terminator.
+  CHECK(onenet::auth::device_resource("P", "D", out, 20).status() == Status::kBufferTooSmall);
+  CHECK(onenet::auth::device_resource("P", "D", out, 21).value() == 20);
+  CHECK(std::string(out) == "products/P/devices/D");
 }
