@@ -88,10 +88,7 @@ struct ControlPacket {
 };
 Result<size_t> encode_control(const void* packet, MutableByteView out) {
   const ControlPacket& c = *static_cast<const ControlPacket*>(packet);
-  if (c.type == PacketType::kPingreq || c.type == PacketType::kDisconnect) {
-    return codec::encode_empty(c.type, out);
-  }
-  return codec::encode_ack(c.type, c.packet_id, out);
+  return codec::encode_control(c.type, c.packet_id, out);
 }
 
 QoS qos_of_frame(uint8_t first_byte) {

@@ -12,6 +12,15 @@ uint8_t first_byte(PacketType type, uint8_t flags) {
   return static_cast<uint8_t>(static_cast<uint8_t>(type) << 4 | flags);
 }
 
+bool is_ack(PacketType type) {
+  return (type >= PacketType::kPuback && type <= PacketType::kPubcomp) ||
+         type == PacketType::kUnsuback;
+}
+
+bool is_header_only(PacketType type) {
+  return type >= PacketType::kPingreq && type <= PacketType::kDisconnect;
+}
+
 void check_qos(Writer& w, QoS qos) {
   if (w.counting() && static_cast<uint8_t>(qos) > 2) w.check(Status::kCodecBadQos);
 }
@@ -75,12 +84,6 @@ void unsubscribe_body(const void* packet, Writer& w) {
   for (size_t i = 0; i < u.count; ++i) w.text(u.filters[i], check_topic_filter);
 }
 
-void ack_body(const void* packet_id, Writer& w) {
-  w.packet_id(*static_cast<const uint16_t*>(packet_id));
-}
-
-void empty_body(const void*, Writer&) {}
-
 uint8_t publish_first_byte(const Publish& p) {
   return first_byte(PacketType::kPublish,
                     static_cast<uint8_t>((p.dup ? 0x08 : 0) | static_cast<uint8_t>(p.qos) << 1 |
@@ -139,20 +142,32 @@ Result<size_t> encode(const Unsubscribe& u, MutableByteView out) {
   return wire::encode_frame(first_byte(PacketType::kUnsubscribe, 2), unsubscribe_body, &u, out);
 }
 
-Result<size_t> encode_ack(PacketType type, uint16_t packet_id, MutableByteView out) {
-  const bool is_ack = (type >= PacketType::kPuback && type <= PacketType::kPubcomp) ||
-                      type == PacketType::kUnsuback;
-  if (!is_ack) return Status::kInvalidArgument;
+// Fixed-size packets are written directly: no body to count or validate beyond the id.
+Result<size_t> encode_control(PacketType type, uint16_t packet_id, MutableByteView out) {
+  const bool ack = is_ack(type);
+  if (!ack && !is_header_only(type)) return Status::kInvalidArgument;
+  if (ack && packet_id == 0) return Status::kCodecZeroPacketId;  // [MQTT-2.3.1-1]
+  const size_t size = ack ? 4 : 2;
+  if (out.data == nullptr) return size;
+  if (out.size < size) return Status::kBufferTooSmall;
   // PUBREL flags are 0010 [MQTT-3.6.1-1].
-  return wire::encode_frame(first_byte(type, type == PacketType::kPubrel ? 2 : 0), ack_body,
-                            &packet_id, out);
+  out.data[0] = first_byte(type, type == PacketType::kPubrel ? 2 : 0);
+  out.data[1] = static_cast<uint8_t>(size - 2);
+  if (ack) {
+    out.data[2] = static_cast<uint8_t>(packet_id >> 8);
+    out.data[3] = static_cast<uint8_t>(packet_id);
+  }
+  return size;
+}
+
+Result<size_t> encode_ack(PacketType type, uint16_t packet_id, MutableByteView out) {
+  if (!is_ack(type)) return Status::kInvalidArgument;
+  return encode_control(type, packet_id, out);
 }
 
 Result<size_t> encode_empty(PacketType type, MutableByteView out) {
-  if (type < PacketType::kPingreq || type > PacketType::kDisconnect) {
-    return Status::kInvalidArgument;
-  }
-  return wire::encode_frame(first_byte(type, 0), empty_body, nullptr, out);
+  if (!is_header_only(type)) return Status::kInvalidArgument;
+  return encode_control(type, 0, out);
 }
 
 }  // namespace onenet::codec

@@ -149,6 +149,35 @@ TEST_CASE("PINGREQ, PINGRESP, DISCONNECT: two bytes, nothing else allowed") {
             .status() == Status::kInvalidArgument);
 }
 
+TEST_CASE("encode_control writes every fixed-size packet as encode_ack and encode_empty do") {
+  for (uint8_t t = 1; t <= 14; ++t) {
+    const auto type = static_cast<PacketType>(t);
+    CAPTURE(t);
+    Bytes control(4), expected(4);
+    const auto written =
+        onenet::codec::encode_control(type, 0x1234, onenet::MutableByteView(control.data(), 4));
+    const auto ack =
+        onenet::codec::encode_ack(type, 0x1234, onenet::MutableByteView(expected.data(), 4));
+    const auto empty =
+        onenet::codec::encode_empty(type, onenet::MutableByteView(expected.data(), 4));
+    if (!ack.ok() && !empty.ok()) {
+      CHECK(written.status() == Status::kInvalidArgument);
+      continue;
+    }
+    REQUIRE(written.ok());
+    CHECK(written.value() == (ack.ok() ? 4u : 2u));
+    CHECK(control == expected);
+    CHECK(onenet::codec::encode_control(type, 0x1234, onenet::MutableByteView()).value() ==
+          written.value());  // no buffer: the size only
+    CHECK(onenet::codec::encode_control(type, 0x1234, onenet::MutableByteView(control.data(), 1))
+              .status() == Status::kBufferTooSmall);
+    if (ack.ok()) {
+      CHECK(onenet::codec::encode_control(type, 0, onenet::MutableByteView(control.data(), 4))
+                .status() == Status::kCodecZeroPacketId);
+    }
+  }
+}
+
 TEST_CASE("decode_from_server refuses what only clients send") {
   onenet::codec::Packet p;
   for (const Bytes& frame :

@@ -148,6 +148,10 @@ Result<size_t> encode_ack(PacketType type, uint16_t packet_id, MutableByteView o
 /// PINGREQ, PINGRESP or DISCONNECT: always 2 bytes. kInvalidArgument for another type.
 Result<size_t> encode_empty(PacketType type, MutableByteView out);
 
+/// Either of the above by type (`packet_id` ignored for the 2-byte packets): what a session
+/// engine queues. Same errors.
+Result<size_t> encode_control(PacketType type, uint16_t packet_id, MutableByteView out);
+
 // ---- Decoding ----------------------------------------------------------------------------------
 
 /// What the fixed header at the start of a buffer says.
