@@ -85,6 +85,24 @@ if [ -f bench/size/device.cpp ]; then
     linked_total=$((linked_total + bytes))
   done
   printf '%-44s %8d\n' "  device total as linked" "$linked_total"
+  # Where those bytes go: the largest SDK functions in the image (the flash profile).
+  echo "  largest sdk functions as linked:"
+  awk -v prefix="$out/" '
+    function hex(text,   i, v) {
+      text = tolower(text); sub(/^0x/, "", text); v = 0
+      for (i = 1; i <= length(text); i++) v = v * 16 + index("0123456789abcdef", substr(text, i, 1)) - 1
+      return v
+    }
+    function keep(name, size, file) {
+      if (file ~ /\/(auth|codec|client)-[^\/]*\.o$/) { sub(/^\.(text|rodata|data)\./, "", name); print hex(size), name }
+    }
+    /^Linker script and memory map/ { on = 1; next }
+    !on { next }
+    /^ \.(text|rodata|data)[^ ]*$/ { pending = $1; next }
+    pending { keep(pending, $2, $3); pending = ""; next }
+    /^ \.(text|rodata|data)[^ ]* +0x/ { keep($1, $3, $4) }' "$out/device.map" |
+    sort -rn | head -15 | arm-none-eabi-c++filt | sed -E 's/\(anonymous namespace\):: *//; s/\(.*//' |
+    awk '{ printf "    %6d  %s\n", $1, $2 }'
   model_bytes=$(linked model-)
   printf '%-44s %8d\n' "  model topics (raw thing model)" "$model_bytes"
   printf '%-44s %8d\n' "  with the raw thing model" "$((linked_total + model_bytes))"
