@@ -101,8 +101,10 @@ if [ -f bench/size/device.cpp ]; then
     /^ \.(text|rodata|data)[^ ]*$/ { pending = $1; next }
     pending { keep(pending, $2, $3); pending = ""; next }
     /^ \.(text|rodata|data)[^ ]* +0x/ { keep($1, $3, $4) }' "$out/device.map" |
-    sort -rn | head -15 | arm-none-eabi-c++filt | sed -E 's/\(anonymous namespace\):: *//; s/\(.*//' |
-    awk '{ printf "    %6d  %s\n", $1, $2 }'
+    sort -rn | arm-none-eabi-c++filt | sed -E 's/\(anonymous namespace\):: *//; s/\(.*//' |
+    awk '{ printf "    %6d  %s\n", $1, $2 }' >"$out/functions.txt"
+  head -15 "$out/functions.txt"
+  echo "    (all $(wc -l <"$out/functions.txt") in $out/functions.txt)"
   model_bytes=$(linked model-)
   printf '%-44s %8d\n' "  model topics (raw thing model)" "$model_bytes"
   printf '%-44s %8d\n' "  with the raw thing model" "$((linked_total + model_bytes))"
