@@ -7,7 +7,8 @@
 //               publisher); timed from the first publish
 //               to the last message received;
 //   latency     publish-to-receive round trip at QoS 1 through the broker, one at a time;
-//   memory      resident and heap growth per connected client, 1,000 clients in one process;
+//   memory      resident and heap growth per client, 1,000 clients in one process: connected,
+//               then each also holding one QoS 1 message whose PUBACK it has not read;
 //   tls         TLS connection set-ups (connect, CONNACK, DISCONNECT) per second.
 // Prints one JSON object per measurement on stdout (scripts/bench.sh makes the table).
 // Usage: bench_mqtt [all|throughput|latency|memory|tls] [SCALE] [LIBRARY (throughput, memory, tls)]
@@ -465,16 +466,20 @@ size_t resident_bytes() {
   return 0;
 }
 
+// `phase`: "connected" (idle, every client connected) or "in_flight" (each client also holds one
+// QoS 1 message of `message_bytes` whose PUBACK it has not read yet).
 void print_memory(const char* library, size_t clients, size_t rss_before, size_t heap_before,
-                  const char* note) {
+                  const char* phase, size_t message_bytes, const char* note) {
   const size_t rss = resident_bytes() - rss_before;
   const size_t heap = mallinfo2().uordblks - heap_before;
   std::printf(
-      R"({"kind":"memory","library":"%s","clients":%zu,"rss_per_client":%zu,"heap_per_client":%zu,"config":"%s"})"
+      R"({"kind":"memory","library":"%s","phase":"%s","message":%zu,"clients":%zu,"rss_per_client":%zu,"heap_per_client":%zu,"config":"%s"})"
       "\n",
-      library, clients, rss / clients, heap / clients, note);
+      library, phase, message_bytes, clients, rss / clients, heap / clients, note);
   std::fflush(stdout);
 }
+
+constexpr const char* kMemoryTopic = "bench/memory";
 
 // One connected client as an application embeds it: transport, storage and session in one
 // object (one allocation), the clock shared, nothing of the benchmark's own per client but the
@@ -499,8 +504,27 @@ struct EmbeddedClient : onenet::client::Handler {
   char id[24];
 };
 
+// Drives every client from one thread until `done(client)` holds for all of them.
+template <typename Embedded, typename Done>
+void poll_all(std::vector<std::unique_ptr<Embedded>>& all, size_t from, Done done,
+              const char* what) {
+  const auto deadline = Clock::now() + std::chrono::seconds(60);
+  for (bool pending = true; pending;) {
+    if (Clock::now() > deadline) {
+      die(std::string("ours: ") + what +
+          "; last error: " + onenet::to_string(all.back()->client.last_error()));
+    }
+    pending = false;
+    for (size_t i = from; i < all.size(); ++i) {
+      all[i]->client.poll(0);
+      pending |= !done(all[i]->client);
+    }
+  }
+}
+
 template <typename Embedded>
-void our_memory(uint16_t port, size_t clients, const char* library, const char* config) {
+void our_memory(uint16_t port, size_t clients, const char* library, size_t message_bytes,
+                const char* config) {
   onenet::platform::SystemClock clock;
   const size_t rss_before = resident_bytes();
   const size_t heap_before = mallinfo2().uordblks;
@@ -511,75 +535,115 @@ void our_memory(uint16_t port, size_t clients, const char* library, const char* 
     for (size_t i = batch; i < std::min(clients, batch + 50); ++i) {
       all.push_back(std::make_unique<Embedded>(port, clock, i));
     }
-    const auto deadline = Clock::now() + std::chrono::seconds(60);
-    for (bool pending = true; pending;) {  // one thread drives every client
-      if (Clock::now() > deadline) {
-        die(std::string("ours: clients did not all connect; last error: ") +
-            onenet::to_string(all.back()->client.last_error()));
-      }
-      pending = false;
-      for (size_t i = batch; i < all.size(); ++i) {
-        all[i]->client.poll(0);
-        pending |= all[i]->client.state() != onenet::client::State::kConnected;
-      }
-    }
+    poll_all(
+        all, batch,
+        [](const onenet::client::Client& c) {
+          return c.state() == onenet::client::State::kConnected;
+        },
+        "clients did not all connect");
   }
-  print_memory(library, clients, rss_before, heap_before, config);
+  print_memory(library, clients, rss_before, heap_before, "connected", 0, config);
+  // One message each, PUBACK left unread: the client holds it until acknowledged.
+  const std::vector<uint8_t> payload(message_bytes, 'm');
+  for (auto& c : all) {
+    const auto id =
+        c->client.publish(kMemoryTopic, onenet::ByteView(payload.data(), payload.size()),
+                          onenet::codec::QoS::kAtLeastOnce);
+    if (!id || c->client.inflight_count() != 1) die("ours: the in-flight message was not stored");
+  }
+  print_memory(library, clients, rss_before, heap_before, "in_flight", message_bytes, config);
+  // Proof they were in flight: every PUBACK arrives.
+  poll_all(
+      all, 0, [](const onenet::client::Client& c) { return c.inflight_count() == 0; },
+      "PUBACKs missing");
   for (auto& c : all) c->client.disconnect();
 }
 
+// Drives libmosquitto clients from one thread through its external-loop API (mosquitto_loop()
+// uses select() and stops working past fd 1023) until `done(client)` holds for all of them.
+template <typename Done>
+void drive_mosquitto(std::vector<std::unique_ptr<Mosq>>& all, size_t from, Done done,
+                     const char* what) {
+  const auto deadline = Clock::now() + std::chrono::seconds(60);
+  for (bool pending = true; pending;) {
+    if (Clock::now() > deadline) die(std::string("libmosquitto: ") + what);
+    std::vector<pollfd> fds;
+    for (size_t i = from; i < all.size(); ++i) {
+      const short events =
+          static_cast<short>(POLLIN | (mosquitto_want_write(all[i]->m) ? POLLOUT : 0));
+      fds.push_back({mosquitto_socket(all[i]->m), events, 0});
+    }
+    ::poll(fds.data(), fds.size(), 10);
+    pending = false;
+    for (size_t i = from; i < all.size(); ++i) {
+      const short ready = fds[i - from].revents;
+      if (ready & POLLIN) mosquitto_loop_read(all[i]->m, 1);
+      if (ready & POLLOUT) mosquitto_loop_write(all[i]->m, 1);
+      mosquitto_loop_misc(all[i]->m);
+      pending |= !done(*all[i]);
+    }
+  }
+}
+
+void mosquitto_memory(uint16_t port, size_t clients, size_t message_bytes) {
+  const size_t rss_before = resident_bytes();
+  const size_t heap_before = mallinfo2().uordblks;
+  std::vector<std::unique_ptr<Mosq>> all;
+  all.reserve(clients);
+  for (size_t batch = 0; batch < clients; batch += 50) {
+    for (size_t i = batch; i < std::min(clients, batch + 50); ++i) {
+      all.push_back(std::make_unique<Mosq>("mosq-mem-" + std::to_string(i)));
+      if (mosquitto_connect(all.back()->m, "127.0.0.1", port, 60) != MOSQ_ERR_SUCCESS)
+        die("libmosquitto: connect");
+    }
+    drive_mosquitto(
+        all, batch, [](const Mosq& c) { return c.connected == 1; },
+        "1,000 clients did not all connect");
+  }
+  const char* config = "defaults, no loop thread";
+  const std::string library = "libmosquitto-" + std::to_string(message_bytes);
+  print_memory(library.c_str(), clients, rss_before, heap_before, "connected", 0, config);
+  // Not threaded, mosquitto_publish() writes the PUBLISH at once and keeps the message until its
+  // PUBACK is read, which nothing does before the measurement.
+  const std::vector<uint8_t> payload(message_bytes, 'm');
+  for (auto& c : all) {
+    if (mosquitto_publish(c->m, nullptr, kMemoryTopic, static_cast<int>(payload.size()),
+                          payload.data(), 1, false) != MOSQ_ERR_SUCCESS)
+      die("libmosquitto: publish failed");
+  }
+  print_memory(library.c_str(), clients, rss_before, heap_before, "in_flight", message_bytes,
+               config);
+  drive_mosquitto(
+      all, 0, [](const Mosq& c) { return c.completed == 1; }, "PUBACKs missing");
+  for (auto& c : all) mosquitto_disconnect(c->m);
+}
+
+// Each configuration of ours is paired with libmosquitto holding a message of the same size.
+constexpr size_t kMemoryMessageLarge = 1024, kMemoryMessageTelemetry = 256,
+                 kMemoryMessageSmall = 64;
+
 void memory(uint16_t port, size_t clients, const std::string& library) {
-  // Ours three times: buffers for 1 KB messages with 4 in flight, for the 256-B messages of a
-  // telemetry device with 1 in flight, and for 64-B messages. The vector of pointers is counted for
+  // Ours three times, one message in flight each: buffers for 1 KB messages, for the 256-B
+  // messages of a telemetry device, and for 64-B messages. The vector of pointers is counted for
   // every library.
   if (library == "ours") {
-    our_memory<EmbeddedClient<1152, 1152, 2048, 4>>(
-        port, clients, "ours", "rx 1152 B, tx 1152 B, outbox 2 KB, 4 in flight, 38-B table");
+    our_memory<EmbeddedClient<1152, 1152, 1152, 1>>(
+        port, clients, "ours", kMemoryMessageLarge,
+        "rx 1152 B, tx 1152 B, outbox 1152 B, 1 in flight, 38-B table");
   }
   if (library == "ours-small") {
     our_memory<EmbeddedClient<288, 288, 288, 1>>(
-        port, clients, "ours-small", "rx 288 B, tx 288 B, outbox 288 B, 1 in flight, 38-B table");
+        port, clients, "ours-small", kMemoryMessageTelemetry,
+        "rx 288 B, tx 288 B, outbox 288 B, 1 in flight, 38-B table");
   }
   // Buffers for the throughput benchmark's own 64-B messages (a 64-B payload on a short topic).
   if (library == "ours-tiny") {
     our_memory<EmbeddedClient<128, 128, 128, 1>>(
-        port, clients, "ours-tiny", "rx 128 B, tx 128 B, outbox 128 B, 1 in flight, 38-B table");
+        port, clients, "ours-tiny", kMemoryMessageSmall,
+        "rx 128 B, tx 128 B, outbox 128 B, 1 in flight, 38-B table");
   }
-  if (library == "libmosquitto") {
-    const size_t rss_before = resident_bytes();
-    const size_t heap_before = mallinfo2().uordblks;
-    std::vector<std::unique_ptr<Mosq>> all;
-    all.reserve(clients);
-    for (size_t batch = 0; batch < clients; batch += 50) {
-      for (size_t i = batch; i < std::min(clients, batch + 50); ++i) {
-        all.push_back(std::make_unique<Mosq>("mosq-mem-" + std::to_string(i)));
-        if (mosquitto_connect(all.back()->m, "127.0.0.1", port, 60) != MOSQ_ERR_SUCCESS)
-          die("libmosquitto: connect");
-      }
-      const auto deadline = Clock::now() + std::chrono::seconds(60);
-      // One thread drives every client, as for ours, through libmosquitto's external-loop API
-      // (mosquitto_loop() uses select() and stops working past fd 1023).
-      for (bool pending = true; pending;) {
-        if (Clock::now() > deadline) die("libmosquitto: 1,000 clients did not all connect");
-        std::vector<pollfd> fds;
-        for (size_t i = batch; i < all.size(); ++i) {
-          const short events =
-              static_cast<short>(POLLIN | (mosquitto_want_write(all[i]->m) ? POLLOUT : 0));
-          fds.push_back({mosquitto_socket(all[i]->m), events, 0});
-        }
-        ::poll(fds.data(), fds.size(), 10);
-        pending = false;
-        for (size_t i = batch; i < all.size(); ++i) {
-          const short ready = fds[i - batch].revents;
-          if (ready & POLLIN) mosquitto_loop_read(all[i]->m, 1);
-          if (ready & POLLOUT) mosquitto_loop_write(all[i]->m, 1);
-          mosquitto_loop_misc(all[i]->m);
-          pending |= all[i]->connected != 1;
-        }
-      }
-    }
-    print_memory("libmosquitto", clients, rss_before, heap_before, "defaults, no loop thread");
-    for (auto& c : all) mosquitto_disconnect(c->m);
+  for (const size_t bytes : {kMemoryMessageLarge, kMemoryMessageTelemetry, kMemoryMessageSmall}) {
+    if (library == "libmosquitto-" + std::to_string(bytes)) mosquitto_memory(port, clients, bytes);
   }
 }
 
@@ -669,7 +733,8 @@ int main(int argc, char** argv) {
   // Memory: one process per library, so that neither reuses heap the other freed.
   if (what == "memory" && argc > 3) memory(broker.port(), 1000, argv[3]);
   if (what == "all" || (what == "memory" && argc <= 3)) {
-    for (const char* library : {"ours", "ours-small", "ours-tiny", "libmosquitto"}) {
+    for (const char* library : {"ours", "ours-small", "ours-tiny", "libmosquitto-1024",
+                                "libmosquitto-256", "libmosquitto-64"}) {
       char self[4096] = {};
       if (::readlink("/proc/self/exe", self, sizeof self - 1) <= 0) die("cannot find myself");
       const std::string command = std::string(self) + " memory 1 " + library;

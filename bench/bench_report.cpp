@@ -29,7 +29,7 @@ std::string ratio(double ours, double peer, bool higher_is_better) {
 int main() {
   // (case, library) -> samples
   std::map<std::pair<std::string, std::string>, std::vector<double>> throughput, p50, p99, tls;
-  std::map<std::string, json> memory;
+  std::map<std::pair<std::string, std::string>, json> memory;  // (library, phase)
   std::map<std::string, size_t> lost;
   std::vector<std::string> cases;
   std::string line;
@@ -48,7 +48,7 @@ int main() {
       p50[{"", library}].push_back(j.value("p50_us", 0.0));
       p99[{"", library}].push_back(j.value("p99_us", 0.0));
     } else if (kind == "memory") {
-      memory[library] = j;
+      memory[{library, j.value("phase", "connected")}] = j;
     } else if (kind == "tls") {
       tls[{"", library}].push_back(j.value("per_second", 0.0));
     }
@@ -83,14 +83,39 @@ int main() {
         ratio(median(p50[{"", "ours"}]), median(p50[{"", peers[1]}]), false).c_str());
   }
   if (!memory.empty()) {
-    std::printf("\n### Memory per connected client (1,000 clients in one process)\n\n");
+    std::printf("\n### Memory per client (1,000 clients in one process)\n\n");
     std::printf(
-        "| library | resident bytes per client | heap bytes per client | configuration |\n");
-    std::printf("|---|---|---|---|\n");
-    for (const auto& [library, j] : memory) {
-      std::printf("| %s | %zu | %zu | %s |\n", library.c_str(),
+        "Connected: heap and resident growth per connected, idle client. In flight: the same "
+        "clients each holding one QoS 1 message whose PUBACK they have not read yet.\n\n");
+    std::printf(
+        "| library | connected: resident / heap | in flight: message | resident / heap | "
+        "configuration |\n");
+    std::printf("|---|---|---|---|---|\n");
+    auto bytes = [&](const std::string& library, const char* phase, const char* field) {
+      const auto it = memory.find({library, phase});
+      return it == memory.end() ? size_t{0} : it->second.value(field, size_t{0});
+    };
+    for (const auto& [key, j] : memory) {
+      if (key.second != "connected") continue;
+      const std::string& library = key.first;
+      std::printf("| %s | %zu / %zu | %zu B | %zu / %zu | %s |\n", library.c_str(),
                   j.value("rss_per_client", size_t{0}), j.value("heap_per_client", size_t{0}),
-                  j.value("config", "").c_str());
+                  bytes(library, "in_flight", "message"),
+                  bytes(library, "in_flight", "rss_per_client"),
+                  bytes(library, "in_flight", "heap_per_client"), j.value("config", "").c_str());
+    }
+    std::printf(
+        "\nPairs holding the same message (heap per client in flight; below 1 means ours is "
+        "smaller):\n\n| ours | libmosquitto | message | ours / libmosquitto "
+        "|\n|---|---|---|---|\n");
+    for (const char* ours : {"ours", "ours-small", "ours-tiny"}) {
+      const size_t message = bytes(ours, "in_flight", "message");
+      const std::string peer = "libmosquitto-" + std::to_string(message);
+      const size_t ours_heap = bytes(ours, "in_flight", "heap_per_client");
+      const size_t peer_heap = bytes(peer, "in_flight", "heap_per_client");
+      if (message == 0 || peer_heap == 0) continue;
+      std::printf("| %s: %zu B | %zu B | %zu B | %.2f |\n", ours, ours_heap, peer_heap, message,
+                  static_cast<double>(ours_heap) / static_cast<double>(peer_heap));
     }
   }
   if (!tls.empty()) {
