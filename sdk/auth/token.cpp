@@ -62,25 +62,26 @@ Status decode_key(std::string_view access_key, DecodedKey* key) {
   return Status::kOk;
 }
 
-// Writes decimal `value` at `out` (null: only counts); returns the digits (at most 20).
-// Division by 10 bit by bit: `value % 10` and `/ 10` on a uint64_t make a 32-bit MCU link
-// libgcc's 64-bit division (__aeabi_uldivmod, about 700 B of flash) for this one loop.
+// Writes decimal `value`. `value % 10` and `/ 10` on a uint64_t would make a 32-bit MCU link
+// libgcc's 64-bit division (__aeabi_uldivmod, about 700 B of flash) for this one loop, so the
+// division is done by hand on four 16-bit limbs, each step fitting 32-bit arithmetic.
 void TextWriter::decimal(uint64_t value) {
+  uint16_t limbs[4];  // most significant first
+  for (int i = 0; i < 4; ++i) limbs[i] = static_cast<uint16_t>(value >> (48 - 16 * i));
   char reversed[20];
   size_t n = 0;
+  bool more = false;
   do {
-    uint64_t quotient = 0;
     uint32_t remainder = 0;
-    for (int bit = 63; bit >= 0; --bit) {
-      remainder = (remainder << 1) | static_cast<uint32_t>((value >> bit) & 1);
-      if (remainder >= 10) {
-        remainder -= 10;
-        quotient |= uint64_t{1} << bit;
-      }
+    more = false;
+    for (uint16_t& limb : limbs) {
+      const uint32_t current = remainder << 16 | limb;
+      limb = static_cast<uint16_t>(current / 10);
+      remainder = current % 10;
+      more |= limb != 0;
     }
     reversed[n++] = static_cast<char>('0' + remainder);
-    value = quotient;
-  } while (value != 0);
+  } while (more);
   while (n > 0) put(reversed[--n]);
 }
 

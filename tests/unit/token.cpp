@@ -183,8 +183,19 @@ TEST_CASE("a token round-trips through verify and its fields come back decoded")
 }
 
 TEST_CASE("et is written in decimal across the whole uint64_t range, and verifies") {
-  const uint64_t values[] = {
-      0, 9, 10, 4294967295u, 4294967296u, 10000000000000000000u, 18446744073709551615u};
+  // Every 16-bit limb edge of the hand-written division, and both ends of the range.
+  const uint64_t values[] = {0,
+                             9,
+                             10,
+                             65535,
+                             65536,
+                             4294967295u,
+                             4294967296u,
+                             281474976710655u,
+                             281474976710656u,
+                             1234567890123456789u,
+                             10000000000000000000u,
+                             18446744073709551615u};
   for (const uint64_t et : values) {
     CAPTURE(et);
     const std::string token = sign(request(kKey1, kDeviceRes, et, Method::kSha256));
