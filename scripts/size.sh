@@ -108,6 +108,24 @@ if [ -f bench/size/device.cpp ]; then
   model_bytes=$(linked model-)
   printf '%-44s %8d\n' "  model topics (raw thing model)" "$model_bytes"
   printf '%-44s %8d\n' "  with the raw thing model" "$((linked_total + model_bytes))"
+
+  # The same device with link-time optimisation (-flto), for firmware built that way. Functions
+  # lose their object of origin there, so only the whole image is compared.
+  lto_dir="$out/lto"; mkdir -p "$lto_dir"
+  lto_objects=()
+  for src in bench/size/device.cpp sdk/auth/encoding.cpp sdk/auth/token.cpp $codec_files \
+             sdk/client/*.cpp sdk/model/topics.cpp sdk/common/*.cpp; do
+    obj="$lto_dir/$(basename "$(dirname "$src")")-$(basename "${src%.cpp}").o"
+    arm-none-eabi-g++ "${flags[@]}" -flto -c "$src" -o "$obj"
+    lto_objects+=("$obj")
+  done
+  arm-none-eabi-g++ -mcpu=cortex-m4 -mthumb -Os -flto --specs=nano.specs --specs=nosys.specs \
+    -Wl,--gc-sections "${lto_objects[@]}" -o "$lto_dir/device.elf"
+  image() { arm-none-eabi-size "$1" | awk 'NR == 2 { print $1 + $2 }'; }
+  plain_image=$(image "$out/device.elf")
+  lto_image=$(image "$lto_dir/device.elf")
+  printf '%-44s %8d\n' "  whole device image (with libc)" "$plain_image"
+  printf '%-44s %8d\n' "  the same with -flto" "$lto_image"
 fi
 
 # Not linked by a device: servers, tests, and the optional error sentences.
