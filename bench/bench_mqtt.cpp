@@ -11,7 +11,7 @@
 //               then each also holding one QoS 1 message whose PUBACK it has not read;
 //   tls         TLS connection set-ups (connect, CONNACK, DISCONNECT) per second.
 // Prints one JSON object per measurement on stdout (scripts/bench.sh makes the table).
-// Usage: bench_mqtt [all|throughput|latency|memory|tls] [SCALE] [LIBRARY (throughput, memory, tls)]
+// Usage: bench_mqtt [all|throughput|latency|memory|tls] [SCALE] [LIBRARY (all but "all")]
 // SCALE multiplies message counts.
 #include <MQTTAsync.h>
 #include <malloc.h>
@@ -410,10 +410,10 @@ void print_latency(const char* library, std::vector<double> us) {
   std::fflush(stdout);
 }
 
-void latency(uint16_t port, size_t samples) {
+void latency(uint16_t port, size_t samples, const std::string& only) {
   const std::string payload(64, 'x');
   const char* topic = "bench/latency";
-  {
+  if (only.empty() || only == "ours") {
     OurClient c(port, "ours-lat", 16384, 16384, 4096, 4);
     if (!c.connect() || !c.subscribe(topic, onenet::codec::QoS::kAtLeastOnce))
       die("ours: latency set-up");
@@ -427,7 +427,7 @@ void latency(uint16_t port, size_t samples) {
                                samples));
     c.client->disconnect();
   }
-  {
+  if (only.empty() || only == "libmosquitto") {
     Mosq c("mosq-lat");
     if (mosquitto_connect(c.m, "127.0.0.1", port, 60) != MOSQ_ERR_SUCCESS)
       die("libmosquitto: connect");
@@ -442,7 +442,7 @@ void latency(uint16_t port, size_t samples) {
     mosquitto_disconnect(c.m);
     mosquitto_loop_stop(c.m, false);
   }
-  {
+  if (only.empty() || only == "paho") {
     Paho c("tcp://127.0.0.1:" + std::to_string(port), "paho-lat");
     if (!c.connect() || !c.subscribe(topic, 1)) die("paho: latency set-up");
     print_latency("paho", latencies_us([&] { c.publish(payload, 1, topic); },
@@ -729,7 +729,8 @@ int main(int argc, char** argv) {
     }
   }
   if (what == "all" || what == "latency")
-    latency(broker.port(), static_cast<size_t>(2000 * scale) + 100);
+    latency(broker.port(), static_cast<size_t>(2000 * scale) + 100,
+            what == "latency" && argc > 3 ? argv[3] : "");
   // Memory: one process per library, so that neither reuses heap the other freed.
   if (what == "memory" && argc > 3) memory(broker.port(), 1000, argv[3]);
   if (what == "all" || (what == "memory" && argc <= 3)) {

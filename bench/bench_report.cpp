@@ -71,7 +71,8 @@ int main() {
 
   if (!p50.empty()) {
     std::printf(
-        "\n### Latency (QoS 1 publish-to-receive round trip through the broker, microseconds)\n\n");
+        "\n### Latency (QoS 1 publish-to-receive round trip through the broker, microseconds; "
+        "median of runs)\n\n");
     std::printf("| library | p50 | p99 |\n|---|---|---|\n");
     for (const char* library : {"ours", "libmosquitto", "paho"}) {
       std::printf("| %s | %.1f | %.1f |\n", library, median(p50[{"", library}]),
