@@ -136,25 +136,35 @@ Client::Client(port::Transport& transport, port::Clock& clock, port::RandomFunct
     : transport_(transport),
       clock_(clock),
       random_(random),
-      storage_(storage),
       handler_(handler),
-      decoder_(storage.rx, storage.rx.size, codec::decode_from_server) {}
+      decoder_(storage.rx, storage.rx.size, codec::decode_from_server),
+      tx_buffer_(storage.tx.data),
+      outbox_buffer_(storage.outbox.data),
+      subscription_table_(storage.subscriptions.data),
+      inflight_table_(storage.inflight),
+      inbound_qos2_ids_(storage.inbound_qos2),
+      tx_capacity_(static_cast<uint32_t>(storage.tx.size)),
+      outbox_capacity_(static_cast<uint32_t>(storage.outbox.size)),
+      subscription_capacity_(static_cast<uint32_t>(storage.subscriptions.size)),
+      inflight_capacity_(static_cast<uint32_t>(storage.inflight_capacity)),
+      inbound_qos2_capacity_(static_cast<uint32_t>(storage.inbound_qos2_capacity)),
+      // Offsets and counts are kept in 32 bits (a smaller client); configure() refuses more.
+      storage_fits_(storage.rx.size <= UINT32_MAX && storage.tx.size <= UINT32_MAX &&
+                    storage.outbox.size <= UINT32_MAX && storage.subscriptions.size <= UINT32_MAX &&
+                    storage.inflight_capacity <= UINT32_MAX &&
+                    storage.inbound_qos2_capacity <= UINT32_MAX) {}
 
 // ---- Configuration and profile rules -----------------------------------------------------------
 
 Status Client::configure(const Options& options) {
   if (state_ != State::kIdle) return Status::kClientBusy;
-  // Offsets into the storage are 32-bit (a smaller client object).
-  constexpr size_t kMaxBuffer = UINT32_MAX;
-  if (storage_.rx.size < 16 || storage_.tx.size < 16 || storage_.tx.size > kMaxBuffer ||
-      storage_.outbox.size > kMaxBuffer || storage_.subscriptions.size > kMaxBuffer ||
-      storage_.inflight_capacity > kMaxBuffer || storage_.inbound_qos2_capacity > kMaxBuffer ||
+  if (!storage_fits_ || decoder_.capacity() < 16 || tx_capacity_ < 16 ||
       options.connect_timeout_ms == 0 || options.backoff_max_ms < options.backoff_initial_ms) {
     return Status::kInvalidArgument;
   }
   const Result<size_t> connect_size = codec::encoded_size(options.connect);
   if (!connect_size) return connect_size.status();
-  if (connect_size.value() > storage_.tx.size) return Status::kClientMessageTooLarge;
+  if (connect_size.value() > tx_capacity_) return Status::kClientMessageTooLarge;
   if (options.profile == Profile::kOneNet) {
     const codec::Connect& c = options.connect;
     // onenet-protocol.md 2.2-2.4: device name, product id and token are all required; clean
@@ -306,7 +316,7 @@ void Client::on_connack(const codec::Connack& connack) {
   state_ = State::kConnected;
   connected_since_ms_ = now_ms();
   requeue_after_connect(connack.session_present);
-  uint8_t* const table = storage_.subscriptions.data;
+  uint8_t* const table = subscription_table_;
   for (uint8_t* r = table; r < table + subscriptions_used_; r += record_size(r)) {
     uint8_t& state = r[0];
     if (connack.session_present) {
@@ -334,8 +344,8 @@ void Client::on_connack(const codec::Connack& connack) {
 void Client::requeue_after_connect(bool session_present) {
   queued_count_ = 0;
   for (size_t i = 0; i < inflight_span_; ++i) {
-    InflightEntry& e = storage_.inflight[(inflight_head_ + i) % storage_.inflight_capacity];
-    uint8_t& first = storage_.outbox.data[e.offset];
+    InflightEntry& e = inflight_table_[(inflight_head_ + i) % inflight_capacity_];
+    uint8_t& first = outbox_buffer_[e.offset];
     switch (e.state) {
       case kEntryAwaitPuback:
       case kEntryAwaitPubrec:
@@ -363,7 +373,7 @@ void Client::requeue_after_connect(bool session_present) {
 
 void Client::finish_dropped_messages() {
   for (size_t i = 0; i < inflight_span_;) {
-    InflightEntry& e = storage_.inflight[(inflight_head_ + i) % storage_.inflight_capacity];
+    InflightEntry& e = inflight_table_[(inflight_head_ + i) % inflight_capacity_];
     if (e.state != kEntryDoneDelivered && e.state != kEntryDoneLost) {
       ++i;
       continue;
@@ -537,8 +547,8 @@ void Client::handle_packet(const codec::Packet& packet) {
     case PacketType::kPubrel: {
       // Release the QoS 2 id, then always answer PUBCOMP [MQTT-4.3.3-2].
       for (size_t i = 0; i < inbound_qos2_count_; ++i) {
-        if (storage_.inbound_qos2[i] == packet.packet_id) {
-          storage_.inbound_qos2[i] = storage_.inbound_qos2[--inbound_qos2_count_];
+        if (inbound_qos2_ids_[i] == packet.packet_id) {
+          inbound_qos2_ids_[i] = inbound_qos2_ids_[--inbound_qos2_count_];
           break;
         }
       }
@@ -552,7 +562,7 @@ void Client::handle_packet(const codec::Packet& packet) {
       size_t code_index = 0;
       // Handlers may subscribe from here: that only appends, and records move only when the
       // table is compacted, after this loop.
-      uint8_t* const table = storage_.subscriptions.data;
+      uint8_t* const table = subscription_table_;
       const uint8_t* const end = table + subscriptions_used_;
       for (uint8_t* r = table; r < end && generation == generation_; r += record_size(r)) {
         uint8_t& state = r[0];
@@ -601,15 +611,15 @@ void Client::handle_publish(const codec::Packet& packet) {
     (void)queue_control(PacketType::kPuback, p.packet_id);
   } else if (p.qos == QoS::kExactlyOnce) {
     for (size_t i = 0; i < inbound_qos2_count_; ++i) {
-      if (storage_.inbound_qos2[i] == p.packet_id) {
+      if (inbound_qos2_ids_[i] == p.packet_id) {
         (void)queue_control(PacketType::kPubrec, p.packet_id);
         return;  // already delivered
       }
     }
     // A full table means this id cannot be remembered: it is still delivered and acknowledged,
     // and only a redelivery of this very message after a reconnect could show it twice.
-    if (inbound_qos2_count_ < storage_.inbound_qos2_capacity) {
-      storage_.inbound_qos2[inbound_qos2_count_++] = p.packet_id;
+    if (inbound_qos2_count_ < inbound_qos2_capacity_) {
+      inbound_qos2_ids_[inbound_qos2_count_++] = p.packet_id;
     }
     (void)queue_control(PacketType::kPubrec, p.packet_id);
   }
@@ -620,7 +630,7 @@ void Client::handle_publish(const codec::Packet& packet) {
 
 bool Client::flush() {
   while (tx_end_ > tx_start_) {
-    const int32_t n = transport_.send(storage_.tx.data + tx_start_, tx_end_ - tx_start_);
+    const int32_t n = transport_.send(tx_buffer_ + tx_start_, tx_end_ - tx_start_);
     if (n == 0) return true;
     if (n < 0) {
       link_lost(Status::kTransportClosed);
@@ -634,27 +644,27 @@ bool Client::flush() {
 }
 
 bool Client::make_tx_room(size_t bytes) {
-  if (storage_.tx.size - tx_end_ >= bytes) return true;
+  if (tx_capacity_ - tx_end_ >= bytes) return true;
   if (link_open() && !flush()) return false;
   if (tx_start_ > 0) {
-    std::memmove(storage_.tx.data, storage_.tx.data + tx_start_, tx_end_ - tx_start_);
+    std::memmove(tx_buffer_, tx_buffer_ + tx_start_, tx_end_ - tx_start_);
     tx_end_ -= tx_start_;
     tx_start_ = 0;
   }
-  return storage_.tx.size - tx_end_ >= bytes;
+  return tx_capacity_ - tx_end_ >= bytes;
 }
 
 Status Client::queue(Encoder encode, const void* packet) {
   if (!link_open()) return Status::kClientNotConnected;
   for (int attempt = 0; attempt < 2; ++attempt) {
     const Result<size_t> written =
-        encode(packet, MutableByteView(storage_.tx.data + tx_end_, storage_.tx.size - tx_end_));
+        encode(packet, MutableByteView(tx_buffer_ + tx_end_, tx_capacity_ - tx_end_));
     if (written) {
       tx_end_ += written.value();
       return Status::kOk;
     }
     if (written.status() != Status::kBufferTooSmall) return written.status();
-    if (attempt == 0 && !make_tx_room(storage_.tx.size)) {
+    if (attempt == 0 && !make_tx_room(tx_capacity_)) {
       if (!link_open()) return Status::kClientNotConnected;
     }
   }
@@ -695,27 +705,25 @@ Result<uint16_t> Client::publish(std::string_view topic, ByteView payload, QoS q
 }
 
 Status Client::store_message(const codec::Publish& publish) {
-  if (inflight_span_ == storage_.inflight_capacity) return Status::kClientInflightFull;
+  if (inflight_span_ == inflight_capacity_) return Status::kClientInflightFull;
   const Result<size_t> size = codec::encoded_size(publish);
   if (!size) return size.status();
-  if (size.value() > storage_.outbox.size || size.value() > storage_.tx.size) {
+  if (size.value() > outbox_capacity_ || size.value() > tx_capacity_) {
     return Status::kClientMessageTooLarge;
   }
-  if (storage_.outbox.size - outbox_end_ < size.value() && outbox_start_ > 0) {
+  if (outbox_capacity_ - outbox_end_ < size.value() && outbox_start_ > 0) {
     // Slide the stored frames to the front; in-order acknowledgements keep this rare and small.
-    std::memmove(storage_.outbox.data, storage_.outbox.data + outbox_start_,
-                 outbox_end_ - outbox_start_);
+    std::memmove(outbox_buffer_, outbox_buffer_ + outbox_start_, outbox_end_ - outbox_start_);
     for (size_t i = 0; i < inflight_span_; ++i) {
-      InflightEntry& e = storage_.inflight[(inflight_head_ + i) % storage_.inflight_capacity];
+      InflightEntry& e = inflight_table_[(inflight_head_ + i) % inflight_capacity_];
       if (e.state != kEntryFree) e.offset -= static_cast<uint32_t>(outbox_start_);
     }
     outbox_end_ -= outbox_start_;
     outbox_start_ = 0;
   }
-  if (storage_.outbox.size - outbox_end_ < size.value()) return Status::kClientInflightFull;
-  (void)codec::encode(publish, MutableByteView(storage_.outbox.data + outbox_end_, size.value()));
-  InflightEntry& e =
-      storage_.inflight[(inflight_head_ + inflight_span_) % storage_.inflight_capacity];
+  if (outbox_capacity_ - outbox_end_ < size.value()) return Status::kClientInflightFull;
+  (void)codec::encode(publish, MutableByteView(outbox_buffer_ + outbox_end_, size.value()));
+  InflightEntry& e = inflight_table_[(inflight_head_ + inflight_span_) % inflight_capacity_];
   e.offset = static_cast<uint32_t>(outbox_end_);
   e.length = static_cast<uint32_t>(size.value());
   e.packet_id = publish.packet_id;
@@ -730,18 +738,17 @@ Status Client::store_message(const codec::Publish& publish) {
 void Client::send_queued_messages() {
   if (state_ != State::kConnected || queued_count_ == 0) return;
   for (size_t i = 0; i < inflight_span_ && queued_count_ > 0; ++i) {
-    InflightEntry& e = storage_.inflight[(inflight_head_ + i) % storage_.inflight_capacity];
+    InflightEntry& e = inflight_table_[(inflight_head_ + i) % inflight_capacity_];
     if (e.state == kEntryQueuedPubrel) {
       if (queue_control(PacketType::kPubrel, e.packet_id) != Status::kOk) return;
       e.state = kEntryAwaitPubcomp;
       --queued_count_;
     } else if (e.state == kEntryQueuedPublish) {
       if (!make_tx_room(e.length)) return;
-      std::memcpy(storage_.tx.data + tx_end_, storage_.outbox.data + e.offset, e.length);
+      std::memcpy(tx_buffer_ + tx_end_, outbox_buffer_ + e.offset, e.length);
       tx_end_ += e.length;
-      e.state = qos_of_frame(storage_.outbox.data[e.offset]) == QoS::kAtLeastOnce
-                    ? kEntryAwaitPuback
-                    : kEntryAwaitPubrec;
+      e.state = qos_of_frame(outbox_buffer_[e.offset]) == QoS::kAtLeastOnce ? kEntryAwaitPuback
+                                                                            : kEntryAwaitPubrec;
       --queued_count_;
     }
   }
@@ -749,7 +756,7 @@ void Client::send_queued_messages() {
 
 InflightEntry* Client::find_inflight(uint16_t packet_id, uint8_t state) {
   for (size_t i = 0; i < inflight_span_; ++i) {
-    InflightEntry& e = storage_.inflight[(inflight_head_ + i) % storage_.inflight_capacity];
+    InflightEntry& e = inflight_table_[(inflight_head_ + i) % inflight_capacity_];
     if (e.packet_id == packet_id && e.state == state) return &e;
   }
   return nullptr;
@@ -759,24 +766,24 @@ void Client::remove_inflight(InflightEntry* entry) {
   if (entry->state == kEntryQueuedPublish || entry->state == kEntryQueuedPubrel) --queued_count_;
   entry->state = kEntryFree;
   --inflight_used_;
-  while (inflight_span_ > 0 && storage_.inflight[inflight_head_].state == kEntryFree) {
-    inflight_head_ = (inflight_head_ + 1) % storage_.inflight_capacity;
+  while (inflight_span_ > 0 && inflight_table_[inflight_head_].state == kEntryFree) {
+    inflight_head_ = (inflight_head_ + 1) % inflight_capacity_;
     --inflight_span_;
   }
   if (inflight_span_ == 0) {
     inflight_head_ = 0;
     outbox_start_ = outbox_end_ = 0;
   } else {
-    outbox_start_ = storage_.inflight[inflight_head_].offset;
+    outbox_start_ = inflight_table_[inflight_head_].offset;
   }
 }
 
 bool Client::packet_id_in_use(uint16_t id) const {
   for (size_t i = 0; i < inflight_span_; ++i) {
-    const InflightEntry& e = storage_.inflight[(inflight_head_ + i) % storage_.inflight_capacity];
+    const InflightEntry& e = inflight_table_[(inflight_head_ + i) % inflight_capacity_];
     if (e.state != kEntryFree && e.packet_id == id) return true;
   }
-  const uint8_t* const table = storage_.subscriptions.data;
+  const uint8_t* const table = subscription_table_;
   for (const uint8_t* r = table; r < table + subscriptions_used_; r += record_size(r)) {
     if ((r[0] == kSubAwaitSuback || r[0] == kUnsubAwait) && record_packet_id(r) == id) return true;
   }
@@ -793,7 +800,7 @@ uint16_t Client::next_packet_id() {
 // ---- Subscriptions -----------------------------------------------------------------------------
 
 uint8_t* Client::find_subscription(std::string_view filter) {
-  uint8_t* const table = storage_.subscriptions.data;
+  uint8_t* const table = subscription_table_;
   for (uint8_t* r = table; r < table + subscriptions_used_; r += record_size(r)) {
     if (r[0] != kSubFree && record_filter(r) == filter) return r;
   }
@@ -802,7 +809,7 @@ uint8_t* Client::find_subscription(std::string_view filter) {
 
 // Drops freed records, keeping the order of the others.
 void Client::compact_subscriptions() {
-  uint8_t* const table = storage_.subscriptions.data;
+  uint8_t* const table = subscription_table_;
   size_t kept = 0;
   for (size_t at = 0; at < subscriptions_used_;) {
     const size_t size = record_size(table + at);
@@ -821,7 +828,7 @@ Status Client::subscribe(const codec::Subscription* subscriptions, size_t count)
   const bool onenet = options_.profile == Profile::kOneNet;
   if (onenet && count > kOneNetMaxFiltersPerPacket) return Status::kClientRuleSubscriptionCount;
   size_t active = 0;
-  const uint8_t* const table = storage_.subscriptions.data;
+  const uint8_t* const table = subscription_table_;
   for (const uint8_t* r = table; r < table + subscriptions_used_; r += record_size(r)) {
     if (r[0] == kSubPending || r[0] == kSubAwaitSuback || r[0] == kSubActive) ++active;
   }
@@ -837,7 +844,7 @@ Status Client::subscribe(const codec::Subscription* subscriptions, size_t count)
   }
   if (onenet && active + added > kOneNetMaxSubscriptions)
     return Status::kClientRuleSubscriptionCount;
-  if (added_bytes > storage_.subscriptions.size - subscriptions_used_) {
+  if (added_bytes > subscription_capacity_ - subscriptions_used_) {
     return Status::kClientTooManySubscriptions;
   }
 
@@ -845,7 +852,7 @@ Status Client::subscribe(const codec::Subscription* subscriptions, size_t count)
     const std::string_view filter = subscriptions[n].filter;
     uint8_t* r = find_subscription(filter);
     if (r == nullptr) {  // a new record at the end (check_topic_filter bounds it to 65,535)
-      r = storage_.subscriptions.data + subscriptions_used_;
+      r = subscription_table_ + subscriptions_used_;
       write16(r + 4, static_cast<uint16_t>(filter.size()));
       std::memcpy(r + kRecordHeader, filter.data(), filter.size());
       subscriptions_used_ += record_size(r);
@@ -890,7 +897,7 @@ void Client::queue_subscription_packets(bool unsubscribe) {
     std::string_view filters[kMaxFiltersPerPacket];
     uint8_t* records[kMaxFiltersPerPacket];
     size_t n = 0;
-    uint8_t* const table = storage_.subscriptions.data;
+    uint8_t* const table = subscription_table_;
     for (uint8_t* r = table; r < table + subscriptions_used_ && n < per_packet;
          r += record_size(r)) {
       if (r[0] != pending) continue;

@@ -1,5 +1,6 @@
 #include "onenet/codec/stream_decoder.hpp"
 
+#include <cstdint>
 #include <cstring>
 
 namespace onenet::codec {
@@ -8,8 +9,9 @@ StreamDecoder::StreamDecoder(MutableByteView buffer, size_t max_frame_length,
                              DecodeFunction decode_frame)
     : decode_frame_(decode_frame),
       buffer_(buffer.data),
-      capacity_(buffer.size),
-      max_frame_length_(max_frame_length < buffer.size ? max_frame_length : buffer.size) {}
+      capacity_(static_cast<uint32_t>(buffer.size < UINT32_MAX ? buffer.size : UINT32_MAX)),
+      max_frame_length_(
+          static_cast<uint32_t>(max_frame_length < capacity_ ? max_frame_length : capacity_)) {}
 
 void StreamDecoder::release_last_packet() {
   start_ += last_frame_length_;
@@ -24,7 +26,7 @@ Status StreamDecoder::next(Packet* out) {
   FrameHeader header;
   Status s = decode_header(available, max_frame_length_, &header);
   if (s == Status::kOk) {
-    const size_t length = header.frame_length();
+    const uint32_t length = static_cast<uint32_t>(header.frame_length());  // <= max_frame_length_
     if (available.size < length) return Status::kCodecNeedMore;
     s = decode_frame_(ByteView(available.data, length), out);
     if (s == Status::kOk) {
@@ -47,7 +49,7 @@ MutableByteView StreamDecoder::free_space() {
 }
 
 void StreamDecoder::commit(size_t n) {
-  end_ += n <= capacity_ - end_ ? n : capacity_ - end_;
+  end_ += static_cast<uint32_t>(n <= capacity_ - end_ ? n : capacity_ - end_);
 }
 
 StreamDecoder::FeedResult StreamDecoder::feed(ByteView input, Packet* out) {

@@ -243,15 +243,28 @@ class Client {
   port::Transport& transport_;
   port::Clock& clock_;
   port::RandomFunction random_;
-  Storage storage_;
   Handler& handler_;
-  codec::StreamDecoder decoder_;
+  codec::StreamDecoder decoder_;  // owns Storage::rx
+  // The rest of the caller's Storage, its sizes in 32 bits (pointers first: no padding).
+  uint8_t* tx_buffer_;
+  uint8_t* outbox_buffer_;
+  uint8_t* subscription_table_;
+  InflightEntry* inflight_table_;
+  uint16_t* inbound_qos2_ids_;
+  uint32_t tx_capacity_;
+  uint32_t outbox_capacity_;
+  uint32_t subscription_capacity_;
+  uint32_t inflight_capacity_;
+  uint32_t inbound_qos2_capacity_;
   Options options_;
 
+  bool storage_fits_;  // every Storage size fits 32 bits
   bool configured_ = false;
   State state_ = State::kIdle;
-  Status last_error_ = Status::kOk;
   bool caller_waits_for_tx_ = false;  // a call was refused with kClientBusy (tx full)
+  bool ping_outstanding_ = false;
+  Status last_error_ = Status::kOk;
+  uint16_t last_packet_id_ = 0;
   uint32_t generation_ = 0;  // bumped when a connection begins or ends: dispatch stops then
   // Milliseconds, 32 bits (client.cpp: time_left).
   uint32_t state_since_ms_ = 0;
@@ -260,9 +273,7 @@ class Client {
   uint32_t last_sent_ms_ = 0;
   uint32_t last_received_ms_ = 0;
   uint32_t ping_sent_ms_ = 0;
-  bool ping_outstanding_ = false;
   uint32_t attempts_ = 0;
-  uint16_t last_packet_id_ = 0;
 
   uint32_t tx_start_ = 0;
   uint32_t tx_end_ = 0;

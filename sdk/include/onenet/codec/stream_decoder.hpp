@@ -42,17 +42,21 @@ class StreamDecoder {
   void reset();
 
   size_t buffered() const { return end_ - start_; }
+  /// Bytes of the buffer in use (its size, up to 4 GiB).
+  size_t capacity() const { return capacity_; }
 
  private:
   void release_last_packet();
 
+  // Offsets in 32 bits: no MQTT frame is longer (268,435,460 bytes), and a buffer beyond 4 GiB
+  // is used up to 4 GiB.
   DecodeFunction decode_frame_;
   uint8_t* buffer_;
-  size_t capacity_;
-  size_t max_frame_length_;
-  size_t start_ = 0;
-  size_t end_ = 0;
-  size_t last_frame_length_ = 0;
+  uint32_t capacity_;
+  uint32_t max_frame_length_;
+  uint32_t start_ = 0;
+  uint32_t end_ = 0;
+  uint32_t last_frame_length_ = 0;
   Status error_ = Status::kOk;
 };
 
