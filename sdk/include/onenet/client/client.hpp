@@ -132,15 +132,15 @@ struct StaticStorage {
 };
 
 struct Options {
-  Profile profile = Profile::kGeneric;
   /// CONNECT fields. The views are borrowed: they must stay valid while the client runs
   /// (Handler::before_connect may repoint them).
   codec::Connect connect;
   uint32_t connect_timeout_ms = 10000;  ///< transport open, then CONNACK
   uint32_t pingresp_timeout_ms = 0;     ///< 0: half the keep-alive
+  uint32_t backoff_initial_ms = 1000;   ///< ceiling of the first delay
+  uint32_t backoff_max_ms = 60000;      ///< ceiling of every delay
+  Profile profile = Profile::kGeneric;
   bool auto_reconnect = true;
-  uint32_t backoff_initial_ms = 1000;  ///< ceiling of the first delay
-  uint32_t backoff_max_ms = 60000;     ///< ceiling of every delay
   RequeuePolicy requeue = RequeuePolicy::kResend;
 };
 

@@ -58,16 +58,18 @@ struct Will {
   bool retain = false;
 };
 
+// The small fields together, then the views: a client keeps a copy, so padding costs RAM (and
+// the flags first keep their offsets short in Thumb code).
 struct Connect {
-  std::string_view client_id;
   uint16_t keep_alive_seconds = 60;
   bool clean_session = true;
   bool has_will = false;
-  Will will;
   bool has_username = false;
-  std::string_view username;
   bool has_password = false;
-  ByteView password;
+  std::string_view client_id;
+  std::string_view username;  ///< sent only with has_username
+  ByteView password;          ///< sent only with has_password
+  Will will;                  ///< sent only with has_will
 };
 
 struct Connack {
