@@ -117,6 +117,8 @@ Status compute_signature(const DecodedKey& key, uint64_t et, std::string_view me
   text.put(res);
   text.put('\n');
   text.put(version);
+  // Callers bound res and version (check_resource, check_version); never sign a truncated text.
+  if (text.overflowed()) return Status::kInternalError;
 
   uint8_t digest[32];
   const port::HmacAlgorithm algorithm = algorithm_of(method);
