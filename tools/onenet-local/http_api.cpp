@@ -334,7 +334,15 @@ int HttpApi::bind(uint16_t port) {
 }
 
 void HttpApi::start() {
-  thread_ = std::make_unique<std::thread>([this] { server_->listen_after_bind(); });
+  listen_returned_ = false;
+  thread_ = std::make_unique<std::thread>([this] {
+    server_->listen_after_bind();
+    listen_returned_ = true;
+  });
+  // httplib's stop() does nothing until the listen loop has begun (is_running()): a SIGTERM
+  // right after start-up was lost, and stop() then waited forever on accept(). So start()
+  // returns only once the server runs (or its listen loop has already given up).
+  while (!server_->is_running() && !listen_returned_) std::this_thread::yield();
 }
 
 void HttpApi::stop() {

@@ -5,6 +5,7 @@
 // 10412 refused by the thing model, 10413 the device answered with an error.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -32,6 +33,7 @@ class HttpApi {
   Platform& platform_;
   std::unique_ptr<httplib::Server> server_;
   std::unique_ptr<std::thread> thread_;
+  std::atomic<bool> listen_returned_{false};
 };
 
 }  // namespace onenet_local

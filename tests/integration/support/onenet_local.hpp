@@ -2,6 +2,8 @@
 // JSON line, stopped by pid (SIGTERM) with a check that its broker is gone too.
 #pragma once
 
+#include <cstdio>
+
 #include <doctest/doctest.h>
 #include <signal.h>
 
@@ -43,7 +45,13 @@ class OnenetLocal {
     process_->signal(SIGTERM);
     const int status = process_->wait(20000);
     process_.reset();
-    return status == 0 && (broker <= 0 || (::kill(broker, 0) != 0 && errno == ESRCH));
+    const bool broker_gone = broker <= 0 || (::kill(broker, 0) != 0 && errno == ESRCH);
+    // Say why a stop failed: the test only sees false.
+    if (status != 0)
+      std::fprintf(stderr, "onenet-local: exit status %d (-1: killed after 20 s)\n", status);
+    if (!broker_gone)
+      std::fprintf(stderr, "onenet-local: its mosquitto (pid %d) is still running\n", broker);
+    return status == 0 && broker_gone;
   }
 
   uint16_t port() const { return info["mqtt"]["port"].get<uint16_t>(); }
