@@ -173,6 +173,10 @@ class Session : public onenet::client::Handler {
     std::fflush(stdout);
     ++received_;
   }
+  void on_message_dropped(std::string_view topic, Status reason) override {
+    std::fprintf(stderr, "onenet-cli: a message on %.*s was dropped: %s\n",
+                 static_cast<int>(topic.size()), topic.data(), onenet::to_string(reason));
+  }
 
   int bad(const char* why) {
     std::fprintf(stderr, "onenet-cli: %s\n", why);

@@ -503,8 +503,13 @@ bool Client::dispatch_buffered(uint32_t generation) {
     codec::Packet packet;
     const Status s = decoder_.next(&packet);
     if (s == Status::kCodecNeedMore) return true;
+    if (s == Status::kCodecPacketTooLarge && drop_oversized_message(packet)) {
+      if (generation != generation_) return false;
+      continue;
+    }
     if (s != Status::kOk) {
-      link_lost(Status::kClientProtocolViolation);
+      link_lost(s == Status::kCodecPacketTooLarge ? Status::kClientMessageTooLarge
+                                                  : Status::kClientProtocolViolation);
       return false;
     }
     handle_packet(packet);
@@ -603,17 +608,16 @@ void Client::handle_packet(const codec::Packet& packet) {
 
 // The acknowledgement is queued before the handler runs: room for it was reserved, and the
 // handler's own publishes must not crowd it out. QoS 2 uses the standard's method B: store the
-// id, deliver once, PUBREC; a duplicate PUBLISH only gets PUBREC again [MQTT-4.3.3-2].
-void Client::handle_publish(const codec::Packet& packet) {
-  const codec::Publish& p = packet.publish;
-  const Message message{p.topic, p.payload, p.qos, p.retain, p.dup};
+// id, deliver once, PUBREC; a duplicate PUBLISH only gets PUBREC again [MQTT-4.3.3-2]. Returns
+// false for such a duplicate (not to be delivered again).
+bool Client::acknowledge(const codec::Publish& p) {
   if (p.qos == QoS::kAtLeastOnce) {
     (void)queue_control(PacketType::kPuback, p.packet_id);
   } else if (p.qos == QoS::kExactlyOnce) {
     for (size_t i = 0; i < inbound_qos2_count_; ++i) {
       if (inbound_qos2_ids_[i] == p.packet_id) {
         (void)queue_control(PacketType::kPubrec, p.packet_id);
-        return;  // already delivered
+        return false;  // already delivered
       }
     }
     // A full table means this id cannot be remembered: it is still delivered and acknowledged,
@@ -623,7 +627,26 @@ void Client::handle_publish(const codec::Packet& packet) {
     }
     (void)queue_control(PacketType::kPubrec, p.packet_id);
   }
-  handler_.on_message(message);
+  return true;
+}
+
+void Client::handle_publish(const codec::Packet& packet) {
+  const codec::Publish& p = packet.publish;
+  if (acknowledge(p)) handler_.on_message(Message{p.topic, p.payload, p.qos, p.retain, p.dup});
+}
+
+// A PUBLISH longer than Storage::rx is acknowledged, reported and skipped rather than fatal:
+// dropping the link would not help (a resumed session would send it again, forever). Without
+// its id (the topic did not fit) a QoS 1/2 message cannot be acknowledged: false, fatal.
+bool Client::drop_oversized_message(const codec::Packet& packet) {
+  const codec::Publish& p = packet.publish;
+  if (state_ != State::kConnected || packet.type != PacketType::kPublish ||
+      (p.qos != QoS::kAtMostOnce && p.topic.empty())) {
+    return false;
+  }
+  if (acknowledge(p)) handler_.on_message_dropped(p.topic, Status::kClientMessageTooLarge);
+  (void)decoder_.skip_frame();  // refused if the handler disconnected (the decoder was reset)
+  return true;
 }
 
 // ---- Sending -----------------------------------------------------------------------------------

@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "wire.hpp"
+
 namespace onenet::codec {
 
 StreamDecoder::StreamDecoder(MutableByteView buffer, size_t max_frame_length,
@@ -16,15 +18,37 @@ StreamDecoder::StreamDecoder(MutableByteView buffer, size_t max_frame_length,
 void StreamDecoder::release_last_packet() {
   start_ += last_frame_length_;
   last_frame_length_ = 0;
+  const uint32_t skipped = skip_remaining_ < end_ - start_ ? skip_remaining_ : end_ - start_;
+  start_ += skipped;
+  skip_remaining_ -= skipped;
   if (start_ == end_) start_ = end_ = 0;
 }
 
 Status StreamDecoder::next(Packet* out) {
   release_last_packet();
   if (error_ != Status::kOk) return error_;
+  if (skip_remaining_ > 0) return Status::kCodecNeedMore;
   const ByteView available(buffer_ + start_, end_ - start_);
   FrameHeader header;
   Status s = decode_header(available, max_frame_length_, &header);
+  if (s == Status::kCodecPacketTooLarge) {
+    out->type = static_cast<PacketType>(header.first_byte >> 4);
+    out->packet_id = 0;
+    if (out->type == PacketType::kPublish) {
+      // Read what the caller needs to acknowledge and report it: topic, QoS, id.
+      wire::Reader r{available.data + header.header_length, available.data + available.size};
+      const Status described = wire::decode_server_packet(header, r, out);
+      if (described == Status::kCodecTruncated && available.size < capacity_) {
+        return Status::kCodecNeedMore;  // the rest of the variable header is on its way
+      }
+      if (described != Status::kOk) {  // unreadable: QoS and flags (from the header) only
+        out->publish.topic = {};
+        out->publish.payload = {};
+        out->publish.packet_id = 0;
+      }
+    }
+    refused_length_ = static_cast<uint32_t>(header.frame_length());
+  }
   if (s == Status::kOk) {
     const uint32_t length = static_cast<uint32_t>(header.frame_length());  // <= max_frame_length_
     if (available.size < length) return Status::kCodecNeedMore;
@@ -62,8 +86,18 @@ StreamDecoder::FeedResult StreamDecoder::feed(ByteView input, Packet* out) {
   return {next(out), n};
 }
 
+Status StreamDecoder::skip_frame() {
+  if (error_ != Status::kCodecPacketTooLarge || refused_length_ == 0) {
+    return Status::kInvalidArgument;
+  }
+  skip_remaining_ = refused_length_;
+  refused_length_ = 0;
+  error_ = Status::kOk;
+  return Status::kOk;
+}
+
 void StreamDecoder::reset() {
-  start_ = end_ = last_frame_length_ = 0;
+  start_ = end_ = last_frame_length_ = refused_length_ = skip_remaining_ = 0;
   error_ = Status::kOk;
 }
 

@@ -131,8 +131,8 @@ const char* to_string(Status status) {
       return "the broker refused the subscription (SUBACK 0x80): check the topic filter and the "
              "ACL";
     case Status::kClientMessageTooLarge:
-      return "message larger than the client's buffers: enlarge the tx buffer (QoS 0) or the "
-             "outbox (QoS 1/2)";
+      return "message larger than the client's buffers: to send it, enlarge the tx buffer (QoS 0) "
+             "or the outbox (QoS 1/2); to receive it, enlarge rx";
     case Status::kClientClosed:
       return "the client was closed";
 

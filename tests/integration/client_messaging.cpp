@@ -68,6 +68,40 @@ TEST_CASE("QoS 0, 1 and 2 round trips with mosquitto_pub and mosquitto_sub") {
   CHECK(c->messages.size() == 3);  // QoS 2 delivered exactly once
 }
 
+TEST_CASE("a message longer than rx is reported and acknowledged, not redelivered, not fatal") {
+  Mosquitto broker;
+  REQUIRE(broker.start());
+  itest::Sizes sizes;
+  sizes.rx = 256;
+  auto c = LiveClient::tcp(broker.port(), "small-rx", sizes);
+  c->options.connect.clean_session = false;  // a resumed session would redeliver what is unacked
+  REQUIRE(c->connect() == Status::kOk);
+  REQUIRE(c->poll_until([&] { return c->connected(); }));
+  const onenet::codec::Subscription sub{"to-us/#", QoS::kAtLeastOnce};
+  REQUIRE(c->client().subscribe(&sub, 1) == Status::kOk);
+  REQUIRE(c->poll_until([&] { return c->subscribed == 1; }));
+
+  auto publish = [&](const std::string& topic, const std::string& text) {
+    return itest::run({"mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(broker.port()),
+                       "-t", topic, "-q", "1", "-m", text});
+  };
+  REQUIRE(publish("to-us/big", std::string(4000, 'x')) == 0);
+  REQUIRE(publish("to-us/small", "after the big one") == 0);
+  REQUIRE(c->poll_until([&] { return !c->messages.empty(); }));
+  CHECK(c->messages == std::vector<std::string>{"after the big one"});
+  CHECK(c->dropped == std::vector<std::string>{"to-us/big"});
+  CHECK(c->connects == 1);  // the link never dropped
+
+  // The broker had its PUBACK: the resumed session brings back nothing but what is new.
+  REQUIRE(c->client().disconnect() == Status::kOk);
+  REQUIRE(c->connect() == Status::kOk);
+  REQUIRE(c->poll_until([&] { return c->connected(); }));
+  REQUIRE(publish("to-us/marker", "marker") == 0);
+  REQUIRE(c->poll_until([&] { return c->messages.size() == 2; }));
+  CHECK(c->messages.back() == "marker");
+  CHECK(c->dropped.size() == 1);
+}
+
 TEST_CASE("10,000 QoS 1 messages arrive at mosquitto_sub, none lost") {
   Mosquitto broker;
   REQUIRE(broker.start());

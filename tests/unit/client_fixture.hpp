@@ -125,6 +125,9 @@ class RecordingHandler : public onenet::client::Handler {
                                                         : std::string("refused")));
   }
   void on_unsubscribed(std::string_view filter) override { unsubscribed.emplace_back(filter); }
+  void on_message_dropped(std::string_view topic, onenet::Status reason) override {
+    dropped.push_back(std::string(topic) + ":" + onenet::to_string(reason));
+  }
 
   std::vector<onenet::client::State> states;
   std::vector<onenet::Status> reasons;
@@ -133,6 +136,7 @@ class RecordingHandler : public onenet::client::Handler {
   std::vector<Event> delivered;
   std::vector<std::string> subscribed;
   std::vector<std::string> unsubscribed;
+  std::vector<std::string> dropped;
 };
 
 // Deterministic "random" bytes: each call yields the next value of `values` (cycling).

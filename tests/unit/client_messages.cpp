@@ -189,6 +189,50 @@ TEST_CASE("inbound QoS 1 is delivered and acknowledged") {
   CHECK(packets[0].packet_id == 77);
 }
 
+TEST_CASE("a message longer than rx is acknowledged, reported and skipped; the link stays up") {
+  Harness h;  // rx: 2 KB
+  h.connect();
+  const std::string big(5000, 'x');
+  const std::string too_large = onenet::to_string(Status::kClientMessageTooLarge);
+  h.transport.deliver(publish_frame("big/1", big.c_str(), QoS::kAtLeastOnce, 41));
+  h.transport.deliver(publish_frame("big/0", big.c_str(), QoS::kAtMostOnce));
+  h.transport.deliver(publish_frame("big/2", big.c_str(), QoS::kExactlyOnce, 43));
+  h.transport.deliver(publish_frame("big/2", big.c_str(), QoS::kExactlyOnce, 43, true));  // again
+  h.transport.deliver(publish_frame("small", "ok", QoS::kAtLeastOnce, 44));
+  for (int i = 0; i < 10; ++i) h.client.poll(0);
+
+  CHECK(h.handler.dropped ==
+        std::vector<std::string>{"big/1:" + too_large, "big/0:" + too_large, "big/2:" + too_large});
+  CHECK(h.handler.messages == std::vector<std::string>{"small=ok"});
+  auto packets = h.transport.take_packets();
+  REQUIRE(packets.size() == 4);  // nothing for QoS 0; the QoS 2 duplicate gets PUBREC again
+  CHECK((packets[0].type == PacketType::kPuback && packets[0].packet_id == 41));
+  CHECK((packets[1].type == PacketType::kPubrec && packets[1].packet_id == 43));
+  CHECK((packets[2].type == PacketType::kPubrec && packets[2].packet_id == 43));
+  CHECK((packets[3].type == PacketType::kPuback && packets[3].packet_id == 44));
+  CHECK(h.client.state() == onenet::client::State::kConnected);
+  CHECK(h.handler.states.back() == onenet::client::State::kConnected);  // never dropped
+}
+
+TEST_CASE("a QoS 1 message whose topic does not fit rx cannot be acknowledged: the link drops") {
+  FakeClock clock;
+  ScriptedTransport transport;
+  RecordingHandler handler;
+  onenet::client::StaticStorage<32, 512, 1024, 4, 256> storage;
+  onenet::client::Client client(transport, clock, scripted_random, storage.view(), handler);
+  onenet::client::Options options;
+  options.connect.client_id = "c1";
+  connect_scripted(client, transport, options);
+  const std::string topic(100, 't');
+  transport.deliver(publish_frame(topic.c_str(), "p", QoS::kAtLeastOnce, 9));
+  for (int i = 0; i < 10 && client.state() == onenet::client::State::kConnected; ++i) {
+    client.poll(0);
+  }
+  CHECK(client.state() == onenet::client::State::kBackoff);
+  CHECK(client.last_error() == Status::kClientMessageTooLarge);
+  CHECK(handler.dropped.empty());
+}
+
 TEST_CASE("inbound QoS 2 duplicates are delivered once; the id is free again after PUBREL") {
   Harness h;
   h.connect();

@@ -122,7 +122,7 @@ TEST_CASE("an oversized packet is refused from its header, before the body is bu
   std::vector<uint8_t> buffer(64);
   StreamDecoder decoder(onenet::MutableByteView(buffer.data(), buffer.size()), 32,
                         onenet::codec::decode);
-  const Bytes header = {0x30, 0xFF, 0xFF, 0x03};  // PUBLISH of 65,535 bytes
+  const Bytes header = {0x82, 0xFF, 0xFF, 0x03};  // SUBSCRIBE of 65,535 bytes
   Packet p;
   auto r = decoder.feed(onenet::ByteView(header.data(), 2), &p);
   CHECK(r.status == Status::kCodecNeedMore);
@@ -133,6 +133,76 @@ TEST_CASE("an oversized packet is refused from its header, before the body is bu
   CHECK(decoder.feed(onenet::ByteView(ping.data(), 2), &p).status == Status::kCodecPacketTooLarge);
   decoder.reset();
   CHECK(decoder.feed(onenet::ByteView(ping.data(), 2), &p).status == Status::kOk);
+}
+
+TEST_CASE("an oversized PUBLISH is described once its topic and id are in, and can be skipped") {
+  std::vector<uint8_t> buffer(64);
+  StreamDecoder decoder(onenet::MutableByteView(buffer.data(), buffer.size()), 32,
+                        onenet::codec::decode_from_server);
+  Packet p;
+  CHECK(decoder.skip_frame() == Status::kInvalidArgument);  // nothing refused yet
+
+  // QoS 1 PUBLISH "a/b", id 7, 100-byte payload (107 bytes after the header), then PINGRESP.
+  Bytes stream = {0x32, 0x6B, 0x00, 0x03, 'a', '/', 'b', 0x00, 0x07};
+  stream.insert(stream.end(), 100, 'x');
+  const size_t ping_at = stream.size();
+  stream.insert(stream.end(), {0xD0, 0x00});
+
+  size_t at = 0;
+  auto feed_byte = [&] {
+    const auto r = decoder.feed(onenet::ByteView(stream.data() + at, 1), &p);
+    at += r.consumed;
+    return r.status;
+  };
+  // The header alone already says "too large", but the topic and id are still to come.
+  while (at < 8) REQUIRE(feed_byte() == Status::kCodecNeedMore);
+  CHECK(feed_byte() == Status::kCodecPacketTooLarge);  // the id's last byte completes it
+  CHECK(p.type == onenet::codec::PacketType::kPublish);
+  CHECK(p.publish.topic == "a/b");
+  CHECK(p.publish.qos == onenet::codec::QoS::kAtLeastOnce);
+  CHECK(p.publish.packet_id == 7);
+  CHECK(decoder.next(&p) == Status::kCodecPacketTooLarge);  // sticky until skipped
+
+  REQUIRE(decoder.skip_frame() == Status::kOk);
+  CHECK(decoder.skip_frame() == Status::kInvalidArgument);              // once per refused frame
+  while (at < ping_at) REQUIRE(feed_byte() == Status::kCodecNeedMore);  // discarded as it comes
+  CHECK(feed_byte() == Status::kCodecNeedMore);
+  CHECK(feed_byte() == Status::kOk);
+  CHECK(p.type == onenet::codec::PacketType::kPingresp);
+  CHECK(decoder.next(&p) == Status::kCodecNeedMore);
+  CHECK(decoder.buffered() == 0);  // nothing of the skipped frame stayed behind
+}
+
+TEST_CASE("an oversized PUBLISH whose topic does not fit the buffer comes without a topic") {
+  std::vector<uint8_t> buffer(16);
+  StreamDecoder decoder(onenet::MutableByteView(buffer.data(), buffer.size()), 16,
+                        onenet::codec::decode_from_server);
+  Bytes stream = {0x32, 0x2E, 0x00, 0x28};  // QoS 1, a 40-character topic, id 1, 2-byte payload
+  stream.insert(stream.end(), 40, 't');
+  stream.insert(stream.end(), {0x00, 0x01, 'p', 'p'});
+  stream.insert(stream.end(), {0xD0, 0x00});
+  Packet p;
+  size_t at = 0;
+  onenet::codec::StreamDecoder::FeedResult r{Status::kCodecNeedMore, 0};
+  while (r.status == Status::kCodecNeedMore && at < stream.size()) {
+    r = decoder.feed(onenet::ByteView(stream.data() + at, stream.size() - at), &p);
+    at += r.consumed;
+  }
+  REQUIRE(r.status == Status::kCodecPacketTooLarge);
+  CHECK(at == buffer.size());  // it waited for the topic until the buffer was full
+  CHECK(p.type == onenet::codec::PacketType::kPublish);
+  CHECK(p.publish.topic.empty());
+  CHECK(p.publish.qos == onenet::codec::QoS::kAtLeastOnce);  // from the fixed header
+  // Skipping still works: the stream goes on after it.
+  REQUIRE(decoder.skip_frame() == Status::kOk);
+  r = decoder.feed(onenet::ByteView(stream.data() + at, stream.size() - at), &p);
+  at += r.consumed;
+  while (r.status == Status::kCodecNeedMore && at < stream.size()) {
+    r = decoder.feed(onenet::ByteView(stream.data() + at, stream.size() - at), &p);
+    at += r.consumed;
+  }
+  CHECK(r.status == Status::kOk);
+  CHECK(p.type == onenet::codec::PacketType::kPingresp);
 }
 
 TEST_CASE("a malformed packet in the stream gives its precise status") {

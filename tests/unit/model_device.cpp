@@ -29,7 +29,11 @@ struct Commands : onenet::model::CommandHandler {
   onenet::model::Reply on_service(const std::string&, const json& input) override {
     return {200, "success", {{"echo", input}}};
   }
+  void on_message_dropped(std::string_view topic, Status reason) override {
+    dropped.push_back(std::string(topic) + ":" + onenet::to_string(reason));
+  }
   std::vector<json> sets;
+  std::vector<std::string> dropped;
 };
 
 struct DeviceHarness {
@@ -198,6 +202,23 @@ TEST_CASE("commands: property set, property get and service invoke are answered 
   CHECK(topic == "$sys/Pid/dev/thing/service/reboot/invoke_reply");
   CHECK(body["id"] == "102");
   CHECK(body["data"]["echo"]["delay"] == 3);
+}
+
+TEST_CASE("a command longer than the receive buffer reaches the handler as dropped, unanswered") {
+  DeviceHarness h;  // rx: 4 KB
+  h.connect();
+  const json big = {{"id", "9"}, {"params", {{"text", std::string(6000, 'x')}}}};
+  h.deliver_json("$sys/Pid/dev/thing/property/set", big);
+  for (int i = 0; i < 5; ++i) h.device.poll(0);
+  CHECK(h.commands.dropped ==
+        std::vector<std::string>{"$sys/Pid/dev/thing/property/set:" +
+                                 std::string(onenet::to_string(Status::kClientMessageTooLarge))});
+  CHECK(h.commands.sets.empty());
+  CHECK(h.transport.take_packets().empty());  // QoS 0: nothing to acknowledge, no reply
+  // The link is still up: the next command is answered.
+  h.deliver_json("$sys/Pid/dev/thing/property/set", {{"id", "10"}, {"params", {{"interval", 5}}}});
+  CHECK(h.commands.sets.size() == 1);
+  CHECK(h.sent().first == "$sys/Pid/dev/thing/property/set_reply");
 }
 
 TEST_CASE("without a handler for it, a command gets code 100; malformed JSON gets 400") {

@@ -84,6 +84,9 @@ class LiveClient : public onenet::client::Handler {
     topics.emplace_back(m.topic);
     retained.push_back(m.retain);
   }
+  void on_message_dropped(std::string_view topic, onenet::Status) override {
+    dropped.emplace_back(topic);
+  }
   void on_delivered(uint16_t, onenet::Status result) override {
     if (result == onenet::Status::kOk) ++delivered;
   }
@@ -97,6 +100,7 @@ class LiveClient : public onenet::client::Handler {
   std::vector<std::string> messages;
   std::vector<std::string> topics;
   std::vector<bool> retained;
+  std::vector<std::string> dropped;  // topics of messages longer than rx
   size_t delivered = 0;
   size_t subscribed = 0;
   size_t connects = 0;

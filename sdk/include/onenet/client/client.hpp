@@ -67,6 +67,11 @@ class Handler {
   virtual void on_state(State /*state*/, Status /*reason*/) {}
   /// An application message arrived (QoS 2: once per message, duplicates filtered).
   virtual void on_message(const Message& /*message*/) {}
+  /// An incoming message was not delivered: `reason` is kClientMessageTooLarge (the PUBLISH is
+  /// longer than Storage::rx). It was acknowledged and its bytes skipped, so the connection
+  /// goes on and the broker does not send it again. `topic` views the receive buffer (valid only
+  /// during the call); it is empty when the topic itself did not fit.
+  virtual void on_message_dropped(std::string_view /*topic*/, Status /*reason*/) {}
   /// A QoS 1/2 publish completed: kOk when acknowledged, kClientSessionLost when dropped.
   virtual void on_delivered(uint16_t /*packet_id*/, Status /*result*/) {}
   /// SUBACK for one filter: kOk with the granted QoS, or kClientSubscribeRefused. `filter`
@@ -211,6 +216,8 @@ class Client {
   void on_connack(const codec::Connack& connack);
   void handle_packet(const codec::Packet& packet);
   void handle_publish(const codec::Packet& packet);
+  bool acknowledge(const codec::Publish& publish);
+  bool drop_oversized_message(const codec::Packet& packet);
   void read_and_dispatch();
   bool dispatch_buffered(uint32_t generation);
   bool link_open() const {

@@ -2,9 +2,10 @@
 // included) and it yields whole packets. Two ways to fill it:
 //   - feed(input, &packet): copies from your bytes (tests, fuzzers, simple transports);
 //   - free_space() + commit(n): your transport receives straight into the buffer (no copy).
-// Oversized packets are refused from the fixed header, before their body is buffered.
-// After an error the stream has lost framing: the decoder keeps returning that error until
-// reset(). Not thread-safe; no heap.
+// Oversized packets are refused from the fixed header, before their body is buffered; the
+// caller may then skip_frame() and go on with the next packet. After any other error the stream
+// has lost framing: the decoder keeps returning that error until reset(). Not thread-safe; no
+// heap.
 #pragma once
 
 #include <cstddef>
@@ -31,7 +32,16 @@ class StreamDecoder {
   FeedResult feed(ByteView input, Packet* out);
 
   /// Decodes the next buffered packet without taking input: kOk, kCodecNeedMore or an error.
+  /// kCodecPacketTooLarge (a frame over the limit) sets `out->type`; for a PUBLISH it also
+  /// fills `out->publish` (topic, QoS, id; payload: the part buffered) once its variable header
+  /// is buffered, waiting for it with kCodecNeedMore while the buffer has room. A PUBLISH whose
+  /// topic cannot be read (it does not fit) comes with an empty topic.
   Status next(Packet* out);
+
+  /// After next() returned kCodecPacketTooLarge: discards that frame, the bytes buffered and
+  /// those still to come, and clears the error, so next() goes on with the packet after it.
+  /// Views of the refused frame end here. kInvalidArgument when no frame was refused.
+  Status skip_frame();
 
   /// Where a transport may receive into; invalidates views of the last packet.
   MutableByteView free_space();
@@ -57,6 +67,8 @@ class StreamDecoder {
   uint32_t start_ = 0;
   uint32_t end_ = 0;
   uint32_t last_frame_length_ = 0;
+  uint32_t refused_length_ = 0;  // the frame refused as too large, until skip_frame()
+  uint32_t skip_remaining_ = 0;  // bytes of a skipped frame not yet discarded
   Status error_ = Status::kOk;
 };
 

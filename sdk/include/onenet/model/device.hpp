@@ -13,6 +13,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "onenet/auth/token.hpp"
@@ -72,6 +73,10 @@ class CommandHandler {
   }
   /// The link came up or went down (reason says why).
   virtual void on_connection(client::State /*state*/, Status /*reason*/) {}
+  /// A message from the cloud could not be read (kClientMessageTooLarge: longer than the
+  /// receive buffer): it is acknowledged and skipped, so no reply goes back for it. `topic`
+  /// (empty when it did not fit either) is valid only during the call.
+  virtual void on_message_dropped(std::string_view /*topic*/, Status /*reason*/) {}
 };
 
 /// Receives what a gateway handles on top of a device: the cloud's sub-device requests
@@ -150,6 +155,9 @@ class Device : public client::Handler {
   // client::Handler
   void on_state(client::State state, Status reason) override;
   void on_message(const client::Message& message) override;
+  void on_message_dropped(std::string_view topic, Status reason) override {
+    commands_.on_message_dropped(topic, reason);
+  }
   void before_connect(codec::Connect& connect) override;
 
  private:
