@@ -33,7 +33,6 @@ Status StreamDecoder::next(Packet* out) {
   Status s = decode_header(available, max_frame_length_, &header);
   if (s == Status::kCodecPacketTooLarge) {
     out->type = static_cast<PacketType>(header.first_byte >> 4);
-    out->packet_id = 0;
     if (out->type == PacketType::kPublish) {
       // Read what the caller needs to acknowledge and report it: topic, QoS, id.
       wire::Reader r{available.data + header.header_length, available.data + available.size};
@@ -41,11 +40,7 @@ Status StreamDecoder::next(Packet* out) {
       if (described == Status::kCodecTruncated && available.size < capacity_) {
         return Status::kCodecNeedMore;  // the rest of the variable header is on its way
       }
-      if (described != Status::kOk) {  // unreadable: QoS and flags (from the header) only
-        out->publish.topic = {};
-        out->publish.payload = {};
-        out->publish.packet_id = 0;
-      }
+      if (described != Status::kOk) out->publish.topic = {};  // unreadable: QoS and flags only
     }
     refused_length_ = static_cast<uint32_t>(header.frame_length());
   }

@@ -35,7 +35,7 @@ class StreamDecoder {
   /// kCodecPacketTooLarge (a frame over the limit) sets `out->type`; for a PUBLISH it also
   /// fills `out->publish` (topic, QoS, id; payload: the part buffered) once its variable header
   /// is buffered, waiting for it with kCodecNeedMore while the buffer has room. A PUBLISH whose
-  /// topic cannot be read (it does not fit) comes with an empty topic.
+  /// topic cannot be read (it does not fit) comes with an empty topic (and no usable id).
   Status next(Packet* out);
 
   /// After next() returned kCodecPacketTooLarge: discards that frame, the bytes buffered and
