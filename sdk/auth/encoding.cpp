@@ -1,8 +1,11 @@
 #include "onenet/auth/encoding.hpp"
 
+#include "text_writer.hpp"
+
 namespace onenet::auth {
 namespace {
 
+constexpr char kHexUpper[] = "0123456789ABCDEF";
 constexpr char kBase64Alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -14,6 +17,11 @@ int base64_value(char c) {
   if (c == '+') return 62;
   if (c == '/') return 63;
   return -1;
+}
+
+bool is_unreserved(unsigned char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '.' || c == '_' || c == '~';
 }
 
 int hex_value(char c) {
@@ -69,25 +77,16 @@ Result<size_t> base64_decode(std::string_view text, uint8_t* out, size_t out_siz
 }
 
 size_t url_encoded_length(std::string_view text) {
-  size_t n = 0;
-  for (const char c : text) n += is_url_unreserved(static_cast<unsigned char>(c)) ? 1 : 3;
-  return n;
+  detail::TextWriter counter{nullptr, 0};
+  counter.url_encoded(text);
+  return counter.length;
 }
 
 Result<size_t> url_encode(std::string_view text, char* out, size_t out_size) {
   if (out_size < url_encoded_length(text)) return Status::kBufferTooSmall;
-  size_t w = 0;
-  for (const char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (is_url_unreserved(byte)) {
-      out[w++] = c;
-    } else {
-      out[w++] = '%';
-      out[w++] = kHexDigits[byte >> 4];
-      out[w++] = kHexDigits[byte & 0x0F];
-    }
-  }
-  return w;
+  detail::TextWriter writer{out, out_size};
+  writer.url_encoded(text);
+  return writer.length;
 }
 
 Result<size_t> url_decode(std::string_view text, char* out, size_t out_size) {
@@ -107,5 +106,49 @@ Result<size_t> url_decode(std::string_view text, char* out, size_t out_size) {
   }
   return w;
 }
+
+namespace detail {
+
+// Writes decimal `value`. `value % 10` and `/ 10` on a uint64_t would make a 32-bit MCU link
+// libgcc's 64-bit division (__aeabi_uldivmod, about 700 B of flash) for this one loop, so the
+// division is done by hand on four 16-bit limbs, each step fitting 32-bit arithmetic.
+void TextWriter::decimal(uint64_t value) {
+  uint16_t limbs[4];  // most significant first
+  for (int i = 0; i < 4; ++i) limbs[i] = static_cast<uint16_t>(value >> (48 - 16 * i));
+  char reversed[20];
+  size_t n = 0;
+  bool more = false;
+  do {
+    uint32_t remainder = 0;
+    more = false;
+    for (uint16_t& limb : limbs) {
+      const uint32_t current = remainder << 16 | limb;
+      limb = static_cast<uint16_t>(current / 10);
+      remainder = current % 10;
+      more |= limb != 0;
+    }
+    reversed[n++] = static_cast<char>('0' + remainder);
+  } while (more);
+  while (n > 0) put(reversed[--n]);
+}
+
+void TextWriter::put(std::string_view text) {
+  for (const char c : text) put(c);
+}
+
+void TextWriter::url_encoded(std::string_view text) {
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (is_unreserved(byte)) {
+      put(c);
+    } else {
+      put('%');
+      put(kHexUpper[byte >> 4]);
+      put(kHexUpper[byte & 0x0F]);
+    }
+  }
+}
+
+}  // namespace detail
 
 }  // namespace onenet::auth

@@ -62,47 +62,6 @@ Status decode_key(std::string_view access_key, DecodedKey* key) {
   return Status::kOk;
 }
 
-// Writes decimal `value`. `value % 10` and `/ 10` on a uint64_t would make a 32-bit MCU link
-// libgcc's 64-bit division (__aeabi_uldivmod, about 700 B of flash) for this one loop, so the
-// division is done by hand on four 16-bit limbs, each step fitting 32-bit arithmetic.
-void TextWriter::decimal(uint64_t value) {
-  uint16_t limbs[4];  // most significant first
-  for (int i = 0; i < 4; ++i) limbs[i] = static_cast<uint16_t>(value >> (48 - 16 * i));
-  char reversed[20];
-  size_t n = 0;
-  bool more = false;
-  do {
-    uint32_t remainder = 0;
-    more = false;
-    for (uint16_t& limb : limbs) {
-      const uint32_t current = remainder << 16 | limb;
-      limb = static_cast<uint16_t>(current / 10);
-      remainder = current % 10;
-      more |= limb != 0;
-    }
-    reversed[n++] = static_cast<char>('0' + remainder);
-  } while (more);
-  while (n > 0) put(reversed[--n]);
-}
-
-void TextWriter::put(std::string_view text) {
-  for (const char c : text) put(c);
-}
-
-// Percent-encoding as url_encode does it (encoding.hpp), written in one pass.
-void TextWriter::url_encoded(std::string_view text) {
-  for (const char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (is_url_unreserved(byte)) {
-      put(c);
-    } else {
-      put('%');
-      put(kHexDigits[byte >> 4]);
-      put(kHexDigits[byte & 0x0F]);
-    }
-  }
-}
-
 // HMAC over "et\nmethod\nres\nversion" (section 1.3), Base64-encoded.
 Status compute_signature(const DecodedKey& key, uint64_t et, std::string_view method_text,
                          Method method, std::string_view res, std::string_view version,
@@ -132,15 +91,19 @@ Status compute_signature(const DecodedKey& key, uint64_t et, std::string_view me
   return Status::kOk;
 }
 
-// The request is checked and its key decoded once, here.
-Status sign_request(const TokenRequest& request, port::HmacFunction hmac, Signature* signature) {
+// Every check of a request; the key it decodes is what signing needs, so no caller decodes twice.
+Status check_and_decode(const TokenRequest& request, DecodedKey* key) {
   Status s = check_resource(request.resource);
   if (s != Status::kOk) return s;
   s = check_version(request.version);
   if (s != Status::kOk) return s;
+  return decode_key(request.access_key, key);
+}
+
+Status sign_request(const TokenRequest& request, port::HmacFunction hmac, Signature* signature) {
   DecodedKey key;
-  s = decode_key(request.access_key, &key);
-  if (s != Status::kOk) return s;
+  const Status checked = check_and_decode(request, &key);
+  if (checked != Status::kOk) return checked;
   return compute_signature(key, request.expires_at, method_name(request.method), request.method,
                            request.resource, request.version, hmac, signature);
 }
@@ -194,12 +157,8 @@ Result<Method> parse_method(std::string_view name) {
 }
 
 Status check_request(const TokenRequest& request) {
-  Status s = check_resource(request.resource);
-  if (s != Status::kOk) return s;
-  s = check_version(request.version);
-  if (s != Status::kOk) return s;
   DecodedKey key;
-  return decode_key(request.access_key, &key);
+  return check_and_decode(request, &key);
 }
 
 Result<size_t> token_length(const TokenRequest& request, port::HmacFunction hmac) {

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "onenet/auth/token.hpp"
+#include "text_writer.hpp"
 
 namespace onenet::auth::detail {
 
@@ -17,23 +18,6 @@ struct DecodedKey {
 struct Signature {
   char base64[44];  // Base64 of a SHA-256 digest is the longest: 44 characters
   size_t size = 0;
-};
-
-/// Writes text into a bounded buffer, or only counts it when `out` is null (token_length). Past
-/// `capacity` it keeps counting but stops writing, so one pass both sizes and fills a token.
-struct TextWriter {
-  char* out;
-  size_t capacity;
-  size_t length = 0;
-
-  void put(char c) {
-    if (out != nullptr && length < capacity) out[length] = c;
-    ++length;
-  }
-  void put(std::string_view text);
-  void url_encoded(std::string_view text);
-  void decimal(uint64_t value);
-  bool overflowed() const { return length > capacity; }
 };
 
 port::HmacAlgorithm algorithm_of(Method method);

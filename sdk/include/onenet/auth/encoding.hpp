@@ -30,15 +30,6 @@ Result<size_t> base64_encode(ByteView bytes, char* out, size_t out_size);
 /// kAuthMalformedKey for anything not strictly Base64, kBufferTooSmall if `out` is too short.
 Result<size_t> base64_decode(std::string_view text, uint8_t* out, size_t out_size);
 
-/// RFC 3986 unreserved characters (A-Z a-z 0-9 - . _ ~): the bytes url_encode leaves as they are.
-constexpr bool is_url_unreserved(unsigned char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '.' || c == '_' || c == '~';
-}
-
-/// Uppercase hex digits of percent-encoding.
-inline constexpr char kHexDigits[] = "0123456789ABCDEF";
-
 /// Length of `text` after url_encode.
 size_t url_encoded_length(std::string_view text);
 
