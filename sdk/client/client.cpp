@@ -344,7 +344,7 @@ void Client::on_connack(const codec::Connack& connack) {
 void Client::requeue_after_connect(bool session_present) {
   queued_count_ = 0;
   for (size_t i = 0; i < inflight_span_; ++i) {
-    InflightEntry& e = inflight_table_[(inflight_head_ + i) % inflight_capacity_];
+    InflightEntry& e = inflight_at(i);
     uint8_t& first = outbox_buffer_[e.offset];
     switch (e.state) {
       case kEntryAwaitPuback:
@@ -373,7 +373,7 @@ void Client::requeue_after_connect(bool session_present) {
 
 void Client::finish_dropped_messages() {
   for (size_t i = 0; i < inflight_span_;) {
-    InflightEntry& e = inflight_table_[(inflight_head_ + i) % inflight_capacity_];
+    InflightEntry& e = inflight_at(i);
     if (e.state != kEntryDoneDelivered && e.state != kEntryDoneLost) {
       ++i;
       continue;
@@ -738,7 +738,7 @@ Status Client::store_message(const codec::Publish& publish) {
     // Slide the stored frames to the front; in-order acknowledgements keep this rare and small.
     std::memmove(outbox_buffer_, outbox_buffer_ + outbox_start_, outbox_end_ - outbox_start_);
     for (size_t i = 0; i < inflight_span_; ++i) {
-      InflightEntry& e = inflight_table_[(inflight_head_ + i) % inflight_capacity_];
+      InflightEntry& e = inflight_at(i);
       if (e.state != kEntryFree) e.offset -= static_cast<uint32_t>(outbox_start_);
     }
     outbox_end_ -= outbox_start_;
@@ -746,7 +746,7 @@ Status Client::store_message(const codec::Publish& publish) {
   }
   if (outbox_capacity_ - outbox_end_ < size.value()) return Status::kClientInflightFull;
   (void)codec::encode(publish, MutableByteView(outbox_buffer_ + outbox_end_, size.value()));
-  InflightEntry& e = inflight_table_[(inflight_head_ + inflight_span_) % inflight_capacity_];
+  InflightEntry& e = inflight_at(inflight_span_);
   e.offset = static_cast<uint32_t>(outbox_end_);
   e.length = static_cast<uint32_t>(size.value());
   e.packet_id = publish.packet_id;
@@ -761,7 +761,7 @@ Status Client::store_message(const codec::Publish& publish) {
 void Client::send_queued_messages() {
   if (state_ != State::kConnected || queued_count_ == 0) return;
   for (size_t i = 0; i < inflight_span_ && queued_count_ > 0; ++i) {
-    InflightEntry& e = inflight_table_[(inflight_head_ + i) % inflight_capacity_];
+    InflightEntry& e = inflight_at(i);
     if (e.state == kEntryQueuedPubrel) {
       if (queue_control(PacketType::kPubrel, e.packet_id) != Status::kOk) return;
       e.state = kEntryAwaitPubcomp;
@@ -779,7 +779,7 @@ void Client::send_queued_messages() {
 
 InflightEntry* Client::find_inflight(uint16_t packet_id, uint8_t state) {
   for (size_t i = 0; i < inflight_span_; ++i) {
-    InflightEntry& e = inflight_table_[(inflight_head_ + i) % inflight_capacity_];
+    InflightEntry& e = inflight_at(i);
     if (e.packet_id == packet_id && e.state == state) return &e;
   }
   return nullptr;
@@ -803,7 +803,7 @@ void Client::remove_inflight(InflightEntry* entry) {
 
 bool Client::packet_id_in_use(uint16_t id) const {
   for (size_t i = 0; i < inflight_span_; ++i) {
-    const InflightEntry& e = inflight_table_[(inflight_head_ + i) % inflight_capacity_];
+    const InflightEntry& e = inflight_at(i);
     if (e.state != kEntryFree && e.packet_id == id) return true;
   }
   const uint8_t* const table = subscription_table_;

@@ -243,6 +243,10 @@ class Client {
   uint16_t next_packet_id();
   bool packet_id_in_use(uint16_t id) const;
   InflightEntry* find_inflight(uint16_t packet_id, uint8_t state);
+  /// The in-flight ring's entry `i` places after its head (oldest first).
+  InflightEntry& inflight_at(size_t i) const {
+    return inflight_table_[(inflight_head_ + i) % inflight_capacity_];
+  }
   void remove_inflight(InflightEntry* entry);
   Status store_message(const codec::Publish& publish);
   void requeue_after_connect(bool session_present);
