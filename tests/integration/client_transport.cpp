@@ -69,31 +69,39 @@ void exchange_one_by_one(Peer& peer, TcpTransport& transport, int count) {
   }
 }
 
+// Lockstep messages, then a burst, then silence, then one message: every byte in order each time.
+void exchange_round(Peer& peer, TcpTransport& transport) {
+  // One message per wait, in lockstep: after the fourth, coalescing waits sleep before they look.
+  exchange_one_by_one(peer, transport, 8);
+  // A burst while the reader is in a stream: every byte, in order.
+  std::string burst;
+  for (int i = 0; i < 100; ++i) burst += static_cast<char>('a' + i % 26);
+  for (int i = 0; i < 100; ++i) peer.send(burst.substr(static_cast<size_t>(i), 1));
+  CHECK(receive(transport, burst.size()) == burst);
+  // Silence: a coalescing sleep finds nothing and the wait runs to its timeout.
+  CHECK(transport.wait(20, false) == Status::kTransportTimeout);
+  // The message after the pause is delivered by the next wait.
+  peer.send("after");
+  CHECK(receive(transport, 5) == "after");
+}
+
+// Every arrival within 65 ms of the last counts as a stream, so the lockstep above is a stream
+// whatever the machine's speed; `delay_us` is the coalescing sleep (0: off).
+void open_to(Peer& peer, TcpTransport& transport, uint16_t delay_us) {
+  transport.set_receive_coalescing(65535, delay_us);
+  REQUIRE(transport.open(5000) == Status::kOk);
+  peer.accept();
+}
+
 }  // namespace
 
 TEST_CASE("receive coalescing: streams arrive whole, silence times out, the next byte wakes") {
   Peer peer;
   TcpTransport transport("127.0.0.1", peer.port());
-  // Every arrival within 65 ms of the last counts as a stream, and coalescing sleeps 2 ms: the
-  // lockstep below is a stream whatever the machine's speed.
-  transport.set_receive_coalescing(65535, 2000);
-  REQUIRE(transport.open(5000) == Status::kOk);
-  peer.accept();
-
+  open_to(peer, transport, 2000);
   for (int round = 0; round < 3; ++round) {
     CAPTURE(round);
-    // One message per wait, in lockstep: after the fourth, waits sleep before they look.
-    exchange_one_by_one(peer, transport, 8);
-    // A burst while the reader is in a stream: every byte, in order.
-    std::string burst;
-    for (int i = 0; i < 100; ++i) burst += static_cast<char>('a' + i % 26);
-    for (int i = 0; i < 100; ++i) peer.send(burst.substr(static_cast<size_t>(i), 1));
-    CHECK(receive(transport, burst.size()) == burst);
-    // Silence: the coalescing sleep finds nothing and the wait runs to its timeout.
-    CHECK(transport.wait(20, false) == Status::kTransportTimeout);
-    // The message after the pause is delivered by the next wait.
-    peer.send("after");
-    CHECK(receive(transport, 5) == "after");
+    exchange_round(peer, transport);
   }
   transport.close();
 }
@@ -101,11 +109,6 @@ TEST_CASE("receive coalescing: streams arrive whole, silence times out, the next
 TEST_CASE("receive coalescing off: the same exchanges") {
   Peer peer;
   TcpTransport transport("127.0.0.1", peer.port());
-  transport.set_receive_coalescing(65535, 0);
-  REQUIRE(transport.open(5000) == Status::kOk);
-  peer.accept();
-  exchange_one_by_one(peer, transport, 8);
-  CHECK(transport.wait(20, false) == Status::kTransportTimeout);
-  peer.send("after");
-  CHECK(receive(transport, 5) == "after");
+  open_to(peer, transport, 0);
+  exchange_round(peer, transport);
 }
