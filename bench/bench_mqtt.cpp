@@ -504,6 +504,16 @@ struct EmbeddedClient : onenet::client::Handler {
   char id[24];
 };
 
+// Creates `clients` clients with `add(i)`, 50 at a time (a storm of connects would overflow
+// mosquitto's listen backlog), `connect_batch(first)` bringing each batch up before the next.
+template <typename Add, typename ConnectBatch>
+void in_batches(size_t clients, Add add, ConnectBatch connect_batch) {
+  for (size_t batch = 0; batch < clients; batch += 50) {
+    for (size_t i = batch; i < std::min(clients, batch + 50); ++i) add(i);
+    connect_batch(batch);
+  }
+}
+
 // Drives every client from one thread until `done(client)` holds for all of them.
 template <typename Embedded, typename Done>
 void poll_all(std::vector<std::unique_ptr<Embedded>>& all, size_t from, Done done,
@@ -530,18 +540,16 @@ void our_memory(uint16_t port, size_t clients, const char* library, size_t messa
   const size_t heap_before = mallinfo2().uordblks;
   std::vector<std::unique_ptr<Embedded>> all;
   all.reserve(clients);
-  // In batches of 50, as a connection storm would overflow mosquitto's listen backlog.
-  for (size_t batch = 0; batch < clients; batch += 50) {
-    for (size_t i = batch; i < std::min(clients, batch + 50); ++i) {
-      all.push_back(std::make_unique<Embedded>(port, clock, i));
-    }
-    poll_all(
-        all, batch,
-        [](const onenet::client::Client& c) {
-          return c.state() == onenet::client::State::kConnected;
-        },
-        "clients did not all connect");
-  }
+  in_batches(
+      clients, [&](size_t i) { all.push_back(std::make_unique<Embedded>(port, clock, i)); },
+      [&](size_t first) {
+        poll_all(
+            all, first,
+            [](const onenet::client::Client& c) {
+              return c.state() == onenet::client::State::kConnected;
+            },
+            "clients did not all connect");
+      });
   print_memory(library, clients, rss_before, heap_before, "connected", 0, config);
   // One message each, PUBACK left unread: the client holds it until acknowledged.
   const std::vector<uint8_t> payload(message_bytes, 'm');
@@ -590,16 +598,18 @@ void mosquitto_memory(uint16_t port, size_t clients, size_t message_bytes) {
   const size_t heap_before = mallinfo2().uordblks;
   std::vector<std::unique_ptr<Mosq>> all;
   all.reserve(clients);
-  for (size_t batch = 0; batch < clients; batch += 50) {
-    for (size_t i = batch; i < std::min(clients, batch + 50); ++i) {
-      all.push_back(std::make_unique<Mosq>("mosq-mem-" + std::to_string(i)));
-      if (mosquitto_connect(all.back()->m, "127.0.0.1", port, 60) != MOSQ_ERR_SUCCESS)
-        die("libmosquitto: connect");
-    }
-    drive_mosquitto(
-        all, batch, [](const Mosq& c) { return c.connected == 1; },
-        "1,000 clients did not all connect");
-  }
+  in_batches(
+      clients,
+      [&](size_t i) {
+        all.push_back(std::make_unique<Mosq>("mosq-mem-" + std::to_string(i)));
+        if (mosquitto_connect(all.back()->m, "127.0.0.1", port, 60) != MOSQ_ERR_SUCCESS)
+          die("libmosquitto: connect");
+      },
+      [&](size_t first) {
+        drive_mosquitto(
+            all, first, [](const Mosq& c) { return c.connected == 1; },
+            "1,000 clients did not all connect");
+      });
   const char* config = "defaults, no loop thread";
   const std::string library = "libmosquitto-" + std::to_string(message_bytes);
   print_memory(library.c_str(), clients, rss_before, heap_before, "connected", 0, config);
