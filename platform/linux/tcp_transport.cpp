@@ -29,6 +29,13 @@ int poll_fd(int fd, short events, uint32_t timeout_ms) {
   }
 }
 
+// poll_fd's result as a wait status.
+Status wait_status(int polled) {
+  return polled > 0    ? Status::kOk
+         : polled == 0 ? Status::kTransportTimeout
+                       : Status::kTransportIoError;
+}
+
 uint32_t monotonic_us32() {
   timespec now{};
   ::clock_gettime(CLOCK_MONOTONIC, &now);
@@ -138,8 +145,7 @@ Status TcpTransport::wait(uint32_t timeout_ms, bool for_write) {
     return Status::kTransportTimeout;
   }
   if (for_write) {
-    const int r = poll_fd(fd_, POLLIN | POLLOUT, timeout_ms);
-    return r > 0 ? Status::kOk : r == 0 ? Status::kTransportTimeout : Status::kTransportIoError;
+    return wait_status(poll_fd(fd_, POLLIN | POLLOUT, timeout_ms));
   }
   constexpr uint8_t kStreamGaps = 3;  // short gaps between four arrivals
   if (short_gaps_ >= kStreamGaps && coalesce_delay_us_ > 0 && timeout_ms > 0) {
@@ -158,7 +164,7 @@ Status TcpTransport::wait(uint32_t timeout_ms, bool for_write) {
     }
     last_arrival_us_ = now;
   }
-  return r > 0 ? Status::kOk : r == 0 ? Status::kTransportTimeout : Status::kTransportIoError;
+  return wait_status(r);
 }
 
 void TcpTransport::close() {
