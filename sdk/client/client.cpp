@@ -271,12 +271,17 @@ void Client::schedule_reconnect(Status reason) {
   set_state(State::kBackoff, reason);
 }
 
-void Client::link_lost(Status reason) {
+// A connection begins or ends: nothing buffered for the old one survives.
+void Client::reset_link() {
   ++generation_;
-  transport_.close();
   decoder_.reset();
-  tx_start_ = tx_end_ = 0;
+  tx_start_ = tx_end_ = direct_start_ = direct_end_ = 0;
   ping_outstanding_ = false;
+}
+
+void Client::link_lost(Status reason) {
+  transport_.close();
+  reset_link();
   if (state_ == State::kConnected && now_ms() - connected_since_ms_ >= kStableConnectionMs) {
     attempts_ = 0;
   }
@@ -291,10 +296,7 @@ void Client::open_transport() {
     schedule_reconnect(opened);
     return;
   }
-  ++generation_;
-  decoder_.reset();
-  tx_start_ = tx_end_ = 0;
-  ping_outstanding_ = false;
+  reset_link();
   set_state(State::kAwaitingConnack, Status::kOk);
   const Status queued = queue(encode_packet<codec::Connect>, &options_.connect);
   if (queued != Status::kOk) {  // before_connect produced an invalid CONNECT: nothing to retry
@@ -408,7 +410,7 @@ Status Client::poll(uint32_t max_wait_ms) {
   // A caller refused with kClientBusy is waiting for transmit room: once the buffer has drained,
   // return to it rather than sleep on the socket (measured: a publisher otherwise idles for
   // max_wait_ms after every buffer-full of QoS 0 messages).
-  if (caller_waits_for_tx_ && tx_end_ == tx_start_) {
+  if (caller_waits_for_tx_ && !tx_pending()) {
     caller_waits_for_tx_ = false;
     max_wait_ms = 0;
   }
@@ -425,7 +427,7 @@ Status Client::poll(uint32_t max_wait_ms) {
 void Client::wait_for_transport(uint32_t max_wait_ms) {
   const uint32_t due = next_timeout_ms();
   const uint32_t wait = due < max_wait_ms ? due : max_wait_ms;
-  if (wait > 0) (void)transport_.wait(wait, tx_end_ > tx_start_);
+  if (wait > 0) (void)transport_.wait(wait, tx_pending());
 }
 
 uint32_t Client::next_timeout_ms() {
@@ -651,18 +653,28 @@ bool Client::drop_oversized_message(const codec::Packet& packet) {
 
 // ---- Sending -----------------------------------------------------------------------------------
 
-bool Client::flush() {
-  while (tx_end_ > tx_start_) {
-    const int32_t n = transport_.send(tx_buffer_ + tx_start_, tx_end_ - tx_start_);
+// Hands buffer[start, end) to the transport as far as it takes it now; false when the link was
+// lost (and `start`, a member, reset with it).
+bool Client::drain(const uint8_t* buffer, uint32_t& start, uint32_t end) {
+  while (end > start) {
+    const int32_t n = transport_.send(buffer + start, end - start);
     if (n == 0) return true;
     if (n < 0) {
       link_lost(Status::kTransportClosed);
       return false;
     }
-    tx_start_ += static_cast<size_t>(n);
+    start += static_cast<uint32_t>(n);
     last_sent_ms_ = now_ms();
   }
-  tx_start_ = tx_end_ = 0;
+  return true;
+}
+
+bool Client::flush() {
+  // A stored frame leaving from the outbox goes first: whatever tx holds was queued after it.
+  if (!drain(outbox_buffer_, direct_start_, direct_end_)) return false;
+  if (direct_end_ > direct_start_) return true;
+  if (!drain(tx_buffer_, tx_start_, tx_end_)) return false;
+  if (tx_end_ == tx_start_) tx_start_ = tx_end_ = 0;
   return true;
 }
 
@@ -731,11 +743,11 @@ Status Client::store_message(const codec::Publish& publish) {
   if (inflight_span_ == inflight_capacity_) return Status::kClientInflightFull;
   const Result<size_t> size = codec::encoded_size(publish);
   if (!size) return size.status();
-  if (size.value() > outbox_capacity_ || size.value() > tx_capacity_) {
-    return Status::kClientMessageTooLarge;
-  }
-  if (outbox_capacity_ - outbox_end_ < size.value() && outbox_start_ > 0) {
+  if (size.value() > outbox_capacity_) return Status::kClientMessageTooLarge;
+  if (outbox_capacity_ - outbox_end_ < size.value() && outbox_start_ > 0 &&
+      direct_end_ == direct_start_) {
     // Slide the stored frames to the front; in-order acknowledgements keep this rare and small.
+    // Not while a frame leaves from the outbox: its bytes must stay where they are.
     std::memmove(outbox_buffer_, outbox_buffer_ + outbox_start_, outbox_end_ - outbox_start_);
     for (size_t i = 0; i < inflight_span_; ++i) {
       InflightEntry& e = inflight_at(i);
@@ -767,14 +779,28 @@ void Client::send_queued_messages() {
       e.state = kEntryAwaitPubcomp;
       --queued_count_;
     } else if (e.state == kEntryQueuedPublish) {
-      if (!make_tx_room(e.length)) return;
-      std::memcpy(tx_buffer_ + tx_end_, outbox_buffer_ + e.offset, e.length);
-      tx_end_ += e.length;
+      if (!send_stored_frame(e)) return;
       e.state = qos_of_frame(outbox_buffer_[e.offset]) == QoS::kAtLeastOnce ? kEntryAwaitPuback
                                                                             : kEntryAwaitPubrec;
       --queued_count_;
     }
   }
+}
+
+// A stored frame that tx can hold is copied there, to leave in one send with its neighbours. A
+// larger one leaves from the outbox itself once everything queued before it has gone, so tx
+// need not be sized for the largest message. False: not now (tried again by the next poll).
+bool Client::send_stored_frame(const InflightEntry& e) {
+  if (e.length <= tx_capacity_) {
+    if (!make_tx_room(e.length)) return false;
+    std::memcpy(tx_buffer_ + tx_end_, outbox_buffer_ + e.offset, e.length);
+    tx_end_ += e.length;
+    return true;
+  }
+  if (!flush() || tx_pending()) return false;
+  direct_start_ = e.offset;
+  direct_end_ = e.offset + e.length;
+  return true;
 }
 
 InflightEntry* Client::find_inflight(uint16_t packet_id, uint8_t state) {
@@ -949,17 +975,14 @@ Status Client::disconnect(uint32_t flush_timeout_ms) {
   if (state_ == State::kIdle) return Status::kOk;
   if (link_open() && queue_control(PacketType::kDisconnect, 0) == Status::kOk) {
     const uint32_t start = now_ms();
-    while (link_open() && flush() && tx_end_ > tx_start_) {
+    while (link_open() && flush() && tx_pending()) {
       const uint32_t left = time_left(start, now_ms(), flush_timeout_ms);
       if (left == 0) break;
       (void)transport_.wait(left, true);
     }
   }
-  ++generation_;
   transport_.close();
-  decoder_.reset();
-  tx_start_ = tx_end_ = 0;
-  ping_outstanding_ = false;
+  reset_link();
   set_state(State::kIdle, Status::kOk);
   return Status::kOk;
 }

@@ -167,6 +167,121 @@ TEST_CASE("the in-flight table and the outbox have hard limits") {
         Status::kClientMessageTooLarge);
 }
 
+// A client whose tx holds control packets and small frames only (64 B), its outbox 4 KB.
+struct SmallTxHarness {
+  FakeClock clock;
+  ScriptedTransport transport;
+  RecordingHandler handler;
+  onenet::client::StaticStorage<512, 64, 4096, 4, 256> storage;
+  onenet::client::Client client{transport, clock, scripted_random, storage.view(), handler};
+  onenet::client::Options options;
+  SmallTxHarness() { options.connect.client_id = "c1"; }
+};
+
+TEST_CASE("QoS 1/2 frames larger than tx leave from the outbox, in order with what tx holds") {
+  SmallTxHarness h;
+  connect_scripted(h.client, h.transport, h.options);
+  h.transport.send_chunk = 100;  // every frame leaves in pieces, some sends take nothing
+  h.transport.send_zero_every_other = true;
+  const std::string big1(1000, '1'), big2(700, '2');
+  CHECK(h.client.publish("t", std::string_view(big1), QoS::kAtMostOnce).status() ==
+        Status::kClientMessageTooLarge);  // QoS 0 frames are built in tx
+  const auto id1 = h.client.publish("t/big", std::string_view(big1), QoS::kAtLeastOnce);
+  REQUIRE(id1.ok());
+  // An inbound QoS 1 message while the big frame is under way: its PUBACK waits for the frame.
+  h.transport.deliver(publish_frame("in", "x", QoS::kAtLeastOnce, 7));
+  h.client.poll(0);
+  REQUIRE(h.transport.inbound.empty());
+  REQUIRE(h.transport.sent.size() < big1.size());
+  const auto small = h.client.publish("t/small", std::string_view("s"), QoS::kAtLeastOnce);
+  const auto id2 = h.client.publish("t/big", std::string_view(big2), QoS::kExactlyOnce);
+  REQUIRE(small.ok());
+  REQUIRE(id2.ok());
+  for (int i = 0; i < 100; ++i) h.client.poll(0);
+  CHECK(h.handler.messages == std::vector<std::string>{"in=x"});
+
+  const auto packets = h.transport.take_packets();
+  CHECK(h.transport.sent.empty());  // nothing left half-sent
+  REQUIRE(packets.size() == 4);
+  CHECK((packets[0].type == PacketType::kPublish && packets[0].packet_id == id1.value()));
+  CHECK(packets[0].publish.payload.as_text() == big1);
+  CHECK((packets[1].type == PacketType::kPuback && packets[1].packet_id == 7));
+  CHECK((packets[2].type == PacketType::kPublish && packets[2].packet_id == small.value()));
+  CHECK((packets[3].type == PacketType::kPublish && packets[3].packet_id == id2.value()));
+  CHECK(packets[3].publish.payload.as_text() == big2);
+  CHECK(packets[3].publish.qos == QoS::kExactlyOnce);
+
+  h.transport.deliver(ack_frame(PacketType::kPuback, id1.value()));
+  h.transport.deliver(ack_frame(PacketType::kPuback, small.value()));
+  h.client.poll(0);
+  CHECK(h.client.inflight_count() == 1);
+  CHECK(h.client.state() == State::kConnected);
+}
+
+TEST_CASE("a frame cut off mid-send from the outbox goes again whole, with DUP, after reconnect") {
+  SmallTxHarness h;
+  connect_scripted(h.client, h.transport, h.options);
+  h.transport.send_chunk = 300;
+  h.transport.send_zero_every_other = true;
+  const std::string big(1000, 'b');
+  const auto id = h.client.publish("t/big", std::string_view(big), QoS::kAtLeastOnce);
+  REQUIRE(id.ok());
+  h.client.poll(0);
+  REQUIRE(!h.transport.sent.empty());
+  REQUIRE(h.transport.sent.size() < big.size());  // part of the frame is out
+  h.transport.dead = true;
+  h.client.poll(0);
+  REQUIRE(h.client.state() == State::kBackoff);
+  h.transport.sent.clear();
+  h.clock.now += h.client.next_timeout_ms();
+  h.client.poll(0);
+  REQUIRE(h.client.state() == State::kAwaitingConnack);
+  for (int i = 0; i < 20 && h.transport.take_packets().empty(); ++i) h.client.poll(0);
+  h.transport.deliver({0x20, 0x02, 0x01, 0x00});  // session present
+  for (int i = 0; i < 50; ++i) h.client.poll(0);
+  REQUIRE(h.client.state() == State::kConnected);
+  const auto packets = h.transport.take_packets();
+  CHECK(h.transport.sent.empty());
+  REQUIRE(packets.size() == 1);
+  CHECK(packets[0].packet_id == id.value());
+  CHECK(packets[0].publish.dup);
+  CHECK(packets[0].publish.payload.as_text() == big);
+}
+
+TEST_CASE("while a frame leaves from the outbox, stored frames stay put; a full outbox waits") {
+  SmallTxHarness h;
+  connect_scripted(h.client, h.transport, h.options);
+  const std::string big(1900, 'b');
+  const auto first = h.client.publish("t/a", std::string_view(big), QoS::kAtLeastOnce);
+  REQUIRE(first.ok());
+  h.transport.send_chunk = 500;  // the second frame leaves in part, then the link stalls
+  h.transport.send_zero_every_other = true;
+  const auto second = h.client.publish("t/b", std::string_view(big), QoS::kAtLeastOnce);
+  REQUIRE(second.ok());
+  h.transport.send_chunk = 0;
+  h.transport.deliver(ack_frame(PacketType::kPuback, first.value()));
+  h.client.poll(0);
+  REQUIRE(h.client.inflight_count() == 1);
+  // The outbox has room at its front now, but the frame being sent must not move.
+  CHECK(h.client.publish("t/c", std::string_view(big), QoS::kAtLeastOnce).status() ==
+        Status::kClientInflightFull);
+  h.transport.send_chunk = SIZE_MAX;
+  h.transport.send_zero_every_other = false;
+  h.client.poll(0);
+  const auto third = h.client.publish("t/c", std::string_view(big), QoS::kAtLeastOnce);
+  REQUIRE(third.ok());
+  h.client.poll(0);
+  const auto packets = h.transport.take_packets();
+  CHECK(h.transport.sent.empty());
+  REQUIRE(packets.size() == 3);
+  CHECK(packets[1].packet_id == second.value());
+  CHECK(packets[1].publish.topic == "t/b");
+  CHECK(packets[1].publish.payload.as_text() == big);
+  CHECK(packets[2].packet_id == third.value());
+  CHECK(packets[2].publish.topic == "t/c");
+  CHECK(packets[2].publish.payload.as_text() == big);
+}
+
 TEST_CASE("packet ids skip 0 and ids still in flight") {
   Harness h;
   h.connect();

@@ -101,8 +101,12 @@ constexpr size_t subscription_bytes(size_t filter_length) {
 
 /// The client's memory, owned by the caller; must outlive the client.
 struct Storage {
-  MutableByteView rx;      ///< incoming frames: bounds the largest packet the client accepts
-  MutableByteView tx;      ///< outgoing bytes not yet taken by the transport
+  MutableByteView rx;  ///< incoming frames: bounds the largest packet the client accepts
+  /// Outgoing bytes not yet taken by the transport: CONNECT, SUBSCRIBE, acknowledgements,
+  /// QoS 0 PUBLISH frames (it bounds the largest of those), and copies of stored frames small
+  /// enough to share a send. A stored frame larger than its free room leaves from the outbox
+  /// itself, so tx need not hold the largest QoS 1/2 message.
+  MutableByteView tx;
   MutableByteView outbox;  ///< stored QoS 1/2 PUBLISH frames until acknowledged
   InflightEntry* inflight = nullptr;
   size_t inflight_capacity = 0;
@@ -179,8 +183,9 @@ class Client {
   /// stored in the outbox and sent as soon as the link allows, also across reconnects. Returns
   /// the packet id (0 for QoS 0), a codec status, a kClientRule* status (profile), kClientBusy
   /// (transmit buffer full now: poll and retry; that poll returns without waiting once the
-  /// buffer has drained), kClientInflightFull, or
-  /// kClientMessageTooLarge. `topic` and `payload` are copied before return.
+  /// buffer has drained), kClientInflightFull, or kClientMessageTooLarge (QoS 0: the frame
+  /// exceeds Storage::tx; QoS 1/2: it exceeds Storage::outbox). `topic` and `payload` are
+  /// copied before return.
   Result<uint16_t> publish(std::string_view topic, ByteView payload, codec::QoS qos,
                            bool retain = false);
 
@@ -224,6 +229,10 @@ class Client {
     return state_ == State::kAwaitingConnack || state_ == State::kConnected;
   }
   bool make_tx_room(size_t bytes);
+  bool drain(const uint8_t* buffer, uint32_t& start, uint32_t end);
+  void reset_link();
+  bool send_stored_frame(const InflightEntry& entry);
+  bool tx_pending() const { return tx_end_ > tx_start_ || direct_end_ > direct_start_; }
   void wait_for_transport(uint32_t max_wait_ms);
   void finish_dropped_messages();
   void queue_subscription_packets(bool unsubscribe);
@@ -288,6 +297,10 @@ class Client {
 
   uint32_t tx_start_ = 0;
   uint32_t tx_end_ = 0;
+  // The part of a stored frame still to be sent from the outbox itself (send_stored_frame);
+  // it goes before anything in tx, which was queued after it.
+  uint32_t direct_start_ = 0;
+  uint32_t direct_end_ = 0;
   uint32_t outbox_start_ = 0;
   uint32_t outbox_end_ = 0;
   uint32_t inflight_head_ = 0;  // oldest entry
