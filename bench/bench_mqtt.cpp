@@ -628,30 +628,42 @@ void mosquitto_memory(uint16_t port, size_t clients, size_t message_bytes) {
   for (auto& c : all) mosquitto_disconnect(c->m);
 }
 
-// Each configuration of ours is paired with libmosquitto holding a message of the same size.
 constexpr size_t kMemoryMessageLarge = 1024, kMemoryMessageTelemetry = 256,
                  kMemoryMessageSmall = 64;
 
+// Our configurations, each paired with libmosquitto holding a message of the same size. Tx only
+// bounds QoS 0 and control frames: a stored QoS 1 frame larger than tx leaves from the outbox.
+template <size_t Rx, size_t Tx, size_t Outbox>
+struct MemoryConfig {
+  using Embedded = EmbeddedClient<Rx, Tx, Outbox, 1>;
+  const char* library;
+  size_t message;
+  const char* description;
+};
+
 void memory(uint16_t port, size_t clients, const std::string& library) {
-  // Ours three times, one message in flight each: buffers for 1 KB messages, for the 256-B
-  // messages of a telemetry device, and for 64-B messages. The vector of pointers is counted for
-  // every library.
-  if (library == "ours") {
-    our_memory<EmbeddedClient<1152, 1152, 1152, 1>>(
-        port, clients, "ours", kMemoryMessageLarge,
-        "rx 1152 B, tx 1152 B, outbox 1152 B, 1 in flight, 38-B table");
-  }
-  if (library == "ours-small") {
-    our_memory<EmbeddedClient<288, 288, 288, 1>>(
-        port, clients, "ours-small", kMemoryMessageTelemetry,
-        "rx 288 B, tx 288 B, outbox 288 B, 1 in flight, 38-B table");
-  }
+  // The vector of pointers is counted for every library.
+  auto run = [&](auto config) {
+    if (library != config.library) return;
+    using Embedded = typename decltype(config)::Embedded;
+    const std::string description =
+        std::string(config.description) + "; 1 in flight, 38-B subscription table";
+    our_memory<Embedded>(port, clients, config.library, config.message, description.c_str());
+  };
+  run(MemoryConfig<1152, 1152, 1152>{
+      "ours-1k", kMemoryMessageLarge,
+      "1 KB both ways, QoS 0 up to 1 KB: rx 1152 B, tx 1152 B, outbox 1152 B"});
+  run(MemoryConfig<1152, 128, 1152>{
+      "ours-1k-qos1", kMemoryMessageLarge,
+      "1 KB both ways, QoS 0 up to 100 B: rx 1152 B, tx 128 B, outbox 1152 B"});
+  run(MemoryConfig<288, 128, 1152>{"ours-1k-device", kMemoryMessageLarge,
+                                   "publishes 1 KB at QoS 1, receives up to 256 B (a OneNET "
+                                   "device's replies): rx 288 B, tx 128 B, outbox 1152 B"});
+  run(MemoryConfig<288, 288, 288>{"ours-256", kMemoryMessageTelemetry,
+                                  "256 B both ways: rx 288 B, tx 288 B, outbox 288 B"});
   // Buffers for the throughput benchmark's own 64-B messages (a 64-B payload on a short topic).
-  if (library == "ours-tiny") {
-    our_memory<EmbeddedClient<128, 128, 128, 1>>(
-        port, clients, "ours-tiny", kMemoryMessageSmall,
-        "rx 128 B, tx 128 B, outbox 128 B, 1 in flight, 38-B table");
-  }
+  run(MemoryConfig<128, 128, 128>{"ours-64", kMemoryMessageSmall,
+                                  "64 B both ways: rx 128 B, tx 128 B, outbox 128 B"});
   for (const size_t bytes : {kMemoryMessageLarge, kMemoryMessageTelemetry, kMemoryMessageSmall}) {
     if (library == "libmosquitto-" + std::to_string(bytes)) mosquitto_memory(port, clients, bytes);
   }
@@ -744,8 +756,8 @@ int main(int argc, char** argv) {
   // Memory: one process per library, so that neither reuses heap the other freed.
   if (what == "memory" && argc > 3) memory(broker.port(), 1000, argv[3]);
   if (what == "all" || (what == "memory" && argc <= 3)) {
-    for (const char* library : {"ours", "ours-small", "ours-tiny", "libmosquitto-1024",
-                                "libmosquitto-256", "libmosquitto-64"}) {
+    for (const char* library : {"ours-1k", "ours-1k-qos1", "ours-1k-device", "ours-256", "ours-64",
+                                "libmosquitto-1024", "libmosquitto-256", "libmosquitto-64"}) {
       char self[4096] = {};
       if (::readlink("/proc/self/exe", self, sizeof self - 1) <= 0) die("cannot find myself");
       const std::string command = std::string(self) + " memory 1 " + library;

@@ -109,8 +109,10 @@ int main() {
         "\nPairs holding the same message (heap per client in flight; below 1 means ours is "
         "smaller):\n\n| ours | libmosquitto | message | ours / libmosquitto "
         "|\n|---|---|---|---|\n");
-    for (const char* ours : {"ours", "ours-small", "ours-tiny"}) {
-      const size_t message = bytes(ours, "in_flight", "message");
+    for (const auto& [key, j] : memory) {
+      const char* ours = key.first.c_str();
+      if (key.second != "in_flight" || key.first.rfind("ours", 0) != 0) continue;
+      const size_t message = j.value("message", size_t{0});
       const std::string peer = "libmosquitto-" + std::to_string(message);
       const size_t ours_heap = bytes(ours, "in_flight", "heap_per_client");
       const size_t peer_heap = bytes(peer, "in_flight", "heap_per_client");
