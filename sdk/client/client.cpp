@@ -462,6 +462,11 @@ uint32_t Client::next_timeout_ms() {
 // so detected within 1.5 x keep-alive of its last byte (with the default timeout).
 void Client::check_timers() {
   if (!link_open() || next_timeout_ms() > 0) return;
+  if (state_ == State::kAwaitingConnack || ping_outstanding_) {
+    // The answer may be waiting unread (the caller polled late): read before giving up on it.
+    read_and_dispatch();
+    if (!link_open() || next_timeout_ms() > 0) return;
+  }
   if (state_ == State::kAwaitingConnack) {
     link_lost(Status::kClientConnectTimeout);
   } else if (ping_outstanding_) {
@@ -821,7 +826,10 @@ void Client::remove_inflight(InflightEntry* entry) {
   }
   if (inflight_span_ == 0) {
     inflight_head_ = 0;
-    outbox_start_ = outbox_end_ = 0;
+    // Empty: start again at the front, unless a frame is still leaving from the outbox (a broker
+    // acknowledged it before it was whole): new frames go after it, never over it.
+    if (direct_end_ == direct_start_) outbox_end_ = 0;
+    outbox_start_ = outbox_end_;
   } else {
     outbox_start_ = inflight_table_[inflight_head_].offset;
   }

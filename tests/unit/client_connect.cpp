@@ -77,6 +77,31 @@ TEST_CASE("no CONNACK within the connect timeout drops the attempt") {
   CHECK(h.handler.reasons.back() == Status::kClientConnectTimeout);
 }
 
+TEST_CASE("an answer that came in time but is read late (the caller polled late) still counts") {
+  Harness h;
+  h.options.connect_timeout_ms = 5000;
+  REQUIRE(h.client.configure(h.options) == Status::kOk);
+  REQUIRE(h.client.start() == Status::kOk);
+  h.client.poll(0);
+  h.transport.deliver({0x20, 0x02, 0x00, 0x00});  // CONNACK waiting in the transport
+  h.clock.now += 60000;                           // the next poll comes long after the deadline
+  h.client.poll(0);
+  CHECK(h.client.state() == State::kConnected);
+
+  Harness late;
+  late.connect();
+  late.clock.now += 10000;  // keep-alive: PINGREQ
+  late.client.poll(0);
+  const auto packets = late.transport.take_packets();
+  REQUIRE(packets.size() == 1);
+  REQUIRE(packets[0].type == PacketType::kPingreq);
+  late.transport.deliver({0xD0, 0x00});  // PINGRESP waiting
+  late.clock.now += 60000;
+  late.client.poll(0);
+  CHECK(late.client.state() == State::kConnected);
+  CHECK(late.handler.states.back() == State::kConnected);
+}
+
 namespace {
 
 // Nothing is sent a millisecond before the keep-alive (10 s in Harness), then one PINGREQ.

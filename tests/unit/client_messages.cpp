@@ -282,6 +282,29 @@ TEST_CASE("while a frame leaves from the outbox, stored frames stay put; a full 
   CHECK(packets[2].publish.payload.as_text() == big);
 }
 
+TEST_CASE("a frame acknowledged before it has left the outbox is still sent whole") {
+  SmallTxHarness h;  // a broken broker: it acknowledges what it has not received yet
+  connect_scripted(h.client, h.transport, h.options);
+  h.transport.send_chunk = 200;
+  h.transport.send_zero_every_other = true;
+  const std::string first(900, 'f'), second(900, 's');
+  const auto id = h.client.publish("t/1", std::string_view(first), QoS::kAtLeastOnce);
+  REQUIRE(id.ok());
+  h.transport.deliver(ack_frame(PacketType::kPuback, id.value()));
+  h.client.poll(0);
+  REQUIRE(h.client.inflight_count() == 0);
+  REQUIRE(h.transport.sent.size() < first.size());  // still leaving
+  const auto next = h.client.publish("t/2", std::string_view(second), QoS::kAtLeastOnce);
+  REQUIRE(next.ok());
+  for (int i = 0; i < 50; ++i) h.client.poll(0);
+  const auto packets = h.transport.take_packets();
+  CHECK(h.transport.sent.empty());
+  REQUIRE(packets.size() == 2);
+  CHECK(packets[0].publish.payload.as_text() == first);
+  CHECK(packets[1].publish.payload.as_text() == second);
+  CHECK(packets[1].packet_id == next.value());
+}
+
 TEST_CASE("packet ids skip 0 and ids still in flight") {
   Harness h;
   h.connect();
