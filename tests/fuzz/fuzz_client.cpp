@@ -1,0 +1,399 @@
+// Session-engine fuzzer: the input is a script of calls (publish, subscribe, poll, disconnect),
+// broker traffic (well-formed answers and raw bytes), link behaviour (partial and refused sends,
+// dead links, failed opens) and clock jumps, run against a client with small buffers (tx
+// smaller than the messages, so stored frames also leave from the outbox).
+//
+// Oracles: nothing crashes or hangs; every connection's byte stream is CONNECT first, then
+// well-formed client packets only; every QoS 1/2 PUBLISH carries the topic and payload its id
+// was published with; on_delivered names only ids in flight, once each; and a cooperative
+// broker at the end completes every accepted QoS 1/2 message (none lost).
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "onenet/client/client.hpp"
+#include "onenet/codec/packets.hpp"
+
+using namespace onenet;
+using codec::PacketType;
+using codec::QoS;
+
+namespace {
+
+// Names the failed oracle's line before aborting (the harness is inlined into one frame).
+void require_at(bool condition, int line) {
+  if (condition) return;
+  std::fprintf(stderr, "fuzz_client: oracle at line %d failed\n", line);
+  std::abort();
+}
+#define require(condition) require_at((condition), __LINE__)
+
+// Reads the script; past its end every read yields 0.
+class Script {
+ public:
+  Script(const uint8_t* data, size_t size) : data_(data), size_(size) {}
+  bool done() const { return at_ >= size_; }
+  uint8_t byte() { return at_ < size_ ? data_[at_++] : 0; }
+  uint16_t u16() { return static_cast<uint16_t>(byte() << 8 | byte()); }
+
+ private:
+  const uint8_t* data_;
+  size_t size_;
+  size_t at_ = 0;
+};
+
+struct FuzzClock : port::Clock {
+  uint64_t now_ms() override { return now; }
+  uint64_t now = 5000000;
+};
+
+struct FuzzTransport : port::Transport {
+  Status open(uint32_t) override {
+    if (refuse_opens > 0) {
+      --refuse_opens;
+      return Status::kTransportConnectFailed;
+    }
+    is_open = true;
+    dead = false;
+    inbound.clear();  // a new connection starts with nothing from the old one
+    sent.clear();
+    ++connections;
+    return Status::kOk;
+  }
+  int32_t send(const uint8_t* data, size_t size) override {
+    if (!is_open || dead) return -1;
+    if (stall_every_other && (++sends % 2 == 0)) return 0;
+    const size_t n = size < chunk ? size : chunk;
+    sent.insert(sent.end(), data, data + n);
+    return static_cast<int32_t>(n);
+  }
+  int32_t recv(uint8_t* data, size_t size) override {
+    if (!is_open) return -1;
+    if (inbound.empty()) return dead ? -1 : 0;
+    size_t n = size < inbound.size() ? size : inbound.size();
+    for (size_t i = 0; i < n; ++i) {
+      data[i] = inbound.front();
+      inbound.pop_front();
+    }
+    return static_cast<int32_t>(n);
+  }
+  Status wait(uint32_t, bool) override { return Status::kOk; }
+  void close() override { is_open = false; }
+
+  void deliver(const uint8_t* bytes, size_t size) {
+    if (is_open) inbound.insert(inbound.end(), bytes, bytes + size);
+  }
+
+  std::deque<uint8_t> inbound;
+  std::vector<uint8_t> sent;  // this connection's bytes not yet parsed
+  size_t chunk = SIZE_MAX;
+  bool stall_every_other = false;
+  bool is_open = false;
+  bool dead = false;
+  int refuse_opens = 0;
+  int connections = 0;
+  unsigned sends = 0;
+};
+
+struct Expected {
+  std::string topic;
+  std::string payload;
+};
+
+Status no_random(MutableByteView out) {
+  std::memset(out.data, 0x5a, out.size);
+  return Status::kOk;
+}
+
+class Harness : public client::Handler {
+ public:
+  Harness() : client_(transport_, clock_, no_random, storage_.view(), *this) {
+    options_.connect.client_id = "fuzz";
+    options_.connect.keep_alive_seconds = 10;
+    options_.backoff_initial_ms = 100;
+    options_.backoff_max_ms = 1000;
+    require(client_.configure(options_) == Status::kOk);
+    require(client_.start() == Status::kOk);
+  }
+
+  void run(Script& script) {
+    for (int step = 0; step < 400 && !script.done(); ++step) {
+      this->step(script);
+      check_sent();
+    }
+    finish();
+  }
+
+ private:
+  void step(Script& s) {
+    const uint8_t op = s.byte();
+    switch (op % 14) {
+      case 0:
+      case 1:
+        client_.poll(0);
+        break;
+      case 2:
+        publish(s, static_cast<QoS>(s.byte() % 3));
+        break;
+      case 3: {  // CONNACK: mostly accepted, sometimes a refusal
+        const uint8_t flags = s.byte();
+        const uint8_t code = flags & 0x80 ? flags % 6 : 0;
+        const uint8_t frame[] = {0x20, 0x02, static_cast<uint8_t>(flags & 1), code};
+        transport_.deliver(frame, sizeof frame);
+        break;
+      }
+      case 4:  // an acknowledgement for an id the client sent (or, rarely, any id)
+        acknowledge(s);
+        break;
+      case 5:
+        answer_subscriptions(s.byte());
+        break;
+      case 6:
+        deliver_publish(s);
+        break;
+      case 7: {  // raw bytes
+        uint8_t raw[32];
+        const size_t n = s.byte() % sizeof raw;
+        for (size_t i = 0; i < n; ++i) raw[i] = s.byte();
+        transport_.deliver(raw, n);
+        break;
+      }
+      case 8: {
+        const uint8_t how = s.byte();
+        transport_.chunk = how & 0x80 ? SIZE_MAX : (how & 0x3f) + 1;
+        transport_.stall_every_other = how & 0x40;
+        break;
+      }
+      case 9:
+        if (s.byte() & 1) {
+          transport_.dead = true;
+        } else {
+          transport_.refuse_opens = s.byte() % 3;
+        }
+        break;
+      case 10:
+        clock_.now += uint64_t{s.u16()} * (s.byte() % 8 + 1);
+        break;
+      case 11: {
+        static const char* const filters[] = {"a/#", "b/+/c", "c", "d/e/f/g/h/i/j/k"};
+        const codec::Subscription subs[] = {{filters[s.byte() % 4], static_cast<QoS>(s.byte() % 3)},
+                                            {filters[s.byte() % 4], QoS::kAtLeastOnce}};
+        (void)client_.subscribe(subs, s.byte() % 2 + 1);
+        break;
+      }
+      case 12: {
+        const std::string_view filter[] = {s.byte() % 2 ? "a/#" : "c"};
+        (void)client_.unsubscribe(filter, 1);
+        break;
+      }
+      case 13:
+        if (client_.state() == client::State::kIdle) {
+          (void)client_.start();
+        } else {
+          (void)client_.disconnect(s.byte() % 3);
+        }
+        break;
+    }
+  }
+
+  void publish(Script& s, QoS qos) {
+    static const char* const topics[] = {"t", "a/b", "c/d/e/f/g/h/i/j/k/l/m/n/o/p/q/r/s/t/u/v"};
+    const std::string topic = topics[s.byte() % 3];
+    const size_t length = s.u16() % 700;  // tx is 64 B, the outbox 1 KB
+    std::string payload(length, static_cast<char>('a' + counter_ % 26));
+    if (!payload.empty()) payload[0] = static_cast<char>(counter_ >> 8);
+    ++counter_;
+    const Result<uint16_t> id = client_.publish(topic, std::string_view(payload), qos);
+    if (id && qos != QoS::kAtMostOnce) {
+      require(id.value() != 0);
+      require(expected_.count(id.value()) == 0);  // an id in flight is never handed out again
+      expected_[id.value()] = Expected{topic, payload};
+    }
+  }
+
+  void acknowledge(Script& s) {
+    const uint8_t kind = s.byte();
+    uint16_t id = kind & 0x80 ? s.u16() : 0;
+    if (id == 0) {
+      if (sent_ids_.empty()) return;
+      id = sent_ids_[s.byte() % sent_ids_.size()];
+    }
+    static const PacketType types[] = {PacketType::kPuback, PacketType::kPubrec,
+                                       PacketType::kPubcomp, PacketType::kPubrel};
+    uint8_t frame[4];
+    (void)codec::encode_ack(types[kind % 4], id, MutableByteView(frame, sizeof frame));
+    transport_.deliver(frame, sizeof frame);
+  }
+
+  void answer_subscriptions(uint8_t codes) {
+    for (const auto& [id, count] : pending_subscribes_) {
+      std::vector<uint8_t> list(count);
+      for (size_t i = 0; i < count; ++i) list[i] = (codes >> i) & 1 ? 0x80 : codes % 3;
+      uint8_t frame[64];
+      const Result<size_t> n = codec::encode(codec::Suback{id, ByteView(list.data(), list.size())},
+                                             MutableByteView(frame, sizeof frame));
+      if (n) transport_.deliver(frame, n.value());
+    }
+    for (const uint16_t id : pending_unsubscribes_) {
+      uint8_t frame[4];
+      (void)codec::encode_ack(PacketType::kUnsuback, id, MutableByteView(frame, sizeof frame));
+      transport_.deliver(frame, sizeof frame);
+    }
+    pending_subscribes_.clear();
+    pending_unsubscribes_.clear();
+  }
+
+  void deliver_publish(Script& s) {
+    codec::Publish p;
+    const std::string topic = s.byte() % 2 ? "a/x" : "c";
+    const std::string payload(s.u16() % 400, 'i');  // rx is 256 B: some are dropped
+    p.topic = topic;
+    p.payload = std::string_view(payload);
+    p.qos = static_cast<QoS>(s.byte() % 3);
+    p.packet_id = p.qos == QoS::kAtMostOnce ? 0 : static_cast<uint16_t>(s.byte() % 4 + 1);
+    std::vector<uint8_t> frame(codec::encoded_size(p).value());
+    require(codec::encode(p, MutableByteView(frame.data(), frame.size())).ok());
+    transport_.deliver(frame.data(), frame.size());
+  }
+
+  // Parses what the current connection has sent so far and checks every complete frame.
+  void check_sent() {
+    if (transport_.connections != connection_seen_) {
+      connection_seen_ = transport_.connections;
+      connect_seen_ = false;
+      sent_ids_.clear();
+      pending_subscribes_.clear();
+      pending_unsubscribes_.clear();
+    }
+    size_t at = 0;
+    std::vector<uint8_t>& sent = transport_.sent;
+    while (at < sent.size()) {
+      codec::FrameHeader h;
+      const ByteView rest(sent.data() + at, sent.size() - at);
+      const Status header = codec::decode_header(rest, SIZE_MAX, &h);
+      if (header == Status::kCodecNeedMore) break;
+      require(header == Status::kOk);
+      if (rest.size < h.frame_length()) break;
+      codec::Packet p;
+      require(codec::decode(ByteView(rest.data, h.frame_length()), &p) == Status::kOk);
+      require(connect_seen_ == (p.type != PacketType::kConnect));  // CONNECT first, once
+      connect_seen_ = true;
+      check_packet(p);
+      at += h.frame_length();
+    }
+    sent.erase(sent.begin(), sent.begin() + static_cast<long>(at));
+  }
+
+  void check_packet(const codec::Packet& p) {
+    switch (p.type) {
+      case PacketType::kPublish:
+        if (p.publish.qos != QoS::kAtMostOnce) {
+          const auto it = expected_.find(p.packet_id);
+          if (it != expected_.end()) {  // absent: acknowledged early by a scripted broker
+            require(p.publish.topic == it->second.topic);
+            require(p.publish.payload.as_text() == it->second.payload);
+          }
+          sent_ids_.push_back(p.packet_id);
+        }
+        break;
+      case PacketType::kPubrel:
+        sent_ids_.push_back(p.packet_id);
+        break;
+      case PacketType::kSubscribe: {
+        size_t count = 0;
+        ByteView cursor = p.list;
+        codec::Subscription sub;
+        while (codec::next_filter(&cursor, true, &sub)) ++count;
+        pending_subscribes_[p.packet_id] = count;
+        break;
+      }
+      case PacketType::kUnsubscribe:
+        pending_unsubscribes_.push_back(p.packet_id);
+        break;
+      case PacketType::kConnect:
+      case PacketType::kPuback:
+      case PacketType::kPubrec:
+      case PacketType::kPubcomp:
+      case PacketType::kPingreq:
+      case PacketType::kDisconnect:
+        break;
+      default:
+        require(false);  // a server's packet from a client
+    }
+  }
+
+  // A cooperative broker from here on: every accepted QoS 1/2 message must complete.
+  void finish() {
+    transport_.chunk = SIZE_MAX;
+    transport_.stall_every_other = false;
+    transport_.refuse_opens = 0;
+    int connack_for = -1;
+    for (int round = 0; round < 200 && !expected_.empty(); ++round) {
+      if (client_.state() == client::State::kIdle) require(client_.start() == Status::kOk);
+      client_.poll(0);
+      check_sent();
+      if (client_.state() == client::State::kAwaitingConnack &&
+          connack_for != transport_.connections) {
+        connack_for = transport_.connections;
+        const uint8_t connack[] = {0x20, 0x02, static_cast<uint8_t>(round & 1), 0x00};
+        transport_.deliver(connack, sizeof connack);
+      }
+      for (const uint16_t id : sent_ids_) {
+        // QoS 1 and 2 alike: PUBACK ends a QoS 1 message, PUBREC then PUBCOMP a QoS 2 one; an
+        // acknowledgement of the wrong kind is ignored by the client.
+        uint8_t frames[12];
+        (void)codec::encode_ack(PacketType::kPuback, id, MutableByteView(frames, 4));
+        (void)codec::encode_ack(PacketType::kPubrec, id, MutableByteView(frames + 4, 4));
+        (void)codec::encode_ack(PacketType::kPubcomp, id, MutableByteView(frames + 8, 4));
+        transport_.deliver(frames, sizeof frames);
+      }
+      sent_ids_.clear();
+      answer_subscriptions(0);
+      clock_.now += client_.next_timeout_ms() + 1;
+    }
+    require(expected_.empty());
+    require(client_.inflight_count() == 0);
+  }
+
+  void on_message(const client::Message& m) override {
+    require(m.payload.size <= 256);
+    if (++messages_ % 3 == 0) {  // re-entrancy: publish from inside the callback
+      const std::string payload = "reply";
+      const Result<uint16_t> id = client_.publish("r", std::string_view(payload), m.qos);
+      if (id && m.qos != QoS::kAtMostOnce) {
+        require(expected_.count(id.value()) == 0);
+        expected_[id.value()] = Expected{"r", payload};
+      }
+    }
+  }
+  void on_delivered(uint16_t id, Status) override {
+    require(expected_.erase(id) == 1);  // only ids in flight, once each
+  }
+
+  FuzzClock clock_;
+  FuzzTransport transport_;
+  client::StaticStorage<256, 64, 1024, 4, 64, 2> storage_;
+  client::Client client_;
+  client::Options options_;
+  std::map<uint16_t, Expected> expected_;
+  std::vector<uint16_t> sent_ids_;  // QoS 1/2 PUBLISH and PUBREL ids sent on this connection
+  std::map<uint16_t, size_t> pending_subscribes_;
+  std::vector<uint16_t> pending_unsubscribes_;
+  int connection_seen_ = 0;
+  bool connect_seen_ = false;
+  unsigned counter_ = 0;
+  unsigned messages_ = 0;
+};
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  Script script(data, size);
+  Harness harness;
+  harness.run(script);
+  return 0;
+}
