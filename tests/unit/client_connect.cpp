@@ -62,12 +62,22 @@ TEST_CASE("a transport that cannot open is retried after a backoff") {
   CHECK(h.transport.opens == 2);
 }
 
-TEST_CASE("no CONNACK within the connect timeout drops the attempt") {
-  Harness h;
+namespace {
+
+// Configures a 5-s connect timeout, starts, and sends the CONNECT: the client awaits CONNACK.
+void start_with_connect_timeout(Harness& h) {
   h.options.connect_timeout_ms = 5000;
   REQUIRE(h.client.configure(h.options) == Status::kOk);
   REQUIRE(h.client.start() == Status::kOk);
   h.client.poll(0);
+  REQUIRE(h.client.state() == State::kAwaitingConnack);
+}
+
+}  // namespace
+
+TEST_CASE("no CONNACK within the connect timeout drops the attempt") {
+  Harness h;
+  start_with_connect_timeout(h);
   h.clock.now += 4999;
   h.client.poll(0);
   CHECK(h.client.state() == State::kAwaitingConnack);
@@ -79,10 +89,7 @@ TEST_CASE("no CONNACK within the connect timeout drops the attempt") {
 
 TEST_CASE("an answer that came in time but is read late (the caller polled late) still counts") {
   Harness h;
-  h.options.connect_timeout_ms = 5000;
-  REQUIRE(h.client.configure(h.options) == Status::kOk);
-  REQUIRE(h.client.start() == Status::kOk);
-  h.client.poll(0);
+  start_with_connect_timeout(h);
   h.transport.deliver({0x20, 0x02, 0x00, 0x00});  // CONNACK waiting in the transport
   h.clock.now += 60000;                           // the next poll comes long after the deadline
   h.client.poll(0);
