@@ -21,6 +21,8 @@ enum : uint8_t {
   kEntryAwaitPubcomp,
   kEntryDoneDelivered,  // finished during a reconnect; reported once the table is consistent
   kEntryDoneLost,
+  kEntryQueuedQos0,  // a QoS 0 PUBLISH larger than tx, to send once
+  kEntrySentQos0,    // handed to the transport (or dropped with its link): to forget
 };
 
 enum : uint8_t {
@@ -365,6 +367,9 @@ void Client::requeue_after_connect(bool session_present) {
       case kEntryQueuedPubrel:
         // PUBREC means the broker owns the message; a new session cannot take a PUBREL for it.
         e.state = session_present ? kEntryQueuedPubrel : kEntryDoneDelivered;
+        break;
+      case kEntryQueuedQos0:
+        e.state = kEntrySentQos0;  // at most once: not sent on a later connection
         break;
       default:
         break;
@@ -729,12 +734,18 @@ Result<uint16_t> Client::publish(std::string_view topic, ByteView payload, QoS q
   p.retain = retain;
   if (qos == QoS::kAtMostOnce) {
     if (state_ != State::kConnected) return Status::kClientNotConnected;
-    const Status queued = queue(encode_packet<codec::Publish>, &p);
-    if (queued != Status::kOk) return queued;
-    if (!flush()) return Status::kClientNotConnected;
-    return uint16_t{0};
+    const Result<size_t> size = codec::encoded_size(p);
+    if (!size) return size.status();
+    if (size.value() <= tx_capacity_) {
+      const Status queued = queue(encode_packet<codec::Publish>, &p);
+      if (queued != Status::kOk) return queued;
+      if (!flush()) return Status::kClientNotConnected;
+      return uint16_t{0};
+    }
+    // Larger than tx: through the outbox, sent from there once and then forgotten.
+  } else {
+    p.packet_id = next_packet_id();
   }
-  p.packet_id = next_packet_id();
   const Status stored = store_message(p);
   if (stored != Status::kOk) return stored;
   if (state_ == State::kConnected) {
@@ -745,10 +756,10 @@ Result<uint16_t> Client::publish(std::string_view topic, ByteView payload, QoS q
 }
 
 Status Client::store_message(const codec::Publish& publish) {
-  if (inflight_span_ == inflight_capacity_) return Status::kClientInflightFull;
   const Result<size_t> size = codec::encoded_size(publish);
   if (!size) return size.status();
   if (size.value() > outbox_capacity_) return Status::kClientMessageTooLarge;
+  if (inflight_span_ == inflight_capacity_) return Status::kClientInflightFull;
   if (outbox_capacity_ - outbox_end_ < size.value() && outbox_start_ > 0 &&
       direct_end_ == direct_start_) {
     // Slide the stored frames to the front; in-order acknowledgements keep this rare and small.
@@ -767,7 +778,7 @@ Status Client::store_message(const codec::Publish& publish) {
   e.offset = static_cast<uint32_t>(outbox_end_);
   e.length = static_cast<uint32_t>(size.value());
   e.packet_id = publish.packet_id;
-  e.state = kEntryQueuedPublish;
+  e.state = publish.qos == QoS::kAtMostOnce ? kEntryQueuedQos0 : kEntryQueuedPublish;
   outbox_end_ += size.value();
   ++inflight_span_;
   ++inflight_used_;
@@ -776,18 +787,36 @@ Status Client::store_message(const codec::Publish& publish) {
 }
 
 void Client::send_queued_messages() {
-  if (state_ != State::kConnected || queued_count_ == 0) return;
-  for (size_t i = 0; i < inflight_span_ && queued_count_ > 0; ++i) {
+  for (size_t i = 0; state_ == State::kConnected && i < inflight_span_ && queued_count_ > 0; ++i) {
     InflightEntry& e = inflight_at(i);
     if (e.state == kEntryQueuedPubrel) {
-      if (queue_control(PacketType::kPubrel, e.packet_id) != Status::kOk) return;
+      if (queue_control(PacketType::kPubrel, e.packet_id) != Status::kOk) break;
       e.state = kEntryAwaitPubcomp;
       --queued_count_;
-    } else if (e.state == kEntryQueuedPublish) {
-      if (!send_stored_frame(e)) return;
-      e.state = qos_of_frame(outbox_buffer_[e.offset]) == QoS::kAtLeastOnce ? kEntryAwaitPuback
-                                                                            : kEntryAwaitPubrec;
+    } else if (e.state == kEntryQueuedPublish || e.state == kEntryQueuedQos0) {
+      if (!send_stored_frame(e)) break;
+      const QoS qos = qos_of_frame(outbox_buffer_[e.offset]);
+      e.state = qos == QoS::kAtMostOnce    ? kEntrySentQos0
+                : qos == QoS::kAtLeastOnce ? kEntryAwaitPuback
+                                           : kEntryAwaitPubrec;
       --queued_count_;
+    }
+  }
+  forget_sent_qos0();
+}
+
+// Frees the slots of QoS 0 frames already handed over, once no frame is leaving from the outbox
+// (its bytes may still be in use). Called only after a pass over the queue: freeing moves the
+// head of the ring, which a loop over it must not see.
+void Client::forget_sent_qos0() {
+  if (direct_end_ > direct_start_) return;
+  for (size_t i = 0; i < inflight_span_;) {
+    InflightEntry& e = inflight_at(i);
+    if (e.state == kEntrySentQos0) {
+      remove_inflight(&e);
+      i = 0;
+    } else {
+      ++i;
     }
   }
 }
@@ -817,7 +846,10 @@ InflightEntry* Client::find_inflight(uint16_t packet_id, uint8_t state) {
 }
 
 void Client::remove_inflight(InflightEntry* entry) {
-  if (entry->state == kEntryQueuedPublish || entry->state == kEntryQueuedPubrel) --queued_count_;
+  if (entry->state == kEntryQueuedPublish || entry->state == kEntryQueuedPubrel ||
+      entry->state == kEntryQueuedQos0) {
+    --queued_count_;
+  }
   entry->state = kEntryFree;
   --inflight_used_;
   while (inflight_span_ > 0 && inflight_table_[inflight_head_].state == kEntryFree) {

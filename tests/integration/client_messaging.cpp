@@ -103,7 +103,7 @@ TEST_CASE("a message longer than rx is reported and acknowledged, not redelivere
   CHECK(c->dropped.size() == 1);
 }
 
-TEST_CASE("QoS 1/2 messages far larger than tx leave from the outbox whole, in order") {
+TEST_CASE("messages far larger than tx leave from the outbox whole, in order, at every QoS") {
   Mosquitto broker;
   REQUIRE(broker.start());
   itest::Sizes publisher_sizes;
@@ -140,14 +140,19 @@ TEST_CASE("QoS 1/2 messages far larger than tx leave from the outbox whole, in o
     REQUIRE(pub->client().publish("big/note", std::string_view("note"), QoS::kAtMostOnce).ok());
     sent.push_back(payload);
   }
+  // And a QoS 0 message far larger than tx: it waits in the outbox until sent.
+  const std::string zero(20 * 1024, 'z');
+  REQUIRE(pub->client().publish("big/zero", std::string_view(zero), QoS::kAtMostOnce).ok());
   REQUIRE(both_until([&] { return pub->delivered == sent.size(); }));
-  REQUIRE(both_until([&] { return sub->messages.size() == 2 * sent.size(); }));
+  REQUIRE(both_until([&] { return sub->messages.size() == 2 * sent.size() + 1; }));
+  CHECK(pub->client().inflight_count() == 0);
   // Every byte arrives, and each QoS keeps publish order (mosquitto passes a QoS 2 message on at
   // PUBREL, so the two QoS levels may interleave differently).
   std::vector<std::string> data[2], expected[2];
   for (size_t i = 0; i < sent.size(); ++i) expected[i % 2].push_back(sent[i]);
   for (size_t i = 0; i < sub->messages.size(); ++i) {
     if (sub->topics[i] == "big/note") CHECK(sub->messages[i] == "note");
+    if (sub->topics[i] == "big/zero") CHECK(sub->messages[i] == zero);
     if (sub->topics[i] != "big/data") continue;
     const std::string& m = sub->messages[i];
     const size_t index = m.size() > 7 ? static_cast<size_t>(m[7] - '0') : 0;

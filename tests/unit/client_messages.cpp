@@ -162,9 +162,15 @@ TEST_CASE("the in-flight table and the outbox have hard limits") {
     REQUIRE(h.client.publish("t", std::string_view("x"), QoS::kAtLeastOnce).ok());
   CHECK(h.client.publish("t", std::string_view("x"), QoS::kAtLeastOnce).status() ==
         Status::kClientInflightFull);
-  const std::string big(5000, 'b');
+  const std::string big(5000, 'b');  // larger than the outbox: never, at any QoS
   CHECK(h.client.publish("t", std::string_view(big), QoS::kAtMostOnce).status() ==
         Status::kClientMessageTooLarge);
+  CHECK(h.client.publish("t", std::string_view(big), QoS::kAtLeastOnce).status() ==
+        Status::kClientMessageTooLarge);
+  // A QoS 0 message larger than tx needs an in-flight slot while it waits.
+  const std::string large(3000, 'l');
+  CHECK(h.client.publish("t", std::string_view(large), QoS::kAtMostOnce).status() ==
+        Status::kClientInflightFull);
 }
 
 // A client whose tx holds control packets and small frames only (64 B), its outbox 4 KB.
@@ -178,14 +184,12 @@ struct SmallTxHarness {
   SmallTxHarness() { options.connect.client_id = "c1"; }
 };
 
-TEST_CASE("QoS 1/2 frames larger than tx leave from the outbox, in order with what tx holds") {
+TEST_CASE("frames larger than tx leave from the outbox, at every QoS, in order with tx") {
   SmallTxHarness h;
   connect_scripted(h.client, h.transport, h.options);
   h.transport.send_chunk = 100;  // every frame leaves in pieces, some sends take nothing
   h.transport.send_zero_every_other = true;
-  const std::string big1(1000, '1'), big2(700, '2');
-  CHECK(h.client.publish("t", std::string_view(big1), QoS::kAtMostOnce).status() ==
-        Status::kClientMessageTooLarge);  // QoS 0 frames are built in tx
+  const std::string big0(1000, '0'), big1(1000, '1'), big2(700, '2');
   const auto id1 = h.client.publish("t/big", std::string_view(big1), QoS::kAtLeastOnce);
   REQUIRE(id1.ok());
   // An inbound QoS 1 message while the big frame is under way: its PUBACK waits for the frame.
@@ -194,28 +198,57 @@ TEST_CASE("QoS 1/2 frames larger than tx leave from the outbox, in order with wh
   REQUIRE(h.transport.inbound.empty());
   REQUIRE(h.transport.sent.size() < big1.size());
   const auto small = h.client.publish("t/small", std::string_view("s"), QoS::kAtLeastOnce);
+  const auto qos0 = h.client.publish("t/big0", std::string_view(big0), QoS::kAtMostOnce);
   const auto id2 = h.client.publish("t/big", std::string_view(big2), QoS::kExactlyOnce);
   REQUIRE(small.ok());
+  REQUIRE(qos0.ok());
+  CHECK(qos0.value() == 0);
   REQUIRE(id2.ok());
   for (int i = 0; i < 100; ++i) h.client.poll(0);
   CHECK(h.handler.messages == std::vector<std::string>{"in=x"});
 
   const auto packets = h.transport.take_packets();
   CHECK(h.transport.sent.empty());  // nothing left half-sent
-  REQUIRE(packets.size() == 4);
+  REQUIRE(packets.size() == 5);
   CHECK((packets[0].type == PacketType::kPublish && packets[0].packet_id == id1.value()));
   CHECK(packets[0].publish.payload.as_text() == big1);
   CHECK((packets[1].type == PacketType::kPuback && packets[1].packet_id == 7));
   CHECK((packets[2].type == PacketType::kPublish && packets[2].packet_id == small.value()));
-  CHECK((packets[3].type == PacketType::kPublish && packets[3].packet_id == id2.value()));
-  CHECK(packets[3].publish.payload.as_text() == big2);
-  CHECK(packets[3].publish.qos == QoS::kExactlyOnce);
+  CHECK((packets[3].type == PacketType::kPublish && packets[3].publish.topic == "t/big0"));
+  CHECK(packets[3].publish.qos == QoS::kAtMostOnce);
+  CHECK(packets[3].publish.payload.as_text() == big0);
+  CHECK((packets[4].type == PacketType::kPublish && packets[4].packet_id == id2.value()));
+  CHECK(packets[4].publish.payload.as_text() == big2);
+  CHECK(packets[4].publish.qos == QoS::kExactlyOnce);
 
   h.transport.deliver(ack_frame(PacketType::kPuback, id1.value()));
   h.transport.deliver(ack_frame(PacketType::kPuback, small.value()));
   h.client.poll(0);
-  CHECK(h.client.inflight_count() == 1);
+  CHECK(h.client.inflight_count() == 1);  // the QoS 2 message; the QoS 0 one is forgotten
   CHECK(h.client.state() == State::kConnected);
+}
+
+TEST_CASE("a QoS 0 message larger than tx that the link took down with it is not sent again") {
+  SmallTxHarness h;
+  connect_scripted(h.client, h.transport, h.options);
+  h.transport.send_chunk = 0;  // the link takes nothing, then dies
+  const std::string big(1000, 'z');
+  const auto sent = h.client.publish("t/big0", std::string_view(big), QoS::kAtMostOnce);
+  REQUIRE(sent.ok());
+  CHECK(h.client.inflight_count() == 1);  // waiting in the outbox
+  h.transport.dead = true;
+  h.client.poll(0);
+  REQUIRE(h.client.state() == State::kBackoff);
+  h.transport.send_chunk = SIZE_MAX;
+  h.clock.now += h.client.next_timeout_ms();
+  h.client.poll(0);
+  REQUIRE(h.transport.take_packets().size() == 1);  // CONNECT
+  h.transport.deliver({0x20, 0x02, 0x01, 0x00});
+  for (int i = 0; i < 5; ++i) h.client.poll(0);
+  REQUIRE(h.client.state() == State::kConnected);
+  CHECK(h.transport.take_packets().empty());  // at most once
+  CHECK(h.client.inflight_count() == 0);
+  CHECK(h.handler.delivered.empty());  // QoS 0 has no delivery report
 }
 
 TEST_CASE("a frame cut off mid-send from the outbox goes again whole, with DUP, after reconnect") {

@@ -102,12 +102,14 @@ constexpr size_t subscription_bytes(size_t filter_length) {
 /// The client's memory, owned by the caller; must outlive the client.
 struct Storage {
   MutableByteView rx;  ///< incoming frames: bounds the largest packet the client accepts
-  /// Outgoing bytes not yet taken by the transport: CONNECT, SUBSCRIBE, acknowledgements,
-  /// QoS 0 PUBLISH frames (it bounds the largest of those), and copies of stored frames small
-  /// enough to share a send. A stored frame larger than its free room leaves from the outbox
-  /// itself, so tx need not hold the largest QoS 1/2 message.
+  /// Outgoing bytes not yet taken by the transport: CONNECT, SUBSCRIBE and UNSUBSCRIBE (it
+  /// bounds the largest of those), acknowledgements, and PUBLISH frames small enough to share a
+  /// send. A PUBLISH larger than tx leaves from the outbox itself, so tx need not hold the
+  /// largest message: about 128 B serves a device whose CONNECT and filters are short.
   MutableByteView tx;
-  MutableByteView outbox;  ///< stored QoS 1/2 PUBLISH frames until acknowledged
+  /// PUBLISH frames: QoS 1/2 until acknowledged; QoS 0 frames larger than tx until sent (each
+  /// also takes an in-flight slot meanwhile). Bounds the largest message sent.
+  MutableByteView outbox;
   InflightEntry* inflight = nullptr;
   size_t inflight_capacity = 0;
   uint16_t* inbound_qos2 = nullptr;  ///< QoS 2 ids received, PUBREL not yet (dedup)
@@ -183,9 +185,10 @@ class Client {
   /// stored in the outbox and sent as soon as the link allows, also across reconnects. Returns
   /// the packet id (0 for QoS 0), a codec status, a kClientRule* status (profile), kClientBusy
   /// (transmit buffer full now: poll and retry; that poll returns without waiting once the
-  /// buffer has drained), kClientInflightFull, or kClientMessageTooLarge (QoS 0: the frame
-  /// exceeds Storage::tx; QoS 1/2: it exceeds Storage::outbox). `topic` and `payload` are
-  /// copied before return.
+  /// buffer has drained), kClientInflightFull (no outbox room or slot now: poll and retry), or
+  /// kClientMessageTooLarge (the frame exceeds Storage::outbox). A QoS 0 message larger than
+  /// Storage::tx goes through the outbox and is dropped, unsent, if the link goes first (at
+  /// most once). `topic` and `payload` are copied before return.
   Result<uint16_t> publish(std::string_view topic, ByteView payload, codec::QoS qos,
                            bool retain = false);
 
@@ -203,7 +206,8 @@ class Client {
   Status disconnect(uint32_t flush_timeout_ms = 1000);
 
   State state() const { return state_; }
-  /// Outgoing QoS 1/2 messages not yet acknowledged.
+  /// Outgoing QoS 1/2 messages not yet acknowledged, and QoS 0 messages larger than tx not
+  /// yet sent (they wait in the outbox too).
   size_t inflight_count() const { return inflight_used_; }
   /// The status that caused the last transition to kBackoff or kIdle.
   Status last_error() const { return last_error_; }
@@ -232,6 +236,7 @@ class Client {
   bool drain(const uint8_t* buffer, uint32_t& start, uint32_t end);
   void reset_link();
   bool send_stored_frame(const InflightEntry& entry);
+  void forget_sent_qos0();
   bool tx_pending() const { return tx_end_ > tx_start_ || direct_end_ > direct_start_; }
   void wait_for_transport(uint32_t max_wait_ms);
   void finish_dropped_messages();
