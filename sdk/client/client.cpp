@@ -732,10 +732,11 @@ Result<uint16_t> Client::publish(std::string_view topic, ByteView payload, QoS q
   p.payload = payload;
   p.qos = qos;
   p.retain = retain;
+  if (qos != QoS::kAtMostOnce) p.packet_id = next_packet_id();
+  const Result<size_t> size = codec::encoded_size(p);
+  if (!size) return size.status();
   if (qos == QoS::kAtMostOnce) {
     if (state_ != State::kConnected) return Status::kClientNotConnected;
-    const Result<size_t> size = codec::encoded_size(p);
-    if (!size) return size.status();
     if (size.value() <= tx_capacity_) {
       const Status queued = queue(encode_packet<codec::Publish>, &p);
       if (queued != Status::kOk) return queued;
@@ -743,10 +744,9 @@ Result<uint16_t> Client::publish(std::string_view topic, ByteView payload, QoS q
       return uint16_t{0};
     }
     // Larger than tx: through the outbox, sent from there once and then forgotten.
-  } else {
-    p.packet_id = next_packet_id();
   }
-  const Status stored = store_message(p);
+  if (size.value() > outbox_capacity_) return Status::kClientMessageTooLarge;
+  const Status stored = store_message(p, static_cast<uint32_t>(size.value()));
   if (stored != Status::kOk) return stored;
   if (state_ == State::kConnected) {
     send_queued_messages();
@@ -755,13 +755,10 @@ Result<uint16_t> Client::publish(std::string_view topic, ByteView payload, QoS q
   return p.packet_id;
 }
 
-Status Client::store_message(const codec::Publish& publish) {
-  const Result<size_t> size = codec::encoded_size(publish);
-  if (!size) return size.status();
-  if (size.value() > outbox_capacity_) return Status::kClientMessageTooLarge;
+// `size` (from codec::encoded_size) is at most outbox_capacity_.
+Status Client::store_message(const codec::Publish& publish, uint32_t size) {
   if (inflight_span_ == inflight_capacity_) return Status::kClientInflightFull;
-  if (outbox_capacity_ - outbox_end_ < size.value() && outbox_start_ > 0 &&
-      direct_end_ == direct_start_) {
+  if (outbox_capacity_ - outbox_end_ < size && outbox_start_ > 0 && direct_end_ == direct_start_) {
     // Slide the stored frames to the front; in-order acknowledgements keep this rare and small.
     // Not while a frame leaves from the outbox: its bytes must stay where they are.
     std::memmove(outbox_buffer_, outbox_buffer_ + outbox_start_, outbox_end_ - outbox_start_);
@@ -772,14 +769,14 @@ Status Client::store_message(const codec::Publish& publish) {
     outbox_end_ -= outbox_start_;
     outbox_start_ = 0;
   }
-  if (outbox_capacity_ - outbox_end_ < size.value()) return Status::kClientInflightFull;
-  (void)codec::encode(publish, MutableByteView(outbox_buffer_ + outbox_end_, size.value()));
+  if (outbox_capacity_ - outbox_end_ < size) return Status::kClientInflightFull;
+  (void)codec::encode(publish, MutableByteView(outbox_buffer_ + outbox_end_, size));
   InflightEntry& e = inflight_at(inflight_span_);
-  e.offset = static_cast<uint32_t>(outbox_end_);
-  e.length = static_cast<uint32_t>(size.value());
+  e.offset = outbox_end_;
+  e.length = size;
   e.packet_id = publish.packet_id;
   e.state = publish.qos == QoS::kAtMostOnce ? kEntryQueuedQos0 : kEntryQueuedPublish;
-  outbox_end_ += size.value();
+  outbox_end_ += size;
   ++inflight_span_;
   ++inflight_used_;
   ++queued_count_;

@@ -262,7 +262,7 @@ class Client {
     return inflight_table_[(inflight_head_ + i) % inflight_capacity_];
   }
   void remove_inflight(InflightEntry* entry);
-  Status store_message(const codec::Publish& publish);
+  Status store_message(const codec::Publish& publish, uint32_t size);
   void requeue_after_connect(bool session_present);
 
   port::Transport& transport_;
