@@ -654,8 +654,8 @@ void memory(uint16_t port, size_t clients, const std::string& library) {
   run(MemoryConfig<1152, 128, 1152>{"ours-1k", kMemoryMessageLarge,
                                     "1 KB both ways: rx 1152 B, tx 128 B, outbox 1152 B"});
   run(MemoryConfig<288, 128, 1152>{"ours-1k-device", kMemoryMessageLarge,
-                                   "publishes 1 KB, receives up to 256 B (a OneNET device's "
-                                   "replies): rx 288 B, tx 128 B, outbox 1152 B"});
+                                   "publishes 1 KB, receives up to 256 B: rx 288 B, tx 128 B, "
+                                   "outbox 1152 B"});
   run(MemoryConfig<288, 128, 288>{"ours-256", kMemoryMessageTelemetry,
                                   "256 B both ways: rx 288 B, tx 128 B, outbox 288 B"});
   // Buffers for the throughput benchmark's own 64-B messages (a 64-B payload on a short topic).
