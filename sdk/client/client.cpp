@@ -21,7 +21,7 @@ enum : uint8_t {
   kEntryAwaitPubcomp,
   kEntryDoneDelivered,  // finished during a reconnect; reported once the table is consistent
   kEntryDoneLost,
-  kEntryQueuedQos0,  // a QoS 0 PUBLISH larger than tx, to send once
+  kEntryQueuedQos0,  // a QoS 0 PUBLISH waiting in the outbox (see publish), to send once
   kEntrySentQos0,    // handed to the transport (or dropped with its link): to forget
 };
 
@@ -737,13 +737,15 @@ Result<uint16_t> Client::publish(std::string_view topic, ByteView payload, QoS q
   if (!size) return size.status();
   if (qos == QoS::kAtMostOnce) {
     if (state_ != State::kConnected) return Status::kClientNotConnected;
-    if (size.value() <= tx_capacity_) {
+    // Built in tx when it fits and nothing stored waits to be sent; otherwise it waits in the
+    // outbox behind what does, so messages leave in the order they were published.
+    if (size.value() <= tx_capacity_ && queued_count_ == 0) {
       const Status queued = queue(encode_packet<codec::Publish>, &p);
       if (queued != Status::kOk) return queued;
       if (!flush()) return Status::kClientNotConnected;
       return uint16_t{0};
     }
-    // Larger than tx: through the outbox, sent from there once and then forgotten.
+    // Through the outbox: sent from there once, then forgotten.
   }
   if (size.value() > outbox_capacity_) return Status::kClientMessageTooLarge;
   const Status stored = store_message(p, static_cast<uint32_t>(size.value()));

@@ -5,9 +5,9 @@
 //
 // Oracles: nothing crashes or hangs; every connection's byte stream is CONNECT first, then
 // well-formed client packets only; every QoS 1/2 PUBLISH carries the topic and payload its id
-// was published with; on_delivered names only ids in flight, once each; and a cooperative
-// broker at the end completes every accepted QoS 1/2 message (none lost) and sees every QoS 0
-// message still waiting in the outbox leave it.
+// was published with; QoS 0 messages leave in publish order; on_delivered names only ids in
+// flight, once each; and a cooperative broker at the end completes every accepted QoS 1/2
+// message (none lost) and sees every QoS 0 message still waiting in the outbox leave it.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -204,9 +204,11 @@ class Harness : public client::Handler {
   void publish(Script& s, QoS qos) {
     static const char* const topics[] = {"t", "a/b", "c/d/e/f/g/h/i/j/k/l/m/n/o/p/q/r/s/t/u/v"};
     const std::string topic = topics[s.byte() % 3];
-    const size_t length = s.u16() % 700;  // tx is 64 B, the outbox 1 KB: big ones wait there
+    const size_t length = s.u16() % 700 + 2;  // tx is 64 B, the outbox 1 KB: big ones wait there
+    // Numbered in its first two bytes (QoS 0 order is checked by that number).
     std::string payload(length, static_cast<char>('a' + counter_ % 26));
-    if (!payload.empty()) payload[0] = static_cast<char>(counter_ >> 8);
+    payload[0] = static_cast<char>(counter_ >> 8);
+    payload[1] = static_cast<char>(counter_);
     ++counter_;
     const Result<uint16_t> id = client_.publish(topic, std::string_view(payload), qos);
     if (id && qos != QoS::kAtMostOnce) {
@@ -292,6 +294,13 @@ class Harness : public client::Handler {
   void check_packet(const codec::Packet& p) {
     switch (p.type) {
       case PacketType::kPublish:
+        if (p.publish.qos == QoS::kAtMostOnce && p.publish.topic != "r") {
+          // QoS 0 messages leave in publish order (some may be lost, none reordered).
+          const uint8_t* number = p.publish.payload.data;
+          const int published = number[0] << 8 | number[1];
+          require(published > last_qos0_);
+          last_qos0_ = published;
+        }
         if (p.publish.qos != QoS::kAtMostOnce) {
           const auto it = expected_.find(p.packet_id);
           if (it != expected_.end()) {  // absent: acknowledged early by a scripted broker
@@ -388,6 +397,7 @@ class Harness : public client::Handler {
   int connection_seen_ = 0;
   bool connect_seen_ = false;
   unsigned counter_ = 0;
+  int last_qos0_ = -1;  // number of the last QoS 0 message seen on the wire
   unsigned messages_ = 0;
 };
 

@@ -251,6 +251,24 @@ TEST_CASE("a QoS 0 message larger than tx that the link took down with it is not
   CHECK(h.handler.delivered.empty());  // QoS 0 has no delivery report
 }
 
+TEST_CASE("QoS 0 messages keep publish order when one of them has to wait in the outbox") {
+  SmallTxHarness h;
+  connect_scripted(h.client, h.transport, h.options);
+  h.transport.send_chunk = 0;  // the link is stalled: "a" stays in tx, so "B" cannot start
+  const std::string big(1000, 'B');
+  REQUIRE(h.client.publish("t", std::string_view("a"), QoS::kAtMostOnce).ok());
+  REQUIRE(h.client.publish("t", std::string_view(big), QoS::kAtMostOnce).ok());
+  REQUIRE(h.client.publish("t", std::string_view("c"), QoS::kAtMostOnce).ok());
+  h.transport.send_chunk = SIZE_MAX;
+  for (int i = 0; i < 5; ++i) h.client.poll(0);
+  const auto packets = h.transport.take_packets();
+  REQUIRE(packets.size() == 3);
+  CHECK(packets[0].publish.payload.as_text() == "a");
+  CHECK(packets[1].publish.payload.as_text() == big);
+  CHECK(packets[2].publish.payload.as_text() == "c");
+  CHECK(h.client.inflight_count() == 0);
+}
+
 TEST_CASE("a frame cut off mid-send from the outbox goes again whole, with DUP, after reconnect") {
   SmallTxHarness h;
   connect_scripted(h.client, h.transport, h.options);
