@@ -512,10 +512,16 @@ bool Client::dispatch_buffered(uint32_t generation) {
   for (;;) {
     if (!make_tx_room(16)) return false;
     if (generation != generation_) return false;
+    if (decoder_.streaming()) {
+      codec::StreamDecoder::PayloadPart part;
+      if (decoder_.next_part(&part) != Status::kOk) return true;  // kCodecNeedMore
+      deliver(part.publish, part.offset, part.total);
+      continue;
+    }
     codec::Packet packet;
     const Status s = decoder_.next(&packet);
     if (s == Status::kCodecNeedMore) return true;
-    if (s == Status::kCodecPacketTooLarge && drop_oversized_message(packet)) {
+    if (s == Status::kCodecPacketTooLarge && take_oversized_message(packet)) {
       if (generation != generation_) return false;
       continue;
     }
@@ -618,6 +624,14 @@ void Client::handle_packet(const codec::Packet& packet) {
   }
 }
 
+bool Client::already_delivered(const codec::Publish& p) const {
+  if (p.qos != QoS::kExactlyOnce) return false;
+  for (size_t i = 0; i < inbound_qos2_count_; ++i) {
+    if (inbound_qos2_ids_[i] == p.packet_id) return true;
+  }
+  return false;
+}
+
 // The acknowledgement is queued before the handler runs: room for it was reserved, and the
 // handler's own publishes must not crowd it out. QoS 2 uses the standard's method B: store the
 // id, deliver once, PUBREC; a duplicate PUBLISH only gets PUBREC again [MQTT-4.3.3-2]. Returns
@@ -625,40 +639,52 @@ void Client::handle_packet(const codec::Packet& packet) {
 bool Client::acknowledge(const codec::Publish& p) {
   if (p.qos == QoS::kAtLeastOnce) {
     (void)queue_control(PacketType::kPuback, p.packet_id);
-  } else if (p.qos == QoS::kExactlyOnce) {
-    for (size_t i = 0; i < inbound_qos2_count_; ++i) {
-      if (inbound_qos2_ids_[i] == p.packet_id) {
-        (void)queue_control(PacketType::kPubrec, p.packet_id);
-        return false;  // already delivered
-      }
-    }
-    // A full table means this id cannot be remembered: it is still delivered and acknowledged,
-    // and only a redelivery of this very message after a reconnect could show it twice.
-    if (inbound_qos2_count_ < inbound_qos2_capacity_) {
-      inbound_qos2_ids_[inbound_qos2_count_++] = p.packet_id;
-    }
-    (void)queue_control(PacketType::kPubrec, p.packet_id);
+    return true;
   }
-  return true;
+  if (p.qos != QoS::kExactlyOnce) return true;
+  const bool duplicate = already_delivered(p);
+  // A full table means this id cannot be remembered: it is still delivered and acknowledged,
+  // and only a redelivery of this very message after a reconnect could show it twice.
+  if (!duplicate && inbound_qos2_count_ < inbound_qos2_capacity_) {
+    inbound_qos2_ids_[inbound_qos2_count_++] = p.packet_id;
+  }
+  (void)queue_control(PacketType::kPubrec, p.packet_id);
+  return !duplicate;
 }
 
 void Client::handle_publish(const codec::Packet& packet) {
-  const codec::Publish& p = packet.publish;
-  if (acknowledge(p)) handler_.on_message(Message{p.topic, p.payload, p.qos, p.retain, p.dup});
+  parts_wanted_ = true;
+  deliver(packet.publish, 0, packet.publish.payload.size);
 }
 
-// A PUBLISH longer than Storage::rx is acknowledged, reported and skipped rather than fatal:
-// dropping the link would not help (a resumed session would send it again, forever). Without
-// its id (the topic did not fit) a QoS 1/2 message cannot be acknowledged: false, fatal.
-bool Client::drop_oversized_message(const codec::Packet& packet) {
+// A PUBLISH longer than Storage::rx is not fatal: dropping the link would not help (a resumed
+// session would send it again, forever). Once its topic and id are read, its payload passes
+// through rx in parts (handle_part), delivered or skipped. Without its id (the topic did not
+// fit) a QoS 1/2 message cannot be acknowledged: false, fatal; QoS 0 is skipped unseen.
+bool Client::take_oversized_message(const codec::Packet& packet) {
   const codec::Publish& p = packet.publish;
-  if (state_ != State::kConnected || packet.type != PacketType::kPublish ||
-      (p.qos != QoS::kAtMostOnce && p.topic.empty())) {
-    return false;
+  if (state_ != State::kConnected || packet.type != PacketType::kPublish) return false;
+  if (decoder_.stream_frame() == Status::kOk) {
+    parts_wanted_ = options_.large_messages_in_parts && !already_delivered(p);
+    return true;
   }
+  if (p.qos != QoS::kAtMostOnce && p.topic.empty()) return false;
   if (acknowledge(p)) handler_.on_message_dropped(p.topic, Status::kClientMessageTooLarge);
   (void)decoder_.skip_frame();  // refused if the handler disconnected (the decoder was reset)
   return true;
+}
+
+// A whole message, or one part of a message longer than rx (payload `offset` of `total`). The
+// acknowledgement waits for the last part: a link lost before it leaves the message to be sent
+// again (QoS 1/2), not acknowledged and half delivered.
+void Client::deliver(const codec::Publish& p, size_t offset, size_t total) {
+  const bool last = offset + p.payload.size == total;
+  if (last && !acknowledge(p)) return;  // a QoS 2 duplicate: PUBREC only
+  if (parts_wanted_) {
+    handler_.on_message(Message{p.topic, p.payload, p.qos, p.retain, p.dup, offset, total});
+  } else if (last) {
+    handler_.on_message_dropped(p.topic, Status::kClientMessageTooLarge);
+  }
 }
 
 // ---- Sending -----------------------------------------------------------------------------------

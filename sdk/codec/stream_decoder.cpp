@@ -16,6 +16,18 @@ StreamDecoder::StreamDecoder(MutableByteView buffer, size_t max_frame_length,
           static_cast<uint32_t>(max_frame_length < capacity_ ? max_frame_length : capacity_)) {}
 
 void StreamDecoder::release_last_packet() {
+  if (part_length_ != 0) {
+    // A part that is not the last took every buffered byte: drop it, keeping the headers. The
+    // last part also ends the frame: drop the headers too.
+    const uint32_t payload_at = start_ + stream_header_;
+    if (stream_offset_ == stream_total_) {
+      start_ = payload_at + part_length_;
+      stream_header_ = stream_total_ = stream_offset_ = 0;
+    } else {
+      end_ = payload_at;
+    }
+    part_length_ = 0;
+  }
   start_ += last_frame_length_;
   last_frame_length_ = 0;
   const uint32_t skipped = skip_remaining_ < end_ - start_ ? skip_remaining_ : end_ - start_;
@@ -27,12 +39,13 @@ void StreamDecoder::release_last_packet() {
 Status StreamDecoder::next(Packet* out) {
   release_last_packet();
   if (error_ != Status::kOk) return error_;
-  if (skip_remaining_ > 0) return Status::kCodecNeedMore;
+  if (skip_remaining_ > 0 || streaming()) return Status::kCodecNeedMore;
   const ByteView available(buffer_ + start_, end_ - start_);
   FrameHeader header;
   Status s = decode_header(available, max_frame_length_, &header);
   if (s == Status::kCodecPacketTooLarge) {
     out->type = static_cast<PacketType>(header.first_byte >> 4);
+    stream_header_ = 0;
     if (out->type == PacketType::kPublish) {
       // Read what the caller needs to acknowledge and report it: topic, QoS, id.
       wire::Reader r{available.data + header.header_length, available.data + available.size};
@@ -40,7 +53,12 @@ Status StreamDecoder::next(Packet* out) {
       if (described == Status::kCodecTruncated && available.size < capacity_) {
         return Status::kCodecNeedMore;  // the rest of the variable header is on its way
       }
-      if (described != Status::kOk) out->publish.topic = {};  // unreadable: QoS and flags only
+      if (described == Status::kOk) {  // where the payload begins, for stream_frame()
+        stream_header_ = static_cast<uint32_t>(out->publish.payload.data - available.data);
+        stream_fixed_header_ = header.header_length;
+      } else {
+        out->publish.topic = {};  // unreadable: QoS and flags only
+      }
     }
     refused_length_ = static_cast<uint32_t>(header.frame_length());
   }
@@ -86,13 +104,50 @@ Status StreamDecoder::skip_frame() {
     return Status::kInvalidArgument;
   }
   skip_remaining_ = refused_length_;
+  refused_length_ = stream_header_ = 0;
+  error_ = Status::kOk;
+  return Status::kOk;
+}
+
+Status StreamDecoder::stream_frame() {
+  if (error_ != Status::kCodecPacketTooLarge || refused_length_ == 0 || stream_header_ == 0 ||
+      stream_header_ >= capacity_) {
+    return Status::kInvalidArgument;
+  }
+  stream_total_ = refused_length_ - stream_header_;  // > 0: the headers alone fit the buffer
   refused_length_ = 0;
   error_ = Status::kOk;
   return Status::kOk;
 }
 
+Status StreamDecoder::next_part(PayloadPart* out) {
+  release_last_packet();
+  if (!streaming()) return Status::kInvalidArgument;
+  const uint32_t payload_at = start_ + stream_header_;
+  const uint32_t buffered = end_ - payload_at;
+  const uint32_t left = stream_total_ - stream_offset_;
+  const uint32_t n = buffered < left ? buffered : left;
+  if (n == 0) return Status::kCodecNeedMore;
+  // Read the headers again (they were valid when the frame was refused) for the topic and id.
+  const uint8_t flags = buffer_[start_];
+  Publish& p = out->publish;
+  p.dup = flags & 0x08;
+  p.qos = static_cast<QoS>((flags >> 1) & 0x03);
+  p.retain = flags & 0x01;
+  wire::Reader r{buffer_ + start_ + stream_fixed_header_, buffer_ + payload_at};
+  p.topic = r.binary().as_text();
+  p.packet_id = p.qos != QoS::kAtMostOnce ? r.u16() : 0;
+  p.payload = ByteView(buffer_ + payload_at, n);
+  out->offset = stream_offset_;
+  out->total = stream_total_;
+  stream_offset_ += n;
+  part_length_ = n;
+  return Status::kOk;
+}
+
 void StreamDecoder::reset() {
   start_ = end_ = last_frame_length_ = refused_length_ = skip_remaining_ = 0;
+  stream_header_ = stream_total_ = stream_offset_ = part_length_ = 0;
   error_ = Status::kOk;
 }
 

@@ -112,7 +112,9 @@ Status no_random(MutableByteView out) {
 
 class Harness : public client::Handler {
  public:
-  Harness() : client_(transport_, clock_, no_random, storage_.view(), *this) {
+  explicit Harness(bool messages_in_parts)
+      : client_(transport_, clock_, no_random, storage_.view(), *this) {
+    options_.large_messages_in_parts = messages_in_parts;
     options_.connect.client_id = "fuzz";
     options_.connect.keep_alive_seconds = 10;
     options_.backoff_initial_ms = 100;
@@ -372,6 +374,13 @@ class Harness : public client::Handler {
 
   void on_message(const client::Message& m) override {
     require(m.payload.size <= 256);
+    // Parts of a message come in order, without gap or overlap, one message at a time, and
+    // only when asked for; a message cut off by the end of its connection is abandoned.
+    require(m.offset == next_part_offset_);
+    require(m.payload.size > 0 || m.total_size == 0);
+    require(m.offset + m.payload.size <= m.total_size);
+    require(options_.large_messages_in_parts || m.complete());
+    next_part_offset_ = m.complete() ? 0 : m.offset + m.payload.size;
     if (++messages_ % 3 == 0) {  // re-entrancy: publish from inside the callback
       const std::string payload = "reply";
       const Result<uint16_t> id = client_.publish("r", std::string_view(payload), m.qos);
@@ -380,6 +389,9 @@ class Harness : public client::Handler {
         expected_[id.value()] = Expected{"r", payload};
       }
     }
+  }
+  void on_state(client::State state, Status) override {
+    if (state != client::State::kConnected) next_part_offset_ = 0;
   }
   void on_delivered(uint16_t id, Status) override {
     require(expected_.erase(id) == 1);  // only ids in flight, once each
@@ -399,13 +411,16 @@ class Harness : public client::Handler {
   unsigned counter_ = 0;
   int last_qos0_ = -1;  // number of the last QoS 0 message seen on the wire
   unsigned messages_ = 0;
+  size_t next_part_offset_ = 0;  // where the next part of a message in parts must start
 };
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Script script(data, size);
-  Harness harness;
+  // The first byte's top bit (the script reads it as its first operation too) picks whether
+  // messages longer than rx come in parts or are dropped.
+  Harness harness(size > 0 && (data[0] & 0x80));
   harness.run(script);
   return 0;
 }

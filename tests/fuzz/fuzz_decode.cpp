@@ -1,8 +1,11 @@
 // Decoder fuzzer. Oracles: nothing crashes; the streaming decoder, fed in splits chosen by the
 // input, agrees with whole-frame decoding; and whatever decodes re-encodes to the same bytes
-// (the decoder accepts only canonical encodings, so decode-then-encode is the identity).
+// (the decoder accepts only canonical encodings, so decode-then-encode is the identity). A pass
+// with a small buffer takes oversized PUBLISH frames in parts and must agree with whole frames.
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -64,6 +67,98 @@ void check_round_trip(const Packet& p, ByteView frame) {
   require(written.ok());
   require(written.value() == frame.size);
   require(std::memcmp(out.data(), frame.data, frame.size) == 0);
+}
+
+// A client-side pass with a small buffer (`capacity` bytes): an oversized PUBLISH is taken in
+// parts when its headers fit (or skipped), any other oversized frame skipped. Every packet,
+// streamed frame and skipped frame must line up with the next frame of the stream split by
+// decode_header, and agree with decode_from_server of that frame: a streamed PUBLISH has its
+// topic and id, and its parts, in order, make its payload.
+void small_buffer_pass(ByteView stream, size_t chunk, size_t capacity) {
+  std::vector<uint8_t> buffer(capacity);
+  StreamDecoder decoder(MutableByteView(buffer.data(), buffer.size()), capacity,
+                        decode_from_server);
+  size_t frame_at = 0;  // where the next expected frame starts in `stream`
+  // The next frame of the stream, decoded whole: false when none is complete.
+  auto next_frame = [&](Packet* whole, Status* status) {
+    FrameHeader h;
+    const ByteView rest(stream.data + frame_at, stream.size - frame_at);
+    if (decode_header(rest, SIZE_MAX, &h) != Status::kOk || rest.size < h.frame_length()) {
+      return false;
+    }
+    *status = decode_from_server(ByteView(rest.data, h.frame_length()), whole);
+    frame_at += h.frame_length();
+    return true;
+  };
+  std::string parts;
+  std::string streamed_topic;  // a copy: the decoder moves its buffer's bytes
+  uint16_t streamed_id = 0;
+  size_t fed = 0;
+  for (;;) {
+    if (decoder.streaming()) {
+      StreamDecoder::PayloadPart part;
+      const Status s = decoder.next_part(&part);
+      if (s == Status::kOk) {
+        require(part.publish.topic == streamed_topic);
+        require(part.publish.packet_id == streamed_id);
+        require(part.offset == parts.size() && part.publish.payload.size > 0);
+        parts.append(part.publish.payload.as_text());
+        if (part.last()) {
+          require(parts.size() == part.total);
+          Packet whole;
+          Status status;
+          require(next_frame(&whole, &status));
+          require(status == Status::kOk && whole.type == PacketType::kPublish);
+          require(whole.publish.topic == streamed_topic);
+          require(whole.publish.packet_id == streamed_id);
+          require(whole.publish.payload.as_text() == parts);
+        }
+        continue;
+      }
+      require(s == Status::kCodecNeedMore);
+    } else {
+      Packet p;
+      const Status s = decoder.next(&p);
+      if (s == Status::kOk) {
+        Packet whole;
+        Status status;
+        require(next_frame(&whole, &status));
+        require(status == Status::kOk && whole.type == p.type);
+        if (p.type == PacketType::kPublish) {
+          require(whole.publish.topic == p.publish.topic);
+          require(whole.publish.payload.as_text() == p.publish.payload.as_text());
+        }
+        continue;
+      }
+      if (s == Status::kCodecPacketTooLarge) {
+        if (decoder.stream_frame() == Status::kOk) {
+          streamed_topic = std::string(p.publish.topic);
+          streamed_id = p.publish.packet_id;
+          parts.clear();
+          continue;
+        }
+        require(decoder.skip_frame() == Status::kOk);
+        FrameHeader h;
+        const ByteView rest(stream.data + frame_at, stream.size - frame_at);
+        require(decode_header(rest, SIZE_MAX, &h) == Status::kOk);
+        frame_at += h.frame_length();  // may pass the end: the stream stops inside it
+        continue;
+      }
+      if (s != Status::kCodecNeedMore) {  // an error: the next frame is malformed too
+        Packet whole;
+        Status status;
+        if (next_frame(&whole, &status)) require(status != Status::kOk);
+        return;
+      }
+    }
+    if (fed == stream.size) return;
+    const MutableByteView space = decoder.free_space();
+    require(space.size > 0);  // never stuck: a buffered frame always makes progress
+    const size_t n = std::min({space.size, stream.size - fed, chunk});
+    std::memcpy(space.data, stream.data + fed, n);
+    decoder.commit(n);
+    fed += n;
+  }
 }
 
 }  // namespace
@@ -141,5 +236,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!stopped && decoder.buffered() > 0)
     streamed.push_back(static_cast<int>(Status::kCodecNeedMore));
   require(streamed == whole);
+
+  small_buffer_pass(stream, chunk, 8 + data[0] / 16 * 4);  // 8 to 68 bytes
   return 0;
 }

@@ -112,6 +112,11 @@ class RecordingHandler : public onenet::client::Handler {
     reasons.push_back(reason);
   }
   void on_message(const onenet::client::Message& m) override {
+    if (m.offset != 0 || !m.complete()) {  // one part of a message delivered in parts
+      parts.push_back(Part{std::string(m.topic), m.offset, m.payload.size, m.total_size});
+      part_bytes.append(m.payload.as_text());
+      return;
+    }
     messages.push_back(std::string(m.topic) + "=" + std::string(m.payload.as_text()));
     message_qos.push_back(m.qos);
   }
@@ -137,6 +142,33 @@ class RecordingHandler : public onenet::client::Handler {
   std::vector<std::string> subscribed;
   std::vector<std::string> unsubscribed;
   std::vector<std::string> dropped;
+  struct Part {
+    std::string topic;
+    size_t offset, size, total;
+  };
+  std::vector<Part> parts;
+  std::string part_bytes;  // every part's payload, in arrival order
+
+  // The messages the parts make up, as "topic:total", after checking that each message's parts
+  // follow each other without gap or overlap, from offset 0 to its total.
+  std::vector<std::string> messages_from_parts() const {
+    std::vector<std::string> whole;
+    size_t expected = 0;
+    for (size_t i = 0; i < parts.size(); ++i) {
+      const Part& p = parts[i];
+      CAPTURE(i);
+      CHECK(p.offset == expected);
+      CHECK(p.size > 0);
+      if (i > 0 && expected != 0) CHECK(p.topic == parts[i - 1].topic);
+      expected = p.offset + p.size;
+      if (expected == p.total) {
+        whole.push_back(p.topic + ":" + std::to_string(p.total));
+        expected = 0;
+      }
+    }
+    CHECK(expected == 0);  // no message left unfinished
+    return whole;
+  }
 };
 
 // Deterministic "random" bytes: each call yields the next value of `values` (cycling).

@@ -422,6 +422,142 @@ TEST_CASE("a QoS 1 message whose topic does not fit rx cannot be acknowledged: t
   CHECK(handler.dropped.empty());
 }
 
+// rx of 48 B: a topic, an id and some payload fit; none of the messages below does.
+struct SmallRxHarness {
+  FakeClock clock;
+  ScriptedTransport transport;
+  RecordingHandler handler;
+  onenet::client::StaticStorage<48, 256, 1024, 4, 256> storage;
+  onenet::client::Client client{transport, clock, scripted_random, storage.view(), handler};
+  onenet::client::Options options;
+  SmallRxHarness() {
+    options.connect.client_id = "c1";
+    options.large_messages_in_parts = true;
+  }
+};
+
+// Each part's payload equals the message's bytes at its offset: a payload whose every byte says
+// where it is shows a lost, repeated or reordered byte.
+std::string counting_payload(size_t size) {
+  std::string payload(size, '\0');
+  for (size_t i = 0; i < size; ++i) payload[i] = static_cast<char>('a' + (i * 7 + i / 26) % 26);
+  return payload;
+}
+
+TEST_CASE("with large_messages_in_parts, a message longer than rx arrives in parts, in order") {
+  SmallRxHarness h;
+  connect_scripted(h.client, h.transport, h.options);
+  const std::string big = counting_payload(1000);
+  for (const size_t chunk : {size_t{1}, size_t{7}, size_t{48}, SIZE_MAX}) {
+    CAPTURE(chunk);
+    h.handler.parts.clear();
+    h.handler.part_bytes.clear();
+    h.handler.messages.clear();
+    h.transport.recv_chunk = chunk;
+    const Bytes frame = publish_frame("in/big", big.c_str(), QoS::kAtLeastOnce, 21);
+    // All but the last byte: every part but the last is delivered, and no PUBACK leaves yet.
+    h.transport.deliver(Bytes(frame.begin(), frame.end() - 1));
+    for (int i = 0; i < 2000 && !h.transport.inbound.empty(); ++i) h.client.poll(0);
+    REQUIRE(h.transport.inbound.empty());
+    CHECK(h.transport.take_packets().empty());
+    CHECK(h.handler.part_bytes == big.substr(0, big.size() - 1));
+    // The last byte, then a small message right behind it in the same read.
+    Bytes rest(frame.end() - 1, frame.end());
+    const Bytes small = publish_frame("in/small", "ok", QoS::kAtMostOnce);
+    rest.insert(rest.end(), small.begin(), small.end());
+    h.transport.deliver(rest);
+    // No poll after the last read: what it brought is dispatched by the poll that read it.
+    for (int i = 0; i < 100 && !h.transport.inbound.empty(); ++i) h.client.poll(0);
+    CHECK(h.handler.part_bytes == big);
+    CHECK(h.handler.messages_from_parts() == std::vector<std::string>{"in/big:1000"});
+    CHECK(h.handler.parts.back().size == 1);
+    CHECK(h.handler.messages == std::vector<std::string>{"in/small=ok"});
+    const auto packets = h.transport.take_packets();
+    REQUIRE(packets.size() == 1);
+    CHECK((packets[0].type == PacketType::kPuback && packets[0].packet_id == 21));
+  }
+  CHECK(h.client.state() == onenet::client::State::kConnected);
+}
+
+TEST_CASE("messages in parts: QoS 0 and QoS 2, a QoS 2 duplicate delivered once") {
+  SmallRxHarness h;
+  connect_scripted(h.client, h.transport, h.options);
+  h.transport.recv_chunk = 30;
+  const std::string zero = counting_payload(300), two = counting_payload(200);
+  h.transport.deliver(publish_frame("in/0", zero.c_str(), QoS::kAtMostOnce));
+  h.transport.deliver(publish_frame("in/2", two.c_str(), QoS::kExactlyOnce, 8));
+  h.transport.deliver(publish_frame("in/2", two.c_str(), QoS::kExactlyOnce, 8, true));  // again
+  for (int i = 0; i < 100 && !h.transport.inbound.empty(); ++i) h.client.poll(0);
+  CHECK(h.handler.messages_from_parts() == std::vector<std::string>{"in/0:300", "in/2:200"});
+  CHECK(h.handler.part_bytes == zero + two);
+  const auto packets = h.transport.take_packets();
+  REQUIRE(packets.size() == 2);  // nothing for QoS 0; the duplicate gets PUBREC again
+  CHECK((packets[0].type == PacketType::kPubrec && packets[0].packet_id == 8));
+  CHECK((packets[1].type == PacketType::kPubrec && packets[1].packet_id == 8));
+  CHECK(h.handler.dropped.empty());
+}
+
+TEST_CASE("a message in parts cut off by a lost link comes again whole after the reconnect") {
+  SmallRxHarness h;
+  h.options.backoff_initial_ms = 1000;
+  connect_scripted(h.client, h.transport, h.options);
+  const std::string big = counting_payload(500);
+  const Bytes frame = publish_frame("in/big", big.c_str(), QoS::kAtLeastOnce, 3);
+  h.transport.deliver(Bytes(frame.begin(), frame.begin() + 200));
+  for (int i = 0; i < 10 && !h.transport.inbound.empty(); ++i) h.client.poll(0);
+  REQUIRE(!h.handler.parts.empty());
+  CHECK(h.handler.parts.back().offset + h.handler.parts.back().size < big.size());
+  h.transport.dead = true;
+  h.client.poll(0);
+  REQUIRE(h.client.state() == onenet::client::State::kBackoff);
+  CHECK(h.transport.take_packets().empty());  // never acknowledged
+  h.handler.parts.clear();
+  h.handler.part_bytes.clear();
+
+  h.clock.now += h.client.next_timeout_ms();
+  h.client.poll(0);
+  REQUIRE(h.client.state() == onenet::client::State::kAwaitingConnack);
+  h.transport.take_packets();
+  h.transport.deliver({0x20, 0x02, 0x01, 0x00});  // session resumed: the broker sends it again
+  h.transport.deliver(publish_frame("in/big", big.c_str(), QoS::kAtLeastOnce, 3, true));
+  for (int i = 0; i < 10 && !h.transport.inbound.empty(); ++i) h.client.poll(0);
+  CHECK(h.handler.messages_from_parts() == std::vector<std::string>{"in/big:500"});
+  CHECK(h.handler.part_bytes == big);
+  const auto packets = h.transport.take_packets();
+  REQUIRE(packets.size() == 1);
+  CHECK((packets[0].type == PacketType::kPuback && packets[0].packet_id == 3));
+}
+
+TEST_CASE("a handler may disconnect in the middle of a message in parts") {
+  SmallRxHarness h;
+  struct DisconnectingHandler : RecordingHandler {
+    onenet::client::Client* client = nullptr;
+    void on_message(const onenet::client::Message& m) override {
+      RecordingHandler::on_message(m);
+      if (m.offset > 0) client->disconnect(0);
+    }
+  } handler;
+  onenet::client::Client client{h.transport, h.clock, scripted_random, h.storage.view(), handler};
+  handler.client = &client;
+  connect_scripted(client, h.transport, h.options);
+  h.transport.recv_chunk = 40;
+  const std::string big = counting_payload(400);
+  h.transport.deliver(publish_frame("in/big", big.c_str(), QoS::kAtLeastOnce, 5));
+  for (int i = 0; i < 10 && client.state() == onenet::client::State::kConnected; ++i) {
+    client.poll(0);
+  }
+  CHECK(client.state() == onenet::client::State::kIdle);
+  REQUIRE(handler.parts.size() == 2);  // the first part, and the one during which it stopped
+  CHECK(handler.part_bytes == big.substr(0, handler.part_bytes.size()));
+  // The next connection starts clean: a small message is decoded as itself.
+  h.transport.inbound.clear();
+  CHECK(h.transport.take_packets().back().type == PacketType::kDisconnect);
+  connect_scripted(client, h.transport, h.options);
+  h.transport.deliver(publish_frame("in/small", "ok", QoS::kAtMostOnce));
+  client.poll(0);
+  CHECK(handler.messages == std::vector<std::string>{"in/small=ok"});
+}
+
 TEST_CASE("inbound QoS 2 duplicates are delivered once; the id is free again after PUBREL") {
   Harness h;
   h.connect();

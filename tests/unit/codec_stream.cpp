@@ -173,6 +173,120 @@ TEST_CASE("an oversized PUBLISH is described once its topic and id are in, and c
   CHECK(decoder.buffered() == 0);  // nothing of the skipped frame stayed behind
 }
 
+TEST_CASE("an oversized PUBLISH can be taken in parts: whole, in order, for any split") {
+  // QoS 1 PUBLISH "a/b", id 7, 300-byte payload, then PINGRESP; a 32-byte buffer.
+  std::string payload(300, '\0');
+  for (size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>(i * 13 + i / 256);
+  onenet::codec::Publish big;
+  big.topic = "a/b";
+  big.qos = QoS::kAtLeastOnce;
+  big.packet_id = 7;
+  big.payload = std::string_view(payload);
+  Bytes stream = encode_bytes(big);
+  stream.insert(stream.end(), {0xD0, 0x00});
+
+  for (const size_t chunk :
+       {size_t{1}, size_t{2}, size_t{5}, size_t{31}, size_t{32}, size_t{400}}) {
+    CAPTURE(chunk);
+    std::vector<uint8_t> buffer(32);
+    StreamDecoder decoder(onenet::MutableByteView(buffer.data(), buffer.size()), 32,
+                          onenet::codec::decode_from_server);
+    StreamDecoder::PayloadPart part;
+    CHECK(decoder.stream_frame() == Status::kInvalidArgument);    // nothing refused
+    CHECK(decoder.next_part(&part) == Status::kInvalidArgument);  // nothing streamed
+    std::string received;
+    size_t parts = 0, pings = 0, at = 0;
+    bool streamed = false;
+    Packet p;
+    while (at < stream.size() || decoder.buffered() > 0) {
+      const onenet::MutableByteView space = decoder.free_space();
+      const size_t n = std::min({space.size, stream.size() - at, chunk});
+      std::copy_n(stream.data() + at, n, space.data);
+      decoder.commit(n);
+      at += n;
+      for (;;) {
+        if (decoder.streaming()) {
+          CHECK(decoder.next(&p) == Status::kCodecNeedMore);  // packets wait for the last part
+          const Status s = decoder.next_part(&part);
+          if (s == Status::kCodecNeedMore) break;
+          REQUIRE(s == Status::kOk);
+          ++parts;
+          CHECK(part.publish.topic == "a/b");
+          CHECK(part.publish.packet_id == 7);
+          CHECK(part.publish.qos == QoS::kAtLeastOnce);
+          CHECK(part.total == 300);
+          CHECK(part.offset == received.size());
+          CHECK(part.publish.payload.size > 0);
+          received.append(part.publish.payload.as_text());
+          CHECK(part.last() == (received.size() == 300));
+          continue;
+        }
+        const Status s = decoder.next(&p);
+        if (s == Status::kCodecNeedMore) break;
+        if (s == Status::kCodecPacketTooLarge) {
+          REQUIRE(!streamed);
+          CHECK(p.publish.topic == "a/b");
+          REQUIRE(decoder.stream_frame() == Status::kOk);
+          CHECK(decoder.stream_frame() == Status::kInvalidArgument);  // once per frame
+          streamed = true;
+          continue;
+        }
+        REQUIRE(s == Status::kOk);
+        CHECK(p.type == onenet::codec::PacketType::kPingresp);
+        ++pings;
+      }
+      if (n == 0 && !decoder.streaming()) break;
+    }
+    CHECK(received == payload);
+    CHECK(pings == 1);
+    CHECK(parts >= (chunk >= 300 ? 10u : 1u));  // 32 bytes of buffer hold at most 25 at once
+    CHECK(decoder.buffered() == 0);
+  }
+}
+
+TEST_CASE("only a PUBLISH whose topic and id were read, with room left, can be streamed") {
+  // SUBSCRIBE refused as too large: skipped, never streamed.
+  {
+    std::vector<uint8_t> buffer(16);
+    StreamDecoder decoder(onenet::MutableByteView(buffer.data(), buffer.size()), 16,
+                          onenet::codec::decode);
+    const Bytes header = {0x82, 0x40, 0x00, 0x01};
+    Packet p;
+    REQUIRE(decoder.feed(onenet::ByteView(header.data(), header.size()), &p).status ==
+            Status::kCodecPacketTooLarge);
+    CHECK(decoder.stream_frame() == Status::kInvalidArgument);
+    CHECK(decoder.skip_frame() == Status::kOk);
+  }
+  // A topic that does not fit: no topic to keep, so no parts.
+  {
+    std::vector<uint8_t> buffer(16);
+    StreamDecoder decoder(onenet::MutableByteView(buffer.data(), buffer.size()), 16,
+                          onenet::codec::decode_from_server);
+    Bytes stream = {0x30, 0x2C, 0x00, 0x28};  // QoS 0, a 40-character topic, 2-byte payload
+    stream.insert(stream.end(), 42, 't');
+    Packet p;
+    REQUIRE(decoder.feed(onenet::ByteView(stream.data(), stream.size()), &p).status ==
+            Status::kCodecPacketTooLarge);
+    CHECK(p.publish.topic.empty());
+    CHECK(decoder.stream_frame() == Status::kInvalidArgument);
+    CHECK(decoder.skip_frame() == Status::kOk);
+  }
+  // Headers that fill the buffer exactly: no room for a byte of payload.
+  {
+    std::vector<uint8_t> buffer(16);
+    StreamDecoder decoder(onenet::MutableByteView(buffer.data(), buffer.size()), 16,
+                          onenet::codec::decode_from_server);
+    Bytes stream = {0x30, 0x10, 0x00, 0x0C};  // QoS 0, a 12-character topic, 2-byte payload
+    stream.insert(stream.end(), 14, 't');
+    Packet p;
+    REQUIRE(decoder.feed(onenet::ByteView(stream.data(), stream.size()), &p).status ==
+            Status::kCodecPacketTooLarge);
+    CHECK(p.publish.topic == "tttttttttttt");
+    CHECK(decoder.stream_frame() == Status::kInvalidArgument);
+    CHECK(decoder.skip_frame() == Status::kOk);
+  }
+}
+
 TEST_CASE("an oversized PUBLISH whose topic does not fit the buffer comes without a topic") {
   std::vector<uint8_t> buffer(16);
   StreamDecoder decoder(onenet::MutableByteView(buffer.data(), buffer.size()), 16,

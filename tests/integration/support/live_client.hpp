@@ -80,7 +80,17 @@ class LiveClient : public onenet::client::Handler {
     if (state == onenet::client::State::kConnected) ++connects;
   }
   void on_message(const onenet::client::Message& m) override {
-    messages.emplace_back(m.payload.as_text());
+    // Parts (Options::large_messages_in_parts) are put together: a part at offset 0 starts a
+    // message over, as after a link lost midway.
+    if (m.offset == 0) assembling_.clear();
+    assembling_.append(m.payload.as_text());
+    if (!m.complete()) {
+      ++parts;
+      return;
+    }
+    if (m.offset > 0) ++parts;
+    messages.push_back(std::move(assembling_));
+    assembling_.clear();
     topics.emplace_back(m.topic);
     retained.push_back(m.retain);
   }
@@ -101,6 +111,8 @@ class LiveClient : public onenet::client::Handler {
   std::vector<std::string> topics;
   std::vector<bool> retained;
   std::vector<std::string> dropped;  // topics of messages longer than rx
+  size_t parts = 0;                  // message parts received (large_messages_in_parts)
+  std::string assembling_;           // the parts so far of a message in parts
   size_t delivered = 0;
   size_t subscribed = 0;
   size_t connects = 0;

@@ -49,14 +49,18 @@ enum class RequeuePolicy : uint8_t {
   kDrop,
 };
 
-/// An incoming application message. Views into the client's receive buffer: valid only during
-/// the on_message call.
+/// An incoming application message, or one part of it (Options::large_messages_in_parts).
+/// Views into the client's receive buffer: valid only during the on_message call.
 struct Message {
   std::string_view topic;
   ByteView payload;
   codec::QoS qos = codec::QoS::kAtMostOnce;
   bool retain = false;
   bool dup = false;
+  size_t offset = 0;      ///< where `payload` starts in the whole payload (0 unless in parts)
+  size_t total_size = 0;  ///< the whole payload's length (payload.size unless in parts)
+  /// The whole message, or its last part.
+  bool complete() const { return offset + payload.size == total_size; }
 };
 
 /// Receives the client's events. Every member runs inside Client::poll() on the owner thread.
@@ -65,12 +69,17 @@ class Handler {
   virtual ~Handler() = default;
   /// The state changed; `reason` says why (kOk, or what failed for kBackoff / kIdle).
   virtual void on_state(State /*state*/, Status /*reason*/) {}
-  /// An application message arrived (QoS 2: once per message, duplicates filtered).
+  /// An application message arrived (QoS 2: once per message, duplicates filtered). With
+  /// Options::large_messages_in_parts, a message longer than Storage::rx arrives as several
+  /// calls, its parts in order (Message::offset, Message::complete()). Its QoS 1/2
+  /// acknowledgement leaves after the last part: when the link is lost before it, the message is
+  /// incomplete, and the broker sends a QoS 1/2 message again, from offset 0, after a reconnect.
   virtual void on_message(const Message& /*message*/) {}
   /// An incoming message was not delivered: `reason` is kClientMessageTooLarge (the PUBLISH is
-  /// longer than Storage::rx). It was acknowledged and its bytes skipped, so the connection
-  /// goes on and the broker does not send it again. `topic` views the receive buffer (valid only
-  /// during the call); it is empty when the topic itself did not fit.
+  /// longer than Storage::rx, and Options::large_messages_in_parts is off or its topic and id
+  /// fill rx). Its bytes were skipped and it was acknowledged, so the connection goes on and the
+  /// broker does not send it again. `topic` views the receive buffer (valid only during the
+  /// call); it is empty when the topic itself did not fit.
   virtual void on_message_dropped(std::string_view /*topic*/, Status /*reason*/) {}
   /// A QoS 1/2 publish completed: kOk when acknowledged, kClientSessionLost when dropped.
   virtual void on_delivered(uint16_t /*packet_id*/, Status /*result*/) {}
@@ -153,6 +162,10 @@ struct Options {
   Profile profile = Profile::kGeneric;
   bool auto_reconnect = true;
   RequeuePolicy requeue = RequeuePolicy::kResend;
+  /// Deliver an incoming message longer than Storage::rx in parts (see Handler::on_message),
+  /// so rx need only hold a topic and some payload; off: such a message is dropped
+  /// (on_message_dropped).
+  bool large_messages_in_parts = false;
 };
 
 class Client {
@@ -226,7 +239,9 @@ class Client {
   void handle_packet(const codec::Packet& packet);
   void handle_publish(const codec::Packet& packet);
   bool acknowledge(const codec::Publish& publish);
-  bool drop_oversized_message(const codec::Packet& packet);
+  bool already_delivered(const codec::Publish& publish) const;
+  bool take_oversized_message(const codec::Packet& packet);
+  void deliver(const codec::Publish& publish, size_t offset, size_t total);
   void read_and_dispatch();
   bool dispatch_buffered(uint32_t generation);
   bool link_open() const {
@@ -288,6 +303,7 @@ class Client {
   State state_ = State::kIdle;
   bool caller_waits_for_tx_ = false;  // a call was refused with kClientBusy (tx full)
   bool ping_outstanding_ = false;
+  bool parts_wanted_ = false;  // the message received now goes to on_message (else dropped)
   Status last_error_ = Status::kOk;
   uint16_t last_packet_id_ = 0;
   uint32_t generation_ = 0;  // bumped when a connection begins or ends: dispatch stops then

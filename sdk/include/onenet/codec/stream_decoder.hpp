@@ -3,9 +3,9 @@
 //   - feed(input, &packet): copies from your bytes (tests, fuzzers, simple transports);
 //   - free_space() + commit(n): your transport receives straight into the buffer (no copy).
 // Oversized packets are refused from the fixed header, before their body is buffered; the
-// caller may then skip_frame() and go on with the next packet. After any other error the stream
-// has lost framing: the decoder keeps returning that error until reset(). Not thread-safe; no
-// heap.
+// caller may then skip_frame() and go on with the next packet, or, for a PUBLISH, stream_frame()
+// and take its payload in parts. After any other error the stream has lost framing: the decoder
+// keeps returning that error until reset(). Not thread-safe; no heap.
 #pragma once
 
 #include <cstddef>
@@ -43,6 +43,30 @@ class StreamDecoder {
   /// Views of the refused frame end here. kInvalidArgument when no frame was refused.
   Status skip_frame();
 
+  /// One piece of the payload of a PUBLISH taken in parts (stream_frame()).
+  struct PayloadPart {
+    Publish publish;      ///< the message's topic, QoS, flags and id; `payload` is this piece
+    uint32_t offset = 0;  ///< where the piece starts in the whole payload
+    uint32_t total = 0;   ///< the whole payload's length
+    bool last() const { return offset + publish.payload.size == total; }
+  };
+
+  /// After next() returned kCodecPacketTooLarge for a PUBLISH whose topic and id it read: takes
+  /// that frame's payload in parts (next_part()) instead of skipping it. The frame's headers stay
+  /// at the front of the buffer, so the topic stays readable, and the payload passes through the
+  /// rest. kInvalidArgument when no such frame was refused, or its headers fill the buffer.
+  Status stream_frame();
+
+  /// While a frame is streamed (streaming()): the payload bytes buffered since the last part,
+  /// kOk with at least one byte in `*out` (views valid until the next non-const call), or
+  /// kCodecNeedMore. The part with last() ends the frame: next() goes on after it.
+  /// kInvalidArgument when no frame is streamed.
+  Status next_part(PayloadPart* out);
+
+  /// A frame is being taken in parts and its last part is still to come: next_part(), not
+  /// next() (which returns kCodecNeedMore meanwhile).
+  bool streaming() const { return stream_offset_ < stream_total_; }
+
   /// Where a transport may receive into; invalidates views of the last packet.
   MutableByteView free_space();
   /// Marks `n` bytes written into free_space() as received.
@@ -69,7 +93,15 @@ class StreamDecoder {
   uint32_t last_frame_length_ = 0;
   uint32_t refused_length_ = 0;  // the frame refused as too large, until skip_frame()
   uint32_t skip_remaining_ = 0;  // bytes of a skipped frame not yet discarded
+  // A PUBLISH taken in parts: its headers (fixed and variable, kept at start_), its payload's
+  // length (0: none streamed), the payload bytes handed over, and the last part's length (to
+  // release at the next call).
+  uint32_t stream_header_ = 0;
+  uint32_t stream_total_ = 0;
+  uint32_t stream_offset_ = 0;
+  uint32_t part_length_ = 0;
   Status error_ = Status::kOk;
+  uint8_t stream_fixed_header_ = 0;  // the streamed frame's fixed header length: where its topic is
 };
 
 }  // namespace onenet::codec
