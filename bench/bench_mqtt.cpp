@@ -7,8 +7,9 @@
 //               publisher); timed from the first publish
 //               to the last message received;
 //   latency     publish-to-receive round trip at QoS 1 through the broker, one at a time;
-//   memory      resident and heap growth per client, 1,000 clients in one process: connected,
-//               then each also holding one QoS 1 message whose PUBACK it has not read;
+//   memory      resident and heap growth per client, 1,000 clients in one process: connected
+//               and subscribed to a topic of its own, then each also holding one QoS 1 message
+//               (published on that topic) whose PUBACK it has not read; each then receives it;
 //   tls         TLS connection set-ups (connect, CONNACK, DISCONNECT) per second.
 // Prints one JSON object per measurement on stdout (scripts/bench.sh makes the table).
 // Usage: bench_mqtt [all|throughput|latency|memory|tls] [SCALE] [LIBRARY (all but "all")]
@@ -483,10 +484,12 @@ constexpr const char* kMemoryTopic = "bench/memory";
 
 // One connected client as an application embeds it: transport, storage and session in one
 // object (one allocation), the clock shared, nothing of the benchmark's own per client but the
-// client id. Storage sizes are the caller's (an MCU's static buffers): a configuration choice.
+// client id and a count of bytes received. Storage sizes are the caller's (an MCU's static
+// buffers): a configuration choice. Each client subscribes to a topic of its own and publishes
+// its message there, so it also receives one message of that size (in parts where rx is smaller).
 template <size_t Rx, size_t Tx, size_t Outbox, size_t Inflight>
 struct EmbeddedClient : onenet::client::Handler {
-  EmbeddedClient(uint16_t port, onenet::port::Clock& clock, size_t index)
+  EmbeddedClient(uint16_t port, onenet::port::Clock& clock, size_t index, bool in_parts)
       : transport("127.0.0.1", port),
         client(transport, clock, onenet::platform::system_random, storage.view(), *this) {
     std::snprintf(id, sizeof id, "ours-mem-%zu", index);
@@ -494,15 +497,30 @@ struct EmbeddedClient : onenet::client::Handler {
     options.connect.client_id = id;
     options.connect.keep_alive_seconds = 60;
     options.auto_reconnect = false;
+    options.large_messages_in_parts = in_parts;
     if (client.configure(options) != onenet::Status::kOk || client.start() != onenet::Status::kOk)
       die("ours: configure");
+  }
+  void on_message(const onenet::client::Message& m) override {
+    received_bytes += static_cast<uint32_t>(m.payload.size);
+  }
+  void on_subscribed(std::string_view, onenet::Status result, onenet::codec::QoS) override {
+    if (result != onenet::Status::kOk) die("ours: subscription refused");
+    subscribed = true;
   }
   onenet::platform::TcpTransport transport;
   onenet::client::StaticStorage<Rx, Tx, Outbox, Inflight, onenet::client::subscription_bytes(32), 1>
       storage;
   onenet::client::Client client;
   char id[24];
+  uint32_t received_bytes = 0;
+  bool subscribed = false;
 };
+
+// The topic each client subscribes to and publishes on: kMemoryTopic/ID.
+std::string own_topic(const char* id) {
+  return std::string(kMemoryTopic) + "/" + id;
+}
 
 // Creates `clients` clients with `add(i)`, 50 at a time (a storm of connects would overflow
 // mosquitto's listen backlog), `connect_batch(first)` bringing each batch up before the next.
@@ -527,43 +545,54 @@ void poll_all(std::vector<std::unique_ptr<Embedded>>& all, size_t from, Done don
     pending = false;
     for (size_t i = from; i < all.size(); ++i) {
       all[i]->client.poll(0);
-      pending |= !done(all[i]->client);
+      pending |= !done(*all[i]);
     }
   }
 }
 
 template <typename Embedded>
 void our_memory(uint16_t port, size_t clients, const char* library, size_t message_bytes,
-                const char* config) {
+                bool in_parts, const char* config) {
   onenet::platform::SystemClock clock;
   const size_t rss_before = resident_bytes();
   const size_t heap_before = mallinfo2().uordblks;
   std::vector<std::unique_ptr<Embedded>> all;
   all.reserve(clients);
   in_batches(
-      clients, [&](size_t i) { all.push_back(std::make_unique<Embedded>(port, clock, i)); },
+      clients,
+      [&](size_t i) { all.push_back(std::make_unique<Embedded>(port, clock, i, in_parts)); },
       [&](size_t first) {
         poll_all(
             all, first,
-            [](const onenet::client::Client& c) {
-              return c.state() == onenet::client::State::kConnected;
-            },
+            [](const Embedded& c) { return c.client.state() == onenet::client::State::kConnected; },
             "clients did not all connect");
+        for (size_t i = first; i < all.size(); ++i) {
+          const std::string topic = own_topic(all[i]->id);
+          const onenet::codec::Subscription sub{topic, onenet::codec::QoS::kAtLeastOnce};
+          if (all[i]->client.subscribe(&sub, 1) != onenet::Status::kOk) die("ours: subscribe");
+        }
+        poll_all(
+            all, first, [](const Embedded& c) { return c.subscribed; },
+            "clients did not all subscribe");
       });
   print_memory(library, clients, rss_before, heap_before, "connected", 0, config);
   // One message each, PUBACK left unread: the client holds it until acknowledged.
   const std::vector<uint8_t> payload(message_bytes, 'm');
   for (auto& c : all) {
     const auto id =
-        c->client.publish(kMemoryTopic, onenet::ByteView(payload.data(), payload.size()),
+        c->client.publish(own_topic(c->id), onenet::ByteView(payload.data(), payload.size()),
                           onenet::codec::QoS::kAtLeastOnce);
     if (!id || c->client.inflight_count() != 1) die("ours: the in-flight message was not stored");
   }
   print_memory(library, clients, rss_before, heap_before, "in_flight", message_bytes, config);
-  // Proof they were in flight: every PUBACK arrives.
+  // Proof they were in flight and that each client takes a message of that size: every PUBACK
+  // arrives, and every client receives its own message whole.
   poll_all(
-      all, 0, [](const onenet::client::Client& c) { return c.inflight_count() == 0; },
-      "PUBACKs missing");
+      all, 0,
+      [&](const Embedded& c) {
+        return c.client.inflight_count() == 0 && c.received_bytes == message_bytes;
+      },
+      "PUBACKs or messages missing");
   for (auto& c : all) c->client.disconnect();
 }
 
@@ -597,11 +626,14 @@ void mosquitto_memory(uint16_t port, size_t clients, size_t message_bytes) {
   const size_t rss_before = resident_bytes();
   const size_t heap_before = mallinfo2().uordblks;
   std::vector<std::unique_ptr<Mosq>> all;
+  std::vector<std::string> ids;  // the benchmark's own, as the client id is in ours
   all.reserve(clients);
+  ids.reserve(clients);
   in_batches(
       clients,
       [&](size_t i) {
-        all.push_back(std::make_unique<Mosq>("mosq-mem-" + std::to_string(i)));
+        ids.push_back("mosq-mem-" + std::to_string(i));
+        all.push_back(std::make_unique<Mosq>(ids.back()));
         if (mosquitto_connect(all.back()->m, "127.0.0.1", port, 60) != MOSQ_ERR_SUCCESS)
           die("libmosquitto: connect");
       },
@@ -609,6 +641,14 @@ void mosquitto_memory(uint16_t port, size_t clients, size_t message_bytes) {
         drive_mosquitto(
             all, first, [](const Mosq& c) { return c.connected == 1; },
             "1,000 clients did not all connect");
+        for (size_t i = first; i < all.size(); ++i) {
+          if (mosquitto_subscribe(all[i]->m, nullptr, own_topic(ids[i].c_str()).c_str(), 1) !=
+              MOSQ_ERR_SUCCESS)
+            die("libmosquitto: subscribe");
+        }
+        drive_mosquitto(
+            all, first, [](const Mosq& c) { return c.subscribed.load(); },
+            "1,000 clients did not all subscribe");
       });
   const char* config = "defaults, no loop thread";
   const std::string library = "libmosquitto-" + std::to_string(message_bytes);
@@ -616,29 +656,32 @@ void mosquitto_memory(uint16_t port, size_t clients, size_t message_bytes) {
   // Not threaded, mosquitto_publish() writes the PUBLISH at once and keeps the message until its
   // PUBACK is read, which nothing does before the measurement.
   const std::vector<uint8_t> payload(message_bytes, 'm');
-  for (auto& c : all) {
-    if (mosquitto_publish(c->m, nullptr, kMemoryTopic, static_cast<int>(payload.size()),
-                          payload.data(), 1, false) != MOSQ_ERR_SUCCESS)
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (mosquitto_publish(all[i]->m, nullptr, own_topic(ids[i].c_str()).c_str(),
+                          static_cast<int>(payload.size()), payload.data(), 1,
+                          false) != MOSQ_ERR_SUCCESS)
       die("libmosquitto: publish failed");
   }
   print_memory(library.c_str(), clients, rss_before, heap_before, "in_flight", message_bytes,
                config);
   drive_mosquitto(
-      all, 0, [](const Mosq& c) { return c.completed == 1; }, "PUBACKs missing");
+      all, 0, [](const Mosq& c) { return c.completed == 1 && c.messages == 1; },
+      "PUBACKs or messages missing");
   for (auto& c : all) mosquitto_disconnect(c->m);
 }
 
 constexpr size_t kMemoryMessageLarge = 1024, kMemoryMessageTelemetry = 256,
                  kMemoryMessageSmall = 64;
 
-// Our configurations, each paired with libmosquitto holding a message of the same size. tx
-// holds control packets and small frames only: a PUBLISH larger than tx, at any QoS, leaves
-// from the outbox.
+// Our configurations, each paired with libmosquitto holding (and receiving) a message of the
+// same size. tx holds control packets and small frames only: a PUBLISH larger than tx, at any
+// QoS, leaves from the outbox. `in_parts`: Options::large_messages_in_parts.
 template <size_t Rx, size_t Tx, size_t Outbox>
 struct MemoryConfig {
   using Embedded = EmbeddedClient<Rx, Tx, Outbox, 1>;
   const char* library;
   size_t message;
+  bool in_parts;
   const char* description;
 };
 
@@ -649,17 +692,19 @@ void memory(uint16_t port, size_t clients, const std::string& library) {
     using Embedded = typename decltype(config)::Embedded;
     const std::string description =
         std::string(config.description) + "; 1 in flight, 38-B subscription table";
-    our_memory<Embedded>(port, clients, config.library, config.message, description.c_str());
+    our_memory<Embedded>(port, clients, config.library, config.message, config.in_parts,
+                         description.c_str());
   };
-  run(MemoryConfig<1152, 128, 1152>{"ours-1k", kMemoryMessageLarge,
-                                    "1 KB both ways: rx 1152 B, tx 128 B, outbox 1152 B"});
-  run(MemoryConfig<288, 128, 1152>{"ours-1k-device", kMemoryMessageLarge,
-                                   "publishes 1 KB, receives up to 256 B: rx 288 B, tx 128 B, "
+  run(MemoryConfig<288, 128, 1152>{"ours-1k", kMemoryMessageLarge, true,
+                                   "1 KB both ways, incoming 1 KB in parts: rx 288 B, tx 128 B, "
                                    "outbox 1152 B"});
-  run(MemoryConfig<288, 128, 288>{"ours-256", kMemoryMessageTelemetry,
+  run(MemoryConfig<1152, 128, 1152>{"ours-1k-whole", kMemoryMessageLarge, false,
+                                    "1 KB both ways, incoming 1 KB whole: rx 1152 B, tx 128 B, "
+                                    "outbox 1152 B"});
+  run(MemoryConfig<288, 128, 288>{"ours-256", kMemoryMessageTelemetry, false,
                                   "256 B both ways: rx 288 B, tx 128 B, outbox 288 B"});
   // Buffers for the throughput benchmark's own 64-B messages (a 64-B payload on a short topic).
-  run(MemoryConfig<128, 128, 128>{"ours-64", kMemoryMessageSmall,
+  run(MemoryConfig<128, 128, 128>{"ours-64", kMemoryMessageSmall, false,
                                   "64 B both ways: rx 128 B, tx 128 B, outbox 128 B"});
   for (const size_t bytes : {kMemoryMessageLarge, kMemoryMessageTelemetry, kMemoryMessageSmall}) {
     if (library == "libmosquitto-" + std::to_string(bytes)) mosquitto_memory(port, clients, bytes);
@@ -753,7 +798,7 @@ int main(int argc, char** argv) {
   // Memory: one process per library, so that neither reuses heap the other freed.
   if (what == "memory" && argc > 3) memory(broker.port(), 1000, argv[3]);
   if (what == "all" || (what == "memory" && argc <= 3)) {
-    for (const char* library : {"ours-1k", "ours-1k-device", "ours-256", "ours-64",
+    for (const char* library : {"ours-1k", "ours-1k-whole", "ours-256", "ours-64",
                                 "libmosquitto-1024", "libmosquitto-256", "libmosquitto-64"}) {
       char self[4096] = {};
       if (::readlink("/proc/self/exe", self, sizeof self - 1) <= 0) die("cannot find myself");

@@ -86,8 +86,10 @@ int main() {
   if (!memory.empty()) {
     std::printf("\n### Memory per client (1,000 clients in one process)\n\n");
     std::printf(
-        "Connected: heap and resident growth per connected, idle client. In flight: the same "
-        "clients each holding one QoS 1 message whose PUBACK they have not read yet.\n\n");
+        "Connected: heap and resident growth per connected, idle client, subscribed to a topic "
+        "of its own. In flight: the same clients each holding one QoS 1 message, published on "
+        "that topic, whose PUBACK they have not read yet. Each client then receives its "
+        "message back (ours-1k in parts, its rx being smaller than the message).\n\n");
     std::printf(
         "| library | connected: resident / heap | in flight: message | resident / heap | "
         "configuration |\n");
