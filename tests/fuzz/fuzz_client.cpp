@@ -158,7 +158,9 @@ class Harness : public client::Handler {
       case 6:
         deliver_publish(s);
         break;
-      case 7: {  // raw bytes
+      case 7: {  // raw bytes: what arrives on this connection can no longer be predicted
+        sync_inbound();
+        inbound_known_ = false;
         uint8_t raw[32];
         const size_t n = s.byte() % sizeof raw;
         for (size_t i = 0; i < n; ++i) raw[i] = s.byte();
@@ -254,15 +256,42 @@ class Harness : public client::Handler {
 
   void deliver_publish(Script& s) {
     codec::Publish p;
-    const std::string topic = s.byte() % 2 ? "a/x" : "c";
-    const std::string payload(s.u16() % 400, 'i');  // rx is 256 B: some are dropped
+    // Numbered topics: a delivery, a part or a drop names the message it stands for.
+    const std::string topic = (s.byte() % 2 ? "a/x" : "c") + std::to_string(inbound_counter_);
+    std::string payload(s.u16() % 400, '\0');  // rx is 256 B: some come in parts or are dropped
+    for (size_t i = 0; i < payload.size(); ++i) {
+      payload[i] = static_cast<char>('a' + (inbound_counter_ + i) % 26);
+    }
+    ++inbound_counter_;
     p.topic = topic;
     p.payload = std::string_view(payload);
     p.qos = static_cast<QoS>(s.byte() % 3);
     p.packet_id = p.qos == QoS::kAtMostOnce ? 0 : static_cast<uint16_t>(s.byte() % 4 + 1);
     std::vector<uint8_t> frame(codec::encoded_size(p).value());
     require(codec::encode(p, MutableByteView(frame.data(), frame.size())).ok());
+    sync_inbound();
+    if (transport_.is_open) {
+      inbound_expected_.push_back(Inbound{topic, payload, p.qos, frame.size()});
+    }
     transport_.deliver(frame.data(), frame.size());
+  }
+
+  // What the broker sent on this connection: forgotten when a new one opens.
+  void sync_inbound() {
+    if (inbound_connection_ == transport_.connections) return;
+    inbound_connection_ = transport_.connections;
+    inbound_expected_.clear();
+    inbound_known_ = true;
+  }
+
+  // The message sent by the broker that a delivery or a drop of `topic` stands for. Only QoS 2
+  // messages may be passed over on the way (duplicates of an id the client still holds).
+  void match_inbound(std::string_view topic) {
+    while (!inbound_expected_.empty() && inbound_expected_.front().topic != topic) {
+      require(inbound_expected_.front().qos == QoS::kExactlyOnce);
+      inbound_expected_.pop_front();
+    }
+    require(!inbound_expected_.empty());
   }
 
   // Parses what the current connection has sent so far and checks every complete frame.
@@ -381,6 +410,15 @@ class Harness : public client::Handler {
     require(m.offset + m.payload.size <= m.total_size);
     require(options_.large_messages_in_parts || m.complete());
     next_part_offset_ = m.complete() ? 0 : m.offset + m.payload.size;
+    // Every byte is the broker's, at its place: nothing lost, repeated or moved.
+    sync_inbound();
+    if (inbound_known_) {
+      if (m.offset == 0) match_inbound(m.topic);
+      const std::string& sent = inbound_expected_.front().payload;
+      require(sent.size() == m.total_size);
+      require(sent.compare(m.offset, m.payload.size, m.payload.as_text()) == 0);
+      if (m.complete()) inbound_expected_.pop_front();
+    }
     if (++messages_ % 3 == 0) {  // re-entrancy: publish from inside the callback
       const std::string payload = "reply";
       const Result<uint16_t> id = client_.publish("r", std::string_view(payload), m.qos);
@@ -389,6 +427,15 @@ class Harness : public client::Handler {
         expected_[id.value()] = Expected{"r", payload};
       }
     }
+  }
+  void on_message_dropped(std::string_view topic, Status reason) override {
+    require(reason == Status::kClientMessageTooLarge);
+    sync_inbound();
+    if (!inbound_known_) return;
+    match_inbound(topic);
+    require(inbound_expected_.front().frame_size > 256);  // only what rx cannot hold
+    require(!options_.large_messages_in_parts);           // which then comes in parts instead
+    inbound_expected_.pop_front();
   }
   void on_state(client::State state, Status) override {
     if (state != client::State::kConnected) next_part_offset_ = 0;
@@ -412,6 +459,16 @@ class Harness : public client::Handler {
   int last_qos0_ = -1;  // number of the last QoS 0 message seen on the wire
   unsigned messages_ = 0;
   size_t next_part_offset_ = 0;  // where the next part of a message in parts must start
+  struct Inbound {
+    std::string topic;
+    std::string payload;
+    QoS qos;
+    size_t frame_size;
+  };
+  std::deque<Inbound> inbound_expected_;  // PUBLISHes the broker sent, not yet seen by the handler
+  int inbound_connection_ = -1;
+  bool inbound_known_ = true;  // no raw bytes were sent on this connection
+  unsigned inbound_counter_ = 0;
 };
 
 }  // namespace
