@@ -30,6 +30,33 @@ std::unique_ptr<Process> start_mosquitto_sub(uint16_t port, const std::string& t
   return sub;
 }
 
+// Our publisher and our subscriber on one broker, both connected and the subscriber subscribed
+// to `filter` at QoS 2 (`in_parts`: Options::large_messages_in_parts); until() polls both.
+struct PublisherAndSubscriber {
+  PublisherAndSubscriber(uint16_t port, const std::string& name, const itest::Sizes& pub_sizes,
+                         const itest::Sizes& sub_sizes, bool in_parts, const char* filter)
+      : pub(LiveClient::tcp(port, name + "-publisher", pub_sizes)),
+        sub(LiveClient::tcp(port, name + "-subscriber", sub_sizes)) {
+    sub->options.large_messages_in_parts = in_parts;
+    REQUIRE(pub->connect() == Status::kOk);
+    REQUIRE(sub->connect() == Status::kOk);
+    REQUIRE(until([&] { return pub->connected() && sub->connected(); }));
+    const onenet::codec::Subscription subscription{filter, QoS::kExactlyOnce};
+    REQUIRE(sub->client().subscribe(&subscription, 1) == Status::kOk);
+    REQUIRE(until([&] { return sub->subscribed == 1; }));
+  }
+  bool until(const std::function<bool()>& done) {
+    return itest::poll_until(
+        [&] {
+          pub->client().poll(1);
+          sub->client().poll(1);
+        },
+        done, 30000);
+  }
+  std::unique_ptr<LiveClient> pub;
+  std::unique_ptr<LiveClient> sub;
+};
+
 }  // namespace
 
 TEST_CASE("QoS 0, 1 and 2 round trips with mosquitto_pub and mosquitto_sub") {
@@ -111,22 +138,10 @@ TEST_CASE("messages far larger than tx leave from the outbox whole, in order, at
   publisher_sizes.outbox = 1024 * 1024;
   itest::Sizes subscriber_sizes;
   subscriber_sizes.rx = 512 * 1024;
-  auto pub = LiveClient::tcp(broker.port(), "small-tx-publisher", publisher_sizes);
-  auto sub = LiveClient::tcp(broker.port(), "large-rx-subscriber", subscriber_sizes);
-  auto both_until = [&](const std::function<bool()>& done) {
-    return itest::poll_until(
-        [&] {
-          pub->client().poll(1);
-          sub->client().poll(1);
-        },
-        done, 30000);
-  };
-  REQUIRE(pub->connect() == Status::kOk);
-  REQUIRE(sub->connect() == Status::kOk);
-  REQUIRE(both_until([&] { return pub->connected() && sub->connected(); }));
-  const onenet::codec::Subscription filter{"big/#", QoS::kExactlyOnce};
-  REQUIRE(sub->client().subscribe(&filter, 1) == Status::kOk);
-  REQUIRE(both_until([&] { return sub->subscribed == 1; }));
+  PublisherAndSubscriber both(broker.port(), "small-tx", publisher_sizes, subscriber_sizes, false,
+                              "big/#");
+  auto& pub = both.pub;
+  auto& sub = both.sub;
 
   // 300 KB is more than a loopback socket takes at once: the frame leaves in many sends.
   const size_t sizes[] = {1000, 64 * 1024, 300 * 1024, 129, 5000};
@@ -143,8 +158,8 @@ TEST_CASE("messages far larger than tx leave from the outbox whole, in order, at
   // And a QoS 0 message far larger than tx: it waits in the outbox until sent.
   const std::string zero(20 * 1024, 'z');
   REQUIRE(pub->client().publish("big/zero", std::string_view(zero), QoS::kAtMostOnce).ok());
-  REQUIRE(both_until([&] { return pub->delivered == sent.size(); }));
-  REQUIRE(both_until([&] { return sub->messages.size() == 2 * sent.size() + 1; }));
+  REQUIRE(both.until([&] { return pub->delivered == sent.size(); }));
+  REQUIRE(both.until([&] { return sub->messages.size() == 2 * sent.size() + 1; }));
   CHECK(pub->client().inflight_count() == 0);
   // Every byte arrives, and each QoS keeps publish order (mosquitto passes a QoS 2 message on at
   // PUBREL, so the two QoS levels may interleave differently).
@@ -170,23 +185,10 @@ TEST_CASE("a client with a 256-B rx receives messages of up to 300 KB in parts, 
   publisher_sizes.outbox = 1024 * 1024;
   itest::Sizes subscriber_sizes;
   subscriber_sizes.rx = 256;
-  auto pub = LiveClient::tcp(broker.port(), "parts-publisher", publisher_sizes);
-  auto sub = LiveClient::tcp(broker.port(), "parts-subscriber", subscriber_sizes);
-  sub->options.large_messages_in_parts = true;
-  auto both_until = [&](const std::function<bool()>& done) {
-    return itest::poll_until(
-        [&] {
-          pub->client().poll(1);
-          sub->client().poll(1);
-        },
-        done, 30000);
-  };
-  REQUIRE(pub->connect() == Status::kOk);
-  REQUIRE(sub->connect() == Status::kOk);
-  REQUIRE(both_until([&] { return pub->connected() && sub->connected(); }));
-  const onenet::codec::Subscription filter{"parts/#", QoS::kExactlyOnce};
-  REQUIRE(sub->client().subscribe(&filter, 1) == Status::kOk);
-  REQUIRE(both_until([&] { return sub->subscribed == 1; }));
+  PublisherAndSubscriber both(broker.port(), "parts", publisher_sizes, subscriber_sizes, true,
+                              "parts/#");
+  auto& pub = both.pub;
+  auto& sub = both.sub;
 
   // Each byte says where it is, so a lost, repeated or swapped part shows.
   const size_t sizes[] = {300 * 1024, 1000, 200, 64 * 1024, 257};
@@ -200,12 +202,12 @@ TEST_CASE("a client with a 256-B rx receives messages of up to 300 KB in parts, 
     REQUIRE(pub->client().publish("parts/data", std::string_view(payload), QoS::kAtLeastOnce).ok());
     sent.push_back(payload);
   }
-  REQUIRE(both_until([&] { return sub->messages.size() == sent.size(); }));
+  REQUIRE(both.until([&] { return sub->messages.size() == sent.size(); }));
   CHECK(sub->messages == sent);
   CHECK(sub->parts > 300 * 1024 / 256);  // the largest alone needs that many
   CHECK(sub->dropped.empty());
   CHECK(sub->connects == 1);  // the link never dropped
-  REQUIRE(both_until([&] { return pub->delivered == sent.size(); }));
+  REQUIRE(both.until([&] { return pub->delivered == sent.size(); }));
 }
 
 TEST_CASE("10,000 QoS 1 messages arrive at mosquitto_sub, none lost") {

@@ -173,16 +173,20 @@ TEST_CASE("the in-flight table and the outbox have hard limits") {
         Status::kClientInflightFull);
 }
 
-// A client whose tx holds control packets and small frames only (64 B), its outbox 4 KB.
-struct SmallTxHarness {
+// A client on the fakes with buffers of the given sizes (4 in-flight slots, 256-B table).
+template <size_t Rx, size_t Tx, size_t Outbox>
+struct SizedHarness {
   FakeClock clock;
   ScriptedTransport transport;
   RecordingHandler handler;
-  onenet::client::StaticStorage<512, 64, 4096, 4, 256> storage;
+  onenet::client::StaticStorage<Rx, Tx, Outbox, 4, 256> storage;
   onenet::client::Client client{transport, clock, scripted_random, storage.view(), handler};
   onenet::client::Options options;
-  SmallTxHarness() { options.connect.client_id = "c1"; }
+  SizedHarness() { options.connect.client_id = "c1"; }
 };
+
+// A client whose tx holds control packets and small frames only (64 B), its outbox 4 KB.
+using SmallTxHarness = SizedHarness<512, 64, 4096>;
 
 TEST_CASE("frames larger than tx leave from the outbox, at every QoS, in order with tx") {
   SmallTxHarness h;
@@ -423,17 +427,8 @@ TEST_CASE("a QoS 1 message whose topic does not fit rx cannot be acknowledged: t
 }
 
 // rx of 48 B: a topic, an id and some payload fit; none of the messages below does.
-struct SmallRxHarness {
-  FakeClock clock;
-  ScriptedTransport transport;
-  RecordingHandler handler;
-  onenet::client::StaticStorage<48, 256, 1024, 4, 256> storage;
-  onenet::client::Client client{transport, clock, scripted_random, storage.view(), handler};
-  onenet::client::Options options;
-  SmallRxHarness() {
-    options.connect.client_id = "c1";
-    options.large_messages_in_parts = true;
-  }
+struct SmallRxHarness : SizedHarness<48, 256, 1024> {
+  SmallRxHarness() { options.large_messages_in_parts = true; }
 };
 
 // Each part's payload equals the message's bytes at its offset: a payload whose every byte says

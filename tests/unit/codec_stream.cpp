@@ -244,47 +244,34 @@ TEST_CASE("an oversized PUBLISH can be taken in parts: whole, in order, for any 
   }
 }
 
+namespace {
+
+// Feeds `stream` to a decoder over 16 bytes: the frame is refused as too large, cannot be
+// streamed, and can be skipped. Returns the topic the refusal described.
+std::string refused_not_streamable(const Bytes& stream, onenet::codec::DecodeFunction decode) {
+  std::vector<uint8_t> buffer(16);
+  StreamDecoder decoder(onenet::MutableByteView(buffer.data(), buffer.size()), 16, decode);
+  Packet p;
+  REQUIRE(decoder.feed(onenet::ByteView(stream.data(), stream.size()), &p).status ==
+          Status::kCodecPacketTooLarge);
+  CHECK(decoder.stream_frame() == Status::kInvalidArgument);
+  CHECK(decoder.skip_frame() == Status::kOk);
+  return p.type == onenet::codec::PacketType::kPublish ? std::string(p.publish.topic) : "";
+}
+
+}  // namespace
+
 TEST_CASE("only a PUBLISH whose topic and id were read, with room left, can be streamed") {
   // SUBSCRIBE refused as too large: skipped, never streamed.
-  {
-    std::vector<uint8_t> buffer(16);
-    StreamDecoder decoder(onenet::MutableByteView(buffer.data(), buffer.size()), 16,
-                          onenet::codec::decode);
-    const Bytes header = {0x82, 0x40, 0x00, 0x01};
-    Packet p;
-    REQUIRE(decoder.feed(onenet::ByteView(header.data(), header.size()), &p).status ==
-            Status::kCodecPacketTooLarge);
-    CHECK(decoder.stream_frame() == Status::kInvalidArgument);
-    CHECK(decoder.skip_frame() == Status::kOk);
-  }
+  refused_not_streamable({0x82, 0x40, 0x00, 0x01}, onenet::codec::decode);
   // A topic that does not fit: no topic to keep, so no parts.
-  {
-    std::vector<uint8_t> buffer(16);
-    StreamDecoder decoder(onenet::MutableByteView(buffer.data(), buffer.size()), 16,
-                          onenet::codec::decode_from_server);
-    Bytes stream = {0x30, 0x2C, 0x00, 0x28};  // QoS 0, a 40-character topic, 2-byte payload
-    stream.insert(stream.end(), 42, 't');
-    Packet p;
-    REQUIRE(decoder.feed(onenet::ByteView(stream.data(), stream.size()), &p).status ==
-            Status::kCodecPacketTooLarge);
-    CHECK(p.publish.topic.empty());
-    CHECK(decoder.stream_frame() == Status::kInvalidArgument);
-    CHECK(decoder.skip_frame() == Status::kOk);
-  }
+  Bytes long_topic = {0x30, 0x2C, 0x00, 0x28};  // QoS 0, a 40-character topic, 2-byte payload
+  long_topic.insert(long_topic.end(), 42, 't');
+  CHECK(refused_not_streamable(long_topic, onenet::codec::decode_from_server).empty());
   // Headers that fill the buffer exactly: no room for a byte of payload.
-  {
-    std::vector<uint8_t> buffer(16);
-    StreamDecoder decoder(onenet::MutableByteView(buffer.data(), buffer.size()), 16,
-                          onenet::codec::decode_from_server);
-    Bytes stream = {0x30, 0x10, 0x00, 0x0C};  // QoS 0, a 12-character topic, 2-byte payload
-    stream.insert(stream.end(), 14, 't');
-    Packet p;
-    REQUIRE(decoder.feed(onenet::ByteView(stream.data(), stream.size()), &p).status ==
-            Status::kCodecPacketTooLarge);
-    CHECK(p.publish.topic == "tttttttttttt");
-    CHECK(decoder.stream_frame() == Status::kInvalidArgument);
-    CHECK(decoder.skip_frame() == Status::kOk);
-  }
+  Bytes full = {0x30, 0x10, 0x00, 0x0C};  // QoS 0, a 12-character topic, 2-byte payload
+  full.insert(full.end(), 14, 't');
+  CHECK(refused_not_streamable(full, onenet::codec::decode_from_server) == "tttttttttttt");
 }
 
 TEST_CASE("an oversized PUBLISH whose topic does not fit the buffer comes without a topic") {
