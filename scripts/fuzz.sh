@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every libFuzzer target for SECONDS each (default 60) under ASan+UBSan, starting from the
 # committed seed corpus in tests/fuzz/corpus/<target>. New inputs go to a scratch copy, so the
-# repository stays clean. A crash leaves its reproducer in build/fuzz/artifacts and fails.
+# repository stays clean. A crash, or an input that runs over 10 s (a hang), leaves its reproducer
+# in build/fuzz/artifacts and fails.
 # Usage: ./scripts/fuzz.sh [SECONDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +21,7 @@ for target in fuzz_decode fuzz_topic fuzz_token fuzz_client; do
   cp tests/fuzz/corpus/$target/* "$work"/ 2>/dev/null || true
   echo "fuzz: $target for ${seconds}s"
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-    build/fuzz/tests/fuzz/$target -max_total_time="$seconds" -max_len=4096 -print_final_stats=0 \
+    build/fuzz/tests/fuzz/$target -max_total_time="$seconds" -max_len=4096 -timeout=10 -print_final_stats=0 \
     -artifact_prefix=build/fuzz/artifacts/$target- "$work" 2>build/fuzz/$target.log \
     || { tail -40 build/fuzz/$target.log; echo "fuzz: $target FAILED"; exit 1; }
   grep -E "^#[0-9]+.*DONE" build/fuzz/$target.log | tail -1 || true

@@ -659,7 +659,7 @@ void Client::handle_publish(const codec::Packet& packet) {
 
 // A PUBLISH longer than Storage::rx is not fatal: dropping the link would not help (a resumed
 // session would send it again, forever). Once its topic and id are read, its payload passes
-// through rx in parts (handle_part), delivered or skipped. Without its id (the topic did not
+// through rx in parts (deliver), delivered or skipped. Without its id (the topic did not
 // fit) a QoS 1/2 message cannot be acknowledged: false, fatal; QoS 0 is skipped unseen.
 bool Client::take_oversized_message(const codec::Packet& packet) {
   const codec::Publish& p = packet.publish;

@@ -110,11 +110,13 @@ Status StreamDecoder::skip_frame() {
 }
 
 Status StreamDecoder::stream_frame() {
+  // Not streamable: nothing refused, headers unread, no room for payload beside them, or no
+  // payload at all (a frame refused by a max_frame_length below the buffer's size).
   if (error_ != Status::kCodecPacketTooLarge || refused_length_ == 0 || stream_header_ == 0 ||
-      stream_header_ >= capacity_) {
+      stream_header_ >= capacity_ || stream_header_ >= refused_length_) {
     return Status::kInvalidArgument;
   }
-  stream_total_ = refused_length_ - stream_header_;  // > 0: the headers alone fit the buffer
+  stream_total_ = refused_length_ - stream_header_;
   refused_length_ = 0;
   error_ = Status::kOk;
   return Status::kOk;

@@ -246,11 +246,12 @@ TEST_CASE("an oversized PUBLISH can be taken in parts: whole, in order, for any 
 
 namespace {
 
-// Feeds `stream` to a decoder over 16 bytes: the frame is refused as too large, cannot be
-// streamed, and can be skipped. Returns the topic the refusal described.
-std::string refused_not_streamable(const Bytes& stream, onenet::codec::DecodeFunction decode) {
+// Feeds `stream` to a decoder over 16 bytes (frames up to `max_frame`): the frame is refused
+// as too large, cannot be streamed, and can be skipped. Returns the topic the refusal described.
+std::string refused_not_streamable(const Bytes& stream, onenet::codec::DecodeFunction decode,
+                                   size_t max_frame = 16) {
   std::vector<uint8_t> buffer(16);
-  StreamDecoder decoder(onenet::MutableByteView(buffer.data(), buffer.size()), 16, decode);
+  StreamDecoder decoder(onenet::MutableByteView(buffer.data(), buffer.size()), max_frame, decode);
   Packet p;
   REQUIRE(decoder.feed(onenet::ByteView(stream.data(), stream.size()), &p).status ==
           Status::kCodecPacketTooLarge);
@@ -272,6 +273,9 @@ TEST_CASE("only a PUBLISH whose topic and id were read, with room left, can be s
   Bytes full = {0x30, 0x10, 0x00, 0x0C};  // QoS 0, a 12-character topic, 2-byte payload
   full.insert(full.end(), 14, 't');
   CHECK(refused_not_streamable(full, onenet::codec::decode_from_server) == "tttttttttttt");
+  // No payload: a frame within the buffer but over a lower frame limit has nothing to stream.
+  const Bytes empty = {0x30, 0x0A, 0x00, 0x08, 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'};
+  CHECK(refused_not_streamable(empty, onenet::codec::decode_from_server, 8) == "abcdefgh");
 }
 
 TEST_CASE("an oversized PUBLISH whose topic does not fit the buffer comes without a topic") {

@@ -54,7 +54,8 @@ class StreamDecoder {
   /// After next() returned kCodecPacketTooLarge for a PUBLISH whose topic and id it read: takes
   /// that frame's payload in parts (next_part()) instead of skipping it. The frame's headers stay
   /// at the front of the buffer, so the topic stays readable, and the payload passes through the
-  /// rest. kInvalidArgument when no such frame was refused, or its headers fill the buffer.
+  /// rest. kInvalidArgument when no such frame was refused, its headers fill the buffer, or it
+  /// has no payload (skip_frame() it).
   Status stream_frame();
 
   /// While a frame is streamed (streaming()): the payload bytes buffered since the last part,
