@@ -36,15 +36,18 @@ enum : uint8_t {
 
 // The subscription table (Storage::subscriptions) holds packed records in subscription order
 // (SUBACK codes follow it): [state][qos][packet id: 2 bytes][filter length: 2 bytes][filter].
-// A record is as long as its filter, so a table costs what its filters need.
+// A record is as long as its filter, so a table costs what its filters need. Its length and
+// filter, big-endian, are already an entry of SUBSCRIBE and UNSUBSCRIBE as the wire has it
+// [MQTT-3.8.3], [MQTT-3.10.3]: those packets are copied out of the table (encode_batch).
 constexpr size_t kRecordHeader = 6;
+constexpr size_t kRecordWireEntry = 4;  // where the record's [length][filter] begins
 
 uint16_t read16(const uint8_t* p) {
-  return static_cast<uint16_t>(p[0] | p[1] << 8);
+  return static_cast<uint16_t>(p[0] << 8 | p[1]);
 }
 void write16(uint8_t* p, uint16_t value) {
-  p[0] = static_cast<uint8_t>(value);
-  p[1] = static_cast<uint8_t>(value >> 8);
+  p[0] = static_cast<uint8_t>(value >> 8);
+  p[1] = static_cast<uint8_t>(value);
 }
 size_t record_size(const uint8_t* record) {
   return kRecordHeader + read16(record + 4);
@@ -57,16 +60,59 @@ uint16_t record_packet_id(const uint8_t* record) {
   return read16(record + 2);
 }
 
+// The next SUBSCRIBE (or UNSUBSCRIBE): the first `max_count` records in state `pending`.
+struct SubscriptionBatch {
+  const uint8_t* table;
+  uint32_t used;
+  uint8_t pending;
+  uint8_t max_count;
+  uint16_t packet_id;
+};
+
+// Writes the batch's entries at `out` (when set); returns their length.
+size_t write_batch_entries(const SubscriptionBatch& b, bool with_qos, uint8_t* out) {
+  size_t length = 0;
+  size_t count = 0;
+  for (const uint8_t* r = b.table; r < b.table + b.used && count < b.max_count;
+       r += record_size(r)) {
+    if (r[0] != b.pending) continue;
+    ++count;
+    const size_t entry = record_size(r) - kRecordWireEntry;
+    if (out) {
+      std::memcpy(out + length, r + kRecordWireEntry, entry);
+      if (with_qos) out[length + entry] = r[1];
+    }
+    length += entry + with_qos;
+  }
+  return length;
+}
+
+// SUBSCRIBE or UNSUBSCRIBE straight from the table (subscribe() checked its filters), in the
+// client's encoder signature. Flags 0010 [MQTT-3.8.1-1], [MQTT-3.10.1-1].
+Result<size_t> encode_batch(const void* packet, MutableByteView out) {
+  const SubscriptionBatch& b = *static_cast<const SubscriptionBatch*>(packet);
+  const bool subscribe = b.pending == kSubPending;
+  const uint8_t first = subscribe ? 0x82 : 0xA2;  // types 8 and 10, flags 0010
+  // At most 16 filters of up to 65,535 bytes: far below kMaxRemainingLength.
+  const auto remaining = static_cast<uint32_t>(2 + write_batch_entries(b, subscribe, nullptr));
+  const size_t header = codec::encode_fixed_header(first, remaining, nullptr);
+  if (out.size < header + remaining) return Status::kBufferTooSmall;
+  codec::encode_fixed_header(first, remaining, out.data);
+  write16(out.data + header, b.packet_id);
+  write_batch_entries(b, subscribe, out.data + header + 2);
+  return header + remaining;
+}
+
 constexpr uint8_t kDupBit = 0x08;
 constexpr uint32_t kStableConnectionMs = 30000;  // a link this old resets the backoff
 constexpr uint32_t kNoTimeoutMs = 3600000;
-constexpr size_t kMaxFiltersPerPacket = 16;
+constexpr uint8_t kMaxFiltersPerPacket = 16;
 // OneNET limits (onenet-protocol.md 2.4, 2.7, 2.8).
 constexpr uint16_t kOneNetMinKeepAlive = 10;
 constexpr uint16_t kOneNetMaxKeepAlive = 1800;
 constexpr size_t kOneNetMaxPayload = 256 * 1024;
 constexpr size_t kOneNetMaxSubscriptions = 10;
-constexpr size_t kOneNetMaxFiltersPerPacket = 8;
+constexpr uint8_t kOneNetMaxFiltersPerPacket = 8;
 constexpr uint32_t kOneNetMinReconnectMs = 2000;  // login limit: 3 per 5 s
 
 // Time is kept in 32-bit milliseconds and compared as elapsed time (now - since), which stays
@@ -921,6 +967,14 @@ uint8_t* Client::find_subscription(std::string_view filter) {
   return nullptr;
 }
 
+uint8_t* Client::find_record(uint8_t state) {
+  uint8_t* const table = subscription_table_;
+  for (uint8_t* r = table; r < table + subscriptions_used_; r += record_size(r)) {
+    if (r[0] == state) return r;
+  }
+  return nullptr;
+}
+
 // Drops freed records, keeping the order of the others.
 void Client::compact_subscriptions() {
   uint8_t* const table = subscription_table_;
@@ -1004,32 +1058,18 @@ void Client::send_pending_subscriptions() {
 // Groups pending entries into SUBSCRIBE (or UNSUBSCRIBE) packets of up to the per-packet limit.
 void Client::queue_subscription_packets(bool unsubscribe) {
   const uint8_t pending = unsubscribe ? kUnsubPending : kSubPending;
-  const size_t per_packet =
-      options_.profile == Profile::kOneNet ? kOneNetMaxFiltersPerPacket : kMaxFiltersPerPacket;
-  for (;;) {
-    codec::Subscription subs[kMaxFiltersPerPacket];
-    std::string_view filters[kMaxFiltersPerPacket];
-    uint8_t* records[kMaxFiltersPerPacket];
-    size_t n = 0;
-    uint8_t* const table = subscription_table_;
-    for (uint8_t* r = table; r < table + subscriptions_used_ && n < per_packet;
-         r += record_size(r)) {
-      if (r[0] != pending) continue;
-      filters[n] = record_filter(r);
-      subs[n] = codec::Subscription{filters[n], static_cast<QoS>(r[1])};
-      records[n++] = r;
-    }
-    if (n == 0) return;
-    const uint16_t id = next_packet_id();
-    const codec::Unsubscribe unsubscribe_packet{id, filters, n};
-    const codec::Subscribe subscribe_packet{id, subs, n};
-    const Status queued = unsubscribe
-                              ? queue(encode_packet<codec::Unsubscribe>, &unsubscribe_packet)
-                              : queue(encode_packet<codec::Subscribe>, &subscribe_packet);
-    if (queued != Status::kOk) return;  // retried at the next poll
-    for (size_t i = 0; i < n; ++i) {
-      write16(records[i] + 2, id);
-      records[i][0] = unsubscribe ? kUnsubAwait : kSubAwaitSuback;
+  SubscriptionBatch batch{
+      subscription_table_, subscriptions_used_, pending,
+      options_.profile == Profile::kOneNet ? kOneNetMaxFiltersPerPacket : kMaxFiltersPerPacket, 0};
+  while (find_record(pending) != nullptr) {
+    batch.packet_id = next_packet_id();
+    if (queue(encode_batch, &batch) != Status::kOk) return;  // retried at the next poll
+    size_t count = 0;
+    for (uint8_t* r = find_record(pending); r != nullptr && count < batch.max_count;
+         r = find_record(pending)) {
+      write16(r + 2, batch.packet_id);
+      r[0] = unsubscribe ? kUnsubAwait : kSubAwaitSuback;
+      ++count;
     }
   }
 }

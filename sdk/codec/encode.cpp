@@ -90,16 +90,6 @@ uint8_t publish_first_byte(const Publish& p) {
                                          (p.retain ? 1 : 0)));
 }
 
-// Type and flags, then the Remaining Length: 7 bits per byte, least significant first, the
-// top bit saying another byte follows [MQTT-2.2.3].
-void write_fixed_header(Writer& w, uint8_t first, size_t remaining) {
-  w.u8(first);
-  do {
-    w.u8(static_cast<uint8_t>((remaining & 0x7F) | (remaining > 0x7F ? 0x80 : 0)));
-    remaining >>= 7;
-  } while (remaining);
-}
-
 }  // namespace
 
 namespace wire {
@@ -110,14 +100,13 @@ Result<size_t> encode_frame(uint8_t first, BodyWriter body, const void* packet,
   body(packet, count);
   if (count.status != Status::kOk) return count.status;
   if (count.length > kMaxRemainingLength) return Status::kCodecPacketTooLarge;
-  Writer w;
-  write_fixed_header(w, first, count.length);
-  const size_t total = w.length + count.length;
+  const auto remaining = static_cast<uint32_t>(count.length);
+  const size_t total = encode_fixed_header(first, remaining, nullptr) + remaining;
   if (out.data == nullptr) return total;
   if (out.size < total) return Status::kBufferTooSmall;
+  Writer w;
   w.out = out.data;
-  w.length = 0;
-  write_fixed_header(w, first, count.length);
+  w.length = encode_fixed_header(first, remaining, out.data);
   body(packet, w);
   return total;
 }
@@ -140,6 +129,22 @@ Result<size_t> encode(const Subscribe& s, MutableByteView out) {
 Result<size_t> encode(const Unsubscribe& u, MutableByteView out) {
   // UNSUBSCRIBE flags are 0010 [MQTT-3.10.1-1].
   return wire::encode_frame(first_byte(PacketType::kUnsubscribe, 2), unsubscribe_body, &u, out);
+}
+
+// Type and flags, then the Remaining Length: 7 bits per byte, least significant first, the top
+// bit saying another byte follows [MQTT-2.2.3].
+size_t encode_fixed_header(uint8_t first_byte, uint32_t remaining_length, uint8_t* out) {
+  size_t n = 0;
+  if (out) out[n] = first_byte;
+  ++n;
+  do {
+    const auto byte =
+        static_cast<uint8_t>((remaining_length & 0x7F) | (remaining_length > 0x7F ? 0x80 : 0));
+    if (out) out[n] = byte;
+    ++n;
+    remaining_length >>= 7;
+  } while (remaining_length);
+  return n;
 }
 
 // Fixed-size packets are written directly: no body to count or validate beyond the id.

@@ -717,6 +717,62 @@ TEST_CASE("the subscription table holds what its bytes allow; freed records are 
   CHECK(filters_of(packets[0]) == std::vector<std::string>{"filter/b", "filter/c"});
 }
 
+TEST_CASE("filters beyond one packet's limit go in further SUBSCRIBE and UNSUBSCRIBE packets") {
+  Harness h;
+  h.connect();
+  std::vector<std::string> names;
+  for (int i = 0; i < 20; ++i) names.push_back("f/" + std::to_string(i));
+  std::vector<onenet::codec::Subscription> subs;
+  for (int i = 0; i < 20; ++i) subs.push_back({names[i], static_cast<QoS>(i % 3)});
+  REQUIRE(h.client.subscribe(subs.data(), subs.size()) == Status::kOk);
+  auto packets = h.transport.take_packets();
+  // At most 16 filters per packet, in the order given, each with its own QoS.
+  REQUIRE(packets.size() == 2);
+  CHECK(packets[0].packet_id != packets[1].packet_id);
+  std::vector<std::string> sent;
+  for (const auto& packet : packets) {
+    REQUIRE(packet.type == PacketType::kSubscribe);
+    onenet::ByteView cursor = packet.list;
+    onenet::codec::Subscription entry;
+    while (onenet::codec::next_filter(&cursor, true, &entry)) {
+      sent.push_back(std::string(entry.filter) + ":" + std::to_string(static_cast<int>(entry.qos)));
+    }
+  }
+  std::vector<std::string> expected;
+  for (int i = 0; i < 20; ++i) expected.push_back(names[i] + ":" + std::to_string(i % 3));
+  CHECK(sent == expected);
+  CHECK(filters_of(packets[0]).size() == 16);
+  h.transport.deliver(suback(packets[1].packet_id, {0x00, 0x01, 0x02, 0x00}));
+  h.transport.deliver(
+      suback(packets[0].packet_id,
+             std::initializer_list<uint8_t>({0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2, 0})));
+  h.client.poll(0);
+  // Each SUBACK answers its own packet's filters, in their order.
+  expected.clear();
+  for (int i = 16; i < 20; ++i)
+    expected.push_back(names[i] + ":" + std::to_string(i - 16 == 3 ? 0 : i - 16));
+  for (int i = 0; i < 16; ++i) expected.push_back(names[i] + ":" + std::to_string(i % 3));
+  CHECK(h.handler.subscribed == expected);
+
+  std::vector<std::string_view> filters(names.begin(), names.end());
+  REQUIRE(h.client.unsubscribe(filters.data(), filters.size()) == Status::kOk);
+  packets = h.transport.take_packets();
+  REQUIRE(packets.size() == 2);
+  sent.clear();
+  for (const auto& packet : packets) {
+    REQUIRE(packet.type == PacketType::kUnsubscribe);
+    onenet::ByteView cursor = packet.list;
+    onenet::codec::Subscription entry;
+    while (onenet::codec::next_filter(&cursor, false, &entry)) sent.emplace_back(entry.filter);
+  }
+  CHECK(sent == names);
+  for (const auto& packet : packets) {
+    h.transport.deliver(ack_frame(PacketType::kUnsuback, packet.packet_id));
+  }
+  h.client.poll(0);
+  CHECK(h.handler.unsubscribed == names);
+}
+
 TEST_CASE("a handler may subscribe and unsubscribe from inside on_subscribed") {
   struct Chain : RecordingHandler {
     void on_subscribed(std::string_view filter, Status result, QoS granted) override {

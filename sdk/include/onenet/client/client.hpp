@@ -267,6 +267,7 @@ class Client {
   void send_queued_messages();
   void send_pending_subscriptions();
   uint8_t* find_subscription(std::string_view filter);
+  uint8_t* find_record(uint8_t state);  // the first record in `state`
   void compact_subscriptions();
 
   uint16_t next_packet_id();

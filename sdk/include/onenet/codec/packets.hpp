@@ -154,6 +154,12 @@ Result<size_t> encode_empty(PacketType type, MutableByteView out);
 /// engine queues. Same errors.
 Result<size_t> encode_control(PacketType type, uint16_t packet_id, MutableByteView out);
 
+/// Writes a fixed header (`first_byte`, then `remaining_length` in 1 to 4 bytes [MQTT-2.2.3]) at
+/// `out` and returns its length; with `out` null, returns the length only. For a caller that
+/// builds a body itself (the client writes SUBSCRIBE straight from its subscription table).
+/// `remaining_length` must be at most kMaxRemainingLength.
+size_t encode_fixed_header(uint8_t first_byte, uint32_t remaining_length, uint8_t* out);
+
 // ---- Decoding ----------------------------------------------------------------------------------
 
 /// What the fixed header at the start of a buffer says.
