@@ -181,26 +181,26 @@ const char* to_string(State state) {
 
 Client::Client(port::Transport& transport, port::Clock& clock, port::RandomFunction random,
                const Storage& storage, Handler& handler)
-    : transport_(transport),
-      clock_(clock),
-      random_(random),
-      handler_(handler),
-      decoder_(storage.rx, storage.rx.size, codec::decode_from_server),
-      tx_buffer_(storage.tx.data),
-      outbox_buffer_(storage.outbox.data),
-      subscription_table_(storage.subscriptions.data),
-      inflight_table_(storage.inflight),
-      inbound_qos2_ids_(storage.inbound_qos2),
+    :  // Offsets and counts are kept in 32 bits (a smaller client); configure() refuses more.
+      storage_fits_(storage.rx.size <= UINT32_MAX && storage.tx.size <= UINT32_MAX &&
+                    storage.outbox.size <= UINT32_MAX && storage.subscriptions.size <= UINT32_MAX &&
+                    storage.inflight_capacity <= UINT32_MAX &&
+                    storage.inbound_qos2_capacity <= UINT32_MAX),
       tx_capacity_(static_cast<uint32_t>(storage.tx.size)),
       outbox_capacity_(static_cast<uint32_t>(storage.outbox.size)),
       subscription_capacity_(static_cast<uint32_t>(storage.subscriptions.size)),
       inflight_capacity_(static_cast<uint32_t>(storage.inflight_capacity)),
       inbound_qos2_capacity_(static_cast<uint32_t>(storage.inbound_qos2_capacity)),
-      // Offsets and counts are kept in 32 bits (a smaller client); configure() refuses more.
-      storage_fits_(storage.rx.size <= UINT32_MAX && storage.tx.size <= UINT32_MAX &&
-                    storage.outbox.size <= UINT32_MAX && storage.subscriptions.size <= UINT32_MAX &&
-                    storage.inflight_capacity <= UINT32_MAX &&
-                    storage.inbound_qos2_capacity <= UINT32_MAX) {}
+      transport_(transport),
+      handler_(handler),
+      tx_buffer_(storage.tx.data),
+      outbox_buffer_(storage.outbox.data),
+      inflight_table_(storage.inflight),
+      subscription_table_(storage.subscriptions.data),
+      inbound_qos2_ids_(storage.inbound_qos2),
+      clock_(clock),
+      random_(random),
+      decoder_(storage.rx, storage.rx.size, codec::decode_from_server) {}
 
 // ---- Configuration and profile rules -----------------------------------------------------------
 

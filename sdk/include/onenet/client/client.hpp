@@ -281,41 +281,17 @@ class Client {
   Status store_message(const codec::Publish& publish, uint32_t size);
   void requeue_after_connect(bool session_present);
 
-  port::Transport& transport_;
-  port::Clock& clock_;
-  port::RandomFunction random_;
-  Handler& handler_;
-  codec::StreamDecoder decoder_;  // owns Storage::rx
-  // The rest of the caller's Storage, its sizes in 32 bits (pointers first: no padding).
-  uint8_t* tx_buffer_;
-  uint8_t* outbox_buffer_;
-  uint8_t* subscription_table_;
-  InflightEntry* inflight_table_;
-  uint16_t* inbound_qos2_ids_;
-  uint32_t tx_capacity_;
-  uint32_t outbox_capacity_;
-  uint32_t subscription_capacity_;
-  uint32_t inflight_capacity_;
-  uint32_t inbound_qos2_capacity_;
-  Options options_;
-
-  bool storage_fits_;  // every Storage size fits 32 bits
-  bool configured_ = false;
+  // Layout: the fields used most come first, where a Cortex-M's 16-bit load and store
+  // instructions reach them (bytes within 32 B of the object, words within 128 B); a field
+  // further out costs a 32-bit instruction at every use. Sizes and offsets are in 32 bits.
   State state_ = State::kIdle;
+  bool configured_ = false;
   bool caller_waits_for_tx_ = false;  // a call was refused with kClientBusy (tx full)
   bool ping_outstanding_ = false;
   bool parts_wanted_ = false;  // the message received now goes to on_message (else dropped)
+  bool storage_fits_;          // every Storage size fits 32 bits
   Status last_error_ = Status::kOk;
   uint16_t last_packet_id_ = 0;
-  uint32_t generation_ = 0;  // bumped when a connection begins or ends: dispatch stops then
-  // Milliseconds, 32 bits (client.cpp: time_left).
-  uint32_t state_since_ms_ = 0;
-  uint32_t connected_since_ms_ = 0;
-  uint32_t backoff_ms_ = 0;  // the delay drawn for the current kBackoff
-  uint32_t last_sent_ms_ = 0;
-  uint32_t last_received_ms_ = 0;
-  uint32_t ping_sent_ms_ = 0;
-  uint32_t attempts_ = 0;
 
   uint32_t tx_start_ = 0;
   uint32_t tx_end_ = 0;
@@ -331,6 +307,35 @@ class Client {
   uint32_t queued_count_ = 0;   // live entries waiting to be sent
   uint32_t inbound_qos2_count_ = 0;
   uint32_t subscriptions_used_ = 0;  // bytes of Storage::subscriptions holding records
+  uint32_t generation_ = 0;          // bumped when a connection begins or ends: dispatch stops then
+  // The caller's Storage.
+  uint32_t tx_capacity_;
+  uint32_t outbox_capacity_;
+  uint32_t subscription_capacity_;
+  uint32_t inflight_capacity_;
+  uint32_t inbound_qos2_capacity_;
+  // Milliseconds, 32 bits (client.cpp: time_left).
+  uint32_t last_sent_ms_ = 0;
+  uint32_t last_received_ms_ = 0;
+  uint32_t ping_sent_ms_ = 0;
+
+  port::Transport& transport_;
+  Handler& handler_;
+  uint8_t* tx_buffer_;
+  uint8_t* outbox_buffer_;
+  InflightEntry* inflight_table_;
+  uint8_t* subscription_table_;
+  uint16_t* inbound_qos2_ids_;
+  port::Clock& clock_;
+  port::RandomFunction random_;
+
+  uint32_t state_since_ms_ = 0;
+  uint32_t connected_since_ms_ = 0;
+  uint32_t backoff_ms_ = 0;  // the delay drawn for the current kBackoff
+  uint32_t attempts_ = 0;
+
+  codec::StreamDecoder decoder_;  // owns Storage::rx
+  Options options_;
 };
 
 }  // namespace onenet::client

@@ -87,6 +87,9 @@ class StreamDecoder {
   // is used up to 4 GiB.
   DecodeFunction decode_frame_;
   uint8_t* buffer_;
+  // The small fields here, where a Cortex-M's 16-bit loads reach them (client.hpp: layout).
+  Status error_ = Status::kOk;
+  uint8_t stream_fixed_header_ = 0;  // the streamed frame's fixed header length: where its topic is
   uint32_t capacity_;
   uint32_t max_frame_length_;
   uint32_t start_ = 0;
@@ -101,8 +104,6 @@ class StreamDecoder {
   uint32_t stream_total_ = 0;
   uint32_t stream_offset_ = 0;
   uint32_t part_length_ = 0;
-  Status error_ = Status::kOk;
-  uint8_t stream_fixed_header_ = 0;  // the streamed frame's fixed header length: where its topic is
 };
 
 }  // namespace onenet::codec
