@@ -9,13 +9,12 @@ constexpr char kHexUpper[] = "0123456789ABCDEF";
 constexpr char kBase64Alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-// Value of a Base64 character, or -1 when it is not in the RFC 4648 alphabet.
+// Value of a Base64 character, or -1 when it is not in the RFC 4648 alphabet. A search of the
+// alphabet rather than ranges: keys are 44 characters, and the table is linked anyway.
 int base64_value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
+  for (int v = 0; v < 64; ++v) {
+    if (kBase64Alphabet[v] == c) return v;
+  }
   return -1;
 }
 

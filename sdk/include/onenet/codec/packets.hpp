@@ -119,10 +119,12 @@ struct Suback {
 struct Packet {
   PacketType type = PacketType::kDisconnect;
   uint16_t packet_id = 0;
-  Connect connect;
+  // What a client decodes first, within reach of Thumb's 16-bit loads and stores; CONNECT,
+  // which only a broker decodes, last.
   Connack connack;
   Publish publish;
   ByteView list;
+  Connect connect;
 };
 
 // ---- Encoding. encoded_size validates; encode writes and returns the bytes written. ----------
