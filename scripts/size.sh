@@ -85,6 +85,11 @@ if [ -f bench/size/device.cpp ]; then
     linked_total=$((linked_total + bytes))
   done
   printf '%-44s %8d\n' "  device total as linked" "$linked_total"
+  # The codec split as coreMQTT splits its library: packets (its serializer's part) and the
+  # stream decoder that buffers and frames what arrives (its core_mqtt.c's receive loop).
+  printf '%-44s %8d\n' "  codec: packets, UTF-8 and topic rules" \
+    "$(( $(linked codec-) - $(linked codec-stream_decoder) ))"
+  printf '%-44s %8d\n' "  codec: stream decoder" "$(linked codec-stream_decoder)"
   # Where those bytes go: the largest SDK functions in the image (the flash profile).
   echo "  largest sdk functions as linked:"
   awk -v prefix="$out/" '
