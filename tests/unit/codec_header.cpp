@@ -15,7 +15,7 @@ Status header_status(const Bytes& data, size_t max = SIZE_MAX, FrameHeader* out 
 
 }  // namespace
 
-TEST_CASE("Remaining Length: boundaries of one to four bytes") {
+TEST_CASE("Remaining Length: boundaries of one to four bytes, decoded and encoded") {
   struct Case {
     Bytes bytes;
     uint32_t value;
@@ -29,6 +29,11 @@ TEST_CASE("Remaining Length: boundaries of one to four bytes") {
     REQUIRE(header_status(c.bytes, SIZE_MAX, &h) == Status::kOk);
     CHECK(h.remaining_length == c.value);
     CHECK(h.header_length == c.bytes.size());
+    // encode_fixed_header writes exactly these bytes, and counts them without a buffer.
+    uint8_t written[5] = {};
+    CHECK(onenet::codec::encode_fixed_header(0x30, c.value, nullptr) == c.bytes.size());
+    REQUIRE(onenet::codec::encode_fixed_header(0x30, c.value, written) == c.bytes.size());
+    CHECK(Bytes(written, written + c.bytes.size()) == c.bytes);
   }
 }
 
