@@ -74,7 +74,7 @@ void BM_StreamDecodePublish(benchmark::State& state) {
   (void)encode(p, MutableByteView(frame.data(), frame.size()));
   std::vector<uint8_t> buffer(8192);
   StreamDecoder decoder(MutableByteView(buffer.data(), buffer.size()), buffer.size(),
-                        decode_from_server);
+                        decode_body_from_server);
   const size_t allocations_before = onenet_bench::allocation_count();
   for (auto _ : state) {
     MutableByteView space = decoder.free_space();

@@ -200,7 +200,7 @@ Client::Client(port::Transport& transport, port::Clock& clock, port::RandomFunct
       inbound_qos2_ids_(storage.inbound_qos2),
       clock_(clock),
       random_(random),
-      decoder_(storage.rx, storage.rx.size, codec::decode_from_server) {}
+      decoder_(storage.rx, storage.rx.size, codec::decode_body_from_server) {}
 
 // ---- Configuration and profile rules -----------------------------------------------------------
 

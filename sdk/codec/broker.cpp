@@ -90,9 +90,13 @@ Status decode(ByteView frame, Packet* out) {
   FrameHeader header;
   const Status s = wire::frame_header(frame, &header);
   if (s != Status::kOk) return s;
+  return decode_body(header, wire::body_of(frame, header), out);
+}
+
+Status decode_body(const FrameHeader& header, ByteView body, Packet* out) {
   *out = Packet();
   out->type = static_cast<PacketType>(header.first_byte >> 4);
-  Reader r{frame.data + header.header_length, frame.data + frame.size};
+  Reader r{body.data, body.data + body.size};
   switch (out->type) {
     case PacketType::kConnect: {
       const Status connect = decode_connect(r, &out->connect);
@@ -110,7 +114,7 @@ Status decode(ByteView frame, Packet* out) {
     case PacketType::kDisconnect:
       break;
     default:
-      return wire::decode_server_packet(header, r, out);
+      return decode_body_from_server(header, body, out);
   }
   return r.left() ? Status::kCodecTrailingBytes : Status::kOk;
 }

@@ -66,53 +66,6 @@ Status frame_header(ByteView frame, FrameHeader* header) {
   return Status::kOk;
 }
 
-Status decode_server_packet(const FrameHeader& header, Reader& r, Packet* out) {
-  const uint8_t flags = header.first_byte & 0x0F;
-  switch (out->type) {
-    case PacketType::kConnack: {
-      const uint8_t ack_flags = r.u8();
-      const uint8_t code = r.u8();
-      out->connack.session_present = ack_flags;
-      out->connack.return_code = static_cast<ConnectReturnCode>(code);
-      if (r.status != Status::kOk) break;
-      if (ack_flags > 1) return Status::kCodecBadFlags;      // bits 7-1 reserved [MQTT-3.2.2.1]
-      if (code > 5) return Status::kCodecBadReturnCode;      // 6-255 reserved [MQTT-3.2.2.3]
-      if (ack_flags && code) return Status::kCodecBadFlags;  // [MQTT-3.2.2-4]
-      break;
-    }
-    case PacketType::kPublish: {
-      Publish& pub = out->publish;
-      pub.dup = flags & 0x08;
-      pub.qos = static_cast<QoS>((flags >> 1) & 0x03);
-      pub.retain = flags & 0x01;
-      pub.topic = r.text(check_topic_name);  // [MQTT-3.3.2-1], [MQTT-3.3.2-2]
-      pub.packet_id = 0;
-      if (pub.qos != QoS::kAtMostOnce) out->packet_id = pub.packet_id = r.packet_id();
-      pub.payload = r.rest();
-      break;
-    }
-    case PacketType::kSuback: {
-      out->packet_id = r.packet_id();
-      out->list = r.rest();
-      if (r.status == Status::kOk) return check_return_codes(out->list);
-      break;
-    }
-    case PacketType::kPingresp:
-      break;
-    case PacketType::kPuback:
-    case PacketType::kPubrec:
-    case PacketType::kPubrel:
-    case PacketType::kPubcomp:
-    case PacketType::kUnsuback:
-      out->packet_id = r.packet_id();
-      break;
-    default:
-      return Status::kCodecBadPacketType;
-  }
-  if (r.status != Status::kOk) return r.status;
-  return r.left() ? Status::kCodecTrailingBytes : Status::kOk;
-}
-
 }  // namespace wire
 
 Status decode_header(ByteView data, size_t max_frame_length, FrameHeader* out) {
@@ -149,16 +102,63 @@ Status decode_header(ByteView data, size_t max_frame_length, FrameHeader* out) {
   return out->frame_length() > max_frame_length ? Status::kCodecPacketTooLarge : Status::kOk;
 }
 
-Status decode_from_server(ByteView frame, Packet* out) {
-  FrameHeader header;
-  const Status s = wire::frame_header(frame, &header);
-  if (s != Status::kOk) return s;
+Status decode_body_from_server(const FrameHeader& header, ByteView body, Packet* out) {
   // Only the fields of the decoded type are written (see packets.hpp): building a whole default
   // Packet here would cost a temporary, a memset and a memcpy on an MCU.
   out->type = static_cast<PacketType>(header.first_byte >> 4);
   out->packet_id = 0;
-  wire::Reader r{frame.data + header.header_length, frame.data + frame.size};
-  return wire::decode_server_packet(header, r, out);
+  wire::Reader r{body.data, body.data + body.size};
+  const uint8_t flags = header.first_byte & 0x0F;
+  switch (out->type) {
+    case PacketType::kConnack: {
+      const uint8_t ack_flags = r.u8();
+      const uint8_t code = r.u8();
+      out->connack.session_present = ack_flags;
+      out->connack.return_code = static_cast<ConnectReturnCode>(code);
+      if (r.status != Status::kOk) break;
+      if (ack_flags > 1) return Status::kCodecBadFlags;      // bits 7-1 reserved [MQTT-3.2.2.1]
+      if (code > 5) return Status::kCodecBadReturnCode;      // 6-255 reserved [MQTT-3.2.2.3]
+      if (ack_flags && code) return Status::kCodecBadFlags;  // [MQTT-3.2.2-4]
+      break;
+    }
+    case PacketType::kPublish: {
+      Publish& pub = out->publish;
+      pub.dup = flags & 0x08;
+      pub.qos = static_cast<QoS>((flags >> 1) & 0x03);
+      pub.retain = flags & 0x01;
+      pub.topic = r.text(check_topic_name);  // [MQTT-3.3.2-1], [MQTT-3.3.2-2]
+      pub.packet_id = 0;
+      if (pub.qos != QoS::kAtMostOnce) out->packet_id = pub.packet_id = r.packet_id();
+      pub.payload = r.rest();
+      break;
+    }
+    case PacketType::kSuback: {
+      out->packet_id = r.packet_id();
+      out->list = r.rest();
+      if (r.status == Status::kOk) return wire::check_return_codes(out->list);
+      break;
+    }
+    case PacketType::kPingresp:
+      break;
+    case PacketType::kPuback:
+    case PacketType::kPubrec:
+    case PacketType::kPubrel:
+    case PacketType::kPubcomp:
+    case PacketType::kUnsuback:
+      out->packet_id = r.packet_id();
+      break;
+    default:
+      return Status::kCodecBadPacketType;
+  }
+  if (r.status != Status::kOk) return r.status;
+  return r.left() ? Status::kCodecTrailingBytes : Status::kOk;
+}
+
+Status decode_from_server(ByteView frame, Packet* out) {
+  FrameHeader header;
+  const Status s = wire::frame_header(frame, &header);
+  if (s != Status::kOk) return s;
+  return decode_body_from_server(header, wire::body_of(frame, header), out);
 }
 
 }  // namespace onenet::codec

@@ -8,8 +8,8 @@
 namespace onenet::codec {
 
 StreamDecoder::StreamDecoder(MutableByteView buffer, size_t max_frame_length,
-                             DecodeFunction decode_frame)
-    : decode_frame_(decode_frame),
+                             BodyDecodeFunction decode_body)
+    : decode_body_(decode_body),
       buffer_(buffer.data),
       capacity_(static_cast<uint32_t>(buffer.size < UINT32_MAX ? buffer.size : UINT32_MAX)),
       max_frame_length_(
@@ -48,8 +48,10 @@ Status StreamDecoder::next(Packet* out) {
     stream_header_ = 0;
     if (out->type == PacketType::kPublish) {
       // Read what the caller needs to acknowledge and report it: topic, QoS, id.
-      wire::Reader r{available.data + header.header_length, available.data + available.size};
-      const Status described = wire::decode_server_packet(header, r, out);
+      const Status described = decode_body_from_server(
+          header,
+          ByteView(available.data + header.header_length, available.size - header.header_length),
+          out);
       if (described == Status::kCodecTruncated && available.size < capacity_) {
         return Status::kCodecNeedMore;  // the rest of the variable header is on its way
       }
@@ -65,7 +67,8 @@ Status StreamDecoder::next(Packet* out) {
   if (s == Status::kOk) {
     const uint32_t length = static_cast<uint32_t>(header.frame_length());  // <= max_frame_length_
     if (available.size < length) return Status::kCodecNeedMore;
-    s = decode_frame_(ByteView(available.data, length), out);
+    s = decode_body_(header,
+                     ByteView(available.data + header.header_length, header.remaining_length), out);
     if (s == Status::kOk) {
       last_frame_length_ = length;
       return s;

@@ -86,12 +86,14 @@ struct Reader {
   ByteView rest();
 };
 
-/// Decodes what a server sends, given the validated header; shared by both decoders.
-Status decode_server_packet(const FrameHeader& header, Reader& r, Packet* out);
-
 /// The fixed header of a complete frame: kCodecTruncated / kCodecTrailingBytes when `frame`
 /// is not exactly one frame.
 Status frame_header(ByteView frame, FrameHeader* header);
+
+/// What follows the fixed header of a frame frame_header() accepted.
+inline ByteView body_of(ByteView frame, const FrameHeader& header) {
+  return ByteView(frame.data + header.header_length, header.remaining_length);
+}
 
 }  // namespace onenet::codec::wire
 

@@ -77,7 +77,7 @@ void check_round_trip(const Packet& p, ByteView frame) {
 void small_buffer_pass(ByteView stream, size_t chunk, size_t capacity, size_t max_frame) {
   std::vector<uint8_t> buffer(capacity);
   StreamDecoder decoder(MutableByteView(buffer.data(), buffer.size()), max_frame,
-                        decode_from_server);
+                        decode_body_from_server);
   size_t frame_at = 0;  // where the next expected frame starts in `stream`
   // The next frame of the stream, decoded whole: false when none is complete.
   auto next_frame = [&](Packet* whole, Status* status) {
@@ -209,7 +209,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   // Streaming pass over the same bytes must see the same sequence of results.
   std::vector<uint8_t> buffer(4096);
-  StreamDecoder decoder(MutableByteView(buffer.data(), buffer.size()), 4096, decode);
+  StreamDecoder decoder(MutableByteView(buffer.data(), buffer.size()), 4096, decode_body);
   std::vector<int> streamed;
   size_t fed = 0;
   bool stopped = false;

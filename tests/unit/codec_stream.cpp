@@ -60,7 +60,7 @@ template <typename NextChunk>
 std::vector<std::string> decode_in_chunks(const Bytes& input, NextChunk next_chunk) {
   std::vector<uint8_t> buffer(512);
   StreamDecoder decoder(onenet::MutableByteView(buffer.data(), buffer.size()), 512,
-                        onenet::codec::decode);
+                        onenet::codec::decode_body);
   std::vector<std::string> seen;
   size_t at = 0;
   while (at < input.size()) {
@@ -101,7 +101,7 @@ TEST_CASE("receiving in place: free_space and commit yield the same packets") {
   const Bytes input = every_packet();
   std::vector<uint8_t> buffer(400);
   StreamDecoder decoder(onenet::MutableByteView(buffer.data(), buffer.size()), 400,
-                        onenet::codec::decode);
+                        onenet::codec::decode_body);
   size_t at = 0;
   size_t packets = 0;
   while (at < input.size()) {
@@ -121,7 +121,7 @@ TEST_CASE("receiving in place: free_space and commit yield the same packets") {
 TEST_CASE("an oversized packet is refused from its header, before the body is buffered") {
   std::vector<uint8_t> buffer(64);
   StreamDecoder decoder(onenet::MutableByteView(buffer.data(), buffer.size()), 32,
-                        onenet::codec::decode);
+                        onenet::codec::decode_body);
   const Bytes header = {0x82, 0xFF, 0xFF, 0x03};  // SUBSCRIBE of 65,535 bytes
   Packet p;
   auto r = decoder.feed(onenet::ByteView(header.data(), 2), &p);
@@ -138,7 +138,7 @@ TEST_CASE("an oversized packet is refused from its header, before the body is bu
 TEST_CASE("an oversized PUBLISH is described once its topic and id are in, and can be skipped") {
   std::vector<uint8_t> buffer(64);
   StreamDecoder decoder(onenet::MutableByteView(buffer.data(), buffer.size()), 32,
-                        onenet::codec::decode_from_server);
+                        onenet::codec::decode_body_from_server);
   Packet p;
   CHECK(decoder.skip_frame() == Status::kInvalidArgument);  // nothing refused yet
 
@@ -190,7 +190,7 @@ TEST_CASE("an oversized PUBLISH can be taken in parts: whole, in order, for any 
     CAPTURE(chunk);
     std::vector<uint8_t> buffer(32);
     StreamDecoder decoder(onenet::MutableByteView(buffer.data(), buffer.size()), 32,
-                          onenet::codec::decode_from_server);
+                          onenet::codec::decode_body_from_server);
     StreamDecoder::PayloadPart part;
     CHECK(decoder.stream_frame() == Status::kInvalidArgument);    // nothing refused
     CHECK(decoder.next_part(&part) == Status::kInvalidArgument);  // nothing streamed
@@ -248,7 +248,7 @@ namespace {
 
 // Feeds `stream` to a decoder over 16 bytes (frames up to `max_frame`): the frame is refused
 // as too large, cannot be streamed, and can be skipped. Returns the topic the refusal described.
-std::string refused_not_streamable(const Bytes& stream, onenet::codec::DecodeFunction decode,
+std::string refused_not_streamable(const Bytes& stream, onenet::codec::BodyDecodeFunction decode,
                                    size_t max_frame = 16) {
   std::vector<uint8_t> buffer(16);
   StreamDecoder decoder(onenet::MutableByteView(buffer.data(), buffer.size()), max_frame, decode);
@@ -264,24 +264,24 @@ std::string refused_not_streamable(const Bytes& stream, onenet::codec::DecodeFun
 
 TEST_CASE("only a PUBLISH whose topic and id were read, with room left, can be streamed") {
   // SUBSCRIBE refused as too large: skipped, never streamed.
-  refused_not_streamable({0x82, 0x40, 0x00, 0x01}, onenet::codec::decode);
+  refused_not_streamable({0x82, 0x40, 0x00, 0x01}, onenet::codec::decode_body);
   // A topic that does not fit: no topic to keep, so no parts.
   Bytes long_topic = {0x30, 0x2C, 0x00, 0x28};  // QoS 0, a 40-character topic, 2-byte payload
   long_topic.insert(long_topic.end(), 42, 't');
-  CHECK(refused_not_streamable(long_topic, onenet::codec::decode_from_server).empty());
+  CHECK(refused_not_streamable(long_topic, onenet::codec::decode_body_from_server).empty());
   // Headers that fill the buffer exactly: no room for a byte of payload.
   Bytes full = {0x30, 0x10, 0x00, 0x0C};  // QoS 0, a 12-character topic, 2-byte payload
   full.insert(full.end(), 14, 't');
-  CHECK(refused_not_streamable(full, onenet::codec::decode_from_server) == "tttttttttttt");
+  CHECK(refused_not_streamable(full, onenet::codec::decode_body_from_server) == "tttttttttttt");
   // No payload: a frame within the buffer but over a lower frame limit has nothing to stream.
   const Bytes empty = {0x30, 0x0A, 0x00, 0x08, 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'};
-  CHECK(refused_not_streamable(empty, onenet::codec::decode_from_server, 8) == "abcdefgh");
+  CHECK(refused_not_streamable(empty, onenet::codec::decode_body_from_server, 8) == "abcdefgh");
 }
 
 TEST_CASE("an oversized PUBLISH whose topic does not fit the buffer comes without a topic") {
   std::vector<uint8_t> buffer(16);
   StreamDecoder decoder(onenet::MutableByteView(buffer.data(), buffer.size()), 16,
-                        onenet::codec::decode_from_server);
+                        onenet::codec::decode_body_from_server);
   Bytes stream = {0x32, 0x2E, 0x00, 0x28};  // QoS 1, a 40-character topic, id 1, 2-byte payload
   stream.insert(stream.end(), 40, 't');
   stream.insert(stream.end(), {0x00, 0x01, 'p', 'p'});
@@ -313,7 +313,7 @@ TEST_CASE("an oversized PUBLISH whose topic does not fit the buffer comes withou
 TEST_CASE("a malformed packet in the stream gives its precise status") {
   std::vector<uint8_t> buffer(64);
   StreamDecoder decoder(onenet::MutableByteView(buffer.data(), buffer.size()), 64,
-                        onenet::codec::decode_from_server);
+                        onenet::codec::decode_body_from_server);
   const Bytes bad = {0xD0, 0x00, 0x20, 0x02, 0x00, 0x07};  // PINGRESP, then CONNACK code 7
   Packet p;
   auto r = decoder.feed(onenet::ByteView(bad.data(), bad.size()), &p);

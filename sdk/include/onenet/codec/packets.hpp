@@ -192,8 +192,15 @@ Status decode(ByteView frame, Packet* out);
 /// (connack, publish, or list for SUBACK); other fields keep what they held.
 Status decode_from_server(ByteView frame, Packet* out);
 
-/// Signature shared by decode and decode_from_server.
-using DecodeFunction = Status (*)(ByteView frame, Packet* out);
+/// decode and decode_from_server after the fixed header: `header` was read and checked by
+/// decode_header, and `body` holds the bytes after it (exactly its remaining_length for a whole
+/// frame; anything else is refused as truncated or trailing, never read past). What
+/// StreamDecoder calls, so a buffered frame's header is decoded once.
+Status decode_body(const FrameHeader& header, ByteView body, Packet* out);
+Status decode_body_from_server(const FrameHeader& header, ByteView body, Packet* out);
+
+/// Signature shared by decode_body and decode_body_from_server.
+using BodyDecodeFunction = Status (*)(const FrameHeader& header, ByteView body, Packet* out);
 
 /// Steps through a decoded SUBSCRIBE (`with_qos` true) or UNSUBSCRIBE (`with_qos` false) list.
 /// Returns false at the end. The list was validated by decode, so iteration cannot fail.

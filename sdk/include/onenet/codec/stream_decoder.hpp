@@ -17,9 +17,9 @@ namespace onenet::codec {
 class StreamDecoder {
  public:
   /// `buffer` (at least 5 bytes) must outlive the decoder. Frames larger than
-  /// min(max_frame_length, buffer.size) are refused with kCodecPacketTooLarge. `decode_frame` is
-  /// decode_from_server for a client, decode for a broker or a test.
-  StreamDecoder(MutableByteView buffer, size_t max_frame_length, DecodeFunction decode_frame);
+  /// min(max_frame_length, buffer.size) are refused with kCodecPacketTooLarge. `decode_body` is
+  /// decode_body_from_server for a client, decode_body for a broker or a test.
+  StreamDecoder(MutableByteView buffer, size_t max_frame_length, BodyDecodeFunction decode_body);
 
   struct FeedResult {
     Status status;    ///< kOk: `*out` holds a packet; kCodecNeedMore; or a decode error
@@ -85,7 +85,7 @@ class StreamDecoder {
 
   // Offsets in 32 bits: no MQTT frame is longer (268,435,460 bytes), and a buffer beyond 4 GiB
   // is used up to 4 GiB.
-  DecodeFunction decode_frame_;
+  BodyDecodeFunction decode_body_;
   uint8_t* buffer_;
   // The small fields here, where a Cortex-M's 16-bit loads reach them (client.hpp: layout).
   Status error_ = Status::kOk;
