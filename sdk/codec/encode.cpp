@@ -42,8 +42,9 @@ void connect_body(const void* packet, Writer& w) {
   }
   if (c.has_username) flags |= kFlagUsername;
   if (c.has_password) flags |= kFlagPassword;
-  w.field(std::string_view("MQTT"));  // protocol name and level 4 [MQTT-3.1.2-1], [MQTT-3.1.2-2]
-  w.u8(4);
+  // Protocol name "MQTT" (a length-prefixed string) and level 4 [MQTT-3.1.2-1], [MQTT-3.1.2-2].
+  static constexpr uint8_t kProtocol[] = {0, 4, 'M', 'Q', 'T', 'T', 4};
+  w.raw(ByteView(kProtocol, sizeof kProtocol));
   w.u8(flags);
   w.u16(c.keep_alive_seconds);
   w.text(c.client_id, check_utf8);
@@ -57,9 +58,9 @@ void connect_body(const void* packet, Writer& w) {
 
 void publish_body(const void* packet, Writer& w) {
   const Publish& p = *static_cast<const Publish*>(packet);
-  check_qos(w, p.qos);
-  if (w.counting() && p.dup && p.qos == QoS::kAtMostOnce) {
-    w.check(Status::kCodecBadFlags);  // [MQTT-3.3.1-2]
+  if (w.counting()) {
+    if (static_cast<uint8_t>(p.qos) > 2) w.check(Status::kCodecBadQos);
+    if (p.dup && p.qos == QoS::kAtMostOnce) w.check(Status::kCodecBadFlags);  // [MQTT-3.3.1-2]
   }
   w.text(p.topic, check_topic_name);  // no wildcards in a name [MQTT-3.3.2-2]
   if (p.qos != QoS::kAtMostOnce) w.packet_id(p.packet_id);

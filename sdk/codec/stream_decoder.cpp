@@ -43,35 +43,35 @@ Status StreamDecoder::next(Packet* out) {
   const ByteView available(buffer_ + start_, end_ - start_);
   FrameHeader header;
   Status s = decode_header(available, max_frame_length_, &header);
-  if (s == Status::kCodecPacketTooLarge) {
-    out->type = static_cast<PacketType>(header.first_byte >> 4);
-    stream_header_ = 0;
-    if (out->type == PacketType::kPublish) {
-      // Read what the caller needs to acknowledge and report it: topic, QoS, id.
-      const Status described = decode_body_from_server(
-          header,
-          ByteView(available.data + header.header_length, available.size - header.header_length),
-          out);
-      if (described == Status::kCodecTruncated && available.size < capacity_) {
-        return Status::kCodecNeedMore;  // the rest of the variable header is on its way
+  if (s == Status::kOk || s == Status::kCodecPacketTooLarge) {
+    // The frame's body as far as it is buffered (a refused frame's rarely is).
+    const auto length = static_cast<uint32_t>(header.frame_length());
+    const ByteView body(available.data + header.header_length,
+                        (available.size < length ? available.size : length) - header.header_length);
+    if (s == Status::kOk) {  // length <= max_frame_length_: it fits the buffer
+      if (available.size < length) return Status::kCodecNeedMore;
+      s = decode_body_(header, body, out);
+      if (s == Status::kOk) {
+        last_frame_length_ = length;
+        return s;
       }
-      if (described == Status::kOk) {  // where the payload begins, for stream_frame()
-        stream_header_ = static_cast<uint32_t>(out->publish.payload.data - available.data);
-        stream_fixed_header_ = header.header_length;
-      } else {
-        out->publish.topic = {};  // unreadable: QoS and flags only
+    } else {
+      out->type = static_cast<PacketType>(header.first_byte >> 4);
+      stream_header_ = 0;
+      if (out->type == PacketType::kPublish) {
+        // Read what the caller needs to acknowledge and report it: topic, QoS, id.
+        const Status described = decode_body_from_server(header, body, out);
+        if (described == Status::kCodecTruncated && available.size < capacity_) {
+          return Status::kCodecNeedMore;  // the rest of the variable header is on its way
+        }
+        if (described == Status::kOk) {  // where the payload begins, for stream_frame()
+          stream_header_ = static_cast<uint32_t>(out->publish.payload.data - available.data);
+          stream_fixed_header_ = header.header_length;
+        } else {
+          out->publish.topic = {};  // unreadable: QoS and flags only
+        }
       }
-    }
-    refused_length_ = static_cast<uint32_t>(header.frame_length());
-  }
-  if (s == Status::kOk) {
-    const uint32_t length = static_cast<uint32_t>(header.frame_length());  // <= max_frame_length_
-    if (available.size < length) return Status::kCodecNeedMore;
-    s = decode_body_(header,
-                     ByteView(available.data + header.header_length, header.remaining_length), out);
-    if (s == Status::kOk) {
-      last_frame_length_ = length;
-      return s;
+      refused_length_ = length;
     }
   }
   if (s != Status::kCodecNeedMore) error_ = s;  // errors are sticky
@@ -102,10 +102,10 @@ StreamDecoder::FeedResult StreamDecoder::feed(ByteView input, Packet* out) {
   return {next(out), n};
 }
 
+// A frame was refused exactly while error_ is kCodecPacketTooLarge: next() sets refused_length_
+// (at least 2) with that error, and skip_frame(), stream_frame() and reset() clear both.
 Status StreamDecoder::skip_frame() {
-  if (error_ != Status::kCodecPacketTooLarge || refused_length_ == 0) {
-    return Status::kInvalidArgument;
-  }
+  if (error_ != Status::kCodecPacketTooLarge) return Status::kInvalidArgument;
   skip_remaining_ = refused_length_;
   refused_length_ = stream_header_ = 0;
   error_ = Status::kOk;
@@ -115,7 +115,7 @@ Status StreamDecoder::skip_frame() {
 Status StreamDecoder::stream_frame() {
   // Not streamable: nothing refused, headers unread, no room for payload beside them, or no
   // payload at all (a frame refused by a max_frame_length below the buffer's size).
-  if (error_ != Status::kCodecPacketTooLarge || refused_length_ == 0 || stream_header_ == 0 ||
+  if (error_ != Status::kCodecPacketTooLarge || stream_header_ == 0 ||
       stream_header_ >= capacity_ || stream_header_ >= refused_length_) {
     return Status::kInvalidArgument;
   }
@@ -139,9 +139,11 @@ Status StreamDecoder::next_part(PayloadPart* out) {
   p.dup = flags & 0x08;
   p.qos = static_cast<QoS>((flags >> 1) & 0x03);
   p.retain = flags & 0x01;
-  wire::Reader r{buffer_ + start_ + stream_fixed_header_, buffer_ + payload_at};
-  p.topic = r.binary().as_text();
-  p.packet_id = p.qos != QoS::kAtMostOnce ? r.u16() : 0;
+  const uint8_t* const topic = buffer_ + start_ + stream_fixed_header_;  // [length: 2][topic]
+  const size_t topic_length = size_t{topic[0]} << 8 | topic[1];
+  p.topic = std::string_view(reinterpret_cast<const char*>(topic + 2), topic_length);
+  const uint8_t* const id = topic + 2 + topic_length;
+  p.packet_id = p.qos != QoS::kAtMostOnce ? static_cast<uint16_t>(id[0] << 8 | id[1]) : 0;
   p.payload = ByteView(buffer_ + payload_at, n);
   out->offset = stream_offset_;
   out->total = stream_total_;
