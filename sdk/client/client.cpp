@@ -1063,6 +1063,8 @@ void Client::queue_subscription_packets(bool unsubscribe) {
       options_.profile == Profile::kOneNet ? kOneNetMaxFiltersPerPacket : kMaxFiltersPerPacket, 0};
   while (find_record(pending) != nullptr) {
     batch.packet_id = next_packet_id();
+    // queue() reaches a handler (which may change the table) only when the link fails, and
+    // then it fails too: `batch.used` holds while packets are queued.
     if (queue(encode_batch, &batch) != Status::kOk) return;  // retried at the next poll
     size_t count = 0;
     for (uint8_t* r = find_record(pending); r != nullptr && count < batch.max_count;
