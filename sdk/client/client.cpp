@@ -1066,9 +1066,11 @@ void Client::queue_subscription_packets(bool unsubscribe) {
     // queue() reaches a handler (which may change the table) only when the link fails, and
     // then it fails too: `batch.used` holds while packets are queued.
     if (queue(encode_batch, &batch) != Status::kOk) return;  // retried at the next poll
+    // The records encode_batch took: the first max_count pending ones, in table order.
     size_t count = 0;
-    for (uint8_t* r = find_record(pending); r != nullptr && count < batch.max_count;
-         r = find_record(pending)) {
+    for (uint8_t* r = subscription_table_;
+         r < subscription_table_ + batch.used && count < batch.max_count; r += record_size(r)) {
+      if (r[0] != pending) continue;
       write16(r + 2, batch.packet_id);
       r[0] = unsubscribe ? kUnsubAwait : kSubAwaitSuback;
       ++count;

@@ -108,7 +108,6 @@ Status decode_body_from_server(const FrameHeader& header, ByteView body, Packet*
   out->type = static_cast<PacketType>(header.first_byte >> 4);
   out->packet_id = 0;
   wire::Reader r{body.data, body.data + body.size};
-  const uint8_t flags = header.first_byte & 0x0F;
   switch (out->type) {
     case PacketType::kConnack: {
       const uint8_t ack_flags = r.u8();
@@ -123,9 +122,7 @@ Status decode_body_from_server(const FrameHeader& header, ByteView body, Packet*
     }
     case PacketType::kPublish: {
       Publish& pub = out->publish;
-      pub.dup = flags & 0x08;
-      pub.qos = static_cast<QoS>((flags >> 1) & 0x03);
-      pub.retain = flags & 0x01;
+      wire::read_publish_flags(header.first_byte, &pub);
       pub.topic = r.text(check_topic_name);  // [MQTT-3.3.2-1], [MQTT-3.3.2-2]
       pub.packet_id = 0;
       if (pub.qos != QoS::kAtMostOnce) out->packet_id = pub.packet_id = r.packet_id();

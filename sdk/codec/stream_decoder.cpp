@@ -134,16 +134,11 @@ Status StreamDecoder::next_part(PayloadPart* out) {
   const uint32_t n = buffered < left ? buffered : left;
   if (n == 0) return Status::kCodecNeedMore;
   // Read the headers again (they were valid when the frame was refused) for the topic and id.
-  const uint8_t flags = buffer_[start_];
   Publish& p = out->publish;
-  p.dup = flags & 0x08;
-  p.qos = static_cast<QoS>((flags >> 1) & 0x03);
-  p.retain = flags & 0x01;
-  const uint8_t* const topic = buffer_ + start_ + stream_fixed_header_;  // [length: 2][topic]
-  const size_t topic_length = size_t{topic[0]} << 8 | topic[1];
-  p.topic = std::string_view(reinterpret_cast<const char*>(topic + 2), topic_length);
-  const uint8_t* const id = topic + 2 + topic_length;
-  p.packet_id = p.qos != QoS::kAtMostOnce ? static_cast<uint16_t>(id[0] << 8 | id[1]) : 0;
+  wire::read_publish_flags(buffer_[start_], &p);
+  wire::Reader r{buffer_ + start_ + stream_fixed_header_, buffer_ + payload_at};
+  p.topic = r.binary().as_text();
+  p.packet_id = p.qos != QoS::kAtMostOnce ? r.u16() : 0;
   p.payload = ByteView(buffer_ + payload_at, n);
   out->offset = stream_offset_;
   out->total = stream_total_;

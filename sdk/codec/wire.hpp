@@ -58,6 +58,13 @@ struct Writer {
   }
 };
 
+/// A PUBLISH's DUP, QoS and RETAIN from its first byte [MQTT-3.3.1].
+inline void read_publish_flags(uint8_t first_byte, Publish* p) {
+  p->dup = first_byte & 0x08;
+  p->qos = static_cast<QoS>((first_byte >> 1) & 0x03);
+  p->retain = first_byte & 0x01;
+}
+
 /// Writes one packet's variable header and payload into `w`.
 using BodyWriter = void (*)(const void* packet, Writer& w);
 
