@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <set>
+#include <utility>
 
 namespace onenet::gateway {
 namespace {
@@ -83,8 +84,15 @@ Status Gateway::add(const SubDeviceConfig& config, SubDeviceHandler* handler) {
   if (!signed_token) return signed_token.status();
   const std::string key = key_of(config.product_id, config.device_name);
   if (subs_.count(key) != 0) return Status::kInvalidArgument;
-  storage_.push_back(Sub{config, handler});
-  subs_.emplace(key, &storage_.back());
+  Sub* record = nullptr;
+  if (free_records_.empty()) {
+    record = &storage_.emplace_back();
+  } else {
+    record = free_records_.back();
+    free_records_.pop_back();
+  }
+  *record = Sub{config, handler};
+  subs_.emplace(key, record);
   return Status::kOk;
 }
 
@@ -92,9 +100,13 @@ Status Gateway::remove(const std::string& product_id, const std::string& device_
   const auto it = subs_.find(key_of(product_id, device_name));
   if (it == subs_.end()) return Status::kInvalidArgument;
   if (it->second->state == SubState::kOnline) --online_;
-  // The record stays (pointers into the deque must stay valid) but is emptied and unreachable.
-  *it->second = Sub{};
-  it->second->removed = true;
+  // The record stays (pointers into the deque must stay valid), unreachable until add() takes it
+  // again. Swapped with an empty one, not assigned, so its strings' buffers (the key's among
+  // them) are released now rather than kept for reuse.
+  Sub emptied;
+  emptied.removed = true;
+  std::swap(*it->second, emptied);
+  free_records_.push_back(it->second);
   subs_.erase(it);
   return Status::kOk;
 }
@@ -107,7 +119,7 @@ SubState Gateway::state(const std::string& product_id, const std::string& device
 size_t Gateway::table_bytes() const {
   // Records, index nodes and the strings that do not fit in their small-string buffers.
   auto heap = [](const std::string& s) { return s.capacity() > 15 ? s.capacity() + 1 : 0; };
-  size_t bytes = storage_.size() * sizeof(Sub);
+  size_t bytes = storage_.size() * sizeof(Sub) + free_records_.capacity() * sizeof(Sub*);
   for (const auto& [key, sub] : subs_) {
     bytes += sizeof(std::pair<const std::string, Sub*>) + 4 * sizeof(void*) + heap(key);
     bytes +=

@@ -264,3 +264,23 @@ TEST_CASE("gateway: bad sub-devices are refused when added") {
   CHECK(h.gateway.remove("SubPid", "s1") == Status::kOk);
   CHECK(h.gateway.size() == 0);
 }
+
+TEST_CASE("gateway: sub-devices that come and go do not grow the table") {
+  GatewayHarness h;
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE(h.gateway.add({"SubPid", "s" + std::to_string(i), kKey}) == Status::kOk);
+  }
+  const size_t three = h.gateway.table_bytes();
+  // A thousand replacements, each under a new name: the records of removed ones are taken again.
+  for (int i = 3; i < 1003; ++i) {
+    REQUIRE(h.gateway.remove("SubPid", "s" + std::to_string(i - 3)) == Status::kOk);
+    REQUIRE(h.gateway.add({"SubPid", "s" + std::to_string(i), kKey}) == Status::kOk);
+  }
+  CHECK(h.gateway.size() == 3);
+  CHECK(h.gateway.table_bytes() <= three + 3 * sizeof(void*));  // the free list's own slots
+  CHECK(h.gateway.state("SubPid", "s1002") == onenet::gateway::SubState::kUnknown);
+  CHECK(h.gateway.state("SubPid", "s0") == onenet::gateway::SubState::kUnknown);
+  CHECK(h.gateway.login("SubPid", "s0") == Status::kInvalidArgument);  // gone
+  CHECK(h.gateway.login("SubPid", "s1000") == Status::kOk);
+  CHECK(h.gateway.state("SubPid", "s1000") == onenet::gateway::SubState::kLoggingIn);
+}

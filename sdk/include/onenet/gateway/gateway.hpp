@@ -186,8 +186,11 @@ class Gateway : public model::GatewayListener {
   port::HmacFunction hmac_;
   uint64_t (*unix_seconds_)();
   GatewayOptions options_;
-  // Sub records live in a deque so pointers stay valid as sub-devices are added.
+  // Sub records live in a deque so pointers stay valid as sub-devices are added. A removed
+  // record is emptied and kept for the next add(): a gateway whose sub-devices come and go for
+  // months holds as many records as it ever had at once, not one per add().
   std::deque<Sub> storage_;
+  std::vector<Sub*> free_records_;
   std::map<std::string, Sub*> subs_;  ///< "pid/name" -> record
   std::deque<Job> queue_;
   size_t in_flight_ = 0;
