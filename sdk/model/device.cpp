@@ -266,7 +266,22 @@ void Device::on_message(const client::Message& message) {
       topic.device_name != options_.device_name) {
     return;
   }
-  const std::string payload(message.payload.as_text());
+  std::string payload;
+  if (message.offset == 0 && message.complete()) {
+    payload.assign(message.payload.as_text());
+  } else {
+    // A part of a message longer than rx: JSON is parsed whole, so the parts are gathered first.
+    // A resent message starts again at offset 0, which drops what a lost link left behind.
+    if (message.offset == 0) parts_.clear();
+    if (message.total_size <= kMaxCommandBytes) parts_.append(message.payload.as_text());
+    if (!message.complete()) return;
+    if (message.total_size > kMaxCommandBytes || parts_.size() != message.total_size) {
+      std::string().swap(parts_);
+      commands_.on_message_dropped(message.topic, Status::kClientMessageTooLarge);
+      return;
+    }
+    payload.swap(parts_);  // parts_ is left empty, and payload's buffer freed on return
+  }
   const bool uplink = is_uplink(topic.operation);
   if (topic.is_reply && uplink) {  // the platform answering one of our requests
     const json body = json::parse(payload, nullptr, false);

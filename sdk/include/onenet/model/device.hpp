@@ -102,8 +102,15 @@ struct DeviceOptions {
   uint32_t request_timeout_ms = 10000;
   size_t max_pending = 64;
   const ThingModel* thing_model = nullptr;  ///< borrowed; checked before sending and on commands
-  client::Options client;                   ///< backoff and timeouts; the rest is filled in
+  /// Backoff and timeouts; the rest is filled in. With `large_messages_in_parts`, a command
+  /// longer than Storage::rx is gathered on the heap, up to kMaxCommandBytes, and handled whole
+  /// (a longer one goes to CommandHandler::on_message_dropped); without it, rx bounds commands.
+  client::Options client;
 };
+
+/// The longest command a Device gathers from parts: OneNET's payload limit (onenet-protocol.md
+/// section 2.7).
+constexpr size_t kMaxCommandBytes = 256 * 1024;
 
 class Device : public client::Handler {
  public:
@@ -179,6 +186,7 @@ class Device : public client::Handler {
   DeviceOptions options_;
   std::string token_;
   std::string filter_;
+  std::string parts_;  ///< the parts so far of a message longer than rx (see DeviceOptions)
   std::string last_error_;
   std::map<std::string, Pending> pending_;
   uint64_t next_id_ = 0;
