@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "onenet/gateway/gateway.hpp"
+#include "onenet/model/json_access.hpp"
 #include "onenet/platform/hmac.hpp"
 #include "onenet/platform/system.hpp"
 #include "onenet/platform/transport.hpp"
@@ -88,8 +89,9 @@ bool load_subdevices(const std::string& path, std::vector<SubDeviceLine>* out, s
         *error = path + ": each entry needs product_id, device_name and key";
         return false;
       }
-      out->push_back(
-          {item.value("product_id", ""), item.value("device_name", ""), item.value("key", "")});
+      out->push_back({onenet::model::string_member(item, "product_id"),
+                      onenet::model::string_member(item, "device_name"),
+                      onenet::model::string_member(item, "key")});
     }
     return true;
   }

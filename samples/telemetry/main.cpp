@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "onenet/model/device.hpp"
+#include "onenet/model/json_access.hpp"
 #include "onenet/platform/hmac.hpp"
 #include "onenet/platform/system.hpp"
 #include "onenet/platform/transport.hpp"
@@ -29,8 +30,11 @@ class Telemetry : public onenet::model::CommandHandler {
   double humidity = 50.0;
 
   onenet::model::Reply on_property_set(const nlohmann::json& params) override {
+    // Checked against the thing model when one is loaded (--tsl); checked here either way.
     if (params.contains("interval")) {
-      interval_s = params["interval"].get<int>();
+      const int64_t seconds = onenet::model::integer_member(params, "interval", 0);
+      if (seconds < 1 || seconds > 3600) return {400, "interval: 1..3600 seconds", {}};
+      interval_s = static_cast<int>(seconds);
       log("property set: interval = %d s", interval_s);
     }
     return {200, "success", {}};
@@ -47,7 +51,7 @@ class Telemetry : public onenet::model::CommandHandler {
   }
   onenet::model::Reply on_service(const std::string& id, const nlohmann::json& input) override {
     if (id != "reboot") return {100, "no such service", {}};
-    const int delay = input.value("delay", 0);
+    const int delay = onenet::model::integer_member(input, "delay", 0);
     log("service reboot called (delay %d s)", delay);
     return {200, "success", {{"result", "rebooting in " + std::to_string(delay) + " s"}}};
   }

@@ -4,6 +4,8 @@
 #include <set>
 #include <utility>
 
+#include "onenet/model/json_access.hpp"
+
 namespace onenet::gateway {
 namespace {
 
@@ -27,11 +29,6 @@ std::string key_of(const std::string& product_id, const std::string& device_name
 
 json identity(const std::string& product_id, const std::string& device_name) {
   return {{"productID", product_id}, {"deviceName", device_name}};
-}
-
-std::string text(const json& object, const char* field) {
-  const auto it = object.find(field);
-  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
 }  // namespace
@@ -380,7 +377,8 @@ Gateway::Topology Gateway::apply_topology(const json& list) {
   std::set<std::string> bound;
   for (const json& item : list) {
     if (!item.is_object()) continue;
-    pairs.emplace_back(text(item, "productID"), text(item, "deviceName"));
+    pairs.emplace_back(model::string_member(item, "productID"),
+                       model::string_member(item, "deviceName"));
     bound.insert(key_of(pairs.back().first, pairs.back().second));
   }
   for (auto& [key, sub] : subs_) {
@@ -414,8 +412,8 @@ void Gateway::on_gateway_request(Operation operation, const std::string& id, con
 
 void Gateway::answer_sub_command(Operation operation, const std::string& id, const json& request) {
   const json& params = request["params"];
-  const std::string product = text(params, "productID");
-  const std::string name = text(params, "deviceName");
+  const std::string product = model::string_member(params, "productID");
+  const std::string name = model::string_member(params, "deviceName");
   Sub* sub = find(product, name);
   if (sub == nullptr) {
     (void)device_.answer(
@@ -433,7 +431,8 @@ void Gateway::answer_sub_command(Operation operation, const std::string& id, con
   const Operation as_device = operation == Operation::kSubPropertySet   ? Operation::kPropertySet
                               : operation == Operation::kSubPropertyGet ? Operation::kPropertyGet
                                                                         : Operation::kServiceInvoke;
-  const std::string service = is_service ? text(params, "identifier") : std::string();
+  const std::string service =
+      is_service ? model::string_member(params, "identifier") : std::string();
   const char* field = is_service ? "input" : "params";
   json values = params.contains(field) ? params[field] : json();
   if (is_service && values.is_null()) values = json::object();

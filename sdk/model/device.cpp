@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include "onenet/model/json_access.hpp"
+
 namespace onenet::model {
 namespace {
 
@@ -167,10 +169,14 @@ std::string Device::next_id() {
 Result<std::string> Device::request(Operation operation, json params, ReplyCallback done) {
   if (!is_uplink(operation)) return Status::kInvalidArgument;
   if (pending_.size() >= options_.max_pending) return Status::kModelTooManyPending;
+  if (!is_utf8(params)) {
+    last_error_ = "params: a string or key is not UTF-8 (JSON text must be)";
+    return Status::kModelInvalidValue;
+  }
   const std::string id = next_id();
   const json body = {{"id", id}, {"version", "1.0"}, {"params", std::move(params)}};
   const std::string topic = make(options_.product_id, options_.device_name, operation, false);
-  const std::string payload = body.dump();
+  const std::string payload = to_text(body);
   // QoS 1: stored across reconnects until the broker has it (OneNET takes QoS <= 1).
   const Result<uint16_t> sent =
       client_.publish(topic, std::string_view(payload), codec::QoS::kAtLeastOnce);
@@ -289,11 +295,15 @@ void Device::on_message(const client::Message& message) {
       complete(salvage_request_id(payload), Status::kModelBadReply, Reply{});
       return;
     }
+    const int64_t code = integer_member(body, "code", INT64_MIN);
+    if (code < INT32_MIN || code > INT32_MAX) {  // no code, or not an integer: nothing to read
+      complete(request_id(body), Status::kModelBadReply, Reply{});
+      return;
+    }
     Reply reply;
-    reply.code = body.value("code", 0);
-    reply.msg = body.contains("msg") && body["msg"].is_string() ? body["msg"].get<std::string>()
-                                                                : std::string();
-    if (body.contains("data")) reply.data = body["data"];
+    reply.code = static_cast<int>(code);
+    reply.msg = string_member(body, "msg");
+    reply.data = member_or(body, "data", json());
     complete(request_id(body), Status::kOk, reply);
     return;
   }
@@ -354,7 +364,8 @@ Status Device::answer(Operation operation, const std::string& id, const Reply& r
   const std::string topic_name =
       make(options_.product_id, options_.device_name, operation, true, service_id);
   if (topic_name.empty()) return Status::kInvalidArgument;
-  const std::string payload = body.dump();
+  // A handler's strings that are not UTF-8 go out as U+FFFD: the request is still answered.
+  const std::string payload = to_text(body);
   const Result<uint16_t> sent =
       client_.publish(topic_name, std::string_view(payload), codec::QoS::kAtMostOnce);
   return sent.status();

@@ -4,21 +4,12 @@
 #include <cstdlib>
 #include <limits>
 
+#include "onenet/model/json_access.hpp"
+
 namespace onenet::model {
 namespace {
 
 using nlohmann::json;
-
-const json* member(const json& object, const char* key) {
-  if (!object.is_object()) return nullptr;
-  const auto it = object.find(key);
-  return it == object.end() ? nullptr : &*it;
-}
-
-std::string text_of(const json& object, const char* key) {
-  const json* v = member(object, key);
-  return v != nullptr && v->is_string() ? v->get<std::string>() : std::string();
-}
 
 // Exported specs write numbers as strings ("125"), and leave unused ones as "" (section 4.7).
 bool number_of(const json* v, double* out) {
@@ -60,8 +51,8 @@ bool parse_fields(const json& list, std::vector<Field>* out, std::string* error,
   }
   for (const json& item : list) {
     Field f;
-    f.identifier = text_of(item, "identifier");
-    f.name = text_of(item, "name");
+    f.identifier = string_member(item, "identifier");
+    f.name = string_member(item, "name");
     if (f.identifier.empty()) {
       *error = where + ": a field has no identifier";
       return false;
@@ -83,7 +74,7 @@ bool parse_type(const json& data_type, TypeSpec* out, std::string* error,
       {"double", DataType::kDouble}, {"bool", DataType::kBool},   {"enum", DataType::kEnum},
       {"string", DataType::kString}, {"text", DataType::kString}, {"date", DataType::kDate},
       {"bitMap", DataType::kBitmap}, {"array", DataType::kArray}, {"struct", DataType::kStruct}};
-  const std::string type = text_of(data_type, "type");
+  const std::string type = string_member(data_type, "type");
   bool known = false;
   for (const auto& t : kTypes) {
     if (type == t.first) {
@@ -130,7 +121,7 @@ bool parse_type(const json& data_type, TypeSpec* out, std::string* error,
       if (number_of(member(s, "length"), &length)) out->length = static_cast<size_t>(length);
       TypeSpec element;
       json element_type = json::object();
-      element_type["type"] = text_of(s, "type");
+      element_type["type"] = string_member(s, "type");
       if (const json* es = member(s, "specs")) element_type["specs"] = *es;
       if (!parse_type(element_type, &element, error, where + "[]")) return false;
       out->element.push_back(std::move(element));
@@ -166,9 +157,9 @@ std::string check_range(const TypeSpec& t, const json& v, const std::string& pat
   }
   const double x = v.get<double>();
   if (t.has_min && x < t.min)
-    return path + ": " + v.dump() + " is below the minimum " + json(t.min).dump();
+    return path + ": " + to_text(v) + " is below the minimum " + json(t.min).dump();
   if (t.has_max && x > t.max)
-    return path + ": " + v.dump() + " is above the maximum " + json(t.max).dump();
+    return path + ": " + to_text(v) + " is above the maximum " + json(t.max).dump();
   return {};
 }
 
@@ -233,9 +224,9 @@ bool ThingModel::load(std::string_view json_text, std::string* error) {
   if (const json* list = member(root, "properties"); list != nullptr && list->is_array()) {
     for (const json& p : *list) {
       Property prop;
-      prop.identifier = text_of(p, "identifier");
-      prop.name = text_of(p, "name");
-      prop.writable = text_of(p, "accessMode") == "rw";
+      prop.identifier = string_member(p, "identifier");
+      prop.name = string_member(p, "name");
+      prop.writable = string_member(p, "accessMode") == "rw";
       const json* dt = member(p, "dataType");
       if (prop.identifier.empty() || dt == nullptr) {
         *error = "thing model: a property lacks identifier or dataType";
@@ -248,9 +239,9 @@ bool ThingModel::load(std::string_view json_text, std::string* error) {
   if (const json* list = member(root, "events"); list != nullptr && list->is_array()) {
     for (const json& e : *list) {
       Event event;
-      event.identifier = text_of(e, "identifier");
-      event.name = text_of(e, "name");
-      event.event_type = text_of(e, "eventType");
+      event.identifier = string_member(e, "identifier");
+      event.name = string_member(e, "name");
+      event.event_type = string_member(e, "eventType");
       const json* out = member(e, "outputData");
       if (event.identifier.empty() ||
           !parse_fields(out ? *out : json(), &event.output, error, "event " + event.identifier)) {
@@ -263,9 +254,9 @@ bool ThingModel::load(std::string_view json_text, std::string* error) {
   if (const json* list = member(root, "services"); list != nullptr && list->is_array()) {
     for (const json& s : *list) {
       Service service;
-      service.identifier = text_of(s, "identifier");
-      service.name = text_of(s, "name");
-      service.async = text_of(s, "callType") == "async";
+      service.identifier = string_member(s, "identifier");
+      service.name = string_member(s, "name");
+      service.async = string_member(s, "callType") == "async";
       const json* in = member(s, "inputData");
       const json* out = member(s, "outputData");
       if (service.identifier.empty() ||
@@ -309,14 +300,14 @@ std::string ThingModel::check_value(const TypeSpec& t, const json& v, const std:
     case DataType::kInt32:
     case DataType::kInt64: {
       if (!v.is_number_integer())
-        return path + ": expected an integer (" + to_string(t.type) + "), got " + v.dump();
+        return path + ": expected an integer (" + to_string(t.type) + "), got " + to_text(v);
       if (t.type == DataType::kInt32 && (v.is_number_unsigned() ? v.get<uint64_t>() > INT32_MAX
                                                                 : (v.get<int64_t>() < INT32_MIN ||
                                                                    v.get<int64_t>() > INT32_MAX))) {
-        return path + ": " + v.dump() + " does not fit in int32";
+        return path + ": " + to_text(v) + " does not fit in int32";
       }
       if (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
-        return path + ": " + v.dump() + " does not fit in int64";
+        return path + ": " + to_text(v) + " does not fit in int64";
       }
       return check_range(t, v, path);
     }
@@ -324,25 +315,25 @@ std::string ThingModel::check_value(const TypeSpec& t, const json& v, const std:
     case DataType::kDouble: {
       if (!v.is_number())
         return path + ": expected a number (" + std::string(to_string(t.type)) + "), got " +
-               v.dump();
+               to_text(v);
       const double x = v.get<double>();
       if (!std::isfinite(x) ||
           (t.type == DataType::kFloat && std::fabs(x) > std::numeric_limits<float>::max())) {
-        return path + ": " + v.dump() + " is out of range for " + to_string(t.type);
+        return path + ": " + to_text(v) + " is out of range for " + to_string(t.type);
       }
       return check_range(t, v, path);
     }
     case DataType::kBool:
-      return v.is_boolean() ? std::string() : path + ": expected true or false, got " + v.dump();
+      return v.is_boolean() ? std::string() : path + ": expected true or false, got " + to_text(v);
     case DataType::kEnum:
       if (!v.is_number_integer())
-        return path + ": expected an enum value (integer), got " + v.dump();
+        return path + ": expected an enum value (integer), got " + to_text(v);
       if (!t.enum_values.empty() && t.enum_values.count(v.get<int64_t>()) == 0) {
-        return path + ": " + v.dump() + " is not one of the enum's values";
+        return path + ": " + to_text(v) + " is not one of the enum's values";
       }
       return {};
     case DataType::kString: {
-      if (!v.is_string()) return path + ": expected a string, got " + v.dump();
+      if (!v.is_string()) return path + ": expected a string, got " + to_text(v);
       const size_t n = utf8_length(v.get<std::string>());
       if (t.length > 0 && n > t.length) {
         return path + ": string of " + std::to_string(n) + " characters is longer than " +
@@ -357,18 +348,19 @@ std::string ThingModel::check_value(const TypeSpec& t, const json& v, const std:
         const std::string s = v.get<std::string>();
         if (!s.empty() && s.find_first_not_of("0123456789") == std::string::npos) return {};
       }
-      return path + ": expected a date (UTC milliseconds), got " + v.dump();
+      return path + ": expected a date (UTC milliseconds), got " + to_text(v);
     }
     case DataType::kBitmap: {
       if (!v.is_number_integer() || v.get<int64_t>() < 0)
-        return path + ": expected a bitmap (non-negative integer), got " + v.dump();
+        return path + ": expected a bitmap (non-negative integer), got " + to_text(v);
       if (t.length > 0 && t.length < 63 && v.get<int64_t>() >= (int64_t{1} << t.length)) {
-        return path + ": " + v.dump() + " has bits beyond the bitmap's " + std::to_string(t.length);
+        return path + ": " + to_text(v) + " has bits beyond the bitmap's " +
+               std::to_string(t.length);
       }
       return {};
     }
     case DataType::kArray: {
-      if (!v.is_array()) return path + ": expected an array, got " + v.dump();
+      if (!v.is_array()) return path + ": expected an array, got " + to_text(v);
       if (t.length > 0 && v.size() > t.length) {
         return path + ": array of " + std::to_string(v.size()) + " elements is longer than " +
                std::to_string(t.length);

@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "onenet/model/json_access.hpp"
+
 namespace onenet::provision {
 namespace {
 
@@ -232,6 +234,9 @@ Status ApiClient::create_device(const std::string& product_id, const std::string
                                 const std::string& desc, DeviceInfo* out) {
   json body = {{"product_id", product_id}, {"device_name", name}};
   if (!desc.empty()) body["desc"] = desc;
+  if (!model::is_utf8(body)) {
+    return fail(Status::kInvalidArgument, 0, "product id, device name and desc must be UTF-8");
+  }
   std::string data;
   const Status s = call("POST", "/device/create", body.dump(), &data);
   if (s != Status::kOk) return s;
@@ -298,6 +303,9 @@ Status ApiClient::list_devices(const std::string& product_id, std::vector<Device
 
 Status ApiClient::delete_device(const std::string& product_id, const std::string& name) {
   const json body = {{"product_id", product_id}, {"device_name", name}};
+  if (!model::is_utf8(body)) {
+    return fail(Status::kInvalidArgument, 0, "product id and device name must be UTF-8");
+  }
   return call("POST", "/device/delete", body.dump(), nullptr);
 }
 

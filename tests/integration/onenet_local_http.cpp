@@ -141,6 +141,23 @@ TEST_CASE("devices: create -> detail -> list -> delete; an existing name is refu
   CHECK(cloud.stop());
 }
 
+TEST_CASE("bad input over HTTP: wrong types and bytes that are not UTF-8 are answered") {
+  OnenetLocal cloud({"--seed-device", std::string(kProduct) + "/dev1"});
+  REQUIRE(cloud.start());
+  CHECK(cloud.curl("POST", "/device/create", R"({"product_id":5,"device_name":true})")["code"] ==
+        10400);
+  // %FF decodes to a byte that is not UTF-8: the cloud logs and answers with U+FFFD in its place.
+  CHECK(cloud.curl("GET", "/device/detail" + query("%FF"))["code"] == 10404);
+  const json created = cloud.curl("POST", "/device/create?desc=%FFok",
+                                  R"({"product_id":"Ck2AF9QD2K","device_name":"odd-desc"})");
+  REQUIRE(created["code"] == 0);
+  CHECK(created["data"]["desc"] == "\xEF\xBF\xBDok");
+  CHECK(cloud.curl("GET",
+                   "/device/list?product_id=Ck2AF9QD2K&offset=%FF&limit=x")["data"]["total"] == 2);
+  CHECK(cloud.curl("GET", "/device/detail" + query("dev1"))["code"] == 0);  // still alive
+  CHECK(cloud.stop());
+}
+
 TEST_CASE("a restart with the same --data-dir keeps the devices") {
   itest::TempDir dir;
   std::string key;

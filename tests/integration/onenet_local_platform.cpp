@@ -139,6 +139,26 @@ TEST_CASE("malformed JSON: an error reply when the id is readable, nothing break
   CHECK(cloud.stop());
 }
 
+TEST_CASE("well-formed JSON with members of the wrong type: answered, nothing breaks") {
+  OnenetLocal cloud({"--seed-device", std::string(kProduct) + "/dev1"});
+  REQUIRE(cloud.start());
+  // A time that is not a number is replaced by the cloud's own.
+  json reply =
+      request(cloud, "event/post", R"({"id":"80","params":{"overheat":{"value":{},"time":"x"}}})");
+  CHECK(reply["code"] == 200);
+  reply = request(cloud, "pack/post",
+                  R"({"id":"81","params":[{"properties":{"temp":{"value":1,"time":"x"}}}]})");
+  CHECK(reply["code"] == 200);
+  // An identity that is not an object names no device of this gateway.
+  reply = request(cloud, "pack/post", R"({"id":"82","params":[{"identity":5}]})");
+  CHECK(reply["code"] == 403);
+  reply = request(cloud, "sub/login", R"({"id":"83","params":{"productID":5,"deviceName":[]}})");
+  CHECK(reply["code"] == 400);
+  reply = request(cloud, "property/post", R"({"id":"84","params":{"temp":{"value":1}}})");
+  CHECK(reply["code"] == 200);  // still alive
+  CHECK(cloud.stop());
+}
+
 TEST_CASE("desired values: set over HTTP, read and deleted by the device") {
   OnenetLocal cloud({"--seed-device", std::string(kProduct) + "/dev1"});
   REQUIRE(cloud.start());

@@ -118,6 +118,12 @@ TEST_CASE("provision API: OneNET's errors come back with their code and message"
   CHECK(intruder->last_error().code == 10403);
   CHECK(intruder->attempts() == 1);  // an answer is never retried
 
+  // Text that is not UTF-8 cannot be JSON: refused before anything is sent.
+  CHECK(api->create_device("Ck2AF9QD2K", "ok", "caf\xE9", nullptr) == Status::kInvalidArgument);
+  CHECK(api->last_error().message.find("UTF-8") != std::string::npos);
+  CHECK(api->delete_device("Ck2AF9QD2K", "\xFF") == Status::kInvalidArgument);
+  CHECK(api->device_detail("Ck2AF9QD2K", "ok", nullptr) == Status::kProvisionApiError);  // not made
+
   ApiOptions bad_key = user_options(local);
   bad_key.access_key = "not base64!";
   CHECK(ApiClient::create(bad_key).status() == Status::kAuthMalformedKey);

@@ -19,7 +19,7 @@ uint64_t fixed_unix_seconds() {
 struct Commands : onenet::model::CommandHandler {
   onenet::model::Reply on_property_set(const json& params) override {
     sets.push_back(params);
-    return {200, "success", {}};
+    return set_reply;
   }
   onenet::model::Reply on_property_get(const std::vector<std::string>& ids) override {
     json data = json::object();
@@ -34,6 +34,7 @@ struct Commands : onenet::model::CommandHandler {
   }
   std::vector<json> sets;
   std::vector<std::string> dropped;
+  onenet::model::Reply set_reply{200, "success", {}};
 };
 
 template <size_t RxBytes = 4096>
@@ -167,6 +168,49 @@ TEST_CASE("replies are matched by id; late and unknown ones are ignored; timeout
   CHECK(results[1].first == Status::kModelReplyTimeout);
   h.deliver_json("$sys/Pid/dev/thing/property/post/reply", {{"id", a}, {"code", 200}});  // too late
   CHECK(results.size() == 2);
+}
+
+TEST_CASE("a reply whose code is missing or not an integer is a bad reply, not a crash") {
+  DeviceHarness h;
+  h.connect();
+  std::vector<std::pair<Status, int>> results;
+  auto record = [&](Status s, const onenet::model::Reply& r) { results.emplace_back(s, r.code); };
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(h.device.post_properties({{"t", i}}, record).value());
+  h.transport.take_packets();
+  const std::string topic = "$sys/Pid/dev/thing/property/post/reply";
+  h.deliver_json(topic, {{"id", ids[0]}, {"code", "200"}});
+  h.deliver_json(topic, {{"id", ids[1]}, {"code", true}, {"msg", 5}});
+  h.deliver_json(topic, {{"id", ids[2]}, {"msg", "no code"}});
+  h.deliver_json(topic, {{"id", ids[3]}, {"code", 1e30}});
+  // msg and data of any type: msg read only when it is a string.
+  h.deliver_json(topic, {{"id", ids[4]}, {"code", 200}, {"msg", {1, 2}}, {"data", "x"}});
+  REQUIRE(results.size() == 5);
+  for (int i = 0; i < 4; ++i) CHECK(results[i].first == Status::kModelBadReply);
+  CHECK(results[4] == std::make_pair(Status::kOk, 200));
+}
+
+TEST_CASE("strings that are not UTF-8: refused before sending, replaced in a handler's reply") {
+  DeviceHarness h;
+  h.connect();
+  const json bad_value = {{"label", std::string("caf\xE9")}};  // Latin-1, not UTF-8
+  CHECK(h.device.post_properties(bad_value, nullptr).status() == Status::kModelInvalidValue);
+  CHECK(h.device.last_error().find("UTF-8") != std::string::npos);
+  const json bad_key = {{std::string("\xC0\x80"), 1}};  // an overlong NUL
+  CHECK(h.device.post_properties(bad_key, nullptr).status() == Status::kModelInvalidValue);
+  CHECK(h.device.post_event("alarm", {{"text", std::string("\xED\xA0\x80")}}, nullptr).status() ==
+        Status::kModelInvalidValue);  // a surrogate
+  CHECK(h.transport.take_packets().empty());
+  CHECK(h.device.post_properties({{"label", "caf\xC3\xA9 \xF0\x9F\x8C\xA1"}}, nullptr).ok());
+  CHECK(h.sent().second["params"]["label"]["value"] == "caf\xC3\xA9 \xF0\x9F\x8C\xA1");
+
+  // A handler's reply goes out whatever it holds; its bad bytes become U+FFFD.
+  h.commands.set_reply = {200, std::string("ok\xFF"), {{"note", std::string("\x80")}}};
+  h.deliver_json("$sys/Pid/dev/thing/property/set", {{"id", "9"}, {"params", {{"x", 1}}}});
+  const auto [topic, body] = h.sent();
+  CHECK(topic == "$sys/Pid/dev/thing/property/set_reply");
+  CHECK(body["msg"] == "ok\xEF\xBF\xBD");
+  CHECK(body["data"]["note"] == "\xEF\xBF\xBD");
 }
 
 TEST_CASE("a dropped link fails the requests still waiting for a reply") {

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "onenet/auth/token.hpp"
+#include "onenet/model/json_access.hpp"
 #include "onenet/platform/hmac.hpp"
 #include "onenet/platform/system.hpp"
 #include "platform.hpp"
@@ -41,7 +42,7 @@ std::string request_id() {
 void send(httplib::Response& res, int code, const std::string& msg, json data = nullptr) {
   json body = {{"code", code}, {"msg", msg}, {"request_id", request_id()}};
   if (!data.is_null()) body["data"] = std::move(data);
-  res.set_content(body.dump(), "application/json");
+  res.set_content(onenet::model::to_text(body), "application/json");
 }
 
 bool valid_name(const std::string& s) {
@@ -137,8 +138,8 @@ HttpApi::HttpApi(Platform& platform)
         }
       }
       for (const auto& [key, value] : req.params) body[key] = value;
-      const std::string product = body.value("product_id", "");
-      const std::string device = body.value("device_name", "");
+      const std::string product = onenet::model::string_member(body, "product_id");
+      const std::string device = onenet::model::string_member(body, "device_name");
       if (!caller.may(product, device)) {
         send(res, kAuthFailed,
              "authentication failed: the token is not for this product or device");
@@ -154,15 +155,15 @@ HttpApi::HttpApi(Platform& platform)
   };
 
   s.Post("/device/create", route([this](const Caller&, const json& body, httplib::Response& res) {
-           const std::string product = body.value("product_id", "");
-           const std::string device = body.value("device_name", "");
+           const std::string product = onenet::model::string_member(body, "product_id");
+           const std::string device = onenet::model::string_member(body, "device_name");
            if (!valid_name(product) || !valid_name(device)) {
              send(res, kBadRequest, "product_id and device_name: 1-64 letters, digits, '_' or '-'");
              return;
            }
            auto guard = platform_.lock();
-           const Device* d =
-               platform_.registry().create_device(product, device, body.value("desc", ""));
+           const Device* d = platform_.registry().create_device(
+               product, device, onenet::model::string_member(body, "desc"));
            if (d == nullptr) {
              send(res, kDeviceExists, "device already exists: " + product + "/" + device);
              return;
@@ -177,18 +178,22 @@ HttpApi::HttpApi(Platform& platform)
 
   s.Get("/device/detail", route([this](const Caller&, const json& body, httplib::Response& res) {
           auto guard = platform_.lock();
-          const Device* d = platform_.registry().device(body.value("product_id", ""),
-                                                        body.value("device_name", ""));
+          const Device* d =
+              platform_.registry().device(onenet::model::string_member(body, "product_id"),
+                                          onenet::model::string_member(body, "device_name"));
           if (d == nullptr) return send(res, kNoDevice, "device not found");
           send(res, kOk, "succ", device_json(platform_, *d));
         }));
 
   s.Get("/device/list", route([this](const Caller&, const json& body, httplib::Response& res) {
-          const size_t offset = std::strtoul(body.value("offset", "0").c_str(), nullptr, 10);
-          size_t limit = std::strtoul(body.value("limit", "10").c_str(), nullptr, 10);
+          const size_t offset =
+              std::strtoul(onenet::model::string_member(body, "offset", "0").c_str(), nullptr, 10);
+          size_t limit =
+              std::strtoul(onenet::model::string_member(body, "limit", "10").c_str(), nullptr, 10);
           if (limit == 0 || limit > 100) limit = 100;
           auto guard = platform_.lock();
-          const auto all = platform_.registry().devices(body.value("product_id", ""));
+          const auto all =
+              platform_.registry().devices(onenet::model::string_member(body, "product_id"));
           json list = json::array();
           for (size_t i = offset; i < all.size() && list.size() < limit; ++i)
             list.push_back(device_json(platform_, *all[i]));
@@ -198,8 +203,9 @@ HttpApi::HttpApi(Platform& platform)
 
   s.Post("/device/delete", route([this](const Caller&, const json& body, httplib::Response& res) {
            auto guard = platform_.lock();
-           if (!platform_.registry().delete_device(body.value("product_id", ""),
-                                                   body.value("device_name", ""))) {
+           if (!platform_.registry().delete_device(
+                   onenet::model::string_member(body, "product_id"),
+                   onenet::model::string_member(body, "device_name"))) {
              return send(res, kNoDevice, "device not found");
            }
            std::string error;
@@ -211,8 +217,8 @@ HttpApi::HttpApi(Platform& platform)
   // side, which sends its gateway sub/topo/change.
   s.Post("/local/sub-device/unbind",
          route([this](const Caller&, const json& body, httplib::Response& res) {
-           if (!platform_.unbind_from_cloud(body.value("product_id", ""),
-                                            body.value("device_name", ""))) {
+           if (!platform_.unbind_from_cloud(onenet::model::string_member(body, "product_id"),
+                                            onenet::model::string_member(body, "device_name"))) {
              return send(res, kNoDevice, "not a sub-device of any gateway");
            }
            send(res, kOk, "succ");
@@ -220,8 +226,8 @@ HttpApi::HttpApi(Platform& platform)
 
   s.Get("/thingmodel/query-device-property",
         route([this](const Caller&, const json& body, httplib::Response& res) {
-          const std::string product = body.value("product_id", "");
-          const std::string device = body.value("device_name", "");
+          const std::string product = onenet::model::string_member(body, "product_id");
+          const std::string device = onenet::model::string_member(body, "device_name");
           auto guard = platform_.lock();
           if (platform_.registry().device(product, device) == nullptr)
             return send(res, kNoDevice, "device not found");
@@ -244,8 +250,8 @@ HttpApi::HttpApi(Platform& platform)
   s.Get("/thingmodel/query-device-event",
         route([this](const Caller&, const json& body, httplib::Response& res) {
           auto guard = platform_.lock();
-          const std::string product = body.value("product_id", "");
-          const std::string device = body.value("device_name", "");
+          const std::string product = onenet::model::string_member(body, "product_id");
+          const std::string device = onenet::model::string_member(body, "device_name");
           if (platform_.registry().device(product, device) == nullptr)
             return send(res, kNoDevice, "device not found");
           send(res, kOk, "succ", json(platform_.state(product, device).events));
@@ -253,9 +259,9 @@ HttpApi::HttpApi(Platform& platform)
 
   s.Post("/thingmodel/set-device-desired-property",
          route([this](const Caller&, const json& body, httplib::Response& res) {
-           const std::string product = body.value("product_id", "");
-           const std::string device = body.value("device_name", "");
-           const json params = body.value("params", json::object());
+           const std::string product = onenet::model::string_member(body, "product_id");
+           const std::string device = onenet::model::string_member(body, "device_name");
+           const json params = onenet::model::member_or(body, "params", json::object());
            auto guard = platform_.lock();
            if (platform_.registry().device(product, device) == nullptr)
              return send(res, kNoDevice, "device not found");
@@ -278,11 +284,11 @@ HttpApi::HttpApi(Platform& platform)
   // Commands that travel to the device and wait for its _reply.
   auto device_command = [this](Operation op, bool with_identifier) {
     return [this, op, with_identifier](const Caller&, const json& body, httplib::Response& res) {
-      const std::string product = body.value("product_id", "");
-      const std::string device = body.value("device_name", "");
-      const std::string identifier = body.value("identifier", "");
-      const json params =
-          body.value("params", op == Operation::kPropertyGet ? json::array() : json::object());
+      const std::string product = onenet::model::string_member(body, "product_id");
+      const std::string device = onenet::model::string_member(body, "device_name");
+      const std::string identifier = onenet::model::string_member(body, "identifier");
+      const json params = onenet::model::member_or(
+          body, "params", op == Operation::kPropertyGet ? json::array() : json::object());
       {
         auto guard = platform_.lock();
         if (platform_.registry().device(product, device) == nullptr)
@@ -305,12 +311,13 @@ HttpApi::HttpApi(Platform& platform)
       if (result.outcome == CommandResult::kTimeout)
         return send(res, kNoReply, "the device did not reply within 5 s");
       const json& reply = result.reply;
-      const int code = reply.value("code", 0);
+      const int code = onenet::model::integer_member(reply, "code", 0);
       if (code != 200)
-        return send(res, kDeviceError, reply.value("msg", std::string("device error")),
+        return send(res, kDeviceError, onenet::model::string_member(reply, "msg", "device error"),
                     {{"code", code}});
       // (A sub-device's wrapped service output was unwrapped by Platform::command.)
-      send(res, kOk, reply.value("msg", std::string("succ")), reply.value("data", json()));
+      send(res, kOk, onenet::model::string_member(reply, "msg", "succ"),
+           onenet::model::member_or(reply, "data", json()));
     };
   };
   s.Post("/thingmodel/set-device-property", route(device_command(Operation::kPropertySet, false)));

@@ -4,6 +4,7 @@
 
 #include "onenet/auth/token.hpp"
 #include "onenet/model/device.hpp"
+#include "onenet/model/json_access.hpp"
 #include "onenet/platform/hmac.hpp"
 #include "onenet/platform/system.hpp"
 
@@ -79,7 +80,7 @@ Platform::~Platform() {
 void Platform::log(json event) {
   event["ts"] = now_ms();
   event["source"] = "platform";
-  log_event(event_log_, event.dump());
+  log_event(event_log_, onenet::model::to_text(event));
 }
 
 bool Platform::save_registry(std::string* error) {
@@ -211,17 +212,18 @@ void Platform::handle_request(const onenet::model::TopicParts& topic, const std:
 
 void Platform::reply(const onenet::model::TopicParts& topic, const std::string& id, json body) {
   body["id"] = id;
-  if (!body.contains("msg")) body["msg"] = body.value("code", 0) == kCodeOk ? "success" : "error";
+  if (!body.contains("msg"))
+    body["msg"] = onenet::model::integer_member(body, "code", 0) == kCodeOk ? "success" : "error";
   const std::string product(topic.product_id);
   const std::string device(topic.device_name);
   log({{"event", "reply"},
        {"product_id", product},
        {"device_name", device},
        {"id", id},
-       {"code", body.value("code", 0)},
+       {"code", onenet::model::integer_member(body, "code", 0)},
        {"msg", body["msg"]}});
   publish(topic_of(product, device, topic.operation, true, std::string(topic.service_id)),
-          body.dump());
+          onenet::model::to_text(body));
 }
 
 json Platform::answer(const onenet::model::TopicParts& topic, const json& request) {
@@ -246,7 +248,7 @@ json Platform::answer(const onenet::model::TopicParts& topic, const json& reques
         }
       }
       for (auto it = params.begin(); it != params.end(); ++it) {
-        const json time = it.value().value("time", json(now_ms()));
+        const json time = onenet::model::member_or(it.value(), "time", json(now_ms()));
         s.properties[it.key()] = {it.value()["value"],
                                   time.is_number_integer() ? time.get<int64_t>() : now_ms()};
       }
@@ -260,10 +262,13 @@ json Platform::answer(const onenet::model::TopicParts& topic, const json& reques
         if (!problem.empty()) return error_body(kCodeBadRequest, problem);
       }
       for (auto it = params.begin(); it != params.end(); ++it) {
-        s.events.push_back(
-            {{"identifier", it.key()},
-             {"value", it.value().is_object() ? it.value().value("value", json()) : json()},
-             {"time", it.value().is_object() ? it.value().value("time", now_ms()) : now_ms()}});
+        s.events.push_back({{"identifier", it.key()},
+                            {"value", it.value().is_object()
+                                          ? onenet::model::member_or(it.value(), "value", json())
+                                          : json()},
+                            {"time", it.value().is_object() ? onenet::model::integer_member(
+                                                                  it.value(), "time", now_ms())
+                                                            : now_ms()}});
         if (s.events.size() > kMaxEvents) s.events.erase(s.events.begin());
       }
       return {{"code", kCodeOk}};
@@ -321,8 +326,8 @@ json Platform::answer_pack(const onenet::model::TopicParts& topic, const json& p
     std::string device(topic.device_name);
     if (entry.contains("identity")) {
       const json& identity = entry["identity"];
-      product = identity.value("productID", "");
-      device = identity.value("deviceName", "");
+      product = onenet::model::string_member(identity, "productID");
+      device = onenet::model::string_member(identity, "deviceName");
     }
     const std::string key = device_key(product, device);
     if (key != self && registry_.gateway_of(key) != self) {
@@ -330,8 +335,8 @@ json Platform::answer_pack(const onenet::model::TopicParts& topic, const json& p
               {"msg", key + " is not this device or one of its sub-devices"}};
     }
     const onenet::model::ThingModel* model = thing_model(product);
-    const json properties = entry.value("properties", json::object());
-    const json events = entry.value("events", json::object());
+    const json properties = onenet::model::member_or(entry, "properties", json::object());
+    const json events = onenet::model::member_or(entry, "events", json::object());
     if (properties.size() + events.size() > 100)
       return error_body(kCodeBadRequest, key + ": more than 100 points");
     DeviceState& s = state(product, device);
@@ -347,7 +352,7 @@ json Platform::answer_pack(const onenet::model::TopicParts& topic, const json& p
           const std::string problem = model->check_property_post(json{{it.key(), point}});
           if (!problem.empty()) return error_body(kCodeBadRequest, key + ": " + problem);
         }
-        const int64_t time = point.value("time", now_ms());
+        const int64_t time = onenet::model::integer_member(point, "time", now_ms());
         auto& slot = s.properties[it.key()];
         if (time >= slot.time) slot = {point["value"], time};
       }
@@ -356,8 +361,8 @@ json Platform::answer_pack(const onenet::model::TopicParts& topic, const json& p
       const json points = history ? it.value() : json::array({it.value()});
       for (const json& point : points) {
         s.events.push_back({{"identifier", it.key()},
-                            {"value", point.value("value", json())},
-                            {"time", point.value("time", now_ms())}});
+                            {"value", onenet::model::member_or(point, "value", json())},
+                            {"time", onenet::model::integer_member(point, "time", now_ms())}});
       }
     }
     s.last_time = now_ms();
@@ -375,8 +380,8 @@ json Platform::answer_topology(const onenet::model::TopicParts& topic, const jso
     if (topic.operation == Operation::kTopoGet) break;
     if (!item.is_object())
       return error_body(kCodeBadRequest, "params: expected {productID, deviceName}");
-    const std::string product = item.value("productID", "");
-    const std::string device = item.value("deviceName", "");
+    const std::string product = onenet::model::string_member(item, "productID");
+    const std::string device = onenet::model::string_member(item, "deviceName");
     const std::string key = device_key(product, device);
     const Device* sub = registry_.device(product, device);
     if (sub == nullptr) return error_body(kCodeBadRequest, "unknown sub-device " + key);
@@ -384,7 +389,7 @@ json Platform::answer_topology(const onenet::model::TopicParts& topic, const jso
       case Operation::kTopoAdd:
       case Operation::kTopoDelete: {
         // sasToken: a device token of the sub-device, signed with its own key.
-        const std::string token = item.value("sasToken", "");
+        const std::string token = onenet::model::string_member(item, "sasToken");
         const onenet::Status s = onenet::auth::verify_token(
             token, sub->key, onenet::platform::unix_seconds(), onenet::platform::default_hmac());
         if (s != onenet::Status::kOk)
@@ -450,7 +455,8 @@ bool Platform::unbind_from_cloud(const std::string& product_id, const std::strin
        {"topic", topic},
        {"payload", request}});
   // The gateway's topo/change_reply is logged when it comes; nothing waits for it.
-  (void)runner_->publish(topic, request.dump(), onenet::codec::QoS::kAtMostOnce).get();
+  (void)runner_->publish(topic, onenet::model::to_text(request), onenet::codec::QoS::kAtMostOnce)
+      .get();
   return true;
 }
 
@@ -497,7 +503,8 @@ CommandResult Platform::command(const std::string& product_id, const std::string
        {"topic", topic},
        {"payload", request}});
   const auto published =
-      runner_->publish(topic, request.dump(), onenet::codec::QoS::kAtMostOnce).get();
+      runner_->publish(topic, onenet::model::to_text(request), onenet::codec::QoS::kAtMostOnce)
+          .get();
   std::unique_lock<std::mutex> guard(mutex_);
   if (!published.ok()) {
     result.outcome = CommandResult::kNotConnected;

@@ -24,6 +24,7 @@
 #include <string>
 
 #include "onenet/auth/token.hpp"
+#include "onenet/model/json_access.hpp"
 #include "onenet/platform/hmac.hpp"
 #include "onenet/platform/system.hpp"
 #include "registry.hpp"
@@ -67,7 +68,7 @@ int64_t now_ms() {
 void log(json event) {
   event["ts"] = now_ms();
   event["source"] = "broker";
-  onenet_local::log_event(plugin.event_log, event.dump());
+  onenet_local::log_event(plugin.event_log, onenet::model::to_text(event));
 }
 
 // Synchronous, so a device is online for the platform before it even sees its CONNACK (a

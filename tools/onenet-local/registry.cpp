@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "onenet/auth/encoding.hpp"
+#include "onenet/model/json_access.hpp"
 #include "onenet/platform/system.hpp"
 
 namespace onenet_local {
@@ -89,27 +90,27 @@ bool Registry::load(const std::string& path, std::string* error) {
     return false;
   }
   Registry r;
-  r.user_id_ = root.value("user_id", "");
-  r.user_key_ = root.value("user_key", "");
-  r.next_did_ = root.value("next_did", int64_t{1000001});
-  const json products = root.value("products", json::object());
+  r.user_id_ = onenet::model::string_member(root, "user_id");
+  r.user_key_ = onenet::model::string_member(root, "user_key");
+  r.next_did_ = onenet::model::integer_member(root, "next_did", int64_t{1000001});
+  const json products = onenet::model::member_or(root, "products", json::object());
   for (auto p = products.begin(); p != products.end() && products.is_object(); ++p) {
     Product& product = r.products_[p.key()];
     product.id = p.key();
-    product.key = p.value().value("key", "");
-    const json devices = p.value().value("devices", json::object());
+    product.key = onenet::model::string_member(p.value(), "key");
+    const json devices = onenet::model::member_or(p.value(), "devices", json::object());
     for (auto d = devices.begin(); d != devices.end() && devices.is_object(); ++d) {
       Device dev;
       dev.product_id = p.key();
       dev.name = d.key();
-      dev.key = d.value().value("key", "");
-      dev.desc = d.value().value("desc", "");
-      dev.did = d.value().value("did", int64_t{0});
-      dev.created = d.value().value("created", int64_t{0});
+      dev.key = onenet::model::string_member(d.value(), "key");
+      dev.desc = onenet::model::string_member(d.value(), "desc");
+      dev.did = onenet::model::integer_member(d.value(), "did", int64_t{0});
+      dev.created = onenet::model::integer_member(d.value(), "created", int64_t{0});
       product.devices[dev.name] = dev;
     }
   }
-  const json topology = root.value("topology", json::object());
+  const json topology = onenet::model::member_or(root, "topology", json::object());
   for (auto g = topology.begin(); g != topology.end() && topology.is_object(); ++g) {
     for (const json& sub : g.value()) {
       if (sub.is_string()) r.topology_[g.key()].insert(sub.get<std::string>());
@@ -139,7 +140,7 @@ bool Registry::save(const std::string& path, std::string* error) const {
   const std::string temp = path + ".tmp";
   {
     std::ofstream out(temp, std::ios::trunc);
-    out << root.dump(2) << "\n";
+    out << root.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
     if (!out) {
       *error = "cannot write " + temp;
       return false;
