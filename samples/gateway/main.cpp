@@ -79,7 +79,7 @@ bool load_subdevices(const std::string& path, std::vector<SubDeviceLine>* out, s
   }
   const size_t first = text.find_first_not_of(" \t\r\n");
   if (first != std::string::npos && text[first] == '[') {
-    const json list = json::parse(text, nullptr, false);
+    const json list = onenet::model::parse_json(text);
     if (!list.is_array()) {
       *error = path + ": not valid JSON";
       return false;

@@ -290,7 +290,7 @@ void Device::on_message(const client::Message& message) {
   }
   const bool uplink = is_uplink(topic.operation);
   if (topic.is_reply && uplink) {  // the platform answering one of our requests
-    const json body = json::parse(payload, nullptr, false);
+    const json body = parse_json(payload);
     if (!body.is_object()) {
       complete(salvage_request_id(payload), Status::kModelBadReply, Reply{});
       return;
@@ -312,7 +312,7 @@ void Device::on_message(const client::Message& message) {
 }
 
 void Device::answer_command(const TopicParts& topic, const std::string& payload) {
-  const json request = json::parse(payload, nullptr, false);
+  const json request = parse_json(payload);
   const bool for_gateway = topic.operation == Operation::kTopoChange ||
                            topic.operation == Operation::kSubPropertyGet ||
                            topic.operation == Operation::kSubPropertySet ||

@@ -31,7 +31,36 @@ bool utf8_string(const std::string& text) {
   return true;
 }
 
+// Nesting depth of JSON text: brackets outside strings. Malformed text is left to the parser.
+size_t nesting_depth(std::string_view text) {
+  size_t depth = 0;
+  size_t deepest = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;  // the escaped character, whatever it is
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > deepest) deepest = depth;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
 }  // namespace
+
+json parse_json(std::string_view text) {
+  if (nesting_depth(text) > kMaxJsonDepth) return json(json::value_t::discarded);
+  return json::parse(text.begin(), text.end(), nullptr, false);
+}
 
 const json* member(const json& object, const char* key) {
   if (!object.is_object()) return nullptr;

@@ -215,7 +215,7 @@ const char* to_string(DataType type) {
 }
 
 bool ThingModel::load(std::string_view json_text, std::string* error) {
-  const json root = json::parse(json_text.begin(), json_text.end(), nullptr, false);
+  const json root = parse_json(json_text);
   if (root.is_discarded() || !root.is_object()) {
     *error = "thing model: not a JSON object";
     return false;

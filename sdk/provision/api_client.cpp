@@ -212,7 +212,7 @@ Status ApiClient::call(const char* method, const std::string& path_and_query,
   long http_status = 0;
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &http_status);
   error_.http_status = static_cast<int>(http_status);
-  const json answer = json::parse(response, nullptr, false);
+  const json answer = model::parse_json(response);
   if (answer.is_discarded() || !answer.is_object() || !answer.contains("code") ||
       !answer["code"].is_number_integer()) {
     return fail(Status::kProvisionBadResponse, 0,
@@ -240,7 +240,7 @@ Status ApiClient::create_device(const std::string& product_id, const std::string
   std::string data;
   const Status s = call("POST", "/device/create", body.dump(), &data);
   if (s != Status::kOk) return s;
-  const json parsed = json::parse(data, nullptr, false);
+  const json parsed = model::parse_json(data);
   if (!parsed.is_object() || text_of(parsed, "sec_key").empty()) {
     return fail(Status::kProvisionBadResponse, 0, "device/create: no data.sec_key in the answer");
   }
@@ -260,7 +260,7 @@ Status ApiClient::device_detail(const std::string& product_id, const std::string
                             "&device_name=" + query_escape(name),
                         {}, &data);
   if (s != Status::kOk) return s;
-  const json parsed = json::parse(data, nullptr, false);
+  const json parsed = model::parse_json(data);
   if (!parsed.is_object()) {
     return fail(Status::kProvisionBadResponse, 0, "device/detail: no device in the answer");
   }
@@ -281,7 +281,7 @@ Status ApiClient::list_devices(const std::string& product_id, std::vector<Device
                               std::to_string(offset) + "&limit=" + std::to_string(page_size),
                           {}, &data);
     if (s != Status::kOk) return s;
-    const json parsed = json::parse(data, nullptr, false);
+    const json parsed = model::parse_json(data);
     if (!parsed.is_object() || !parsed.contains("list") || !parsed["list"].is_array()) {
       return fail(Status::kProvisionBadResponse, 0, "device/list: no data.list in the answer");
     }

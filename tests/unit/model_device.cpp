@@ -213,6 +213,28 @@ TEST_CASE("strings that are not UTF-8: refused before sending, replaced in a han
   CHECK(body["data"]["note"] == "\xEF\xBF\xBD");
 }
 
+TEST_CASE("a command nested deeper than kMaxJsonDepth is answered as malformed, not followed") {
+  DeviceHarness h;
+  h.options.client.large_messages_in_parts = true;  // 200 KB through a 4 KB rx
+  h.connect();
+  const size_t depth = 100000;
+  const std::string payload =
+      R"({"id":"5","params":{"x":)" + std::string(depth, '[') + std::string(depth, ']') + "}}";
+  h.transport.deliver(publish_frame("$sys/Pid/dev/thing/property/set", payload.c_str(),
+                                    onenet::codec::QoS::kAtMostOnce));
+  json reply;
+  for (int i = 0; i < 200 && reply.is_null(); ++i) {
+    h.device.poll(0);
+    for (const auto& p : h.transport.take_packets()) {
+      if (p.type == PacketType::kPublish) reply = json::parse(p.publish.payload.as_text());
+    }
+  }
+  CHECK(reply == json::parse(R"({"id":"5","code":400,"msg":"malformed JSON"})"));
+  CHECK(h.commands.sets.empty());
+  h.deliver_json("$sys/Pid/dev/thing/property/set", {{"id", "6"}, {"params", {{"x", 1}}}});
+  CHECK(h.commands.sets.size() == 1);  // and the next command is handled
+}
+
 TEST_CASE("a dropped link fails the requests still waiting for a reply") {
   DeviceHarness h;
   h.connect();

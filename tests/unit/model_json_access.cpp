@@ -67,3 +67,21 @@ TEST_CASE("json_access: to_text writes U+FFFD for bytes that are not UTF-8, and 
   CHECK(to_text(json{{"\xC0", 1}}) == "{\"\xEF\xBF\xBD\":1}");
   CHECK(to_text(json("caf\xC3\xA9")) == "\"caf\xC3\xA9\"");  // valid text unchanged
 }
+
+TEST_CASE("json_access: parse_json refuses text nested deeper than kMaxJsonDepth") {
+  using onenet::model::kMaxJsonDepth;
+  using onenet::model::parse_json;
+  auto nested = [](size_t depth, const std::string& inner) {
+    return std::string(depth, '[') + inner + std::string(depth, ']');
+  };
+  CHECK(parse_json(nested(kMaxJsonDepth, "1")).is_array());
+  CHECK(parse_json(nested(kMaxJsonDepth + 1, "1")).is_discarded());
+  CHECK(parse_json(nested(200000, "")).is_discarded());  // would overflow a copy's recursion
+  // Brackets inside strings, escaped quotes included, are text, not nesting.
+  const std::string text = R"({"a":")" + std::string(100, '[') + R"(\"{{{","b":[{"c":1}]})";
+  const json parsed = parse_json(text);
+  REQUIRE(parsed.is_object());
+  CHECK(parsed["b"][0]["c"] == 1);
+  CHECK(parse_json("{\"a\":").is_discarded());  // malformed text, as json::parse
+  CHECK(parse_json("").is_discarded());
+}

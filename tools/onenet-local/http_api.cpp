@@ -131,7 +131,7 @@ HttpApi::HttpApi(Platform& platform)
       }
       json body = json::object();
       if (req.method == "POST") {
-        body = json::parse(req.body, nullptr, false);
+        body = onenet::model::parse_json(req.body);
         if (body.is_discarded() || !body.is_object()) {
           send(res, kBadRequest, "body: expected a JSON object");
           return;
@@ -150,7 +150,7 @@ HttpApi::HttpApi(Platform& platform)
                      {"path", req.path},
                      {"product_id", product},
                      {"device_name", device},
-                     {"response", json::parse(res.body, nullptr, false)}});
+                     {"response", onenet::model::parse_json(res.body)}});
     };
   };
 

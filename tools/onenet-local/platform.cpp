@@ -170,7 +170,7 @@ void Platform::on_message(const onenet::client::Message& message) {
 void Platform::handle_request(const onenet::model::TopicParts& topic, const std::string& payload) {
   const std::string product(topic.product_id);
   const std::string device(topic.device_name);
-  const json request = json::parse(payload, nullptr, false);
+  const json request = onenet::model::parse_json(payload);
   json entry = {{"event", topic.is_reply ? "device_reply" : "request"},
                 {"product_id", product},
                 {"device_name", device},

@@ -84,7 +84,7 @@ bool Registry::load(const std::string& path, std::string* error) {
   if (!in) return true;  // a new data directory
   std::stringstream text;
   text << in.rdbuf();
-  const json root = json::parse(text.str(), nullptr, false);
+  const json root = onenet::model::parse_json(text.str());
   if (root.is_discarded() || !root.is_object()) {
     *error = path + ": not valid JSON";
     return false;

@@ -12,8 +12,18 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 
 namespace onenet::model {
+
+/// Deepest nesting of objects and arrays parse_json() accepts. OneJSON nests a few levels (a
+/// struct in an array in a property); copying, comparing and writing a value recurse once per
+/// level, so text from outside must not choose the depth.
+constexpr size_t kMaxJsonDepth = 64;
+
+/// json::parse(text, nullptr, false), refusing (a discarded value) text nested deeper than
+/// kMaxJsonDepth as well as malformed text. Use it for every text from outside.
+nlohmann::json parse_json(std::string_view text);
 
 /// The member `key` of `object`, or null when `object` is not an object or has no such member.
 /// The pointer is into `object`: valid while it is unchanged.
