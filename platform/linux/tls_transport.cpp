@@ -156,6 +156,10 @@ Status TlsTransport::wait(uint32_t timeout_ms, bool for_write) {
   return tcp_.wait(timeout_ms, for_write);
 }
 
+bool TlsTransport::has_buffered_input() const {
+  return tls_->ssl != nullptr && SSL_pending(tls_->ssl) > 0;
+}
+
 void TlsTransport::close() {
   if (tls_ && tls_->ssl != nullptr) {
     SSL_shutdown(tls_->ssl);  // best effort close_notify; the socket is non-blocking

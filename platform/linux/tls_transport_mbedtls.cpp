@@ -81,6 +81,10 @@ int32_t TlsTransport::recv(uint8_t* data, size_t size) {
   return tls_->layer ? tls_->layer->recv(data, size) : -1;
 }
 
+bool TlsTransport::has_buffered_input() const {
+  return tls_->layer != nullptr && tls_->layer->has_buffered_input();
+}
+
 Status TlsTransport::wait(uint32_t timeout_ms, bool for_write) {
   return tls_->layer ? tls_->layer->wait(timeout_ms, for_write) : tcp_.wait(timeout_ms, for_write);
 }

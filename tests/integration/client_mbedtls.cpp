@@ -35,6 +35,7 @@ class MbedTlsOverTcp : public onenet::platform::NativeTransport {
   }
   void close() override { tls_.close(); }
   int native_handle() const override { return tcp_.native_handle(); }
+  bool has_buffered_input() const override { return tls_.has_buffered_input(); }
 
  private:
   onenet::platform::MbedTlsOptions options() {

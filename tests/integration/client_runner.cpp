@@ -1,5 +1,8 @@
 // The Linux runner: any thread may publish; the owner thread does the I/O.
 #include <doctest/doctest.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -11,6 +14,7 @@
 #include "live_client.hpp"
 #include "mosquitto_broker.hpp"
 #include "onenet/platform/runner.hpp"
+#include "onenet/platform/system.hpp"
 
 using itest::LiveClient;
 using itest::Mosquitto;
@@ -39,6 +43,101 @@ class CountingHandler : public onenet::client::Handler {
   std::mutex mutex;
   std::condition_variable changed;
   int delivered = 0;
+};
+
+// A transport over one end of a socketpair whose bytes are recorded, not written. Sends are
+// refused (0: try later, as from a full socket) while `refusals` lasts. Its descriptor is always
+// writable and readable only when inject() has queued input, so a waiter that polls it for
+// input alone sleeps while bytes wait to be sent.
+class SocketpairTransport : public onenet::platform::NativeTransport {
+ public:
+  SocketpairTransport() {
+    REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds_) == 0);
+  }
+  ~SocketpairTransport() override {
+    ::close(fds_[0]);
+    ::close(fds_[1]);
+  }
+  Status open(uint32_t) override { return Status::kOk; }
+  int32_t send(const uint8_t* data, size_t size) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (refusals > 0) {
+      --refusals;
+      return 0;
+    }
+    sent_.append(reinterpret_cast<const char*>(data), size);
+    changed_.notify_all();
+    return static_cast<int32_t>(size);
+  }
+  int32_t recv(uint8_t* data, size_t size) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    uint8_t wake[16];
+    while (::read(fds_[0], wake, sizeof wake) > 0) {
+    }
+    const size_t n = std::min(size, input_.size());
+    std::copy(input_.begin(), input_.begin() + static_cast<std::ptrdiff_t>(n), data);
+    input_.erase(0, n);
+    return static_cast<int32_t>(n);
+  }
+  Status wait(uint32_t, bool) override { return Status::kOk; }
+  void close() override {}
+  int native_handle() const override { return fds_[0]; }
+
+  void inject(const std::string& bytes) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    input_ += bytes;
+    (void)!::write(fds_[1], "x", 1);
+  }
+  // Waits (bounded) until the bytes sent so far contain `text`.
+  bool wait_sent(const std::string& text) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    return changed_.wait_for(lock, std::chrono::seconds(20),
+                             [&] { return sent_.find(text) != std::string::npos; });
+  }
+  void refuse(int sends) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    refusals = sends;
+  }
+
+ private:
+  int fds_[2] = {-1, -1};
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::string sent_;
+  std::string input_;
+  int refusals = 0;
+};
+
+// Gathers the parts of one message; runs on the runner's thread, read from the test thread.
+class GatheringHandler : public onenet::client::Handler {
+ public:
+  void on_state(onenet::client::State state, Status) override {
+    std::lock_guard<std::mutex> lock(mutex);
+    connected = state == onenet::client::State::kConnected;
+    changed.notify_all();
+  }
+  void on_subscribed(std::string_view, Status result, QoS) override {
+    std::lock_guard<std::mutex> lock(mutex);
+    subscribed = result == Status::kOk;
+    changed.notify_all();
+  }
+  void on_message(const onenet::client::Message& m) override {
+    std::lock_guard<std::mutex> lock(mutex);
+    received += m.payload.size;
+    if (m.complete()) whole = m.total_size;
+    changed.notify_all();
+  }
+  template <typename Condition>
+  bool wait_for(Condition condition) {
+    std::unique_lock<std::mutex> lock(mutex);
+    return changed.wait_for(lock, std::chrono::seconds(20), condition);
+  }
+  std::mutex mutex;
+  std::condition_variable changed;
+  bool connected = false;
+  bool subscribed = false;
+  size_t received = 0;
+  size_t whole = 0;
 };
 
 }  // namespace
@@ -113,4 +212,66 @@ TEST_CASE("the OneNET CA shipped in platform/certs loads, and does not vouch for
   // onenet-protocol.md 2.5: OneNET MQTTS root, SHA-256 fingerprint.
   CHECK(output.find("7D:E9:BC:4C:1A:ED:01:34:46:67:64:56:78:D4:49:74:12:10:B1:70:49:48:98:38:BF:63:"
                     "79:53:B3:E9:01:17") != std::string::npos);
+}
+
+TEST_CASE("a runner wakes for a writable socket while bytes wait to be sent") {
+  SocketpairTransport transport;
+  onenet::platform::SystemClock clock;
+  auto storage = std::make_unique<onenet::client::StaticStorage<512, 512, 1024, 4, 128>>();
+  GatheringHandler handler;
+  onenet::client::Client client(transport, clock, onenet::platform::system_random, storage->view(),
+                                handler);
+  onenet::client::Options options;
+  options.connect.client_id = "pollout";
+  options.connect.keep_alive_seconds = 1000;  // no timer wakes the runner during the test
+  REQUIRE(client.configure(options) == Status::kOk);
+  onenet::platform::Runner runner(client, transport);
+  REQUIRE(runner.start() == Status::kOk);
+  REQUIRE(transport.wait_sent("MQTT"));                  // CONNECT
+  transport.inject(std::string("\x20\x02\x00\x00", 4));  // CONNACK
+  REQUIRE(handler.wait_for([&] { return handler.connected; }));
+  REQUIRE(runner.publish("probe", "first", QoS::kAtMostOnce).get().ok());
+  REQUIRE(transport.wait_sent("first"));
+  // The socket is full for a while: more refusals than one round of the runner makes.
+  transport.refuse(5);
+  REQUIRE(runner.publish("probe", "second", QoS::kAtMostOnce).get().ok());
+  CHECK(transport.wait_sent("second"));
+  runner.stop();
+}
+
+TEST_CASE("a runner over TLS reads what the TLS layer holds before it sleeps") {
+  Mosquitto broker({.tls = true});
+  REQUIRE(broker.start());
+  onenet::platform::TlsOptions tls;
+  tls.ca_file = broker.ca_file();
+#if !defined(ONENET_HAVE_OPENSSL_TLS)
+  tls.server_name = "localhost";  // mbedTLS 2.28 matches DNS names only
+#endif
+  onenet::platform::TlsTransport transport("127.0.0.1", broker.tls_port(), tls);
+  onenet::platform::SystemClock clock;
+  // rx far smaller than the message: one read round (64 reads) takes 8 KB of a 12 KB record,
+  // and the rest waits decrypted inside the TLS layer, unseen by the socket.
+  auto storage = std::make_unique<onenet::client::StaticStorage<128, 256, 256, 2, 128>>();
+  GatheringHandler handler;
+  onenet::client::Client client(transport, clock, onenet::platform::system_random, storage->view(),
+                                handler);
+  onenet::client::Options options;
+  options.connect.client_id = "tls-runner";
+  options.connect.keep_alive_seconds = 1000;
+  options.large_messages_in_parts = true;
+  REQUIRE(client.configure(options) == Status::kOk);
+  onenet::platform::Runner runner(client, transport);
+  REQUIRE(runner.start() == Status::kOk);
+  REQUIRE(runner.subscribe({{"tls/big", QoS::kAtMostOnce}}).get() == Status::kOk);
+  REQUIRE(handler.wait_for([&] { return handler.subscribed; }));
+
+  auto publisher = LiveClient::tcp(broker.port(), "tls-publisher");
+  REQUIRE(publisher->connect() == Status::kOk);
+  REQUIRE(publisher->poll_until([&] { return publisher->connected(); }));
+  const std::string payload(12000, 'p');
+  REQUIRE(publisher->client().publish("tls/big", std::string_view(payload), QoS::kAtMostOnce).ok());
+  REQUIRE(publisher->poll_until([&] { return !publisher->client().has_unsent_bytes(); }));
+  CHECK(handler.wait_for([&] { return handler.whole == payload.size(); }));
+  CHECK(handler.received == payload.size());
+  runner.stop();
 }

@@ -52,6 +52,8 @@ class MbedTlsTransport : public port::Transport {
   Status wait(uint32_t timeout_ms, bool for_write) override;
   /// Sends close_notify (best effort) and closes the inner transport.
   void close() override;
+  /// Decrypted bytes wait inside mbedTLS, where waiting on the inner transport cannot see them.
+  bool has_buffered_input() const;
 
  private:
   Status configure();

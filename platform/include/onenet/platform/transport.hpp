@@ -15,6 +15,9 @@ class NativeTransport : public port::Transport {
  public:
   /// The socket descriptor while open, else -1.
   virtual int native_handle() const = 0;
+  /// Received bytes held inside the transport (a TLS layer's decrypted record), which poll() on
+  /// native_handle() cannot see: whoever waits on the descriptor must not sleep while this holds.
+  virtual bool has_buffered_input() const { return false; }
 };
 
 /// Plain TCP to `host:port`: getaddrinfo (IPv4 and IPv6, every address tried in turn),
@@ -89,6 +92,7 @@ class TlsTransport : public NativeTransport {
   Status wait(uint32_t timeout_ms, bool for_write) override;
   void close() override;
   int native_handle() const override { return tcp_.native_handle(); }
+  bool has_buffered_input() const override;
   /// Receive coalescing of the TCP link underneath (see TcpTransport::wait).
   void set_receive_coalescing(uint16_t stream_gap_us, uint16_t delay_us) {
     tcp_.set_receive_coalescing(stream_gap_us, delay_us);

@@ -224,6 +224,10 @@ class Client {
   size_t inflight_count() const { return inflight_used_; }
   /// The status that caused the last transition to kBackoff or kIdle.
   Status last_error() const { return last_error_; }
+  /// Bytes are queued that the transport has not taken yet (it refused them for now). A caller
+  /// that waits on the socket itself, rather than in poll(), must then also wake when the socket
+  /// becomes writable, or they wait for the next timer.
+  bool has_unsent_bytes() const { return tx_pending(); }
 
  private:
   Status check_publish_rules(std::string_view topic, size_t payload_size, codec::QoS qos,
