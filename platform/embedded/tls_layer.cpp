@@ -139,10 +139,6 @@ int32_t MbedTlsTransport::recv(uint8_t* data, size_t size) {
   return -1;  // close_notify (0 or PEER_CLOSE_NOTIFY), a reset, or a bad record
 }
 
-bool MbedTlsTransport::has_buffered_input() const {
-  return open_ && mbedtls_ssl_get_bytes_avail(&ssl_) > 0;
-}
-
 Status MbedTlsTransport::wait(uint32_t timeout_ms, bool for_write) {
   if (!for_write && has_buffered_input()) return Status::kOk;
   return inner_.wait(timeout_ms, for_write);

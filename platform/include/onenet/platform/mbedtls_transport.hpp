@@ -53,7 +53,7 @@ class MbedTlsTransport : public port::Transport {
   /// Sends close_notify (best effort) and closes the inner transport.
   void close() override;
   /// Decrypted bytes wait inside mbedTLS, where waiting on the inner transport cannot see them.
-  bool has_buffered_input() const;
+  bool has_buffered_input() const { return open_ && mbedtls_ssl_get_bytes_avail(&ssl_) > 0; }
 
  private:
   Status configure();
