@@ -140,6 +140,25 @@ class GatheringHandler : public onenet::client::Handler {
   size_t whole = 0;
 };
 
+// A client on `transport` and its runner, started: storage of the given sizes, a handler of the
+// given type, options from `options` (the client id set here).
+template <typename Handler, typename Storage>
+struct StartedRunner {
+  StartedRunner(onenet::platform::NativeTransport& transport, const char* client_id,
+                onenet::client::Options options = {})
+      : client(transport, clock, onenet::platform::system_random, storage->view(), handler),
+        runner(client, transport) {
+    options.connect.client_id = client_id;
+    REQUIRE(client.configure(options) == Status::kOk);
+    REQUIRE(runner.start() == Status::kOk);
+  }
+  onenet::platform::SystemClock clock;
+  std::unique_ptr<Storage> storage = std::make_unique<Storage>();
+  Handler handler;
+  onenet::client::Client client;
+  onenet::platform::Runner runner;
+};
+
 }  // namespace
 
 TEST_CASE("four threads publish 2,000 QoS 1 messages through one runner; all arrive") {
@@ -153,16 +172,9 @@ TEST_CASE("four threads publish 2,000 QoS 1 messages through one runner; all arr
   REQUIRE(receiver->poll_until([&] { return receiver->subscribed == 1; }));
 
   onenet::platform::TcpTransport transport("127.0.0.1", broker.port());
-  onenet::platform::SystemClock clock;
-  auto storage = std::make_unique<onenet::client::StaticStorage<8192, 8192, 16384, 32, 1024>>();
-  CountingHandler handler;
-  onenet::client::Client client(transport, clock, onenet::platform::system_random, storage->view(),
-                                handler);
-  onenet::client::Options options;
-  options.connect.client_id = "runner-publisher";
-  REQUIRE(client.configure(options) == Status::kOk);
-  onenet::platform::Runner runner(client, transport);
-  REQUIRE(runner.start() == Status::kOk);
+  StartedRunner<CountingHandler, onenet::client::StaticStorage<8192, 8192, 16384, 32, 1024>> rig(
+      transport, "runner-publisher");
+  onenet::platform::Runner& runner = rig.runner;
 
   constexpr int kThreads = 4;
   constexpr int kPerThread = 500;
@@ -194,7 +206,7 @@ TEST_CASE("four threads publish 2,000 QoS 1 messages through one runner; all arr
     for (int i = 0; i < kPerThread; ++i)
       CHECK(received.count(std::to_string(t) + ":" + std::to_string(i)) == 1);
   }
-  CHECK(handler.wait_delivered(kThreads * kPerThread));
+  CHECK(rig.handler.wait_delivered(kThreads * kPerThread));
   runner.stop();
 }
 
@@ -216,17 +228,12 @@ TEST_CASE("the OneNET CA shipped in platform/certs loads, and does not vouch for
 
 TEST_CASE("a runner wakes for a writable socket while bytes wait to be sent") {
   SocketpairTransport transport;
-  onenet::platform::SystemClock clock;
-  auto storage = std::make_unique<onenet::client::StaticStorage<512, 512, 1024, 4, 128>>();
-  GatheringHandler handler;
-  onenet::client::Client client(transport, clock, onenet::platform::system_random, storage->view(),
-                                handler);
   onenet::client::Options options;
-  options.connect.client_id = "pollout";
   options.connect.keep_alive_seconds = 1000;  // no timer wakes the runner during the test
-  REQUIRE(client.configure(options) == Status::kOk);
-  onenet::platform::Runner runner(client, transport);
-  REQUIRE(runner.start() == Status::kOk);
+  StartedRunner<GatheringHandler, onenet::client::StaticStorage<512, 512, 1024, 4, 128>> rig(
+      transport, "pollout", options);
+  GatheringHandler& handler = rig.handler;
+  onenet::platform::Runner& runner = rig.runner;
   REQUIRE(transport.wait_sent("MQTT"));                  // CONNECT
   transport.inject(std::string("\x20\x02\x00\x00", 4));  // CONNACK
   REQUIRE(handler.wait_for([&] { return handler.connected; }));
@@ -248,20 +255,15 @@ TEST_CASE("a runner over TLS reads what the TLS layer holds before it sleeps") {
   tls.server_name = "localhost";  // mbedTLS 2.28 matches DNS names only
 #endif
   onenet::platform::TlsTransport transport("127.0.0.1", broker.tls_port(), tls);
-  onenet::platform::SystemClock clock;
-  // rx far smaller than the message: one read round (64 reads) takes 8 KB of a 12 KB record,
-  // and the rest waits decrypted inside the TLS layer, unseen by the socket.
-  auto storage = std::make_unique<onenet::client::StaticStorage<128, 256, 256, 2, 128>>();
-  GatheringHandler handler;
-  onenet::client::Client client(transport, clock, onenet::platform::system_random, storage->view(),
-                                handler);
   onenet::client::Options options;
-  options.connect.client_id = "tls-runner";
   options.connect.keep_alive_seconds = 1000;
   options.large_messages_in_parts = true;
-  REQUIRE(client.configure(options) == Status::kOk);
-  onenet::platform::Runner runner(client, transport);
-  REQUIRE(runner.start() == Status::kOk);
+  // rx far smaller than the message: one read round (64 reads) takes 8 KB of a 12 KB record,
+  // and the rest waits decrypted inside the TLS layer, unseen by the socket.
+  StartedRunner<GatheringHandler, onenet::client::StaticStorage<128, 256, 256, 2, 128>> rig(
+      transport, "tls-runner", options);
+  GatheringHandler& handler = rig.handler;
+  onenet::platform::Runner& runner = rig.runner;
   REQUIRE(runner.subscribe({{"tls/big", QoS::kAtMostOnce}}).get() == Status::kOk);
   REQUIRE(handler.wait_for([&] { return handler.subscribed; }));
 
