@@ -255,6 +255,7 @@ void Device::complete(const std::string& id, Status status, const Reply& reply) 
 void Device::on_state(client::State state, Status reason) {
   if (state != client::State::kConnected && state != client::State::kConnecting &&
       state != client::State::kAwaitingConnack) {
+    std::string().swap(parts_);  // a message cut off with the link comes again from offset 0
     // Replies travel at QoS 0: those still awaited are gone with the link.
     std::map<std::string, Pending> lost;
     lost.swap(pending_);
