@@ -5,8 +5,8 @@
 // throw it calls abort(): a typed value() whose member has another type, value() or a const
 // operator[] on something that is not an object, and dump() of a string that is not UTF-8.
 // One malformed message could then end the process. Input goes through these helpers instead,
-// and text that may hold a caller's strings through to_text(). None of them allocates beyond
-// the strings and values it returns; none blocks.
+// and text that may hold a caller's strings through to_text(). None of them blocks; they
+// allocate only what they return (is_utf8 a small work list, to walk a value without recursion).
 #pragma once
 
 #include <cstdint>
