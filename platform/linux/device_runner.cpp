@@ -28,16 +28,20 @@ std::future<ModelResult> DeviceRunner::submit(
     std::function<Result<std::string>(model::Device&, model::ReplyCallback)> send) {
   auto promise = std::make_shared<std::promise<ModelResult>>();
   std::future<ModelResult> future = promise->get_future();
-  runner_.post([this, promise, send = std::move(send)](client::Client&) {
-    const Result<std::string> id =
-        send(device_, [promise](Status status, const model::Reply& reply) {
-          promise->set_value(ModelResult{status, reply, {}});
-        });
-    if (id.status() == Status::kClientBusy || id.status() == Status::kClientInflightFull)
-      return false;  // retry
-    if (!id) promise->set_value(ModelResult{id.status(), model::Reply{}, device_.last_error()});
-    return true;
-  });
+  runner_.post(
+      [this, promise, send = std::move(send)](client::Client&) {
+        const Result<std::string> id =
+            send(device_, [promise](Status status, const model::Reply& reply) {
+              promise->set_value(ModelResult{status, reply, {}});
+            });
+        if (id.status() == Status::kClientBusy || id.status() == Status::kClientInflightFull)
+          return false;  // retry
+        if (!id) promise->set_value(ModelResult{id.status(), model::Reply{}, device_.last_error()});
+        return true;
+      },
+      [promise](Status status) {
+        promise->set_value(ModelResult{status, model::Reply{}, "the runner is not running"});
+      });
   return future;
 }
 

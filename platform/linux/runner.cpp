@@ -29,7 +29,11 @@ Status Runner::start() {
 Status Runner::run_in_background() {
   if (thread_.joinable()) return Status::kClientBusy;
   if (wake_fd_ < 0) return Status::kInternalError;
-  stopping_ = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = false;
+    running_ = true;
+  }
   thread_ = std::thread([this] { run(); });
   return Status::kOk;
 }
@@ -39,9 +43,17 @@ void Runner::stop() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
+    running_ = false;  // from now on post() cancels at once; run() cancels what is queued
   }
   wake();
   thread_.join();
+}
+
+void Runner::cancel_all(std::deque<Work>& work) {
+  for (Work& w : work) {
+    if (w.cancel) w.cancel(Status::kClientNotConnected);
+  }
+  work.clear();
 }
 
 void Runner::wake() {
@@ -49,44 +61,57 @@ void Runner::wake() {
   (void)!::write(wake_fd_, &one, sizeof one);
 }
 
-void Runner::post(std::function<bool(client::Client&)> work) {
+void Runner::post(std::function<bool(client::Client&)> work, std::function<void(Status)> cancel) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    queue_.push_back(std::move(work));
+    if (running_) {
+      queue_.push_back(Work{std::move(work), std::move(cancel)});
+      work = nullptr;
+    }
   }
-  wake();
+  if (work == nullptr) {
+    wake();
+  } else if (cancel) {
+    cancel(Status::kClientNotConnected);  // nobody would ever run it
+  }
 }
 
 std::future<Result<uint16_t>> Runner::publish(std::string topic, std::string payload,
                                               codec::QoS qos, bool retain) {
   auto promise = std::make_shared<std::promise<Result<uint16_t>>>();
   std::future<Result<uint16_t>> future = promise->get_future();
-  post([promise, topic = std::move(topic), payload = std::move(payload), qos,
-        retain](client::Client& client) {
-    const Result<uint16_t> result = client.publish(topic, std::string_view(payload), qos, retain);
-    if (result.status() == Status::kClientBusy || result.status() == Status::kClientInflightFull) {
-      return false;  // wait in the queue until acknowledgements or the socket make room
-    }
-    promise->set_value(result);
-    return true;
-  });
+  post(
+      [promise, topic = std::move(topic), payload = std::move(payload), qos,
+       retain](client::Client& client) {
+        const Result<uint16_t> result =
+            client.publish(topic, std::string_view(payload), qos, retain);
+        if (result.status() == Status::kClientBusy ||
+            result.status() == Status::kClientInflightFull) {
+          return false;  // wait in the queue until acknowledgements or the socket make room
+        }
+        promise->set_value(result);
+        return true;
+      },
+      [promise](Status status) { promise->set_value(status); });
   return future;
 }
 
 std::future<Status> Runner::subscribe(std::vector<std::pair<std::string, codec::QoS>> filters) {
   auto promise = std::make_shared<std::promise<Status>>();
   std::future<Status> future = promise->get_future();
-  post([promise, filters = std::move(filters)](client::Client& client) {
-    std::vector<codec::Subscription> subs;
-    for (const auto& f : filters) subs.push_back(codec::Subscription{f.first, f.second});
-    promise->set_value(client.subscribe(subs.data(), subs.size()));
-    return true;
-  });
+  post(
+      [promise, filters = std::move(filters)](client::Client& client) {
+        std::vector<codec::Subscription> subs;
+        for (const auto& f : filters) subs.push_back(codec::Subscription{f.first, f.second});
+        promise->set_value(client.subscribe(subs.data(), subs.size()));
+        return true;
+      },
+      [promise](Status status) { promise->set_value(status); });
   return future;
 }
 
 void Runner::run() {
-  std::deque<std::function<bool(client::Client&)>> work;
+  std::deque<Work> work;
   for (;;) {
     bool stopping;
     {
@@ -99,10 +124,10 @@ void Runner::run() {
     }
     if (stopping) break;
     // Run queued work in order; a piece that must wait stops the line (order is kept).
-    while (!work.empty() && work.front()(client_)) work.pop_front();
+    while (!work.empty() && work.front().run(client_)) work.pop_front();
     client_.poll(0);
     if (after_poll_) after_poll_();
-    while (!work.empty() && work.front()(client_)) work.pop_front();  // acks may have made room
+    while (!work.empty() && work.front().run(client_)) work.pop_front();  // acks made room
 
     uint32_t timeout = next_timeout_ ? next_timeout_() : client_.next_timeout_ms();
     // The client stops reading after a burst; what a TLS layer already decrypted is not
@@ -121,6 +146,14 @@ void Runner::run() {
     }
   }
   client_.disconnect(1000);
+  // What never ran: stop() set running_ under the lock, so nothing is queued after this.
+  cancel_all(work);
+  std::deque<Work> queued;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    queued.swap(queue_);
+  }
+  cancel_all(queued);
 }
 
 }  // namespace onenet::platform

@@ -277,3 +277,37 @@ TEST_CASE("a runner over TLS reads what the TLS layer holds before it sleeps") {
   CHECK(handler.received == payload.size());
   runner.stop();
 }
+
+TEST_CASE("a runner that is not running, or stops first, completes every future: not connected") {
+  Mosquitto broker;
+  REQUIRE(broker.start());
+  onenet::platform::TcpTransport transport("127.0.0.1", broker.port());
+  onenet::platform::SystemClock clock;
+  auto storage = std::make_unique<onenet::client::StaticStorage<512, 512, 1024, 1, 128>>();
+  GatheringHandler handler;
+  onenet::client::Client client(transport, clock, onenet::platform::system_random, storage->view(),
+                                handler);
+  onenet::client::Options options;
+  options.connect.client_id = "runner-cancel";
+  REQUIRE(client.configure(options) == Status::kOk);
+  onenet::platform::Runner runner(client, transport);
+
+  // Not started: nothing would ever run the work.
+  auto early = runner.publish("cancel/t", "x", QoS::kAtLeastOnce);
+  REQUIRE(early.wait_for(std::chrono::seconds(0)) == std::future_status::ready);
+  CHECK(early.get().status() == Status::kClientNotConnected);
+  CHECK(runner.subscribe({{"cancel/#", QoS::kAtMostOnce}}).get() == Status::kClientNotConnected);
+
+  REQUIRE(runner.start() == Status::kOk);
+  REQUIRE(handler.wait_for([&] { return handler.connected; }));
+  broker.freeze();  // no PUBACK: the one in-flight slot stays taken
+  REQUIRE(runner.publish("cancel/t", "first", QoS::kAtLeastOnce).get().ok());
+  auto waiting = runner.publish("cancel/t", "second", QoS::kAtLeastOnce);  // in the queue
+  runner.stop();
+  broker.thaw();
+  REQUIRE(waiting.wait_for(std::chrono::seconds(0)) == std::future_status::ready);
+  CHECK(waiting.get().status() == Status::kClientNotConnected);
+  auto late = runner.publish("cancel/t", "third", QoS::kAtMostOnce);
+  REQUIRE(late.wait_for(std::chrono::seconds(0)) == std::future_status::ready);
+  CHECK(late.get().status() == Status::kClientNotConnected);
+}

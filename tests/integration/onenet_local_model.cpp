@@ -299,5 +299,8 @@ TEST_CASE("Linux: DeviceRunner answers with futures, from any thread") {
   CHECK(refused.status == Status::kModelInvalidValue);
   CHECK(refused.error.find("expected a number") != std::string::npos);
   runner.stop();
+  auto after_stop = runner.post_properties({{"temperature", 21.0}});  // nobody would run it
+  REQUIRE(after_stop.wait_for(std::chrono::seconds(0)) == std::future_status::ready);
+  CHECK(after_stop.get().status == Status::kClientNotConnected);
   CHECK(cloud.stop());
 }

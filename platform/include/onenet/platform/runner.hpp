@@ -36,27 +36,38 @@ class Runner {
   /// Starts only the owner thread, for a client someone else started.
   Status run_in_background();
 
-  /// Disconnects cleanly (DISCONNECT, up to 1 s to send it) and joins the owner thread.
-  /// Safe to call twice. Must not be called from a handler callback.
+  /// Disconnects cleanly (DISCONNECT, up to 1 s to send it) and joins the owner thread. Work
+  /// still queued then is cancelled (see post): its futures hold kClientNotConnected. Safe to
+  /// call twice. Must not be called from a handler callback.
   void stop();
 
   /// Publishes from any thread; topic and payload are copied. The future holds what
-  /// Client::publish returned. While the transmit buffer or the in-flight table is full the
-  /// work waits in the queue (backpressure) instead of failing.
+  /// Client::publish returned, or kClientNotConnected when the runner is not running (or
+  /// stops first). While the transmit buffer or the in-flight table is full the work waits in
+  /// the queue (backpressure) instead of failing.
   std::future<Result<uint16_t>> publish(std::string topic, std::string payload, codec::QoS qos,
                                         bool retain = false);
 
   /// Subscribes from any thread; the future holds Client::subscribe's status (results follow
-  /// through Handler::on_subscribed).
+  /// through Handler::on_subscribed), or kClientNotConnected as for publish().
   std::future<Status> subscribe(std::vector<std::pair<std::string, codec::QoS>> filters);
 
   /// Runs `work` on the owner thread with the client. `work` returns false to be retried after
-  /// the next poll (e.g. the client was busy).
-  void post(std::function<bool(client::Client&)> work);
+  /// the next poll (e.g. the client was busy). When the runner is not running, or stops before
+  /// `work` has returned true, `cancel` (optional) runs instead, with kClientNotConnected: on
+  /// the calling thread, or on the owner thread as it stops. So a future fed by `work` or
+  /// `cancel` always completes.
+  void post(std::function<bool(client::Client&)> work,
+            std::function<void(Status)> cancel = nullptr);
 
  private:
+  struct Work {
+    std::function<bool(client::Client&)> run;
+    std::function<void(Status)> cancel;
+  };
   void run();
   void wake();
+  static void cancel_all(std::deque<Work>& work);
 
   client::Client& client_;
   NativeTransport& transport_;
@@ -64,7 +75,8 @@ class Runner {
   std::function<uint32_t()> next_timeout_;
   int wake_fd_ = -1;
   std::mutex mutex_;
-  std::deque<std::function<bool(client::Client&)>> queue_;
+  std::deque<Work> queue_;
+  bool running_ = false;  // the owner thread takes work (post() cancels it otherwise)
   bool stopping_ = false;
   std::thread thread_;
 };
