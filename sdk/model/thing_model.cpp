@@ -217,7 +217,8 @@ const char* to_string(DataType type) {
 bool ThingModel::load(std::string_view json_text, std::string* error) {
   const json root = parse_json(json_text);
   if (root.is_discarded() || !root.is_object()) {
-    *error = "thing model: not a JSON object";
+    *error = "thing model: not a JSON object (or nested deeper than " +
+             std::to_string(kMaxJsonDepth) + " levels)";
     return false;
   }
   ThingModel model;
