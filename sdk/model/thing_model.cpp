@@ -26,6 +26,16 @@ bool number_of(const json* v, double* out) {
   return end != nullptr && *end == '\0';
 }
 
+// A "length" spec (characters, bits or elements; 0 or absent: no limit) as a size. False for
+// one that is no whole number from 0 to 2^31: casting such a double would be undefined.
+bool length_of(const json* v, size_t* out) {
+  double length = 0;
+  if (!number_of(v, &length)) return true;
+  if (!(length >= 0 && length <= 2147483648.0) || length != std::floor(length)) return false;
+  *out = static_cast<size_t>(length);
+  return true;
+}
+
 bool integer_of(const json* v, int64_t* out) {
   if (v == nullptr) return false;
   if (v->is_number_integer()) {
@@ -100,11 +110,12 @@ bool parse_type(const json& data_type, TypeSpec* out, std::string* error,
       integer_of(member(s, "max"), &out->max_integer);
       break;
     case DataType::kString:
-    case DataType::kBitmap: {
-      double length = 0;
-      if (number_of(member(s, "length"), &length)) out->length = static_cast<size_t>(length);
+    case DataType::kBitmap:
+      if (!length_of(member(s, "length"), &out->length)) {
+        *error = where + ": length is not a whole number from 0 to 2^31";
+        return false;
+      }
       break;
-    }
     case DataType::kEnum:
       if (s.is_object()) {
         for (auto it = s.begin(); it != s.end(); ++it) {
@@ -117,8 +128,10 @@ bool parse_type(const json& data_type, TypeSpec* out, std::string* error,
       }
       break;
     case DataType::kArray: {
-      double length = 0;
-      if (number_of(member(s, "length"), &length)) out->length = static_cast<size_t>(length);
+      if (!length_of(member(s, "length"), &out->length)) {
+        *error = where + ": length is not a whole number from 0 to 2^31";
+        return false;
+      }
       TypeSpec element;
       json element_type = json::object();
       element_type["type"] = string_member(s, "type");

@@ -75,6 +75,25 @@ TEST_CASE("bad thing models are refused with a reason") {
       m.load(R"({"properties":[{"identifier":"x","dataType":{"type":"quaternion"}}]})", &error));
   CHECK(error.find("unknown data type 'quaternion'") != std::string::npos);
   CHECK_FALSE(m.load(R"({"properties":[{"dataType":{"type":"int32"}}]})", &error));
+  // A length that is no whole number in 0..2^31 (found by fuzz_model: converting -64 or 1e999
+  // to a size was undefined behaviour).
+  for (const char* length : {"-64", "\"1e999\"", "1.5", "4294967296", "\"nan\""}) {
+    for (const char* type : {"string", "bitMap", "array"}) {
+      CAPTURE(length);
+      CAPTURE(type);
+      const std::string text =
+          std::string(R"({"properties":[{"identifier":"x","dataType":{"type":")") + type +
+          R"(","specs":{"type":"int32","length":)" + length + "}}}]}";
+      CHECK_FALSE(m.load(text, &error));
+      CHECK(error.find("length is not a whole number") != std::string::npos);
+    }
+  }
+  CHECK(m.load(
+      R"({"properties":[{"identifier":"x","dataType":{"type":"string","specs":{"length":"2147483648"}}}]})",
+      &error));
+  CHECK(m.load(
+      R"({"properties":[{"identifier":"x","dataType":{"type":"string","specs":{"length":""}}}]})",
+      &error));  // empty: no limit, as exported models leave unused specs
 }
 
 TEST_CASE("int32 and int64: integers only, within specs and the type's range") {
