@@ -63,11 +63,6 @@ std::string text_of(const json& j, const char* key) {
   return it->dump();  // OneNET sends `did` as a number in some answers, a string in others
 }
 
-int64_t integer_of(const json& j, const char* key) {
-  const auto it = j.find(key);
-  return it != j.end() && it->is_number() ? it->get<int64_t>() : 0;
-}
-
 DeviceInfo device_of(const json& data) {
   DeviceInfo d;
   d.product_id = text_of(data, "pid");
@@ -75,9 +70,9 @@ DeviceInfo device_of(const json& data) {
   d.did = text_of(data, "did");
   d.key = text_of(data, "sec_key");
   d.desc = text_of(data, "desc");
-  d.status = static_cast<int>(integer_of(data, "status"));
-  d.create_time_ms = integer_of(data, "create_time");
-  d.last_time_ms = integer_of(data, "last_time");
+  d.status = static_cast<int>(model::integer_member(data, "status", 0));
+  d.create_time_ms = model::integer_member(data, "create_time", 0);
+  d.last_time_ms = model::integer_member(data, "last_time", 0);
   return d;
 }
 
@@ -292,7 +287,7 @@ Status ApiClient::list_devices(const std::string& product_id, std::vector<Device
       if (out->back().product_id.empty()) out->back().product_id = product_id;
     }
     offset += list.size();
-    const int64_t total = integer_of(parsed, "total");
+    const int64_t total = model::integer_member(parsed, "total", 0);
     // Stop at the reported total, or at a short page when the API gives no total.
     if (list.empty() ||
         (total > 0 ? offset >= static_cast<uint64_t>(total) : list.size() < page_size)) {
