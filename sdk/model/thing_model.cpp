@@ -50,6 +50,14 @@ bool integer_of(const json* v, int64_t* out) {
   return end != nullptr && *end == '\0';
 }
 
+// An integer type's bound: an integer ("-10", -10), or a number without a fraction ("1.0").
+bool integer_bound(const json* v, double as_number, int64_t* out) {
+  if (integer_of(v, out)) return true;
+  if (as_number != std::floor(as_number) || !(std::fabs(as_number) <= 9.0e15)) return false;
+  *out = static_cast<int64_t>(as_number);  // exact: within 2^53
+  return true;
+}
+
 bool parse_type(const json& data_type, TypeSpec* out, std::string* error, const std::string& where);
 
 bool parse_fields(const json& list, std::vector<Field>* out, std::string* error,
@@ -106,8 +114,14 @@ bool parse_type(const json& data_type, TypeSpec* out, std::string* error,
     case DataType::kDouble:
       out->has_min = number_of(member(s, "min"), &out->min);
       out->has_max = number_of(member(s, "max"), &out->max);
-      integer_of(member(s, "min"), &out->min_integer);
-      integer_of(member(s, "max"), &out->max_integer);
+      if (out->type == DataType::kInt32 || out->type == DataType::kInt64) {
+        // An integer type is checked against integer bounds: a fractional one has no meaning.
+        if ((out->has_min && !integer_bound(member(s, "min"), out->min, &out->min_integer)) ||
+            (out->has_max && !integer_bound(member(s, "max"), out->max, &out->max_integer))) {
+          *error = where + ": min and max of an integer type must be integers";
+          return false;
+        }
+      }
       break;
     case DataType::kString:
     case DataType::kBitmap:

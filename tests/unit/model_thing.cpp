@@ -75,6 +75,18 @@ TEST_CASE("bad thing models are refused with a reason") {
       m.load(R"({"properties":[{"identifier":"x","dataType":{"type":"quaternion"}}]})", &error));
   CHECK(error.find("unknown data type 'quaternion'") != std::string::npos);
   CHECK_FALSE(m.load(R"({"properties":[{"dataType":{"type":"int32"}}]})", &error));
+  CHECK_FALSE(m.load(
+      R"({"properties":[{"identifier":"x","dataType":{"type":"int32","specs":{"min":"-10.5"}}}]})",
+      &error));
+  CHECK(error.find("must be integers") != std::string::npos);
+  REQUIRE(m.load(
+      R"({"properties":[{"identifier":"x","dataType":{"type":"int32","specs":{"min":"1.0","max":1e3}}}]})",
+      &error));
+  CHECK(m.check_property_post({{"x", {{"value", 0}}}}).find("below the minimum 1") !=
+        std::string::npos);
+  CHECK(m.check_property_post({{"x", {{"value", 1000}}}}).empty());
+  CHECK(m.check_property_post({{"x", {{"value", 1001}}}}).find("above the maximum 1000") !=
+        std::string::npos);
   // A length that is no whole number in 0..2^31 (found by fuzz_model: converting -64 or 1e999
   // to a size was undefined behaviour).
   for (const char* length : {"-64", "\"1e999\"", "1.5", "4294967296", "\"nan\""}) {
