@@ -131,12 +131,15 @@ void Runner::run() {
 
     uint32_t timeout = next_timeout_ ? next_timeout_() : client_.next_timeout_ms();
     // The client stops reading after a burst; what a TLS layer already decrypted is not
-    // announced by the socket, so the next round must not wait for it.
-    if (transport_.has_buffered_input()) timeout = 0;
+    // announced by the socket, so the next round must not wait for it. Unless bytes wait to be
+    // sent: then the client may be holding off reading (no room for acknowledgements), and
+    // writability, waited for below, comes first; not waiting would spin.
+    const bool unsent = client_.has_unsent_bytes();
+    if (transport_.has_buffered_input() && !unsent) timeout = 0;
     const bool blocked = !work.empty();
     if (blocked && timeout > 50) timeout = 50;  // re-check queued work as acks arrive
     // Writable too while bytes wait for the socket: nothing else would wake us to send them.
-    const short socket_events = client_.has_unsent_bytes() ? POLLIN | POLLOUT : POLLIN;
+    const short socket_events = unsent ? POLLIN | POLLOUT : POLLIN;
     pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {transport_.native_handle(), socket_events, 0}};
     const nfds_t count = fds[1].fd >= 0 ? 2 : 1;
     ::poll(fds, count, static_cast<int>(timeout));
