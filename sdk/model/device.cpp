@@ -145,6 +145,7 @@ uint32_t Device::next_timeout_ms() {
 }
 
 void Device::expire_requests() {
+  send_waiting_replies();
   const uint64_t now = clock_.now_ms();
   for (auto it = pending_.begin(); it != pending_.end();) {
     if (it->second.deadline_ms > now) {
@@ -256,6 +257,7 @@ void Device::on_state(client::State state, Status reason) {
   if (state != client::State::kConnected && state != client::State::kConnecting &&
       state != client::State::kAwaitingConnack) {
     std::string().swap(parts_);  // a message cut off with the link comes again from offset 0
+    waiting_replies_.clear();    // the cloud stops waiting for them with the link
     // Replies travel at QoS 0: those still awaited are gone with the link.
     std::map<std::string, Pending> lost;
     lost.swap(pending_);
@@ -365,11 +367,30 @@ Status Device::answer(Operation operation, const std::string& id, const Reply& r
   const std::string topic_name =
       make(options_.product_id, options_.device_name, operation, true, service_id);
   if (topic_name.empty()) return Status::kInvalidArgument;
+  if (client_.state() != client::State::kConnected) return Status::kClientNotConnected;
   // A handler's strings that are not UTF-8 go out as U+FFFD: the request is still answered.
-  const std::string payload = to_text(body);
-  const Result<uint16_t> sent =
-      client_.publish(topic_name, std::string_view(payload), codec::QoS::kAtMostOnce);
-  return sent.status();
+  WaitingReply out{topic_name, to_text(body)};
+  send_waiting_replies();  // those first: replies leave in the order they were made
+  if (waiting_replies_.empty()) {
+    const Status sent =
+        client_.publish(out.topic, std::string_view(out.payload), codec::QoS::kAtMostOnce).status();
+    if (sent != Status::kClientBusy && sent != Status::kClientInflightFull) return sent;
+  }
+  if (waiting_replies_.size() >= kMaxWaitingReplies) return Status::kModelTooManyPending;
+  waiting_replies_.push_back(std::move(out));
+  return Status::kOk;
+}
+
+// Sends the replies that waited for room, in order, as far as the client takes them now.
+void Device::send_waiting_replies() {
+  while (!waiting_replies_.empty() && client_.state() == client::State::kConnected) {
+    const WaitingReply& next = waiting_replies_.front();
+    const Status sent =
+        client_.publish(next.topic, std::string_view(next.payload), codec::QoS::kAtMostOnce)
+            .status();
+    if (sent == Status::kClientBusy || sent == Status::kClientInflightFull) return;
+    waiting_replies_.pop_front();  // sent, or refused for good (it cannot be sent later either)
+  }
 }
 
 }  // namespace onenet::model

@@ -362,3 +362,51 @@ TEST_CASE("a command longer than rx, taken in parts, is gathered and handled who
   REQUIRE(h.commands.sets.size() == 2);
   CHECK(h.commands.sets[1]["label"] == std::string(500, 'z'));
 }
+
+TEST_CASE("replies the client has no room for wait, and leave in order once it has") {
+  DeviceHarness h;
+  h.connect();
+  h.transport.send_chunk = 0;  // the socket takes nothing for now: tx fills up
+  constexpr int kCommands = 100;
+  for (int i = 0; i < kCommands; ++i) {
+    h.transport.deliver(
+        publish_frame("$sys/Pid/dev/thing/property/get",
+                      ("{\"id\":\"" + std::to_string(i) + "\",\"params\":[\"x\"]}").c_str(),
+                      onenet::codec::QoS::kAtMostOnce));
+  }
+  for (int i = 0; i < 20; ++i) h.device.poll(0);
+  CHECK(h.device.waiting_replies() > 0);  // tx is full, and the rest of the replies wait
+  h.transport.send_chunk = SIZE_MAX;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 200 && ids.size() < kCommands; ++i) {
+    h.device.poll(0);
+    for (const auto& p : h.transport.take_packets()) {
+      if (p.type != PacketType::kPublish) continue;
+      const json reply = json::parse(p.publish.payload.as_text());
+      CHECK(reply["code"] == 200);
+      ids.push_back(reply["id"].get<std::string>());
+    }
+  }
+  REQUIRE(ids.size() == kCommands);
+  for (int i = 0; i < kCommands; ++i) CHECK(ids[i] == std::to_string(i));
+  CHECK(h.device.waiting_replies() == 0);
+}
+
+TEST_CASE("replies that wait are dropped with the link, and at most kMaxWaitingReplies wait") {
+  DeviceHarness h;
+  h.connect();
+  h.transport.send_chunk = 0;
+  const onenet::model::Reply ok{200, "success", {}};
+  size_t accepted = 0;
+  while (h.device.answer(onenet::model::Operation::kPropertySet, "1", ok) == Status::kOk) {
+    REQUIRE(++accepted < 1000);
+  }
+  CHECK(h.device.waiting_replies() == onenet::model::kMaxWaitingReplies);
+  CHECK(h.device.answer(onenet::model::Operation::kPropertySet, "2", ok) ==
+        Status::kModelTooManyPending);
+  h.transport.dead = true;
+  h.device.poll(0);
+  CHECK(h.device.waiting_replies() == 0);
+  CHECK(h.device.answer(onenet::model::Operation::kPropertySet, "3", ok) ==
+        Status::kClientNotConnected);
+}

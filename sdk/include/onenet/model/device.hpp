@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -108,6 +109,9 @@ struct DeviceOptions {
   client::Options client;
 };
 
+/// Replies a Device keeps while the client has no room for them (see Device::answer).
+constexpr size_t kMaxWaitingReplies = 64;
+
 /// The longest command a Device gathers from parts: OneNET's payload limit (onenet-protocol.md
 /// section 2.7).
 constexpr size_t kMaxCommandBytes = 256 * 1024;
@@ -123,7 +127,8 @@ class Device : public client::Handler {
   Status start(const DeviceOptions& options);
   /// Drives the client and expires requests whose reply is late.
   Status poll(uint32_t max_wait_ms);
-  /// Only the expiry half of poll(), for a caller that polls the client itself (a runner).
+  /// The rest of poll() after the client's, for a caller that polls the client itself (a
+  /// runner): expires late requests and sends replies that waited for room.
   void expire_requests();
   /// Milliseconds until poll() has timed work: the client's, or the next request timeout.
   uint32_t next_timeout_ms();
@@ -149,8 +154,14 @@ class Device : public client::Handler {
   Result<std::string> request(Operation operation, nlohmann::json params, ReplyCallback done);
 
   /// Sends the "_reply" to a cloud request (`operation` is a downlink, `id` its request id).
+  /// A reply the client has no room for now (transmit buffer or in-flight table full) waits,
+  /// in order, and goes with a later poll: kOk either way. kModelTooManyPending when
+  /// kMaxWaitingReplies already wait; kClientNotConnected without a link (the cloud has given
+  /// up on the request by the time one is back).
   Status answer(Operation operation, const std::string& id, const Reply& reply,
                 const std::string& service_id = {});
+  /// Replies waiting for room in the client (see answer()).
+  size_t waiting_replies() const { return waiting_replies_.size(); }
   /// Where gateway downlinks go (borrowed; null: they are ignored). Set before start().
   void set_gateway_listener(GatewayListener* listener) { gateway_ = listener; }
   /// Requests waiting for their reply.
@@ -175,6 +186,7 @@ class Device : public client::Handler {
   void answer_command(const TopicParts& topic, const std::string& payload);
   void send_reply(const TopicParts& topic, const std::string& id, const Reply& reply);
   void complete(const std::string& id, Status status, const Reply& reply);
+  void send_waiting_replies();
   std::string next_id();
 
   client::Client client_;
@@ -187,6 +199,11 @@ class Device : public client::Handler {
   std::string token_;
   std::string filter_;
   std::string parts_;  ///< the parts so far of a message longer than rx (see DeviceOptions)
+  struct WaitingReply {
+    std::string topic;
+    std::string payload;
+  };
+  std::deque<WaitingReply> waiting_replies_;
   std::string last_error_;
   std::map<std::string, Pending> pending_;
   uint64_t next_id_ = 0;
