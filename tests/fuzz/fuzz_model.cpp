@@ -12,9 +12,11 @@
 //
 // Oracle: nothing aborts (nlohmann/json is built with JSON_NOEXCEPTION, where a member of an
 // unexpected type or a dump of a string that is not UTF-8 calls abort()), crashes or hangs,
-// under ASan and UBSan; to_text() is valid UTF-8 JSON that parses back.
+// under ASan and UBSan; to_text() is valid UTF-8 JSON that parses back; no command costs the
+// device or the gateway its link.
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include "onenet/gateway/gateway.hpp"
@@ -95,12 +97,25 @@ struct Echo : model::CommandHandler, gateway::SubDeviceHandler {
   }
 };
 
-struct NoTransport : port::Transport {
-  Status open(uint32_t) override { return Status::kTransportConnectFailed; }
-  int32_t send(const uint8_t*, size_t) override { return -1; }
-  int32_t recv(uint8_t*, size_t) override { return -1; }
+// The cloud's end of a link, as little of it as a device needs: every byte sent is taken (and
+// dropped), the first read after an open returns CONNACK, later reads nothing. So the device
+// and the gateway are connected, and their replies go out through the client and the codec.
+struct SinkTransport : port::Transport {
+  Status open(uint32_t) override {
+    connack_due = true;
+    return Status::kOk;
+  }
+  int32_t send(const uint8_t*, size_t size) override { return static_cast<int32_t>(size); }
+  int32_t recv(uint8_t* data, size_t size) override {
+    if (!connack_due || size < 4) return 0;
+    connack_due = false;
+    const uint8_t connack[4] = {0x20, 0x02, 0x00, 0x00};
+    std::memcpy(data, connack, sizeof connack);
+    return 4;
+  }
   Status wait(uint32_t, bool) override { return Status::kOk; }
   void close() override {}
+  bool connack_due = false;
 };
 
 struct FixedClock : port::Clock {
@@ -177,20 +192,21 @@ class Recipe {
 
 constexpr const char* kKey = "KuF3NT/jUBJ62LNBB/A8XZA9CqS3Cu79B/ABmfA1UCw=";
 
-// One device and one gateway for the whole run (a Device is not cheap to start), neither ever
-// connected: their answers are refused by the client, after everything was read.
+// One device and one gateway for the whole run (a Device is not cheap to start), both
+// connected to a sink that never answers: their replies go out, their requests stay in flight.
 struct Rig {
-  NoTransport transport;
+  SinkTransport device_link;
+  SinkTransport gateway_link;
   FixedClock clock;
   Echo echo;
   client::StaticStorage<512, 512, 4096, 8, 256> device_storage;
   client::StaticStorage<512, 512, 4096, 8, 256> gateway_storage;
   model::Device device{
-      transport, clock, nullptr, platform::default_hmac(), unix_seconds, device_storage.view(),
-      echo};
+      device_link,           clock, nullptr, platform::default_hmac(), unix_seconds,
+      device_storage.view(), echo};
   gateway::Gateway gateway{
-      transport, clock, nullptr, platform::default_hmac(), unix_seconds, gateway_storage.view(),
-      echo};
+      gateway_link,           clock, nullptr, platform::default_hmac(), unix_seconds,
+      gateway_storage.view(), echo};
 
   Rig() {
     model::DeviceOptions options;
@@ -206,6 +222,12 @@ struct Rig {
     g.thing_models["Sub"] = &fixed_model();
     require(gateway.start(g) == Status::kOk);
     require(gateway.add({"Sub", "s1", kKey}, &echo) == Status::kOk);
+    for (int i = 0; i < 4; ++i) {
+      (void)device.poll(0);
+      (void)gateway.poll(0);
+    }
+    require(device.state() == client::State::kConnected);
+    require(gateway.device().state() == client::State::kConnected);
   }
 };
 
@@ -264,6 +286,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             "$sys/Pid/dev/thing/sub/topo/change"}) {
         deliver(rig().device, topic, text);
       }
+      (void)rig().device.poll(0);
+      require(rig().device.state() == client::State::kConnected);  // no command costs the link
       break;
     }
     case 3: {
@@ -280,6 +304,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         (void)rig().gateway.report({report}, model::integer_member(parsed, "history", 0) != 0,
                                    nullptr);
       }
+      (void)rig().gateway.poll(0);
+      require(gw.state() == client::State::kConnected);
       break;
     }
   }
