@@ -31,7 +31,6 @@ Status Runner::run_in_background() {
   if (wake_fd_ < 0) return Status::kInternalError;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    stopping_ = false;
     running_ = true;
   }
   thread_ = std::thread([this] { run(); });
@@ -42,7 +41,6 @@ void Runner::stop() {
   if (!thread_.joinable()) return;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    stopping_ = true;
     running_ = false;  // from now on post() cancels at once; run() cancels what is queued
   }
   wake();
@@ -62,14 +60,15 @@ void Runner::wake() {
 }
 
 void Runner::post(std::function<bool(client::Client&)> work, std::function<void(Status)> cancel) {
+  bool queued = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (running_) {
       queue_.push_back(Work{std::move(work), std::move(cancel)});
-      work = nullptr;
+      queued = true;
     }
   }
-  if (work == nullptr) {
+  if (queued) {
     wake();
   } else if (cancel) {
     cancel(Status::kClientNotConnected);  // nobody would ever run it
@@ -116,7 +115,7 @@ void Runner::run() {
     bool stopping;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      stopping = stopping_;
+      stopping = !running_;
       while (!queue_.empty()) {
         work.push_back(std::move(queue_.front()));
         queue_.pop_front();

@@ -76,8 +76,9 @@ class Runner {
   int wake_fd_ = -1;
   std::mutex mutex_;
   std::deque<Work> queue_;
-  bool running_ = false;  // the owner thread takes work (post() cancels it otherwise)
-  bool stopping_ = false;
+  // The owner thread takes work; false before start and from stop() on (post() then cancels,
+  // and the owner thread leaves its loop).
+  bool running_ = false;
   std::thread thread_;
 };
 
