@@ -170,14 +170,18 @@ std::string Device::next_id() {
 Result<std::string> Device::request(Operation operation, json params, ReplyCallback done) {
   if (!is_uplink(operation)) return Status::kInvalidArgument;
   if (pending_.size() >= options_.max_pending) return Status::kModelTooManyPending;
-  if (!is_utf8(params)) {
+  const uint64_t id_before = next_id_;
+  const std::string id = next_id();
+  const json body = {{"id", id}, {"version", "1.0"}, {"params", std::move(params)}};
+  const std::string payload = to_text(body);
+  // to_text wrote U+FFFD for any byte that is not UTF-8, so only text holding one needs the
+  // walk over every string that tells a caller's bad bytes from a U+FFFD it meant.
+  if (payload.find("\xEF\xBF\xBD") != std::string::npos && !is_utf8(body["params"])) {
+    next_id_ = id_before;  // nothing was sent under this id
     last_error_ = "params: a string or key is not UTF-8 (JSON text must be)";
     return Status::kModelInvalidValue;
   }
-  const std::string id = next_id();
-  const json body = {{"id", id}, {"version", "1.0"}, {"params", std::move(params)}};
   const std::string topic = make(options_.product_id, options_.device_name, operation, false);
-  const std::string payload = to_text(body);
   // QoS 1: stored across reconnects until the broker has it (OneNET takes QoS <= 1).
   const Result<uint16_t> sent =
       client_.publish(topic, std::string_view(payload), codec::QoS::kAtLeastOnce);

@@ -203,6 +203,8 @@ TEST_CASE("strings that are not UTF-8: refused before sending, replaced in a han
   CHECK(h.transport.take_packets().empty());
   CHECK(h.device.post_properties({{"label", "caf\xC3\xA9 \xF0\x9F\x8C\xA1"}}, nullptr).ok());
   CHECK(h.sent().second["params"]["label"]["value"] == "caf\xC3\xA9 \xF0\x9F\x8C\xA1");
+  CHECK(h.device.post_properties({{"label", "\xEF\xBF\xBD"}}, nullptr).ok());  // U+FFFD itself
+  CHECK(h.sent().second["params"]["label"]["value"] == "\xEF\xBF\xBD");
 
   // A handler's reply goes out whatever it holds; its bad bytes become U+FFFD.
   h.commands.set_reply = {200, std::string("ok\xFF"), {{"note", std::string("\x80")}}};
