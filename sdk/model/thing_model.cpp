@@ -26,12 +26,18 @@ bool number_of(const json* v, double* out) {
   return end != nullptr && *end == '\0';
 }
 
+// A whole number within [low, high] (false for NaN): only such a double converts to an integer
+// type without undefined behaviour.
+bool whole_within(double x, double low, double high) {
+  return x >= low && x <= high && x == std::floor(x);
+}
+
 // A "length" spec (characters, bits or elements; 0 or absent: no limit) as a size. False for
-// one that is no whole number from 0 to 2^31: casting such a double would be undefined.
+// one that is no whole number from 0 to 2^31.
 bool length_of(const json* v, size_t* out) {
   double length = 0;
   if (!number_of(v, &length)) return true;
-  if (!(length >= 0 && length <= 2147483648.0) || length != std::floor(length)) return false;
+  if (!whole_within(length, 0, 2147483648.0)) return false;
   *out = static_cast<size_t>(length);
   return true;
 }
@@ -53,7 +59,7 @@ bool integer_of(const json* v, int64_t* out) {
 // An integer type's bound: an integer ("-10", -10), or a number without a fraction ("1.0").
 bool integer_bound(const json* v, double as_number, int64_t* out) {
   if (integer_of(v, out)) return true;
-  if (as_number != std::floor(as_number) || !(std::fabs(as_number) <= 9.0e15)) return false;
+  if (!whole_within(as_number, -9.0e15, 9.0e15)) return false;
   *out = static_cast<int64_t>(as_number);  // exact: within 2^53
   return true;
 }
