@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "fuzz_require.hpp"
 #include "onenet/client/client.hpp"
 #include "onenet/codec/packets.hpp"
 
@@ -24,14 +25,6 @@ using codec::PacketType;
 using codec::QoS;
 
 namespace {
-
-// Names the failed oracle's line before aborting (the harness is inlined into one frame).
-void require_at(bool condition, int line) {
-  if (condition) return;
-  std::fprintf(stderr, "fuzz_client: oracle at line %d failed\n", line);
-  std::abort();
-}
-#define require(condition) require_at((condition), __LINE__)
 
 // Reads the script; past its end every read yields 0.
 class Script {

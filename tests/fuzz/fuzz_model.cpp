@@ -19,6 +19,7 @@
 #include <cstring>
 #include <string>
 
+#include "fuzz_require.hpp"
 #include "onenet/gateway/gateway.hpp"
 #include "onenet/model/device.hpp"
 #include "onenet/model/json_access.hpp"
@@ -29,13 +30,6 @@ using namespace onenet;
 using nlohmann::json;
 
 namespace {
-
-void require_at(bool condition, int line) {
-  if (condition) return;
-  std::fprintf(stderr, "fuzz_model: oracle at line %d failed\n", line);
-  std::abort();
-}
-#define require(condition) require_at((condition), __LINE__)
 
 // Every data type of section 4.7 once, nested where the format nests.
 constexpr const char* kThingModel = R"({
