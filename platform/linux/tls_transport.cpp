@@ -31,6 +31,50 @@ bool add_pem_certificates(SSL_CTX* ctx, const std::string& pem) {
   return added > 0;
 }
 
+// OpenSSL's socket BIO writes with write(2): once the peer has reset the connection, the next
+// write raises SIGPIPE, whose default action ends the process (a TLS device killed because its
+// broker went away). This BIO moves TLS records through TcpTransport instead, which sends with
+// MSG_NOSIGNAL, so a dead link is an error the client handles, as it is without TLS.
+int tcp_bio_write(BIO* bio, const char* data, int size) {
+  BIO_clear_retry_flags(bio);
+  auto* tcp = static_cast<TcpTransport*>(BIO_get_data(bio));
+  const int32_t n = tcp->send(reinterpret_cast<const uint8_t*>(data), static_cast<size_t>(size));
+  if (n == 0) {
+    BIO_set_retry_write(bio);
+    return -1;
+  }
+  return n;  // -1: the link failed
+}
+
+int tcp_bio_read(BIO* bio, char* data, int size) {
+  BIO_clear_retry_flags(bio);
+  auto* tcp = static_cast<TcpTransport*>(BIO_get_data(bio));
+  const int32_t n = tcp->recv(reinterpret_cast<uint8_t*>(data), static_cast<size_t>(size));
+  if (n == 0) {
+    BIO_set_retry_read(bio);
+    return -1;
+  }
+  return n;  // -1: closed by the peer, or failed
+}
+
+long tcp_bio_ctrl(BIO*, int command, long, void*) {  // NOLINT(runtime/int): OpenSSL's type
+  return command == BIO_CTRL_FLUSH ? 1 : 0;          // nothing is buffered here
+}
+
+// One method for the process, made on first use (thread-safe static) and never freed.
+const BIO_METHOD* tcp_bio_method() {
+  static BIO_METHOD* const method = [] {
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "onenet tcp");
+    if (m != nullptr) {
+      BIO_meth_set_write(m, tcp_bio_write);
+      BIO_meth_set_read(m, tcp_bio_read);
+      BIO_meth_set_ctrl(m, tcp_bio_ctrl);
+    }
+    return m;
+  }();
+  return method;
+}
+
 }  // namespace
 
 struct TlsTransport::Tls {
@@ -103,10 +147,18 @@ Status TlsTransport::open(uint32_t timeout_ms) {
   const Status connected = tcp_.open(timeout_ms);
   if (connected != Status::kOk) return connected;
 
-  SSL* ssl = SSL_new(tls_->ctx);
-  if (ssl == nullptr) return Status::kTlsSetupFailed;
+  const BIO_METHOD* method = tcp_bio_method();
+  BIO* bio = method != nullptr ? BIO_new(method) : nullptr;
+  SSL* ssl = bio != nullptr ? SSL_new(tls_->ctx) : nullptr;
+  if (ssl == nullptr) {
+    BIO_free(bio);
+    tcp_.close();
+    return Status::kTlsSetupFailed;
+  }
+  BIO_set_data(bio, &tcp_);
+  BIO_set_init(bio, 1);
+  SSL_set_bio(ssl, bio, bio);  // one BIO both ways; the SSL owns it now
   tls_->ssl = ssl;
-  SSL_set_fd(ssl, tcp_.native_handle());
   const std::string& name = options_.server_name;
   if (is_ip_address(name)) {
     X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name.c_str());

@@ -169,3 +169,24 @@ TEST_CASE("100 TLS reconnects: every cycle connects, nothing leaks (checked by A
   }
   CHECK(c->connects == 100);
 }
+
+// A write to a socket whose peer is gone raises SIGPIPE, and its default action ends the
+// process. The TCP transport sends with MSG_NOSIGNAL; TLS must not write around it.
+TEST_CASE("the broker dies under a TLS publisher: the link is lost, the process lives on") {
+  Mosquitto broker({.tls = true});
+  REQUIRE(broker.start());
+  TlsOptions tls;
+  tls.ca_file = broker.ca_file();
+  tls.server_name = kBrokerName;
+  auto c = tls_client(broker.tls_port(), tls);
+  REQUIRE(c->connect() == Status::kOk);
+  REQUIRE(c->poll_until([&] { return c->connected(); }));
+  broker.kill_hard();
+  // Publish without reading: the writes after the peer's reset are the ones that raise it.
+  const std::string payload(512, 'x');
+  for (int i = 0; i < 1000 && c->connected(); ++i) {
+    (void)c->client().publish("gone", std::string_view(payload), onenet::codec::QoS::kAtMostOnce);
+  }
+  REQUIRE(c->poll_until([&] { return c->client().state() == State::kBackoff; }));
+  CHECK(c->connects == 1);
+}
