@@ -33,6 +33,26 @@ enum : uint8_t {
   kUnsubPending,  // UNSUBSCRIBE to send
   kUnsubAwait,
 };
+// A record awaiting SUBACK or UNSUBACK keeps that state until the answer comes: it holds the
+// packet's id, and its place among the SUBACK's codes, which follow the SUBSCRIBE's filters. What
+// the caller asks for it meanwhile is kept in these bits and done once the answer is in.
+// Each is the state to take then, shifted: `then >> 4` is the state after the answer.
+constexpr uint8_t kThenSubscribe = kSubPending << 4;
+constexpr uint8_t kThenUnsubscribe = kUnsubPending << 4;
+constexpr uint8_t kThenMask = 0xF0;
+
+// Out of line (both): called from several places, inlined they took 18 B more of flash.
+[[gnu::noinline]] bool awaits_answer(uint8_t state) {
+  const uint8_t base = state & ~kThenMask;
+  return base == kSubAwaitSuback || base == kUnsubAwait;
+}
+
+// Whether the caller wants the filter subscribed, once everything asked has been done.
+[[gnu::noinline]] bool wants_subscription(uint8_t state) {
+  const uint8_t then = state & kThenMask;
+  if (then != 0) return then == kThenSubscribe;
+  return static_cast<uint8_t>(state - kSubPending) <= kSubActive - kSubPending;
+}
 
 // The subscription table (Storage::subscriptions) holds packed records in subscription order
 // (SUBACK codes follow it): [state][qos][packet id: 2 bytes][filter length: 2 bytes][filter].
@@ -371,12 +391,10 @@ void Client::on_connack(const codec::Connack& connack) {
     uint8_t& state = r[0];
     if (connack.session_present) {
       // The broker kept the subscriptions [MQTT-3.2.2-2]; only unanswered requests go again.
-      if (state == kSubAwaitSuback) state = kSubPending;
-      if (state == kUnsubAwait) state = kUnsubPending;
-    } else if (state == kSubActive || state == kSubAwaitSuback) {
-      state = kSubPending;  // a new session has none: subscribe again
-    } else if (state == kUnsubPending || state == kUnsubAwait) {
-      state = kSubFree;  // nothing to unsubscribe from in a new session
+      if (awaits_answer(state)) state = wants_subscription(state) ? kSubPending : kUnsubPending;
+    } else if (state != kSubFree) {
+      // A new session has none: subscribe again, and nothing to unsubscribe from.
+      state = wants_subscription(state) ? kSubPending : kSubFree;
     }
   }
   compact_subscriptions();
@@ -635,13 +653,14 @@ void Client::handle_packet(const codec::Packet& packet) {
       const uint8_t* const end = table + subscriptions_used_;
       for (uint8_t* r = table; r < end && generation == generation_; r += record_size(r)) {
         uint8_t& state = r[0];
+        const uint8_t then = state & kThenMask;
         if (record_packet_id(r) != packet.packet_id ||
-            state != (suback ? kSubAwaitSuback : kUnsubAwait)) {
+            (state & ~kThenMask) != (suback ? kSubAwaitSuback : kUnsubAwait)) {
           continue;
         }
         const std::string_view filter = record_filter(r);
         if (!suback) {
-          state = kSubFree;
+          state = then >> 4;  // kSubFree, or kSubPending when subscribed again meanwhile
           handler_.on_unsubscribed(filter);
           continue;
         }
@@ -650,11 +669,13 @@ void Client::handle_packet(const codec::Packet& packet) {
         const uint8_t code =
             code_index < packet.list.size ? packet.list.data[code_index] : codec::kSubackFailure;
         ++code_index;
-        if (code == codec::kSubackFailure) {
-          state = kSubFree;  // not resubscribed after a reconnect
+        const bool refused = code == codec::kSubackFailure;
+        state = then != 0 ? then >> 4 : kSubActive;
+        // Refused: not resubscribed after a reconnect, and nothing to unsubscribe from.
+        if (refused && state != kSubPending) state = kSubFree;
+        if (refused) {
           handler_.on_subscribed(filter, Status::kClientSubscribeRefused, QoS::kAtMostOnce);
         } else {
-          state = kSubActive;
           handler_.on_subscribed(filter, Status::kOk, static_cast<QoS>(code));
         }
       }
@@ -945,7 +966,7 @@ bool Client::packet_id_in_use(uint16_t id) const {
   }
   const uint8_t* const table = subscription_table_;
   for (const uint8_t* r = table; r < table + subscriptions_used_; r += record_size(r)) {
-    if ((r[0] == kSubAwaitSuback || r[0] == kUnsubAwait) && record_packet_id(r) == id) return true;
+    if (awaits_answer(r[0]) && record_packet_id(r) == id) return true;
   }
   return false;
 }
@@ -998,7 +1019,8 @@ Status Client::subscribe(const codec::Subscription* subscriptions, size_t count)
   size_t active = 0;
   const uint8_t* const table = subscription_table_;
   for (const uint8_t* r = table; r < table + subscriptions_used_; r += record_size(r)) {
-    if (r[0] == kSubPending || r[0] == kSubAwaitSuback || r[0] == kSubActive) ++active;
+    // One whose UNSUBSCRIBE waits for its SUBACK counts: new filters may reach the broker first.
+    if (wants_subscription(r[0]) || (r[0] & ~kThenMask) == kSubAwaitSuback) ++active;
   }
   size_t added = 0;
   size_t added_bytes = 0;
@@ -1021,12 +1043,14 @@ Status Client::subscribe(const codec::Subscription* subscriptions, size_t count)
     uint8_t* r = find_subscription(filter);
     if (r == nullptr) {  // a new record at the end (check_topic_filter bounds it to 65,535)
       r = subscription_table_ + subscriptions_used_;
+      r[0] = kSubFree;
       write16(r + 4, static_cast<uint16_t>(filter.size()));
       std::memcpy(r + kRecordHeader, filter.data(), filter.size());
       subscriptions_used_ += record_size(r);
     }
     r[1] = static_cast<uint8_t>(subscriptions[n].qos);
-    r[0] = kSubPending;
+    r[0] = awaits_answer(r[0]) ? static_cast<uint8_t>((r[0] & ~kThenMask) | kThenSubscribe)
+                               : uint8_t{kSubPending};
   }
   send_pending_subscriptions();
   if (state_ == State::kConnected) flush();
@@ -1042,7 +1066,15 @@ Status Client::unsubscribe(const std::string_view* filters, size_t count) {
   }
   for (size_t n = 0; n < count; ++n) {
     uint8_t* r = find_subscription(filters[n]);
-    if (r != nullptr) r[0] = kUnsubPending;
+    if (r == nullptr) continue;
+    const uint8_t base = r[0] & ~kThenMask;
+    if (base == kSubAwaitSuback) {
+      r[0] = kSubAwaitSuback | kThenUnsubscribe;
+    } else if (base == kUnsubAwait) {
+      r[0] = kUnsubAwait;  // already leaving: a subscribe asked meanwhile is off
+    } else {
+      r[0] = kUnsubPending;
+    }
   }
   send_pending_subscriptions();
   if (state_ == State::kConnected) flush();

@@ -230,13 +230,18 @@ class Harness : public client::Handler {
   }
 
   void answer_subscriptions(uint8_t codes) {
-    for (const auto& [id, count] : pending_subscribes_) {
+    sync_inbound();
+    for (const auto& [id, filters] : pending_subscribes_) {
+      const size_t count = filters.size();
       std::vector<uint8_t> list(count);
       for (size_t i = 0; i < count; ++i) list[i] = (codes >> i) & 1 ? 0x80 : codes % 3;
       uint8_t frame[64];
       const Result<size_t> n = codec::encode(codec::Suback{id, ByteView(list.data(), list.size())},
                                              MutableByteView(frame, sizeof frame));
-      if (n) transport_.deliver(frame, n.value());
+      if (!n || !transport_.is_open) continue;
+      transport_.deliver(frame, n.value());
+      for (size_t i = 0; i < count; ++i)
+        suback_expected_.push_back(subscribed(filters[i], list[i]));
     }
     for (const uint16_t id : pending_unsubscribes_) {
       uint8_t frame[4];
@@ -274,7 +279,13 @@ class Harness : public client::Handler {
     if (inbound_connection_ == transport_.connections) return;
     inbound_connection_ = transport_.connections;
     inbound_expected_.clear();
+    suback_expected_.clear();
     inbound_known_ = true;
+  }
+
+  // How on_subscribed must report a filter the broker answered with `code`.
+  static std::string subscribed(std::string_view filter, uint8_t code) {
+    return std::string(filter) + ":" + std::to_string(code);
   }
 
   // The message sent by the broker that a delivery or a drop of `topic` stands for. Only QoS 2
@@ -338,11 +349,11 @@ class Harness : public client::Handler {
         sent_ids_.push_back(p.packet_id);
         break;
       case PacketType::kSubscribe: {
-        size_t count = 0;
+        std::vector<std::string> filters;
         ByteView cursor = p.list;
         codec::Subscription sub;
-        while (codec::next_filter(&cursor, true, &sub)) ++count;
-        pending_subscribes_[p.packet_id] = count;
+        while (codec::next_filter(&cursor, true, &sub)) filters.emplace_back(sub.filter);
+        pending_subscribes_[p.packet_id] = std::move(filters);
         break;
       }
       case PacketType::kUnsubscribe:
@@ -433,6 +444,15 @@ class Harness : public client::Handler {
   void on_state(client::State state, Status) override {
     if (state != client::State::kConnected) next_part_offset_ = 0;
   }
+  // Each SUBACK code reaches the filter it answers, in the order the broker sent them.
+  void on_subscribed(std::string_view filter, Status result, QoS granted) override {
+    sync_inbound();
+    if (!inbound_known_) return;
+    require(!suback_expected_.empty());
+    const uint8_t code = result == Status::kOk ? static_cast<uint8_t>(granted) : 0x80;
+    require(suback_expected_.front() == subscribed(filter, code));
+    suback_expected_.pop_front();
+  }
   void on_delivered(uint16_t id, Status) override {
     require(expected_.erase(id) == 1);  // only ids in flight, once each
   }
@@ -444,7 +464,8 @@ class Harness : public client::Handler {
   client::Options options_;
   std::map<uint16_t, Expected> expected_;
   std::vector<uint16_t> sent_ids_;  // QoS 1/2 PUBLISH and PUBREL ids sent on this connection
-  std::map<uint16_t, size_t> pending_subscribes_;
+  std::map<uint16_t, std::vector<std::string>> pending_subscribes_;  // filters, in order
+  std::deque<std::string> suback_expected_;  // "filter:code" answered on this connection
   std::vector<uint16_t> pending_unsubscribes_;
   int connection_seen_ = 0;
   bool connect_seen_ = false;

@@ -773,6 +773,56 @@ TEST_CASE("filters beyond one packet's limit go in further SUBSCRIBE and UNSUBSC
   CHECK(h.handler.unsubscribed == names);
 }
 
+TEST_CASE(
+    "a filter changed while its SUBACK is awaited: every SUBACK code reaches its own filter") {
+  Harness h;
+  h.connect();
+  const onenet::codec::Subscription both[] = {{"a", QoS::kAtLeastOnce}, {"b", QoS::kAtMostOnce}};
+  REQUIRE(h.client.subscribe(both, 2) == Status::kOk);
+  auto packets = h.transport.take_packets();
+  REQUIRE(packets.size() == 1);
+  const uint16_t first = packets[0].packet_id;
+
+  // "a" is unsubscribed before the broker answered: the UNSUBSCRIBE waits for the SUBACK, whose
+  // first code is still a's, so b's refusal is reported as b's.
+  const std::string_view a = "a";
+  REQUIRE(h.client.unsubscribe(&a, 1) == Status::kOk);
+  CHECK(h.transport.take_packets().empty());
+  h.transport.deliver(suback(first, {0x01, 0x80}));
+  h.client.poll(0);
+  CHECK(h.handler.subscribed == std::vector<std::string>{"a:1", "b:refused"});
+  packets = h.transport.take_packets();
+  REQUIRE(packets.size() == 1);
+  REQUIRE(packets[0].type == PacketType::kUnsubscribe);
+  h.transport.deliver(ack_frame(PacketType::kUnsuback, packets[0].packet_id));
+  h.client.poll(0);
+  CHECK(h.handler.unsubscribed == std::vector<std::string>{"a"});
+
+  // "c" subscribed again, at another QoS, before its SUBACK: the SUBACK answers the first
+  // SUBSCRIBE, then c goes again with the new QoS.
+  const onenet::codec::Subscription cd[] = {{"c", QoS::kAtMostOnce}, {"d", QoS::kAtMostOnce}};
+  REQUIRE(h.client.subscribe(cd, 2) == Status::kOk);
+  packets = h.transport.take_packets();
+  REQUIRE(packets.size() == 1);
+  const uint16_t second = packets[0].packet_id;
+  const onenet::codec::Subscription c2{"c", QoS::kExactlyOnce};
+  REQUIRE(h.client.subscribe(&c2, 1) == Status::kOk);
+  CHECK(h.transport.take_packets().empty());
+  h.transport.deliver(suback(second, {0x00, 0x80}));
+  h.client.poll(0);
+  CHECK(h.handler.subscribed == std::vector<std::string>{"a:1", "b:refused", "c:0", "d:refused"});
+  packets = h.transport.take_packets();
+  REQUIRE(packets.size() == 1);
+  REQUIRE(packets[0].type == PacketType::kSubscribe);
+  onenet::ByteView cursor = packets[0].list;
+  onenet::codec::Subscription entry;
+  REQUIRE(onenet::codec::next_filter(&cursor, true, &entry));
+  CHECK(entry.filter == "c");
+  CHECK(entry.qos == QoS::kExactlyOnce);
+  CHECK_FALSE(onenet::codec::next_filter(&cursor, true, &entry));
+  CHECK(packets[0].packet_id != second);
+}
+
 TEST_CASE("a handler may subscribe and unsubscribe from inside on_subscribed") {
   struct Chain : RecordingHandler {
     void on_subscribed(std::string_view filter, Status result, QoS granted) override {

@@ -41,7 +41,8 @@ class OnenetLocal {
   /// SIGTERM and wait: true when onenet-local exited 0 and its broker no longer exists.
   bool stop() {
     if (!process_) return true;
-    const pid_t broker = info.value("broker_pid", -1);
+    // Not an object when start() failed; value() on it would abort (JSON_NOEXCEPTION).
+    const pid_t broker = info.is_object() ? info.value("broker_pid", -1) : -1;
     process_->signal(SIGTERM);
     const int status = process_->wait(20000);
     process_.reset();

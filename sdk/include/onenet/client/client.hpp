@@ -211,7 +211,9 @@ class Client {
   /// freed by UNSUBACK or a refused filter is reused).
   Status subscribe(const codec::Subscription* subscriptions, size_t count);
 
-  /// Unsubscribes; on_unsubscribed follows for each filter.
+  /// Unsubscribes; on_unsubscribed follows for each filter. A filter whose SUBACK has not come
+  /// yet is reported by on_subscribed first, and its UNSUBSCRIBE leaves after that SUBACK (as a
+  /// filter subscribed again meanwhile leaves again after it), so every code reaches its filter.
   Status unsubscribe(const std::string_view* filters, size_t count);
 
   /// Sends DISCONNECT (waiting up to `flush_timeout_ms` for it to leave), closes the
