@@ -411,6 +411,8 @@ void Client::on_connack(const codec::Connack& connack) {
 // decides (see client.hpp).
 void Client::requeue_after_connect(bool session_present) {
   queued_count_ = 0;
+  // QoS 2 ids received belong to their session: a new one may use them for new messages.
+  if (!session_present) inbound_qos2_count_ = 0;
   for (size_t i = 0; i < inflight_span_; ++i) {
     InflightEntry& e = inflight_at(i);
     uint8_t& first = outbox_buffer_[e.offset];

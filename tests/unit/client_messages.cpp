@@ -574,6 +574,24 @@ TEST_CASE("inbound QoS 2 duplicates are delivered once; the id is free again aft
   CHECK(h.handler.messages.size() == 2);
 }
 
+TEST_CASE("inbound QoS 2 ids are forgotten with their session, and kept with a resumed one") {
+  Harness h;
+  h.connect();
+  h.transport.deliver(publish_frame("in", "first", QoS::kExactlyOnce, 7));
+  h.client.poll(0);
+  REQUIRE(h.handler.messages == std::vector<std::string>{"in=first"});
+  // The link drops before PUBREL. A resumed session may send the same message again: once.
+  h.reconnect(true);
+  h.transport.deliver(publish_frame("in", "first", QoS::kExactlyOnce, 7, true));
+  h.client.poll(0);
+  CHECK(h.handler.messages.size() == 1);
+  // A new session knows nothing of id 7: its message with that id is a new one.
+  h.reconnect(false);
+  h.transport.deliver(publish_frame("in", "second", QoS::kExactlyOnce, 7));
+  h.client.poll(0);
+  CHECK(h.handler.messages == std::vector<std::string>{"in=first", "in=second"});
+}
+
 TEST_CASE("subscribe: per-filter SUBACK results; only accepted filters are resubscribed") {
   Harness h;
   h.connect();
