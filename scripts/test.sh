@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Every test suite: installs what is missing, builds with g++ and runs all suites; builds with
-# clang under ASan+UBSan and runs them again; builds with mbedTLS instead of OpenSSL and runs
-# the unit and client suites; builds the core for Cortex-M4 with
-# -fno-exceptions -fno-rtti (scripts/size.sh); runs each fuzzer briefly. Exit non-zero on any
-# failure. Usage: ./scripts/test.sh   (FUZZ_SECONDS=N to change the fuzz time per target)
+# clang under ASan+UBSan and runs them again; runs the Linux runner's cases under TSan; builds
+# with mbedTLS instead of OpenSSL and runs the unit and client suites; builds the core for
+# Cortex-M4 with -fno-exceptions -fno-rtti (scripts/size.sh); runs each fuzzer briefly. Exit
+# non-zero on any failure. Usage: ./scripts/test.sh   (FUZZ_SECONDS=N: fuzz time per target)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/deps.sh
@@ -29,6 +29,15 @@ cmake -S . -B build/asan "${generator[@]}" -DCMAKE_BUILD_TYPE=Debug \
 cmake --build build/asan -j "$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build/asan --output-on-failure -j "$jobs"
+
+step "clang TSan build: the Linux runner's threads (any thread publishes, one owns the client)"
+# Tools are left out for the same reason as above; the runner's cases need only mosquitto.
+cmake -S . -B build/tsan "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+  -DONENET_SANITIZE=thread -DONENET_BUILD_TOOLS=OFF >/dev/null
+cmake --build build/tsan -j "$jobs" --target onenet_client_itests
+TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/integration/onenet_client_itests -tc='*runner*' \
+  </dev/null
 
 step "mbedTLS build (-DONENET_TLS=mbedtls): unit and client suites, TLS over MbedTlsTransport"
 cmake -S . -B build/mbedtls "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
