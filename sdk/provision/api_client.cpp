@@ -18,9 +18,16 @@ using nlohmann::json;
 constexpr int kOneNetAuthFailed = 10403;
 constexpr uint64_t kTokenLifetimeSeconds = 3600;
 
+// OneNET's answers are pages of at most a few hundred records: kilobytes. A server sending more
+// than this is not OneNET's API, and is cut off rather than allowed to fill memory.
+constexpr size_t kMaxAnswerBytes = 16 * 1024 * 1024;
+
 size_t append_body(char* data, size_t size, size_t count, void* target) {
-  static_cast<std::string*>(target)->append(data, size * count);
-  return size * count;
+  auto* body = static_cast<std::string*>(target);
+  const size_t n = size * count;
+  if (n > kMaxAnswerBytes - body->size()) return 0;  // libcurl stops: CURLE_WRITE_ERROR
+  body->append(data, n);
+  return n;
 }
 
 // Failures where the request may not have reached the server or its answer was lost: worth
@@ -199,6 +206,11 @@ Status ApiClient::call(const char* method, const std::string& path_and_query,
     delay_ms *= 2;
   }
   curl_slist_free_all(headers);
+  if (code == CURLE_WRITE_ERROR) {
+    return fail(Status::kProvisionBadResponse, 0,
+                url + ": the answer is longer than " + std::to_string(kMaxAnswerBytes >> 20) +
+                    " MiB, far beyond any of OneNET's; cut off");
+  }
   if (code != CURLE_OK) {
     // The request URL is safe to show; the token only travels in a header.
     std::string why = curl_message[0] ? curl_message : curl_easy_strerror(code);

@@ -1,6 +1,6 @@
 // sdk/provision's failure paths against real loopback servers, with no onenet-local (so that the
 // ASan+UBSan stage runs them too): a closed port, a server that hangs up, one that never answers,
-// and an untrusted TLS server (openssl s_server).
+// one whose answer seems never to end, and an untrusted TLS server (openssl s_server).
 #include <doctest/doctest.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -29,11 +29,13 @@ std::unique_ptr<ApiClient> make_client(ApiOptions o) {
   return std::move(client.value());
 }
 
-// A loopback listener that accepts connections and either closes them at once or holds them
-// open without answering; counts accepted connections. Stopped (and joined) by its destructor.
+// A loopback listener that accepts connections and closes them at once, holds them open without
+// answering, or answers with a body of 64 MiB (or until the client goes) and holds them; counts
+// accepted connections. Stopped (and joined) by its destructor.
 class RawServer {
  public:
-  explicit RawServer(bool hang_up) : hang_up_(hang_up) {
+  enum class Mode { kHangUp, kHold, kFlood };
+  explicit RawServer(Mode mode) : mode_(mode) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
@@ -51,9 +53,12 @@ class RawServer {
           return;
         }
         ++accepted;
-        if (hang_up_) {
+        if (mode_ == Mode::kHangUp) {
           ::close(c);
+        } else if (mode_ == Mode::kHold) {
+          held_.push_back(c);
         } else {
+          flood(c);
           held_.push_back(c);
         }
       }
@@ -68,9 +73,22 @@ class RawServer {
   }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   std::atomic<int> accepted{0};
+  std::atomic<size_t> flooded{0};  // body bytes the client took before it went
 
  private:
-  bool hang_up_;
+  void flood(int c) {
+    const std::string head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n";
+    if (::send(c, head.data(), head.size(), MSG_NOSIGNAL) < 0) return;
+    const std::vector<char> chunk(64 * 1024, '[');
+    // Bounded, so that a client without a limit runs into its timeout, not out of memory.
+    while (!stopping_ && flooded < 64 * 1024 * 1024) {
+      const ssize_t n = ::send(c, chunk.data(), chunk.size(), MSG_NOSIGNAL);
+      if (n <= 0) return;  // the client closed the connection
+      flooded += static_cast<size_t>(n);
+    }
+  }
+
+  Mode mode_;
   int fd_ = -1;
   uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
@@ -99,16 +117,26 @@ TEST_CASE("provision API: network failures are retried, answers are not") {
     CHECK(api->last_error().message.find("127.0.0.1") != std::string::npos);
   }
   SUBCASE("the server hangs up without answering") {
-    RawServer server(true);
+    RawServer server(RawServer::Mode::kHangUp);
     auto api = make_client(options_for(server.url()));
     CHECK(api->device_detail("P", "d", nullptr) == Status::kProvisionNetworkFailed);
     CHECK(server.accepted == 3);
   }
   SUBCASE("the server never answers") {
-    RawServer server(false);
+    RawServer server(RawServer::Mode::kHold);
     auto api = make_client(options_for(server.url()));
     CHECK(api->device_detail("P", "d", nullptr) == Status::kProvisionTimeout);
     CHECK(server.accepted == 3);
+  }
+  SUBCASE("the server answers without end: cut off at 16 MiB, not retried") {
+    RawServer server(RawServer::Mode::kFlood);
+    ApiOptions o = options_for(server.url());
+    o.timeout_ms = 5000;  // the limit ends it, not the clock
+    auto api = make_client(o);
+    CHECK(api->device_detail("P", "d", nullptr) == Status::kProvisionBadResponse);
+    CHECK(api->attempts() == 1);
+    CHECK(api->last_error().message.find("16 MiB") != std::string::npos);
+    CHECK(server.flooded < 64 * 1024 * 1024);  // the client went before the end
   }
 }
 

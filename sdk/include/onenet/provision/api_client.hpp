@@ -10,7 +10,8 @@
 // Status::kProvisionBadCredentials; any other code to kProvisionApiError. In both cases
 // last_error() keeps OneNET's code and message. Network failures (cannot resolve, cannot
 // connect, connection dropped, timeout) are retried with exponential backoff up to
-// `max_attempts`; nothing else is retried.
+// `max_attempts`; nothing else is retried. An answer that is not OneNET's JSON envelope, or is
+// longer than 16 MiB (it is cut off there, so memory stays bounded), is kProvisionBadResponse.
 //
 // Blocking: every call blocks for at most about max_attempts x timeout_ms plus the backoff.
 // Threads: one ApiClient per thread (it owns one libcurl handle and its connection).
