@@ -158,6 +158,30 @@ TEST_CASE("bad input over HTTP: wrong types and bytes that are not UTF-8 are ans
   CHECK(cloud.stop());
 }
 
+TEST_CASE("a request body over 1 MiB is refused with HTTP 413, before it is read") {
+  OnenetLocal cloud;
+  REQUIRE(cloud.start());
+  itest::TempDir dir;
+  const std::string body_file = dir.file("big.json");
+  {
+    std::FILE* f = std::fopen(body_file.c_str(), "wb");
+    REQUIRE(f != nullptr);
+    const std::string chunk(64 * 1024, ' ');
+    for (int i = 0; i < 32; ++i)
+      REQUIRE(std::fwrite(chunk.data(), 1, chunk.size(), f) == chunk.size());
+    std::fclose(f);
+  }
+  std::string http_status;
+  REQUIRE(run({"curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "20", "-X",
+               "POST", "-H", "Content-Type: application/json", "--data-binary", "@" + body_file,
+               cloud.http() + "/device/create"},
+              30000, &http_status) == 0);
+  CHECK(http_status == "413");
+  CHECK(cloud.curl("POST", "/device/create",
+                   R"({"product_id":"Ck2AF9QD2K","device_name":"after-big"})")["code"] == 0);
+  CHECK(cloud.stop());
+}
+
 TEST_CASE("a restart with the same --data-dir keeps the devices") {
   itest::TempDir dir;
   std::string key;

@@ -26,6 +26,7 @@ constexpr int kDeviceOffline = 10408;
 constexpr int kNoReply = 10410;
 constexpr int kModelRefused = 10412;
 constexpr int kDeviceError = 10413;
+constexpr size_t kMaxRequestBytes = 1024 * 1024;  // see HttpApi::HttpApi
 
 std::string request_id() {
   uint8_t raw[8];
@@ -119,6 +120,9 @@ json device_json(Platform& platform, const Device& d) {
 HttpApi::HttpApi(Platform& platform)
     : platform_(platform), server_(std::make_unique<httplib::Server>()) {
   httplib::Server& s = *server_;
+  // A request body is a device or a query: bytes, not megabytes. A larger one is refused (HTTP
+  // 413) before it is read, rather than held in memory whole (httplib's default: no limit).
+  s.set_payload_max_length(kMaxRequestBytes);
   // Every route: authorize, parse, act. `handler` gets the caller and the JSON body (or query).
   auto route = [this](auto&& handler) {
     return [this, handler](const httplib::Request& req, httplib::Response& res) {
