@@ -44,6 +44,10 @@ void Runner::stop() {
     running_ = false;  // from now on post() cancels at once; run() cancels what is queued
   }
   wake();
+  // On the owner thread (a handler callback, or posted work) a join would wait for itself
+  // (std::system_error, which ends the process): the loop ends after this round instead, and a
+  // stop() from another thread, or the destructor, joins it.
+  if (std::this_thread::get_id() == thread_.get_id()) return;
   thread_.join();
 }
 

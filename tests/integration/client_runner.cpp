@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <future>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -310,4 +311,36 @@ TEST_CASE("a runner that is not running, or stops first, completes every future:
   auto late = runner.publish("cancel/t", "third", QoS::kAtMostOnce);
   REQUIRE(late.wait_for(std::chrono::seconds(0)) == std::future_status::ready);
   CHECK(late.get().status() == Status::kClientNotConnected);
+}
+
+TEST_CASE("a handler callback may stop its runner: the owner thread disconnects and ends") {
+  // Stops the runner from the owner thread once connected; records the end of the session.
+  struct StoppingHandler : onenet::client::Handler {
+    void on_state(onenet::client::State state, Status) override {
+      if (state == onenet::client::State::kConnected) runner->stop();
+      if (state == onenet::client::State::kIdle) idle.set_value();
+    }
+    onenet::platform::Runner* runner = nullptr;
+    std::promise<void> idle;
+  };
+  Mosquitto broker;
+  REQUIRE(broker.start());
+  onenet::platform::TcpTransport transport("127.0.0.1", broker.port());
+  onenet::platform::SystemClock clock;
+  auto storage = std::make_unique<onenet::client::StaticStorage<512, 512, 1024, 1, 128>>();
+  StoppingHandler handler;
+  onenet::client::Client client(transport, clock, onenet::platform::system_random, storage->view(),
+                                handler);
+  onenet::client::Options options;
+  options.connect.client_id = "runner-self-stop";
+  REQUIRE(client.configure(options) == Status::kOk);
+  onenet::platform::Runner runner(client, transport);
+  handler.runner = &runner;
+  std::future<void> idle = handler.idle.get_future();
+  REQUIRE(runner.start() == Status::kOk);
+  REQUIRE(idle.wait_for(std::chrono::seconds(20)) == std::future_status::ready);
+  // Stopped: work is refused at once, and the owner thread is joined here.
+  CHECK(runner.publish("t", "x", QoS::kAtMostOnce).get().status() == Status::kClientNotConnected);
+  runner.stop();
+  CHECK(client.state() == onenet::client::State::kIdle);
 }

@@ -26,7 +26,8 @@ class DeviceRunner {
 
   /// Device::start, then the owner thread.
   Status start(const model::DeviceOptions& options);
-  /// Disconnects cleanly and joins the owner thread.
+  /// Disconnects cleanly and joins the owner thread; from the owner thread (a handler), asks it
+  /// to end without waiting (Runner::stop).
   void stop();
 
   std::future<ModelResult> post_properties(nlohmann::json values, int64_t time_ms = 0);

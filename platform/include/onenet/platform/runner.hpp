@@ -38,7 +38,9 @@ class Runner {
 
   /// Disconnects cleanly (DISCONNECT, up to 1 s to send it) and joins the owner thread. Work
   /// still queued then is cancelled (see post): its futures hold kClientNotConnected. Safe to
-  /// call twice. Must not be called from a handler callback.
+  /// call twice. From the owner thread (a handler callback, or posted work) it does not wait:
+  /// the owner thread disconnects and ends once the callback returns, and the destructor (or a
+  /// stop() from another thread) joins it.
   void stop();
 
   /// Publishes from any thread; topic and payload are copied. The future holds what
