@@ -13,6 +13,7 @@
 #include <cstring>
 #include <deque>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -138,8 +139,7 @@ class Harness : public client::Handler {
       case 3: {  // CONNACK: mostly accepted, sometimes a refusal
         const uint8_t flags = s.byte();
         const uint8_t code = flags & 0x80 ? flags % 6 : 0;
-        const uint8_t frame[] = {0x20, 0x02, static_cast<uint8_t>(flags & 1), code};
-        transport_.deliver(frame, sizeof frame);
+        deliver_connack(flags & 1, code);
         break;
       }
       case 4:  // an acknowledgement for an id the client sent (or, rarely, any id)
@@ -154,6 +154,7 @@ class Harness : public client::Handler {
       case 7: {  // raw bytes: what arrives on this connection can no longer be predicted
         sync_inbound();
         inbound_known_ = false;
+        held_unknown_ = true;  // the bytes may make QoS 2 messages of any id
         uint8_t raw[32];
         const size_t n = s.byte() % sizeof raw;
         for (size_t i = 0; i < n; ++i) raw[i] = s.byte();
@@ -269,7 +270,7 @@ class Harness : public client::Handler {
     require(codec::encode(p, MutableByteView(frame.data(), frame.size())).ok());
     sync_inbound();
     if (transport_.is_open) {
-      inbound_expected_.push_back(Inbound{topic, payload, p.qos, frame.size()});
+      inbound_expected_.push_back(Inbound{topic, payload, p.qos, p.packet_id, frame.size()});
     }
     transport_.deliver(frame.data(), frame.size());
   }
@@ -289,13 +290,31 @@ class Harness : public client::Handler {
   }
 
   // The message sent by the broker that a delivery or a drop of `topic` stands for. Only QoS 2
-  // messages may be passed over on the way (duplicates of an id the client still holds).
+  // messages may be passed over on the way: duplicates of an id the client may still hold.
   void match_inbound(std::string_view topic) {
     while (!inbound_expected_.empty() && inbound_expected_.front().topic != topic) {
       require(inbound_expected_.front().qos == QoS::kExactlyOnce);
+      require(held_unknown_ || held_qos2_.count(inbound_expected_.front().packet_id) == 1);
       inbound_expected_.pop_front();
     }
     require(!inbound_expected_.empty());
+  }
+
+  // A QoS 2 message reached the handler (or was dropped): the client may hold its id until its
+  // session ends. PUBREL may free it sooner, which this does not follow (an over-approximation:
+  // it only lets more messages be passed over).
+  void note_delivered(QoS qos, uint16_t packet_id) {
+    if (qos == QoS::kExactlyOnce) held_qos2_.insert(packet_id);
+  }
+
+  void deliver_connack(uint8_t session_present, uint8_t code) {
+    if (!transport_.is_open) return;
+    if (connack_connection_ != transport_.connections) {  // only a connection's first counts
+      connack_connection_ = transport_.connections;
+      connack_session_present_ = session_present != 0;
+    }
+    const uint8_t frame[] = {0x20, 0x02, session_present, code};
+    transport_.deliver(frame, sizeof frame);
   }
 
   // Parses what the current connection has sent so far and checks every complete frame.
@@ -385,8 +404,7 @@ class Harness : public client::Handler {
       if (client_.state() == client::State::kAwaitingConnack &&
           connack_for != transport_.connections) {
         connack_for = transport_.connections;
-        const uint8_t connack[] = {0x20, 0x02, static_cast<uint8_t>(round & 1), 0x00};
-        transport_.deliver(connack, sizeof connack);
+        deliver_connack(round & 1, 0);
       }
       for (const uint16_t id : sent_ids_) {
         // QoS 1 and 2 alike: PUBACK ends a QoS 1 message, PUBREC then PUBCOMP a QoS 2 one; an
@@ -421,7 +439,10 @@ class Harness : public client::Handler {
       const std::string& sent = inbound_expected_.front().payload;
       require(sent.size() == m.total_size);
       require(sent.compare(m.offset, m.payload.size, m.payload.as_text()) == 0);
-      if (m.complete()) inbound_expected_.pop_front();
+      if (m.complete()) {
+        note_delivered(inbound_expected_.front().qos, inbound_expected_.front().packet_id);
+        inbound_expected_.pop_front();
+      }
     }
     if (++messages_ % 3 == 0) {  // re-entrancy: publish from inside the callback
       const std::string payload = "reply";
@@ -439,10 +460,18 @@ class Harness : public client::Handler {
     match_inbound(topic);
     require(inbound_expected_.front().frame_size > 256);  // only what rx cannot hold
     require(!options_.large_messages_in_parts);           // which then comes in parts instead
+    note_delivered(inbound_expected_.front().qos, inbound_expected_.front().packet_id);
     inbound_expected_.pop_front();
   }
   void on_state(client::State state, Status) override {
     if (state != client::State::kConnected) next_part_offset_ = 0;
+    sync_inbound();
+    // A new session (our CONNACK said so, and nothing else came first): no id is held any more.
+    if (state == client::State::kConnected && inbound_known_ &&
+        connack_connection_ == transport_.connections && !connack_session_present_) {
+      held_qos2_.clear();
+      held_unknown_ = false;
+    }
   }
   // Each SUBACK code reaches the filter it answers, in the order the broker sent them.
   void on_subscribed(std::string_view filter, Status result, QoS granted) override {
@@ -477,8 +506,13 @@ class Harness : public client::Handler {
     std::string topic;
     std::string payload;
     QoS qos;
+    uint16_t packet_id;
     size_t frame_size;
   };
+  std::set<uint16_t> held_qos2_;  // QoS 2 ids delivered in this session (see note_delivered)
+  bool held_unknown_ = false;     // raw bytes may have delivered others
+  int connack_connection_ = -1;   // the connection our first CONNACK went to
+  bool connack_session_present_ = false;
   std::deque<Inbound> inbound_expected_;  // PUBLISHes the broker sent, not yet seen by the handler
   int inbound_connection_ = -1;
   bool inbound_known_ = true;  // no raw bytes were sent on this connection
