@@ -79,6 +79,15 @@ int sign_token() {
   const onenet::Result<size_t> written =
       onenet::auth::sign_token(request, onenet::platform::default_hmac(), token, sizeof token);
   if (!written) return bad_input("cannot sign", written.status());
+  // Signed all the same (a test vector may want a past `et`), but said: OneNET refuses it.
+  const uint64_t now = onenet::platform::unix_seconds();
+  if (request.expires_at <= now) {
+    std::fprintf(stderr,
+                 "onenet-cli token: warning: et %llu is not in the future (now %llu): OneNET "
+                 "refuses this token\n",
+                 static_cast<unsigned long long>(request.expires_at),
+                 static_cast<unsigned long long>(now));
+  }
   std::printf("%s\n", token);
   return 0;
 }

@@ -19,7 +19,11 @@ tampered=${v2/sign=o/sign=p}
 out=$("$cli" token --verify "$tampered" --key "$key"); rc=$?
 check "verify tampered exit" "1" "$rc"
 case "$out" in invalid:*signature*) echo "ok: tampered reason";; *) echo "FAIL: tampered reason [$out]"; failures=$((failures + 1));; esac
-expired=$("$cli" token --key "$key" --res products/P/devices/D --et 1000)
+expired=$("$cli" token --key "$key" --res products/P/devices/D --et 1000 2>"${TMPDIR:-/tmp}/token_warning.$$"); rc=$?
+warning=$(cat "${TMPDIR:-/tmp}/token_warning.$$"); rm -f "${TMPDIR:-/tmp}/token_warning.$$"
+check "a past et is signed (exit 0)" "0" "$rc"
+case "$warning" in *"warning: et 1000 is not in the future"*) echo "ok: past et warned";; *) echo "FAIL: past et warning [$warning]"; failures=$((failures + 1));; esac
+check "a future et is signed without a word" "" "$("$cli" token --key "$key" --res products/P/devices/D --ttl 60 2>&1 >/dev/null)"
 out=$("$cli" token --verify "$expired" --key "$key"); rc=$?
 check "verify expired exit" "1" "$rc"
 case "$out" in invalid:*expired*) echo "ok: expired reason";; *) echo "FAIL: expired reason [$out]"; failures=$((failures + 1));; esac
