@@ -269,8 +269,24 @@ void Device::on_state(client::State state, Status reason) {
       if (p.done) p.done(Status::kClientNotConnected, Reply{});
     }
   }
+  if (state == client::State::kConnected && subscription_refused_) {
+    subscription_refused_ = false;
+    const codec::Subscription sub{filter_, codec::QoS::kAtMostOnce};
+    (void)client_.subscribe(&sub, 1);  // checked at start(); refused again: on_subscribed
+  }
   if (gateway_ != nullptr) gateway_->on_gateway_state(state, reason);
   commands_.on_connection(state, reason);
+}
+
+// Every downlink, replies included, comes through filter_: a refusal must not go unnoticed (the
+// client does not resubscribe a refused filter by itself).
+void Device::on_subscribed(std::string_view filter, Status result, codec::QoS /*granted*/) {
+  if (result == Status::kOk || filter != filter_) return;
+  subscription_refused_ = true;
+  last_error_ = "the cloud refused the subscription to " + filter_ +
+                ": no command or reply arrives until it is accepted (asked again at the next "
+                "connection)";
+  commands_.on_connection(client_.state(), result);
 }
 
 void Device::on_message(const client::Message& message) {

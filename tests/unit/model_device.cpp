@@ -32,6 +32,10 @@ struct Commands : onenet::model::CommandHandler {
   void on_message_dropped(std::string_view topic, Status reason) override {
     dropped.push_back(std::string(topic) + ":" + onenet::to_string(reason));
   }
+  void on_connection(onenet::client::State, Status reason) override {
+    connection_reasons.push_back(reason);
+  }
+  std::vector<Status> connection_reasons;
   std::vector<json> sets;
   std::vector<std::string> dropped;
   onenet::model::Reply set_reply{200, "success", {}};
@@ -411,4 +415,41 @@ TEST_CASE("replies that wait are dropped with the link, and at most kMaxWaitingR
   CHECK(h.device.waiting_replies() == 0);
   CHECK(h.device.answer(onenet::model::Operation::kPropertySet, "3", ok) ==
         Status::kClientNotConnected);
+}
+
+TEST_CASE(
+    "a refused thing/# subscription is reported, and asked for again at the next connection") {
+  DeviceHarness h;
+  REQUIRE(h.device.start(h.options) == Status::kOk);
+  h.device.poll(0);
+  h.transport.take_packets();
+  h.transport.deliver({0x20, 0x02, 0x00, 0x00});
+  h.device.poll(0);
+  auto packets = h.transport.take_packets();
+  REQUIRE(packets.size() == 1);
+  REQUIRE(packets[0].type == PacketType::kSubscribe);
+  uint16_t id = packets[0].packet_id;
+  h.transport.deliver({0x90, 0x03, static_cast<uint8_t>(id >> 8), static_cast<uint8_t>(id), 0x80});
+  h.device.poll(0);
+  REQUIRE(!h.commands.connection_reasons.empty());
+  CHECK(h.commands.connection_reasons.back() == Status::kClientSubscribeRefused);
+  CHECK(h.device.last_error().find("thing/#") != std::string::npos);
+
+  // The link drops; the next connection subscribes again, and this time it is accepted.
+  h.transport.dead = true;
+  h.device.poll(0);
+  h.clock.now += h.device.next_timeout_ms();
+  h.device.poll(0);
+  packets = h.transport.take_packets();
+  REQUIRE(packets.size() == 1);
+  REQUIRE(packets[0].type == PacketType::kConnect);
+  h.transport.deliver({0x20, 0x02, 0x00, 0x00});
+  h.device.poll(0);
+  packets = h.transport.take_packets();
+  REQUIRE(packets.size() == 1);
+  CHECK(packets[0].type == PacketType::kSubscribe);
+  id = packets[0].packet_id;
+  h.transport.deliver({0x90, 0x03, static_cast<uint8_t>(id >> 8), static_cast<uint8_t>(id), 0x00});
+  h.device.poll(0);
+  CHECK(h.commands.connection_reasons.back() == Status::kOk);
 }

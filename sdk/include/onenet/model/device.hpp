@@ -72,7 +72,9 @@ class CommandHandler {
   virtual Reply on_service(const std::string& identifier, const nlohmann::json& /*input*/) {
     return {100, "service " + identifier + " not supported", {}};
   }
-  /// The link came up or went down (reason says why).
+  /// The link came up or went down (reason says why). Also called, while connected, with
+  /// kClientSubscribeRefused when the cloud refused the device's thing/# subscription: until it
+  /// is accepted no command or reply arrives (it is asked for again at every connection).
   virtual void on_connection(client::State /*state*/, Status /*reason*/) {}
   /// A message from the cloud could not be read (kClientMessageTooLarge: longer than the
   /// receive buffer): it is acknowledged and skipped, so no reply goes back for it. `topic`
@@ -176,6 +178,7 @@ class Device : public client::Handler {
   void on_message_dropped(std::string_view topic, Status reason) override {
     commands_.on_message_dropped(topic, reason);
   }
+  void on_subscribed(std::string_view filter, Status result, codec::QoS granted) override;
   void before_connect(codec::Connect& connect) override;
 
  private:
@@ -198,6 +201,7 @@ class Device : public client::Handler {
   DeviceOptions options_;
   std::string token_;
   std::string filter_;
+  bool subscription_refused_ = false;  ///< filter_ to be asked for again at the next connection
   std::string parts_;  ///< the parts so far of a message longer than rx (see DeviceOptions)
   struct WaitingReply {
     std::string topic;
