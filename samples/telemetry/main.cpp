@@ -56,7 +56,13 @@ class Telemetry : public onenet::model::CommandHandler {
     return {200, "success", {{"result", "rebooting in " + std::to_string(delay) + " s"}}};
   }
   void on_connection(onenet::client::State state, onenet::Status reason) override {
-    if (state == onenet::client::State::kConnected) log("connected");
+    if (state == onenet::client::State::kConnected) {
+      if (reason == onenet::Status::kOk) {
+        log("connected");
+      } else {
+        log("connected, but %s", onenet::to_string(reason));  // e.g. the subscription refused
+      }
+    }
     if (state == onenet::client::State::kBackoff)
       log("link down (%s); reconnecting", onenet::to_string(reason));
   }
