@@ -48,7 +48,10 @@ std::string check_command(const ThingModel* model, Operation operation,
 std::vector<std::string> identifiers_of(const nlohmann::json& params);
 
 /// Called once per request: kOk with the reply (check reply.code), or kModelReplyTimeout,
-/// kModelBadReply, kClientNotConnected (the link dropped while waiting).
+/// kModelBadReply, kClientNotConnected (the link dropped while waiting, and the reply with it).
+/// After kClientNotConnected or kModelReplyTimeout the request may still have reached the cloud,
+/// or reach it after a reconnect (it is sent at QoS 1, resent until the broker has it): a retry
+/// may repeat it.
 using ReplyCallback = std::function<void(Status status, const Reply& reply)>;
 
 /// What the application does when the cloud asks. Every member runs inside Device::poll().
