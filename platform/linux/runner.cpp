@@ -38,17 +38,19 @@ Status Runner::run_in_background() {
 }
 
 void Runner::stop() {
-  if (!thread_.joinable()) return;
+  bool on_owner_thread = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     running_ = false;  // from now on post() cancels at once; run() cancels what is queued
+    on_owner_thread = std::this_thread::get_id() == owner_id_;
   }
   wake();
   // On the owner thread (a handler callback, or posted work) a join would wait for itself
-  // (std::system_error, which ends the process): the loop ends after this round instead, and a
+  // (std::system_error, which ends the process), and thread_ is not to be read there (the
+  // starting thread may still be assigning it): the loop ends after this round instead, and a
   // stop() from another thread, or the destructor, joins it.
-  if (std::this_thread::get_id() == thread_.get_id()) return;
-  thread_.join();
+  if (on_owner_thread) return;
+  if (thread_.joinable()) thread_.join();
 }
 
 void Runner::cancel_all(std::deque<Work>& work) {
@@ -114,6 +116,10 @@ std::future<Status> Runner::subscribe(std::vector<std::pair<std::string, codec::
 }
 
 void Runner::run() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    owner_id_ = std::this_thread::get_id();
+  }
   std::deque<Work> work;
   for (;;) {
     bool stopping;
@@ -152,6 +158,10 @@ void Runner::run() {
     }
   }
   client_.disconnect(1000);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    owner_id_ = std::thread::id();  // a later thread may reuse the id
+  }
   // What never ran: stop() set running_ under the lock, so nothing is queued after this.
   cancel_all(work);
   std::deque<Work> queued;

@@ -81,6 +81,7 @@ class Runner {
   // The owner thread takes work; false before start and from stop() on (post() then cancels,
   // and the owner thread leaves its loop).
   bool running_ = false;
+  std::thread::id owner_id_;  // the owner thread's, while run() runs (under mutex_)
   std::thread thread_;
 };
 
