@@ -27,6 +27,17 @@ constexpr const char* kBrokerName = "";  // the host, 127.0.0.1
 constexpr const char* kBrokerName = "localhost";
 #endif
 
+// A TLS client of `broker` (its CA from the file), connected.
+std::unique_ptr<LiveClient> connected_tls_client(const Mosquitto& broker) {
+  TlsOptions from_file;
+  from_file.ca_file = broker.ca_file();
+  from_file.server_name = kBrokerName;
+  auto c = tls_client(broker.tls_port(), from_file);
+  REQUIRE(c->connect() == Status::kOk);
+  REQUIRE(c->poll_until([&] { return c->connected(); }));
+  return c;
+}
+
 }  // namespace
 
 TEST_CASE("connect and disconnect over plain TCP") {
@@ -43,12 +54,7 @@ TEST_CASE("connect and disconnect over plain TCP") {
 TEST_CASE("connect over TLS with the broker's CA, from a file and from memory") {
   Mosquitto broker({.tls = true});
   REQUIRE(broker.start());
-  TlsOptions from_file;
-  from_file.ca_file = broker.ca_file();
-  from_file.server_name = kBrokerName;
-  auto c = tls_client(broker.tls_port(), from_file);
-  REQUIRE(c->connect() == Status::kOk);
-  REQUIRE(c->poll_until([&] { return c->connected(); }));
+  auto c = connected_tls_client(broker);  // CA from the file
   c->client().disconnect();
 
   TlsOptions from_memory;
@@ -175,12 +181,7 @@ TEST_CASE("100 TLS reconnects: every cycle connects, nothing leaks (checked by A
 TEST_CASE("the broker dies under a TLS publisher: the link is lost, the process lives on") {
   Mosquitto broker({.tls = true});
   REQUIRE(broker.start());
-  TlsOptions tls;
-  tls.ca_file = broker.ca_file();
-  tls.server_name = kBrokerName;
-  auto c = tls_client(broker.tls_port(), tls);
-  REQUIRE(c->connect() == Status::kOk);
-  REQUIRE(c->poll_until([&] { return c->connected(); }));
+  auto c = connected_tls_client(broker);
   broker.kill_hard();
   // Publish without reading: the writes after the peer's reset are the ones that raise it.
   const std::string payload(512, 'x');

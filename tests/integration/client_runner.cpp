@@ -279,19 +279,33 @@ TEST_CASE("a runner over TLS reads what the TLS layer holds before it sleeps") {
   runner.stop();
 }
 
+// A client configured for `broker` and its runner, not started (the test starts it): one QoS 1
+// message in flight at most.
+template <typename Handler>
+struct UnstartedRunner {
+  UnstartedRunner(const Mosquitto& broker, const char* client_id)
+      : transport("127.0.0.1", broker.port()),
+        client(transport, clock, onenet::platform::system_random, storage->view(), handler),
+        runner(client, transport) {
+    onenet::client::Options options;
+    options.connect.client_id = client_id;
+    REQUIRE(client.configure(options) == Status::kOk);
+  }
+  onenet::platform::TcpTransport transport;
+  onenet::platform::SystemClock clock;
+  std::unique_ptr<onenet::client::StaticStorage<512, 512, 1024, 1, 128>> storage =
+      std::make_unique<onenet::client::StaticStorage<512, 512, 1024, 1, 128>>();
+  Handler handler;
+  onenet::client::Client client;
+  onenet::platform::Runner runner;
+};
+
 TEST_CASE("a runner that is not running, or stops first, completes every future: not connected") {
   Mosquitto broker;
   REQUIRE(broker.start());
-  onenet::platform::TcpTransport transport("127.0.0.1", broker.port());
-  onenet::platform::SystemClock clock;
-  auto storage = std::make_unique<onenet::client::StaticStorage<512, 512, 1024, 1, 128>>();
-  GatheringHandler handler;
-  onenet::client::Client client(transport, clock, onenet::platform::system_random, storage->view(),
-                                handler);
-  onenet::client::Options options;
-  options.connect.client_id = "runner-cancel";
-  REQUIRE(client.configure(options) == Status::kOk);
-  onenet::platform::Runner runner(client, transport);
+  UnstartedRunner<GatheringHandler> rig(broker, "runner-cancel");
+  GatheringHandler& handler = rig.handler;
+  onenet::platform::Runner& runner = rig.runner;
 
   // Not started: nothing would ever run the work.
   auto early = runner.publish("cancel/t", "x", QoS::kAtLeastOnce);
@@ -325,22 +339,14 @@ TEST_CASE("a handler callback may stop its runner: the owner thread disconnects 
   };
   Mosquitto broker;
   REQUIRE(broker.start());
-  onenet::platform::TcpTransport transport("127.0.0.1", broker.port());
-  onenet::platform::SystemClock clock;
-  auto storage = std::make_unique<onenet::client::StaticStorage<512, 512, 1024, 1, 128>>();
-  StoppingHandler handler;
-  onenet::client::Client client(transport, clock, onenet::platform::system_random, storage->view(),
-                                handler);
-  onenet::client::Options options;
-  options.connect.client_id = "runner-self-stop";
-  REQUIRE(client.configure(options) == Status::kOk);
-  onenet::platform::Runner runner(client, transport);
-  handler.runner = &runner;
-  std::future<void> idle = handler.idle.get_future();
+  UnstartedRunner<StoppingHandler> rig(broker, "runner-self-stop");
+  onenet::platform::Runner& runner = rig.runner;
+  rig.handler.runner = &runner;
+  std::future<void> idle = rig.handler.idle.get_future();
   REQUIRE(runner.start() == Status::kOk);
   REQUIRE(idle.wait_for(std::chrono::seconds(20)) == std::future_status::ready);
   // Stopped: work is refused at once, and the owner thread is joined here.
   CHECK(runner.publish("t", "x", QoS::kAtMostOnce).get().status() == Status::kClientNotConnected);
   runner.stop();
-  CHECK(client.state() == onenet::client::State::kIdle);
+  CHECK(rig.client.state() == onenet::client::State::kIdle);
 }

@@ -666,6 +666,17 @@ std::vector<std::string> filters_of(const onenet::codec::Packet& subscribe) {
   return out;
 }
 
+// Entries of the SUBSCRIBE packet as "filter:qos", in order.
+std::vector<std::string> entries_of(const onenet::codec::Packet& subscribe) {
+  std::vector<std::string> out;
+  onenet::ByteView cursor = subscribe.list;
+  onenet::codec::Subscription entry;
+  while (onenet::codec::next_filter(&cursor, true, &entry)) {
+    out.push_back(std::string(entry.filter) + ":" + std::to_string(static_cast<int>(entry.qos)));
+  }
+  return out;
+}
+
 Bytes suback(uint16_t id, std::initializer_list<uint8_t> codes) {
   Bytes frame{0x90, static_cast<uint8_t>(2 + codes.size()), static_cast<uint8_t>(id >> 8),
               static_cast<uint8_t>(id)};
@@ -750,11 +761,7 @@ TEST_CASE("filters beyond one packet's limit go in further SUBSCRIBE and UNSUBSC
   std::vector<std::string> sent;
   for (const auto& packet : packets) {
     REQUIRE(packet.type == PacketType::kSubscribe);
-    onenet::ByteView cursor = packet.list;
-    onenet::codec::Subscription entry;
-    while (onenet::codec::next_filter(&cursor, true, &entry)) {
-      sent.push_back(std::string(entry.filter) + ":" + std::to_string(static_cast<int>(entry.qos)));
-    }
+    for (const std::string& entry : entries_of(packet)) sent.push_back(entry);
   }
   std::vector<std::string> expected;
   for (int i = 0; i < 20; ++i) expected.push_back(names[i] + ":" + std::to_string(i % 3));
@@ -832,12 +839,7 @@ TEST_CASE(
   packets = h.transport.take_packets();
   REQUIRE(packets.size() == 1);
   REQUIRE(packets[0].type == PacketType::kSubscribe);
-  onenet::ByteView cursor = packets[0].list;
-  onenet::codec::Subscription entry;
-  REQUIRE(onenet::codec::next_filter(&cursor, true, &entry));
-  CHECK(entry.filter == "c");
-  CHECK(entry.qos == QoS::kExactlyOnce);
-  CHECK_FALSE(onenet::codec::next_filter(&cursor, true, &entry));
+  CHECK(entries_of(packets[0]) == std::vector<std::string>{"c:2"});
   CHECK(packets[0].packet_id != second);
 }
 
