@@ -60,8 +60,8 @@ struct BasicDeviceHarness {
     options.request_timeout_ms = 3000;
   }
 
-  // Starts, answers CONNECT and SUBSCRIBE; returns the CONNECT's password.
-  std::string connect() {
+  // Starts, answers CONNECT and SUBSCRIBE (with `suback_code`); returns the CONNECT's password.
+  std::string connect(uint8_t suback_code = 0x00) {
     REQUIRE(device.start(options) == Status::kOk);
     device.poll(0);
     auto packets = transport.take_packets();
@@ -73,7 +73,8 @@ struct BasicDeviceHarness {
     REQUIRE(packets.size() == 1);
     REQUIRE(packets[0].type == PacketType::kSubscribe);
     const uint16_t id = packets[0].packet_id;
-    transport.deliver({0x90, 0x03, static_cast<uint8_t>(id >> 8), static_cast<uint8_t>(id), 0x00});
+    transport.deliver(
+        {0x90, 0x03, static_cast<uint8_t>(id >> 8), static_cast<uint8_t>(id), suback_code});
     device.poll(0);
     return password;
   }
@@ -420,17 +421,7 @@ TEST_CASE("replies that wait are dropped with the link, and at most kMaxWaitingR
 TEST_CASE(
     "a refused thing/# subscription is reported, and asked for again at the next connection") {
   DeviceHarness h;
-  REQUIRE(h.device.start(h.options) == Status::kOk);
-  h.device.poll(0);
-  h.transport.take_packets();
-  h.transport.deliver({0x20, 0x02, 0x00, 0x00});
-  h.device.poll(0);
-  auto packets = h.transport.take_packets();
-  REQUIRE(packets.size() == 1);
-  REQUIRE(packets[0].type == PacketType::kSubscribe);
-  uint16_t id = packets[0].packet_id;
-  h.transport.deliver({0x90, 0x03, static_cast<uint8_t>(id >> 8), static_cast<uint8_t>(id), 0x80});
-  h.device.poll(0);
+  h.connect(0x80);
   REQUIRE(!h.commands.connection_reasons.empty());
   CHECK(h.commands.connection_reasons.back() == Status::kClientSubscribeRefused);
   CHECK(h.device.last_error().find("thing/#") != std::string::npos);
@@ -440,7 +431,7 @@ TEST_CASE(
   h.device.poll(0);
   h.clock.now += h.device.next_timeout_ms();
   h.device.poll(0);
-  packets = h.transport.take_packets();
+  auto packets = h.transport.take_packets();
   REQUIRE(packets.size() == 1);
   REQUIRE(packets[0].type == PacketType::kConnect);
   h.transport.deliver({0x20, 0x02, 0x00, 0x00});
@@ -448,7 +439,7 @@ TEST_CASE(
   packets = h.transport.take_packets();
   REQUIRE(packets.size() == 1);
   CHECK(packets[0].type == PacketType::kSubscribe);
-  id = packets[0].packet_id;
+  const uint16_t id = packets[0].packet_id;
   h.transport.deliver({0x90, 0x03, static_cast<uint8_t>(id >> 8), static_cast<uint8_t>(id), 0x00});
   h.device.poll(0);
   CHECK(h.commands.connection_reasons.back() == Status::kOk);
