@@ -158,10 +158,6 @@ void Runner::run() {
     }
   }
   client_.disconnect(1000);
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    owner_id_ = std::thread::id();  // a later thread may reuse the id
-  }
   // What never ran: stop() set running_ under the lock, so nothing is queued after this.
   cancel_all(work);
   std::deque<Work> queued;
@@ -170,6 +166,9 @@ void Runner::run() {
     queued.swap(queue_);
   }
   cancel_all(queued);
+  // Only now: the handler and the cancel callbacks above still run on this thread, and may stop.
+  std::lock_guard<std::mutex> lock(mutex_);
+  owner_id_ = std::thread::id();  // a later thread may reuse the id
 }
 
 }  // namespace onenet::platform
