@@ -63,7 +63,9 @@ struct Message {
   bool complete() const { return offset + payload.size == total_size; }
 };
 
-/// Receives the client's events. Every member runs inside Client::poll() on the owner thread.
+/// Receives the client's events. Every member runs inside Client::poll() on the owner thread,
+/// and must not throw: sdk/ is built without exceptions, so one thrown through poll() skips the
+/// client's own bookkeeping (or ends the process). Catch inside the callback.
 class Handler {
  public:
   virtual ~Handler() = default;

@@ -54,7 +54,8 @@ std::vector<std::string> identifiers_of(const nlohmann::json& params);
 /// may repeat it.
 using ReplyCallback = std::function<void(Status status, const Reply& reply)>;
 
-/// What the application does when the cloud asks. Every member runs inside Device::poll().
+/// What the application does when the cloud asks. Every member runs inside Device::poll(), and
+/// must not throw (see client::Handler).
 /// The device sends the _reply itself, with the returned code, message and data. With a thing
 /// model loaded, invalid commands are answered with an error and never reach these.
 class CommandHandler {
