@@ -187,7 +187,8 @@ Result<std::string> Device::request(Operation operation, json params, ReplyCallb
       client_.publish(topic, std::string_view(payload), codec::QoS::kAtLeastOnce);
   if (!sent) return sent.status();
   if (operation != Operation::kTopoGetResult) {
-    pending_[id] = Pending{clock_.now_ms() + options_.request_timeout_ms, std::move(done)};
+    pending_[id] = Pending{clock_.now_ms() + options_.request_timeout_ms, std::move(done),
+                           sent.value(), false};
   }
   return id;
 }
@@ -258,15 +259,23 @@ void Device::complete(const std::string& id, Status status, const Reply& reply) 
 }
 
 void Device::on_state(client::State state, Status reason) {
-  if (state != client::State::kConnected && state != client::State::kConnecting &&
-      state != client::State::kAwaitingConnack) {
+  if (state == client::State::kBackoff || state == client::State::kIdle) {
     std::string().swap(parts_);  // a message cut off with the link comes again from offset 0
     waiting_replies_.clear();    // the cloud stops waiting for them with the link
-    // Replies travel at QoS 0: those still awaited are gone with the link.
-    std::map<std::string, Pending> lost;
-    lost.swap(pending_);
-    for (auto& [id, p] : lost) {
-      if (p.done) p.done(Status::kClientNotConnected, Reply{});
+    // Replies travel at QoS 0: a request the broker had taken lost its reply with the link. One
+    // it had not taken is sent again after the reconnect (QoS 1), and is answered then; unless
+    // nobody reconnects (kIdle: disconnect(), or no auto_reconnect).
+    std::vector<ReplyCallback> lost;
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      if (state == client::State::kIdle || it->second.taken) {
+        lost.push_back(std::move(it->second.done));
+        it = pending_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    for (ReplyCallback& done : lost) {
+      if (done) done(Status::kClientNotConnected, Reply{});
     }
   }
   if (state == client::State::kConnected && subscription_refused_) {
@@ -276,6 +285,22 @@ void Device::on_state(client::State state, Status reason) {
   }
   if (gateway_ != nullptr) gateway_->on_gateway_state(state, reason);
   commands_.on_connection(state, reason);
+}
+
+void Device::on_delivered(uint16_t packet_id, Status result) {
+  // Packet ids are reused once acknowledged: only a request not yet taken can be this one's.
+  for (auto it = pending_.begin(); it != pending_.end(); ++it) {
+    Pending& p = it->second;
+    if (p.taken || p.packet_id != packet_id) continue;
+    if (result == Status::kOk) {
+      p.taken = true;
+      return;
+    }
+    ReplyCallback done = std::move(p.done);  // dropped unsent (RequeuePolicy::kDrop)
+    pending_.erase(it);
+    if (done) done(Status::kClientNotConnected, Reply{});
+    return;
+  }
 }
 
 // Every downlink, replies included, comes through filter_: a refusal must not go unnoticed (the

@@ -1,5 +1,7 @@
 // model::Device on the scripted transport: payload shapes of onenet-protocol.md section 4,
 // reply matching, timeouts, commands and their replies, the login token.
+#include <map>
+
 #include "client_fixture.hpp"
 #include "onenet/model/device.hpp"
 #include "onenet/platform/hmac.hpp"
@@ -242,17 +244,46 @@ TEST_CASE("a command nested deeper than kMaxJsonDepth is answered as malformed, 
   CHECK(h.commands.sets.size() == 1);  // and the next command is handled
 }
 
-TEST_CASE("a dropped link fails the requests still waiting for a reply") {
+TEST_CASE("a dropped link fails what the broker had taken; the rest goes again and is answered") {
   DeviceHarness h;
   h.connect();
-  Status result = Status::kOk;
-  REQUIRE(
-      h.device
-          .post_properties({{"t", 1}}, [&](Status s, const onenet::model::Reply&) { result = s; })
-          .ok());
+  std::map<std::string, Status> results;
+  auto record = [&](const char* name) {
+    return [&results, name](Status s, const onenet::model::Reply&) { results[name] = s; };
+  };
+  REQUIRE(h.device.post_properties({{"t", 1}}, record("taken")).ok());
+  auto packets = h.transport.take_packets();
+  REQUIRE(packets.size() == 1);
+  h.transport.deliver(ack_frame(PacketType::kPuback, packets[0].packet_id));
+  h.device.poll(0);
+  const std::string waiting = h.device.post_properties({{"t", 2}}, record("waiting")).value();
+  REQUIRE(h.transport.take_packets().size() == 1);  // no PUBACK for this one
+
+  // The link drops: the first one's reply is lost with it; the second is still the broker's due.
   h.transport.dead = true;
   h.device.poll(0);
-  CHECK(result == Status::kClientNotConnected);
+  CHECK(results == std::map<std::string, Status>{{"taken", Status::kClientNotConnected}});
+  CHECK(h.device.pending() == 1);
+
+  h.clock.now += h.device.next_timeout_ms();
+  h.device.poll(0);
+  packets = h.transport.take_packets();
+  REQUIRE(packets.size() == 1);
+  REQUIRE(packets[0].type == PacketType::kConnect);
+  h.transport.deliver({0x20, 0x02, 0x00, 0x00});
+  h.device.poll(0);
+  packets = h.transport.take_packets();
+  REQUIRE(packets.size() == 2);  // the subscription, and the request again
+  CHECK(packets[1].type == PacketType::kPublish);
+  CHECK(json::parse(packets[1].publish.payload.as_text())["id"] == waiting);
+  h.deliver_json("$sys/Pid/dev/thing/property/post/reply", {{"id", waiting}, {"code", 200}});
+  CHECK(results["waiting"] == Status::kOk);
+
+  // A device that stops fails what waits, taken or not: no one would reconnect.
+  REQUIRE(h.device.post_properties({{"t", 3}}, record("stopped")).ok());
+  REQUIRE(h.device.disconnect() == Status::kOk);
+  CHECK(results["stopped"] == Status::kClientNotConnected);
+  CHECK(h.device.pending() == 0);
 }
 
 TEST_CASE("commands: property set, property get and service invoke are answered on _reply") {

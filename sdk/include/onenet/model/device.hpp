@@ -48,10 +48,12 @@ std::string check_command(const ThingModel* model, Operation operation,
 std::vector<std::string> identifiers_of(const nlohmann::json& params);
 
 /// Called once per request: kOk with the reply (check reply.code), or kModelReplyTimeout,
-/// kModelBadReply, kClientNotConnected (the link dropped while waiting, and the reply with it).
-/// After kClientNotConnected or kModelReplyTimeout the request may still have reached the cloud,
-/// or reach it after a reconnect (it is sent at QoS 1, resent until the broker has it): a retry
-/// may repeat it.
+/// kModelBadReply, kClientNotConnected. A request travels at QoS 1: one the broker had not
+/// acknowledged when the link dropped is sent again after the reconnect and waits on (its
+/// deadline still runs); kClientNotConnected means the broker had it and the reply was lost with
+/// the link, or the device stopped (disconnect(), or the link lost without auto_reconnect). After
+/// kClientNotConnected or kModelReplyTimeout the request may have reached the cloud: a retry may
+/// repeat it.
 using ReplyCallback = std::function<void(Status status, const Reply& reply)>;
 
 /// What the application does when the cloud asks. Every member runs inside Device::poll(), and
@@ -183,12 +185,15 @@ class Device : public client::Handler {
     commands_.on_message_dropped(topic, reason);
   }
   void on_subscribed(std::string_view filter, Status result, codec::QoS granted) override;
+  void on_delivered(uint16_t packet_id, Status result) override;
   void before_connect(codec::Connect& connect) override;
 
  private:
   struct Pending {
     uint64_t deadline_ms = 0;
     ReplyCallback done;
+    uint16_t packet_id = 0;  ///< of its PUBLISH (QoS 1)
+    bool taken = false;      ///< the broker acknowledged it (PUBACK)
   };
   void answer_command(const TopicParts& topic, const std::string& payload);
   void send_reply(const TopicParts& topic, const std::string& id, const Reply& reply);
