@@ -244,10 +244,12 @@ class Harness : public client::Handler {
       for (size_t i = 0; i < count; ++i)
         suback_expected_.push_back(subscribed(filters[i], list[i]));
     }
-    for (const uint16_t id : pending_unsubscribes_) {
+    for (const auto& [id, filters] : pending_unsubscribes_) {
       uint8_t frame[4];
       (void)codec::encode_ack(PacketType::kUnsuback, id, MutableByteView(frame, sizeof frame));
+      if (!transport_.is_open) continue;
       transport_.deliver(frame, sizeof frame);
+      for (const std::string& filter : filters) unsuback_expected_.push_back(filter);
     }
     pending_subscribes_.clear();
     pending_unsubscribes_.clear();
@@ -281,6 +283,7 @@ class Harness : public client::Handler {
     inbound_connection_ = transport_.connections;
     inbound_expected_.clear();
     suback_expected_.clear();
+    unsuback_expected_.clear();
     inbound_known_ = true;
   }
 
@@ -375,9 +378,14 @@ class Harness : public client::Handler {
         pending_subscribes_[p.packet_id] = std::move(filters);
         break;
       }
-      case PacketType::kUnsubscribe:
-        pending_unsubscribes_.push_back(p.packet_id);
+      case PacketType::kUnsubscribe: {
+        std::vector<std::string> filters;
+        ByteView cursor = p.list;
+        codec::Subscription sub;
+        while (codec::next_filter(&cursor, false, &sub)) filters.emplace_back(sub.filter);
+        pending_unsubscribes_.emplace_back(p.packet_id, std::move(filters));
         break;
+      }
       case PacketType::kConnect:
       case PacketType::kPuback:
       case PacketType::kPubrec:
@@ -482,6 +490,14 @@ class Harness : public client::Handler {
     require(suback_expected_.front() == subscribed(filter, code));
     suback_expected_.pop_front();
   }
+  // Each UNSUBACK is reported for the filters of the UNSUBSCRIBE it answers, in order.
+  void on_unsubscribed(std::string_view filter) override {
+    sync_inbound();
+    if (!inbound_known_) return;
+    require(!unsuback_expected_.empty());
+    require(unsuback_expected_.front() == filter);
+    unsuback_expected_.pop_front();
+  }
   void on_delivered(uint16_t id, Status) override {
     require(expected_.erase(id) == 1);  // only ids in flight, once each
   }
@@ -495,7 +511,8 @@ class Harness : public client::Handler {
   std::vector<uint16_t> sent_ids_;  // QoS 1/2 PUBLISH and PUBREL ids sent on this connection
   std::map<uint16_t, std::vector<std::string>> pending_subscribes_;  // filters, in order
   std::deque<std::string> suback_expected_;  // "filter:code" answered on this connection
-  std::vector<uint16_t> pending_unsubscribes_;
+  std::vector<std::pair<uint16_t, std::vector<std::string>>> pending_unsubscribes_;
+  std::deque<std::string> unsuback_expected_;  // filters unsubscribed on this connection
   int connection_seen_ = 0;
   bool connect_seen_ = false;
   unsigned counter_ = 0;
