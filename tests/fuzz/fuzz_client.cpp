@@ -460,6 +460,7 @@ class Harness : public client::Handler {
         expected_[id.value()] = Expected{"r", payload};
       }
     }
+    if (messages_ % 11 == 0) (void)client_.disconnect(0);  // re-entrancy: leave from inside
   }
   void on_message_dropped(std::string_view topic, Status reason) override {
     require(reason == Status::kClientMessageTooLarge);
