@@ -41,9 +41,14 @@ constexpr uint8_t kThenSubscribe = kSubPending << 4;
 constexpr uint8_t kThenUnsubscribe = kUnsubPending << 4;
 constexpr uint8_t kThenMask = 0xF0;
 
+// The state without what follows it.
+uint8_t base_of(uint8_t state) {
+  return state & ~kThenMask;
+}
+
 // Out of line (both): called from several places, inlined they took 18 B more of flash.
 [[gnu::noinline]] bool awaits_answer(uint8_t state) {
-  const uint8_t base = state & ~kThenMask;
+  const uint8_t base = base_of(state);
   return base == kSubAwaitSuback || base == kUnsubAwait;
 }
 
@@ -657,7 +662,7 @@ void Client::handle_packet(const codec::Packet& packet) {
         uint8_t& state = r[0];
         const uint8_t then = state & kThenMask;
         if (record_packet_id(r) != packet.packet_id ||
-            (state & ~kThenMask) != (suback ? kSubAwaitSuback : kUnsubAwait)) {
+            base_of(state) != (suback ? kSubAwaitSuback : kUnsubAwait)) {
           continue;
         }
         const std::string_view filter = record_filter(r);
@@ -1022,7 +1027,7 @@ Status Client::subscribe(const codec::Subscription* subscriptions, size_t count)
   const uint8_t* const table = subscription_table_;
   for (const uint8_t* r = table; r < table + subscriptions_used_; r += record_size(r)) {
     // One whose UNSUBSCRIBE waits for its SUBACK counts: new filters may reach the broker first.
-    if (wants_subscription(r[0]) || (r[0] & ~kThenMask) == kSubAwaitSuback) ++active;
+    if (wants_subscription(r[0]) || base_of(r[0]) == kSubAwaitSuback) ++active;
   }
   size_t added = 0;
   size_t added_bytes = 0;
@@ -1051,7 +1056,7 @@ Status Client::subscribe(const codec::Subscription* subscriptions, size_t count)
       subscriptions_used_ += record_size(r);
     }
     r[1] = static_cast<uint8_t>(subscriptions[n].qos);
-    r[0] = awaits_answer(r[0]) ? static_cast<uint8_t>((r[0] & ~kThenMask) | kThenSubscribe)
+    r[0] = awaits_answer(r[0]) ? static_cast<uint8_t>(base_of(r[0]) | kThenSubscribe)
                                : uint8_t{kSubPending};
   }
   send_pending_subscriptions();
@@ -1069,7 +1074,7 @@ Status Client::unsubscribe(const std::string_view* filters, size_t count) {
   for (size_t n = 0; n < count; ++n) {
     uint8_t* r = find_subscription(filters[n]);
     if (r == nullptr) continue;
-    const uint8_t base = r[0] & ~kThenMask;
+    const uint8_t base = base_of(r[0]);
     if (base == kSubAwaitSuback) {
       r[0] = kSubAwaitSuback | kThenUnsubscribe;
     } else if (base == kUnsubAwait) {

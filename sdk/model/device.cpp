@@ -105,10 +105,14 @@ Status Device::start(const DeviceOptions& options) {
       make_thing_filter(filter, sizeof filter, options_.product_id, options_.device_name);
   if (!n) return n.status();
   filter_.assign(filter, n.value());
-  const codec::Subscription sub{filter_, codec::QoS::kAtMostOnce};
-  s = client_.subscribe(&sub, 1);
+  s = subscribe_downlinks();
   if (s != Status::kOk) return s;
   return client_.start();
+}
+
+Status Device::subscribe_downlinks() {
+  const codec::Subscription sub{filter_, codec::QoS::kAtMostOnce};
+  return client_.subscribe(&sub, 1);
 }
 
 // A fresh token before every login, so a long-running device never presents an expired one.
@@ -280,8 +284,7 @@ void Device::on_state(client::State state, Status reason) {
   }
   if (state == client::State::kConnected && subscription_refused_) {
     subscription_refused_ = false;
-    const codec::Subscription sub{filter_, codec::QoS::kAtMostOnce};
-    (void)client_.subscribe(&sub, 1);  // checked at start(); refused again: on_subscribed
+    (void)subscribe_downlinks();  // checked at start(); refused again: on_subscribed
   }
   if (gateway_ != nullptr) gateway_->on_gateway_state(state, reason);
   commands_.on_connection(state, reason);

@@ -199,6 +199,8 @@ class Device : public client::Handler {
   void send_reply(const TopicParts& topic, const std::string& id, const Reply& reply);
   void complete(const std::string& id, Status status, const Reply& reply);
   void send_waiting_replies();
+  /// Subscribes filter_ ($sys/{pid}/{dev}/thing/#), which carries every downlink.
+  Status subscribe_downlinks();
   std::string next_id();
 
   client::Client client_;
