@@ -266,16 +266,28 @@ void Gateway::finished(Work work, const std::string& key, Status status, const R
     case Work::kLogin:
       sub.login_pending = false;
       if (accepted) {
-        if (sub.wants_online) set_state(sub, SubState::kOnline);
+        // Online now, even when logout() was called meanwhile: its logout follows this login.
+        set_state(sub, SubState::kOnline);
       } else if (status == Status::kOk) {
         sub.wants_online = false;
         set_state(sub, SubState::kRefused, reply);
       } else if (sub.wants_online && device_.state() == client::State::kConnected) {
         enqueue(Work::kLogin, sub);  // timed out: try again (a lost link re-queues on connect)
+      } else if (sub.state == SubState::kLoggingIn) {
+        set_state(sub, SubState::kBound);  // not asked again: not online as far as we know
       }
       break;
     case Work::kLogout:
-      if (accepted && sub.state == SubState::kOnline) set_state(sub, SubState::kBound);
+      if (!accepted) break;
+      if (sub.state == SubState::kOnline ||
+          (sub.state == SubState::kLoggingIn && !sub.login_pending)) {
+        set_state(sub, SubState::kBound);
+      }
+      // login() after logout(): it found the device online and queued nothing, so log in now.
+      if (sub.wants_online && !sub.login_pending) {
+        set_state(sub, SubState::kLoggingIn);
+        enqueue(Work::kLogin, sub);
+      }
       break;
   }
 }
@@ -334,11 +346,13 @@ void Gateway::on_gateway_state(client::State state, Status /*reason*/) {
   if (state == client::State::kConnecting || state == client::State::kAwaitingConnack) return;
   for (Sub& sub : storage_) {
     if (sub.removed) continue;
-    if (sub.state == SubState::kOnline || sub.state == SubState::kLoggingIn) {
+    // A login still queued, or sent and not yet taken by the broker, goes out again once the
+    // link is back: that sub-device stays kLoggingIn.
+    if (sub.state == SubState::kOnline ||
+        (sub.state == SubState::kLoggingIn && !sub.login_pending)) {
       set_state(sub, SubState::kBound);
     }
   }
-  // Queued logins are kept: they go out in order once the link is back.
 }
 
 Status Gateway::get_topology(TopologyCallback done) {

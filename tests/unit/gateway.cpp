@@ -284,3 +284,89 @@ TEST_CASE("gateway: sub-devices that come and go do not grow the table") {
   CHECK(h.gateway.login("SubPid", "s1000") == Status::kOk);
   CHECK(h.gateway.state("SubPid", "s1000") == onenet::gateway::SubState::kLoggingIn);
 }
+
+namespace {
+// Sends whatever the gateway has due (advancing the paced clock) and answers each request with
+// `code`, until `count` requests have gone; returns their operations' topic tails in order.
+std::vector<std::string> answer_requests(GatewayHarness& h, size_t count, int code) {
+  std::vector<std::string> done;
+  for (int round = 0; round < 50 && done.size() < count; ++round) {
+    for (const auto& [topic, body] : h.published()) {
+      done.push_back(topic.substr(topic.rfind("/sub/") + 5));
+      h.deliver_json(topic + "/reply", {{"id", body.value("id", "")}, {"code", code}});
+    }
+    h.clock.now += 200;
+  }
+  return done;
+}
+}  // namespace
+
+TEST_CASE("gateway: a logout sent while the login is answered ends logged out") {
+  GatewayHarness h;
+  h.add_subs(1);
+  h.connect();
+  REQUIRE(h.gateway.login("SubPid", "s1") == Status::kOk);
+  REQUIRE(h.gateway.logout("SubPid", "s1") == Status::kOk);
+  CHECK(answer_requests(h, 2, 200) == std::vector<std::string>{"login", "logout"});
+  CHECK(h.gateway.state("SubPid", "s1") == SubState::kBound);
+  CHECK(h.gateway.online_count() == 0);
+  CHECK(h.gateway.queued() == 0);
+}
+
+TEST_CASE("gateway: login() after a queued logout() logs the sub-device in again") {
+  GatewayHarness h;
+  h.add_subs(1);
+  h.connect();
+  REQUIRE(h.gateway.login("SubPid", "s1") == Status::kOk);
+  CHECK(answer_requests(h, 1, 200) == std::vector<std::string>{"login"});
+  REQUIRE(h.gateway.state("SubPid", "s1") == SubState::kOnline);
+  // The application changes its mind before the logout has gone: it wants the device online.
+  REQUIRE(h.gateway.logout("SubPid", "s1") == Status::kOk);
+  REQUIRE(h.gateway.login("SubPid", "s1") == Status::kOk);
+  CHECK(answer_requests(h, 2, 200) == std::vector<std::string>{"logout", "login"});
+  CHECK(h.gateway.state("SubPid", "s1") == SubState::kOnline);
+  CHECK(h.gateway.online_count() == 1);
+}
+
+TEST_CASE("gateway: a login without an answer after logout() does not stay logging in") {
+  GatewayHarness h;
+  h.options.device.request_timeout_ms = 1000;
+  h.add_subs(1);
+  h.connect();
+  REQUIRE(h.gateway.login("SubPid", "s1") == Status::kOk);
+  auto sent = h.published();
+  REQUIRE(sent.size() == 1);  // the login, never answered
+  REQUIRE(h.gateway.logout("SubPid", "s1") == Status::kOk);
+  h.clock.now += 200;
+  sent = h.published();
+  REQUIRE(sent.size() == 1);
+  CHECK(sent[0].first == "$sys/GwPid/gw/thing/sub/logout");
+  h.clock.now += 1000;  // the login's reply is late: it times out, and is not sent again
+  h.gateway.poll(0);
+  CHECK(h.published().empty());
+  CHECK(h.gateway.state("SubPid", "s1") == SubState::kBound);
+}
+
+TEST_CASE("gateway: logins still queued when the link drops stay logging in, and go out after") {
+  GatewayHarness h;
+  h.add_subs(3);
+  h.connect();
+  for (int i = 1; i <= 3; ++i)
+    REQUIRE(h.gateway.login("SubPid", "s" + std::to_string(i)) == Status::kOk);
+  REQUIRE(h.published().size() == 1);  // s1's login, taken by the broker; its reply is lost
+  h.gateway.poll(0);                   // reads the PUBACK
+
+  h.transport.dead = true;
+  h.gateway.poll(0);
+  CHECK(h.gateway.state("SubPid", "s1") == SubState::kBound);
+  CHECK(h.gateway.state("SubPid", "s2") == SubState::kLoggingIn);
+  CHECK(h.gateway.state("SubPid", "s3") == SubState::kLoggingIn);
+
+  h.transport.take_packets();
+  h.clock.now += h.gateway.next_timeout_ms();
+  h.handshake();
+  CHECK(h.gateway.state("SubPid", "s1") == SubState::kLoggingIn);
+  const std::vector<std::string> sent = answer_requests(h, 3, 200);
+  CHECK(sent == std::vector<std::string>{"login", "login", "login"});
+  CHECK(h.gateway.online_count() == 3);
+}
