@@ -135,6 +135,7 @@ void Gateway::set_state(Sub& sub, SubState state, const Reply& reply) {
 
 void Gateway::enqueue(Work work, Sub& sub) {
   if (work == Work::kLogin) sub.login_pending = true;
+  if (work == Work::kBind) sub.bind_pending = true;
   queue_.push_back(Job{work, key_of(sub.config.product_id, sub.config.device_name)});
 }
 
@@ -181,7 +182,7 @@ void Gateway::bind_and_login_all() {
     if (sub.state == SubState::kBound) {
       set_state(sub, SubState::kLoggingIn);
       enqueue(Work::kLogin, sub);
-    } else {
+    } else if (!sub.bind_pending) {
       enqueue(Work::kBind, sub);
     }
   }
@@ -246,6 +247,7 @@ void Gateway::finished(Work work, const std::string& key, Status status, const R
   const bool accepted = status == Status::kOk && reply.code == kCodeOk;
   switch (work) {
     case Work::kBind:
+      sub.bind_pending = false;
       if (accepted) {
         if (sub.state == SubState::kUnknown || sub.state == SubState::kRefused)
           set_state(sub, SubState::kBound);
@@ -333,9 +335,14 @@ Status Gateway::poll(uint32_t max_wait_ms) {
 
 void Gateway::on_gateway_state(client::State state, Status /*reason*/) {
   if (state == client::State::kConnected) {
-    // A new session: the cloud forgot every sub-device's login with the old one.
+    // A new session: the cloud forgot every sub-device's login with the old one. One whose
+    // bind was never answered (its reply lost with the link) is bound first; its login follows
+    // the bind's success.
     for (Sub& sub : storage_) {
-      if (!sub.removed && sub.wants_online && !sub.login_pending) {
+      if (sub.removed || !sub.wants_online) continue;
+      if (sub.state == SubState::kUnknown) {
+        if (!sub.bind_pending) enqueue(Work::kBind, sub);
+      } else if (!sub.login_pending) {
         set_state(sub, SubState::kLoggingIn);
         enqueue(Work::kLogin, sub);
       }

@@ -370,3 +370,36 @@ TEST_CASE("gateway: logins still queued when the link drops stay logging in, and
   CHECK(sent == std::vector<std::string>{"login", "login", "login"});
   CHECK(h.gateway.online_count() == 3);
 }
+
+TEST_CASE("gateway: a bind whose reply was lost with the link is sent again before the login") {
+  GatewayHarness h;
+  h.add_subs(1);
+  h.connect();
+  h.gateway.bind_and_login_all();
+  auto sent = h.published();
+  REQUIRE(sent.size() == 1);
+  CHECK(sent[0].first == "$sys/GwPid/gw/thing/sub/topo/add");
+  h.gateway.poll(0);  // reads the PUBACK: the broker has it, its reply is lost with the link
+
+  h.transport.dead = true;
+  h.gateway.poll(0);
+  h.transport.take_packets();
+  h.clock.now += h.gateway.next_timeout_ms();
+  h.handshake();
+  // The binding is still unknown: bind again, then log in.
+  CHECK(answer_requests(h, 2, 200) == std::vector<std::string>{"topo/add", "login"});
+  CHECK(h.gateway.state("SubPid", "s1") == SubState::kOnline);
+}
+
+TEST_CASE("gateway: bind_and_login_all() twice binds each sub-device once") {
+  GatewayHarness h;
+  h.add_subs(2);
+  h.connect();
+  h.gateway.bind_and_login_all();
+  h.gateway.bind_and_login_all();
+  CHECK(h.gateway.queued() == 2);
+  CHECK(answer_requests(h, 4, 200) ==
+        std::vector<std::string>{"topo/add", "topo/add", "login", "login"});
+  CHECK(h.gateway.online_count() == 2);
+  CHECK(h.gateway.queued() == 0);
+}

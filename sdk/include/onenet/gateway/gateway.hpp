@@ -157,6 +157,7 @@ class Gateway : public model::GatewayListener {
     SubState state = SubState::kUnknown;
     bool wants_online = false;   ///< log in again after every reconnect
     bool login_pending = false;  ///< a login is queued or awaiting its reply
+    bool bind_pending = false;   ///< a bind is queued or awaiting its reply
     bool removed = false;
   };
   enum class Work : uint8_t { kBind, kUnbind, kLogin, kLogout };
