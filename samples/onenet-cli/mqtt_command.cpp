@@ -47,23 +47,25 @@ struct MqttOptions {
 MqttOptions pub_options;
 MqttOptions sub_options;
 
+// The short names are mosquitto_pub's and mosquitto_sub's, so their users' habits carry over
+// (-h stays help: the host is --host only).
 void add_connection_options(CLI::App* cmd, MqttOptions& o) {
   cmd->add_option("--host", o.host, "Broker host")->default_val("127.0.0.1");
-  cmd->add_option("--port", o.port, "Broker port")->default_val(1883);
+  cmd->add_option("-p,--port", o.port, "Broker port")->default_val(1883);
   cmd->add_flag("--tls", o.tls, "Use TLS (verifies the server; see --cafile)");
   cmd->add_option("--cafile", o.cafile, "CA certificate (PEM) to verify the server with");
   cmd->add_flag("--insecure", o.insecure, "With --tls: do NOT verify the server (testing only)");
-  cmd->add_option("--client-id", o.client_id, "Client identifier");
-  cmd->add_option("--username", o.username, "User name");
-  cmd->add_option("--password", o.password, "Password; or env ONENET_PASSWORD")
+  cmd->add_option("-i,--client-id", o.client_id, "Client identifier");
+  cmd->add_option("-u,--username", o.username, "User name");
+  cmd->add_option("-P,--password", o.password, "Password; or env ONENET_PASSWORD")
       ->envname("ONENET_PASSWORD");
   cmd->add_option("--product", o.product, "OneNET product id (with --device and --key)");
   cmd->add_option("--device", o.device, "OneNET device name");
   cmd->add_option("--key", o.key, "OneNET device key (Base64); or env ONENET_KEY")
       ->envname("ONENET_KEY");
-  cmd->add_option("--topic", o.topic, "Topic (pub) or topic filter (sub)")->required();
-  cmd->add_option("--qos", o.qos, "QoS 0, 1 or 2")->default_val(0)->check(CLI::Range(0, 2));
-  cmd->add_option("--keepalive", o.keepalive, "Keep-alive in seconds")->default_val(60);
+  cmd->add_option("-t,--topic", o.topic, "Topic (pub) or topic filter (sub)")->required();
+  cmd->add_option("-q,--qos", o.qos, "QoS 0, 1 or 2")->default_val(0)->check(CLI::Range(0, 2));
+  cmd->add_option("-k,--keepalive", o.keepalive, "Keep-alive in seconds")->default_val(60);
   cmd->add_option("--clean", o.clean, "Clean session: true or false")
       ->default_val("true")
       ->check(CLI::IsMember({"true", "false"}));
@@ -212,9 +214,9 @@ class Session : public onenet::client::Handler {
 CLI::App* add_pub_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("pub", "Publish messages to an MQTT broker (or OneNET)");
   add_connection_options(cmd, pub_options);
-  cmd->add_option("--message", pub_options.message, "Payload");
-  cmd->add_option("--file", pub_options.file, "Read the payload from a file");
-  cmd->add_flag("--retain", pub_options.retain, "Retain the message");
+  cmd->add_option("-m,--message", pub_options.message, "Payload");
+  cmd->add_option("-f,--file", pub_options.file, "Read the payload from a file");
+  cmd->add_flag("-r,--retain", pub_options.retain, "Retain the message");
   cmd->add_option("--count", pub_options.count, "Publish the message N times")->default_val(1);
   return cmd;
 }
@@ -222,7 +224,7 @@ CLI::App* add_pub_command(CLI::App& app) {
 CLI::App* add_sub_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("sub", "Subscribe and print 'topic payload' lines");
   add_connection_options(cmd, sub_options);
-  cmd->add_option("--count", sub_options.count, "Exit after N messages")
+  cmd->add_option("-C,--count", sub_options.count, "Exit after N messages")
       ->each([](const std::string&) { sub_options.count_given = true; });
   cmd->get_option("--timeout")
       ->description("Give up after this many seconds (0: never)")

@@ -53,6 +53,31 @@ TEST_CASE("onenet-cli sub prints one 'topic payload' line per message and exits 
   CHECK(sub->wait(10000) == 0);
 }
 
+TEST_CASE("onenet-cli takes mosquitto_pub's and mosquitto_sub's short options") {
+  Mosquitto broker({.password = true});
+  REQUIRE(broker.start());
+  const std::string port = std::to_string(broker.port());
+  auto sub = Process::start({ONENET_CLI_PATH, "sub", "-p", port, "-t", "short/#", "-q", "1", "-C",
+                             "1", "-i", "cli-short-sub", "-u", "user", "-P", "secret", "-k", "30"},
+                            true);
+  REQUIRE(sub);
+  REQUIRE(sub->wait_for_line(
+      [](const std::string& l) { return l.find("subscribed to short/#") != std::string::npos; },
+      10000));
+  CHECK(itest::run({ONENET_CLI_PATH, "pub", "-p", port, "-t", "short/a", "-m", "hi", "-q", "1",
+                    "-r", "-i", "cli-short-pub", "-u", "user", "-P", "secret"}) == 0);
+  std::string line;
+  REQUIRE(sub->read_line(&line, 10000));
+  CHECK(line == "short/a hi");
+  CHECK(sub->wait(10000) == 0);
+  // -r retained it: mosquitto_sub gets it on subscribing.
+  std::string retained;
+  CHECK(itest::run({"mosquitto_sub", "-h", "127.0.0.1", "-p", port, "-t", "short/a", "-C", "1",
+                    "-u", "user", "-P", "secret", "-W", "10"},
+                   30000, &retained) == 0);
+  CHECK(retained.find("hi") != std::string::npos);
+}
+
 TEST_CASE("onenet-cli pub: a refused connection exits 1, bad input exits 2") {
   Mosquitto broker({.password = true});
   REQUIRE(broker.start());
