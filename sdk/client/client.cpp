@@ -85,27 +85,42 @@ uint16_t record_packet_id(const uint8_t* record) {
   return read16(record + 2);
 }
 
-// The next SUBSCRIBE (or UNSUBSCRIBE): the first `max_count` records in state `pending`.
+// A SUBSCRIBE or UNSUBSCRIBE is built whole in tx: its fixed header (at most 5 bytes) and packet
+// id take this much beside the entries, so tx bounds the entries of one packet.
+constexpr size_t kBatchOverhead = 7;
+
+// Whether a packet of this one filter (and its QoS byte) fits a tx of `tx_capacity` bytes.
+bool fits_one_packet(std::string_view filter, size_t tx_capacity) {
+  return 2 + filter.size() + 1 + kBatchOverhead <= tx_capacity;
+}
+
+// The next SUBSCRIBE (or UNSUBSCRIBE): the first records in state `pending`, as many as
+// `max_count` and `max_bytes` of entries allow.
 struct SubscriptionBatch {
-  const uint8_t* table;
+  uint8_t* table;
   uint32_t used;
+  uint32_t max_bytes;
   uint8_t pending;
   uint8_t max_count;
   uint16_t packet_id;
 };
 
-// Writes the batch's entries at `out` (when set); returns their length.
+// Measures the batch's entries; with `out`, writes them there and marks their records as
+// awaiting the answer to packet_id. Stops before an entry that would pass max_bytes: a packet
+// larger than tx would never leave (each entry alone fits: subscribe() and unsubscribe() check).
 size_t write_batch_entries(const SubscriptionBatch& b, bool with_qos, uint8_t* out) {
   size_t length = 0;
   size_t count = 0;
-  for (const uint8_t* r = b.table; r < b.table + b.used && count < b.max_count;
-       r += record_size(r)) {
+  for (uint8_t* r = b.table; r < b.table + b.used && count < b.max_count; r += record_size(r)) {
     if (r[0] != b.pending) continue;
-    ++count;
     const size_t entry = record_size(r) - kRecordWireEntry;
+    if (length + entry + with_qos > b.max_bytes) break;
+    ++count;
     if (out) {
       std::memcpy(out + length, r + kRecordWireEntry, entry);
       if (with_qos) out[length + entry] = r[1];
+      r[0] = with_qos ? kSubAwaitSuback : kUnsubAwait;
+      write16(r + 2, b.packet_id);
     }
     length += entry + with_qos;
   }
@@ -1003,6 +1018,17 @@ uint8_t* Client::find_record(uint8_t state) {
   return nullptr;
 }
 
+// A new record at the end of the table, kSubFree (the caller checked the room; check_topic_filter
+// bounds the filter to 65,535 bytes).
+uint8_t* Client::add_record(std::string_view filter) {
+  uint8_t* r = subscription_table_ + subscriptions_used_;
+  r[0] = kSubFree;
+  write16(r + 4, static_cast<uint16_t>(filter.size()));
+  std::memcpy(r + kRecordHeader, filter.data(), filter.size());
+  subscriptions_used_ += record_size(r);
+  return r;
+}
+
 // Drops freed records, keeping the order of the others.
 void Client::compact_subscriptions() {
   uint8_t* const table = subscription_table_;
@@ -1034,6 +1060,8 @@ Status Client::subscribe(const codec::Subscription* subscriptions, size_t count)
   for (size_t n = 0; n < count; ++n) {
     const Status rules = check_filter_rules(subscriptions[n].filter, subscriptions[n].qos);
     if (rules != Status::kOk) return rules;
+    if (!fits_one_packet(subscriptions[n].filter, tx_capacity_))
+      return Status::kClientMessageTooLarge;
     if (find_subscription(subscriptions[n].filter) == nullptr) {
       ++added;
       added_bytes += kRecordHeader + subscriptions[n].filter.size();
@@ -1048,13 +1076,7 @@ Status Client::subscribe(const codec::Subscription* subscriptions, size_t count)
   for (size_t n = 0; n < count; ++n) {
     const std::string_view filter = subscriptions[n].filter;
     uint8_t* r = find_subscription(filter);
-    if (r == nullptr) {  // a new record at the end (check_topic_filter bounds it to 65,535)
-      r = subscription_table_ + subscriptions_used_;
-      r[0] = kSubFree;
-      write16(r + 4, static_cast<uint16_t>(filter.size()));
-      std::memcpy(r + kRecordHeader, filter.data(), filter.size());
-      subscriptions_used_ += record_size(r);
-    }
+    if (r == nullptr) r = add_record(filter);
     r[1] = static_cast<uint8_t>(subscriptions[n].qos);
     r[0] = awaits_answer(r[0]) ? static_cast<uint8_t>(base_of(r[0]) | kThenSubscribe)
                                : uint8_t{kSubPending};
@@ -1067,13 +1089,21 @@ Status Client::subscribe(const codec::Subscription* subscriptions, size_t count)
 Status Client::unsubscribe(const std::string_view* filters, size_t count) {
   if (!configured_) return Status::kInvalidArgument;
   if (count == 0) return Status::kCodecEmptySubscription;
+  size_t added_bytes = 0;
   for (size_t n = 0; n < count; ++n) {
     const Status valid = codec::check_topic_filter(filters[n]);
     if (valid != Status::kOk) return valid;
+    if (!fits_one_packet(filters[n], tx_capacity_)) return Status::kClientMessageTooLarge;
+    if (find_subscription(filters[n]) == nullptr) added_bytes += kRecordHeader + filters[n].size();
+  }
+  // A filter this client has no record of may still be the broker's: a persistent session keeps
+  // what an earlier process subscribed. It gets a record, to carry its UNSUBSCRIBE.
+  if (added_bytes > subscription_capacity_ - subscriptions_used_) {
+    return Status::kClientTooManySubscriptions;
   }
   for (size_t n = 0; n < count; ++n) {
     uint8_t* r = find_subscription(filters[n]);
-    if (r == nullptr) continue;
+    if (r == nullptr) r = add_record(filters[n]);
     const uint8_t base = base_of(r[0]);
     if (base == kSubAwaitSuback) {
       r[0] = kSubAwaitSuback | kThenUnsubscribe;
@@ -1098,22 +1128,18 @@ void Client::send_pending_subscriptions() {
 void Client::queue_subscription_packets(bool unsubscribe) {
   const uint8_t pending = unsubscribe ? kUnsubPending : kSubPending;
   SubscriptionBatch batch{
-      subscription_table_, subscriptions_used_, pending,
-      options_.profile == Profile::kOneNet ? kOneNetMaxFiltersPerPacket : kMaxFiltersPerPacket, 0};
+      subscription_table_,
+      subscriptions_used_,
+      static_cast<uint32_t>(tx_capacity_ - kBatchOverhead),
+      pending,
+      options_.profile == Profile::kOneNet ? kOneNetMaxFiltersPerPacket : kMaxFiltersPerPacket,
+      0};
   while (find_record(pending) != nullptr) {
     batch.packet_id = next_packet_id();
     // queue() reaches a handler (which may change the table) only when the link fails, and
-    // then it fails too: `batch.used` holds while packets are queued.
+    // then it fails too: `batch.used` holds while packets are queued. The records encode_batch
+    // writes are marked as it writes them.
     if (queue(encode_batch, &batch) != Status::kOk) return;  // retried at the next poll
-    // The records encode_batch took: the first max_count pending ones, in table order.
-    size_t count = 0;
-    for (uint8_t* r = subscription_table_;
-         r < subscription_table_ + batch.used && count < batch.max_count; r += record_size(r)) {
-      if (r[0] != pending) continue;
-      write16(r + 2, batch.packet_id);
-      r[0] = unsubscribe ? kUnsubAwait : kSubAwaitSuback;
-      ++count;
-    }
   }
 }
 

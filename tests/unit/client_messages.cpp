@@ -798,6 +798,73 @@ TEST_CASE("filters beyond one packet's limit go in further SUBSCRIBE and UNSUBSC
   CHECK(h.handler.unsubscribed == names);
 }
 
+TEST_CASE("SUBSCRIBE and UNSUBSCRIBE fit tx: a filter too long is refused, batches are cut") {
+  FakeClock clock;
+  ScriptedTransport transport;
+  RecordingHandler handler;
+  // A 64-byte tx: a SUBSCRIBE of more than 57 bytes of entries could never leave.
+  auto storage = std::make_unique<onenet::client::StaticStorage<512, 64, 512, 4, 1024>>();
+  onenet::client::Client client(transport, clock, scripted_random, storage->view(), handler);
+  onenet::client::Options options;
+  options.connect.client_id = "t";
+  connect_scripted(client, transport, options);
+
+  const std::string too_long(60, 'x');
+  const onenet::codec::Subscription refused{too_long, QoS::kAtMostOnce};
+  CHECK(client.subscribe(&refused, 1) == Status::kClientMessageTooLarge);
+  const std::string_view too_long_view = too_long;
+  CHECK(client.unsubscribe(&too_long_view, 1) == Status::kClientMessageTooLarge);
+  client.poll(0);
+  CHECK(transport.take_packets().empty());
+
+  // Four 20-byte filters: each fits, all four together do not; they leave two by two.
+  std::vector<std::string> names;
+  for (char c = 'a'; c <= 'd'; ++c) names.push_back(std::string(18, c) + "/#");
+  std::vector<onenet::codec::Subscription> subs;
+  for (const std::string& name : names) subs.push_back({name, QoS::kAtLeastOnce});
+  REQUIRE(client.subscribe(subs.data(), subs.size()) == Status::kOk);
+  std::vector<onenet::codec::Packet> packets;
+  for (int round = 0; round < 4 && packets.size() < 2; ++round) {
+    client.poll(0);
+    for (const auto& p : transport.take_packets()) packets.push_back(p);
+  }
+  REQUIRE(packets.size() == 2);
+  CHECK(filters_of(packets[0]) == std::vector<std::string>{names[0], names[1]});
+  CHECK(filters_of(packets[1]) == std::vector<std::string>{names[2], names[3]});
+  for (const auto& p : packets) transport.deliver(suback(p.packet_id, {0x01, 0x01}));
+  client.poll(0);
+  CHECK(handler.subscribed.size() == 4);
+
+  std::vector<std::string_view> filters(names.begin(), names.end());
+  REQUIRE(client.unsubscribe(filters.data(), filters.size()) == Status::kOk);
+  packets.clear();
+  for (int round = 0; round < 4 && packets.size() < 2; ++round) {
+    client.poll(0);
+    for (const auto& p : transport.take_packets()) packets.push_back(p);
+  }
+  REQUIRE(packets.size() == 2);
+  for (const auto& p : packets) transport.deliver(ack_frame(PacketType::kUnsuback, p.packet_id));
+  client.poll(0);
+  CHECK(handler.unsubscribed == names);
+}
+
+TEST_CASE("unsubscribe reaches the broker for a filter this client never subscribed") {
+  // A persistent session (a generic broker) keeps subscriptions an earlier process made.
+  Harness h;
+  h.options.connect.clean_session = false;
+  h.connect(true);
+  const std::string_view old_filter = "earlier/process/#";
+  REQUIRE(h.client.unsubscribe(&old_filter, 1) == Status::kOk);
+  auto packets = h.transport.take_packets();
+  REQUIRE(packets.size() == 1);
+  CHECK(packets[0].type == PacketType::kUnsubscribe);
+  h.transport.deliver(ack_frame(PacketType::kUnsuback, packets[0].packet_id));
+  h.client.poll(0);
+  CHECK(h.handler.unsubscribed == std::vector<std::string>{"earlier/process/#"});
+  h.reconnect(true);
+  CHECK(h.transport.take_packets().empty());  // nothing left behind to send again
+}
+
 TEST_CASE(
     "a filter changed while its SUBACK is awaited: every SUBACK code reaches its own filter") {
   Harness h;

@@ -114,9 +114,10 @@ constexpr size_t subscription_bytes(size_t filter_length) {
 struct Storage {
   MutableByteView rx;  ///< incoming frames: bounds the largest packet the client accepts
   /// Outgoing bytes not yet taken by the transport: CONNECT, SUBSCRIBE and UNSUBSCRIBE (it
-  /// bounds the largest of those), acknowledgements, and PUBLISH frames small enough to share a
-  /// send. A PUBLISH larger than tx leaves from the outbox itself, so tx need not hold the
-  /// largest message: about 128 B serves a device whose CONNECT and filters are short.
+  /// bounds the CONNECT, and each filter to tx less 10 bytes), acknowledgements, and PUBLISH
+  /// frames small enough to share a send. A PUBLISH larger than tx leaves from the outbox
+  /// itself, so tx need not hold the largest message: about 128 B serves a device whose CONNECT
+  /// and filters are short.
   MutableByteView tx;
   /// PUBLISH frames: QoS 1/2 until acknowledged; QoS 0 frames larger than tx until sent (each
   /// also takes an in-flight slot meanwhile). Bounds the largest message sent.
@@ -207,15 +208,21 @@ class Client {
   Result<uint16_t> publish(std::string_view topic, ByteView payload, codec::QoS qos,
                            bool retain = false);
 
-  /// Subscribes (and remembers the filters, to resubscribe after a reconnect). Results arrive
-  /// through on_subscribed. Returns kOk, a codec status, kClientRule*, kClientBusy or
-  /// kClientTooManySubscriptions (Storage::subscriptions has no room for the new filters; room
-  /// freed by UNSUBACK or a refused filter is reused).
+  /// Subscribes (and remembers the filters, to resubscribe after a reconnect). The SUBSCRIBE
+  /// leaves as soon as the link and tx allow (filters beyond one packet's limit, or beyond what
+  /// tx holds at once, go in further packets). Results arrive through on_subscribed. Returns
+  /// kOk, a codec status, kClientRule*, kClientMessageTooLarge (a filter longer than tx less 10
+  /// bytes: its SUBSCRIBE could never be sent) or kClientTooManySubscriptions
+  /// (Storage::subscriptions has no room for the new filters; room freed by UNSUBACK or a
+  /// refused filter is reused). Nothing is changed unless it returns kOk.
   Status subscribe(const codec::Subscription* subscriptions, size_t count);
 
   /// Unsubscribes; on_unsubscribed follows for each filter. A filter whose SUBACK has not come
   /// yet is reported by on_subscribed first, and its UNSUBSCRIBE leaves after that SUBACK (as a
   /// filter subscribed again meanwhile leaves again after it), so every code reaches its filter.
+  /// A filter this client never subscribed is sent too (a persistent session may hold it from
+  /// an earlier process); it takes subscription-table room until its UNSUBACK. Returns kOk, a
+  /// codec status, kClientMessageTooLarge or kClientTooManySubscriptions, as subscribe().
   Status unsubscribe(const std::string_view* filters, size_t count);
 
   /// Sends DISCONNECT (waiting up to `flush_timeout_ms` for it to leave), closes the
@@ -276,6 +283,7 @@ class Client {
   void send_pending_subscriptions();
   uint8_t* find_subscription(std::string_view filter);
   uint8_t* find_record(uint8_t state);  // the first record in `state`
+  uint8_t* add_record(std::string_view filter);
   void compact_subscriptions();
 
   uint16_t next_packet_id();
