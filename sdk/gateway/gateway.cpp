@@ -336,11 +336,11 @@ Status Gateway::poll(uint32_t max_wait_ms) {
 void Gateway::on_gateway_state(client::State state, Status /*reason*/) {
   if (state == client::State::kConnected) {
     // A new session: the cloud forgot every sub-device's login with the old one. One whose
-    // bind was never answered (its reply lost with the link) is bound first; its login follows
-    // the bind's success.
+    // binding is not confirmed (a bind's reply lost with the link, or a bind asked again after
+    // a refusal) is bound first; its login follows the bind's success.
     for (Sub& sub : storage_) {
       if (sub.removed || !sub.wants_online) continue;
-      if (sub.state == SubState::kUnknown) {
+      if (sub.state == SubState::kUnknown || sub.state == SubState::kRefused) {
         if (!sub.bind_pending) enqueue(Work::kBind, sub);
       } else if (!sub.login_pending) {
         set_state(sub, SubState::kLoggingIn);

@@ -403,3 +403,23 @@ TEST_CASE("gateway: bind_and_login_all() twice binds each sub-device once") {
   CHECK(h.gateway.online_count() == 2);
   CHECK(h.gateway.queued() == 0);
 }
+
+TEST_CASE(
+    "gateway: after a reconnect, a bind asked again after a refusal is not followed by a login") {
+  GatewayHarness h;
+  h.add_subs(1);
+  h.connect();
+  h.gateway.bind_and_login_all();
+  CHECK(answer_requests(h, 1, 403) == std::vector<std::string>{"topo/add"});
+  REQUIRE(h.gateway.state("SubPid", "s1") == SubState::kRefused);
+  h.gateway.bind_and_login_all();  // the application tries again; the link drops first
+  h.transport.dead = true;
+  h.gateway.poll(0);
+  h.transport.take_packets();
+  h.clock.now += h.gateway.next_timeout_ms();
+  h.handshake();
+  // Refused again: no login follows it (the cloud would refuse that too).
+  CHECK(answer_requests(h, 2, 403) == std::vector<std::string>{"topo/add"});
+  CHECK(h.gateway.state("SubPid", "s1") == SubState::kRefused);
+  CHECK(h.gateway.queued() == 0);
+}
