@@ -1,4 +1,5 @@
 // onenet-cli pub / sub: raw MQTT against any broker, or OneNET with --product/--device/--key.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -77,7 +78,8 @@ class Session : public onenet::client::Handler {
  public:
   explicit Session(const MqttOptions& o) : options_(o) {}
 
-  int setup() {
+  // `outbox_bytes`: room for the largest frame pub sends (the message, topic and header).
+  int setup(size_t outbox_bytes = kMinOutboxBytes) {
     if (!options_.product.empty() ||
         !options_.device.empty()) {  // ONENET_KEY alone does not switch modes
       if (options_.product.empty() || options_.device.empty() || options_.key.empty()) {
@@ -112,10 +114,23 @@ class Session : public onenet::client::Handler {
     } else {
       transport_ = std::make_unique<onenet::platform::TcpTransport>(options_.host, options_.port);
     }
-    storage_ = std::make_unique<
-        onenet::client::StaticStorage<300 * 1024, 300 * 1024, 600 * 1024, 64, 8192>>();
+    // A CLI may take the heap: the outbox grows with the message pub sends, and sub takes
+    // messages of any length in parts through its rx (on_message prints them as they come).
+    rx_.resize(kRxBytes);
+    tx_.resize(kTxBytes);
+    outbox_.resize(std::max(outbox_bytes, kMinOutboxBytes));
+    subscriptions_.resize(8192);
+    onenet::client::Storage storage;
+    storage.rx = onenet::MutableByteView(rx_.data(), rx_.size());
+    storage.tx = onenet::MutableByteView(tx_.data(), tx_.size());
+    storage.outbox = onenet::MutableByteView(outbox_.data(), outbox_.size());
+    storage.inflight = inflight_;
+    storage.inflight_capacity = kInflight;
+    storage.inbound_qos2 = inbound_qos2_;
+    storage.inbound_qos2_capacity = kInflight;
+    storage.subscriptions = onenet::MutableByteView(subscriptions_.data(), subscriptions_.size());
     client_ = std::make_unique<onenet::client::Client>(
-        *transport_, clock_, onenet::platform::system_random, storage_->view(), *this);
+        *transport_, clock_, onenet::platform::system_random, storage, *this);
     onenet::client::Options options;
     options.profile =
         onenet_ ? onenet::client::Profile::kOneNet : onenet::client::Profile::kGeneric;
@@ -127,6 +142,7 @@ class Session : public onenet::client::Handler {
     options.connect.has_password = !token_.empty();
     options.connect.password = std::string_view(token_);
     options.auto_reconnect = false;
+    options.large_messages_in_parts = true;
     const Status configured = client_->configure(options);
     if (configured != Status::kOk) return bad(onenet::to_string(configured));
     deadline_ms_ = options_.timeout_s == 0
@@ -169,9 +185,15 @@ class Session : public onenet::client::Handler {
                  static_cast<int>(filter.size()), filter.data(), static_cast<int>(granted));
     subscribed_ = true;
   }
+  // One line per message, "topic payload", written part by part for a message longer than rx.
   void on_message(const onenet::client::Message& m) override {
-    std::printf("%.*s %.*s\n", static_cast<int>(m.topic.size()), m.topic.data(),
-                static_cast<int>(m.payload.size), reinterpret_cast<const char*>(m.payload.data));
+    if (m.offset == 0) {
+      std::fwrite(m.topic.data(), 1, m.topic.size(), stdout);
+      std::fputc(' ', stdout);
+    }
+    std::fwrite(m.payload.data, 1, m.payload.size, stdout);
+    if (!m.complete()) return;
+    std::fputc('\n', stdout);
     std::fflush(stdout);
     ++received_;
   }
@@ -197,10 +219,15 @@ class Session : public onenet::client::Handler {
 
  private:
   const MqttOptions& options_;
+  static constexpr size_t kRxBytes = 64 * 1024;
+  static constexpr size_t kTxBytes = 64 * 1024;
+  static constexpr size_t kMinOutboxBytes = 600 * 1024;
+  static constexpr size_t kInflight = 64;
   onenet::platform::SystemClock clock_;
   std::unique_ptr<onenet::port::Transport> transport_;
-  std::unique_ptr<onenet::client::StaticStorage<300 * 1024, 300 * 1024, 600 * 1024, 64, 8192>>
-      storage_;
+  std::vector<uint8_t> rx_, tx_, outbox_, subscriptions_;
+  onenet::client::InflightEntry inflight_[kInflight];
+  uint16_t inbound_qos2_[kInflight] = {};
   std::unique_ptr<onenet::client::Client> client_;
   std::string client_id_;
   std::string username_;
@@ -250,7 +277,9 @@ int run_pub_command() {
     payload = text.str();
   }
   Session session(o);
-  if (const int r = session.setup(); r != 0) return r;
+  // The frame: the payload, the topic and its length, a packet id, and a fixed header of at
+  // most 5 bytes.
+  if (const int r = session.setup(payload.size() + o.topic.size() + 9); r != 0) return r;
   if (const int r = session.connect(); r != 0) return r;
   const auto qos = static_cast<onenet::codec::QoS>(o.qos);
   uint32_t expected = 0;

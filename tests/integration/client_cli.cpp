@@ -1,5 +1,7 @@
 // onenet-cli pub and sub against a real mosquitto, with mosquitto's own tools as the peer.
 #include <doctest/doctest.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include "mosquitto_broker.hpp"
 
@@ -76,6 +78,34 @@ TEST_CASE("onenet-cli takes mosquitto_pub's and mosquitto_sub's short options") 
                     "-u", "user", "-P", "secret", "-W", "10"},
                    30000, &retained) == 0);
   CHECK(retained.find("hi") != std::string::npos);
+}
+
+TEST_CASE("onenet-cli pub --file sends a 3 MB file; sub prints it whole through a smaller rx") {
+  Mosquitto broker;
+  REQUIRE(broker.start());
+  const std::string port = std::to_string(broker.port());
+  char path[] = "/tmp/onenet-cli-big-XXXXXX";
+  const int fd = ::mkstemp(path);
+  REQUIRE(fd >= 0);
+  const std::string payload(3 * 1024 * 1024, 'x');
+  REQUIRE(::write(fd, payload.data(), payload.size()) == static_cast<ssize_t>(payload.size()));
+  ::close(fd);
+  auto sub = Process::start(
+      {ONENET_CLI_PATH, "sub", "-p", port, "-t", "big/#", "-q", "1", "-C", "1", "-i", "big-sub"},
+      true);
+  REQUIRE(sub);
+  REQUIRE(sub->wait_for_line(
+      [](const std::string& l) { return l.find("subscribed to big/#") != std::string::npos; },
+      10000));
+  CHECK(itest::run({ONENET_CLI_PATH, "pub", "-p", port, "-t", "big/file", "-f", path, "-q", "1",
+                    "-i", "big-pub"},
+                   60000) == 0);
+  ::unlink(path);
+  std::string line;
+  REQUIRE(sub->read_line(&line, 30000));
+  CHECK(line.size() == std::string("big/file ").size() + payload.size());
+  CHECK(line == "big/file " + payload);
+  CHECK(sub->wait(10000) == 0);
 }
 
 TEST_CASE("onenet-cli pub: a refused connection exits 1, bad input exits 2") {
