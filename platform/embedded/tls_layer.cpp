@@ -105,8 +105,14 @@ Status MbedTlsTransport::open(uint32_t timeout_ms) {
       if (timed_out) return Status::kTransportTimeout;
       return unverified ? Status::kTlsVerifyFailed : Status::kTlsHandshakeFailed;
     }
-    (void)inner_.wait(static_cast<uint32_t>(timeout_ms - elapsed),
-                      result == MBEDTLS_ERR_SSL_WANT_WRITE);
+    // A wait the port cancels (kTransportCancelled: its owner is stopping) ends the attempt.
+    const Status waited = inner_.wait(static_cast<uint32_t>(timeout_ms - elapsed),
+                                      result == MBEDTLS_ERR_SSL_WANT_WRITE);
+    if (waited == Status::kTransportCancelled) {
+      inner_.close();
+      mbedtls_ssl_session_reset(&ssl_);
+      return waited;
+    }
   }
   open_ = true;
   pending_write_ = 0;

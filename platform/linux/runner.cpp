@@ -12,11 +12,13 @@ Runner::Runner(client::Client& client, NativeTransport& transport, std::function
       transport_(transport),
       after_poll_(std::move(after_poll)),
       next_timeout_(std::move(next_timeout)),
-      wake_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
+      wake_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
+      stop_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
 
 Runner::~Runner() {
   stop();
   if (wake_fd_ >= 0) ::close(wake_fd_);
+  if (stop_fd_ >= 0) ::close(stop_fd_);
 }
 
 Status Runner::start() {
@@ -28,11 +30,16 @@ Status Runner::start() {
 
 Status Runner::run_in_background() {
   if (thread_.joinable()) return Status::kClientBusy;
-  if (wake_fd_ < 0) return Status::kInternalError;
+  if (wake_fd_ < 0 || stop_fd_ < 0) return Status::kInternalError;
+  uint64_t drained;
+  (void)!::read(stop_fd_, &drained, sizeof drained);  // a stop() before this start is over
   {
     std::lock_guard<std::mutex> lock(mutex_);
     running_ = true;
   }
+  // Set here, before the owner thread starts, and cleared by it as it ends: the transport is
+  // the owner thread's meanwhile.
+  transport_.set_cancel_fd(stop_fd_);
   thread_ = std::thread([this] { run(); });
   return Status::kOk;
 }
@@ -45,6 +52,8 @@ void Runner::stop() {
     on_owner_thread = std::this_thread::get_id() == owner_id_;
   }
   wake();
+  const uint64_t one = 1;
+  (void)!::write(stop_fd_, &one, sizeof one);  // cancels a connect the owner thread waits in
   // On the owner thread (a handler callback, or posted work) a join would wait for itself
   // (std::system_error, which ends the process), and thread_ is not to be read there (the
   // starting thread may still be assigning it): the loop ends after this round instead, and a
@@ -158,6 +167,7 @@ void Runner::run() {
     }
   }
   client_.disconnect(1000);
+  transport_.set_cancel_fd(-1);  // a client polled by hand after this connects as before
   // What never ran: stop() set running_ under the lock, so nothing is queued after this.
   cancel_all(work);
   std::deque<Work> queued;

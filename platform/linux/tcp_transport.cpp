@@ -17,14 +17,16 @@
 namespace onenet::platform {
 namespace {
 
-// Waits for `events` on `fd` for up to `timeout_ms`; retries on EINTR.
-int poll_fd(int fd, short events, uint32_t timeout_ms) {
-  pollfd p{fd, events, 0};
+// Waits for `events` on `fd` for up to `timeout_ms`, or for `cancel_fd` (-1: none) to become
+// readable; retries on EINTR. Returns poll()'s result.
+int poll_fd(int fd, short events, uint32_t timeout_ms, int cancel_fd = -1) {
+  pollfd p[2] = {{fd, events, 0}, {cancel_fd, POLLIN, 0}};
+  const nfds_t count = cancel_fd >= 0 ? 2 : 1;
   const uint64_t deadline = monotonic_ms() + timeout_ms;
   for (;;) {
     const uint64_t now = monotonic_ms();
     const int left = now >= deadline ? 0 : static_cast<int>(deadline - now);
-    const int r = ::poll(&p, 1, left);
+    const int r = ::poll(p, count, left);
     if (r >= 0 || errno != EINTR) return r;
   }
 }
@@ -43,8 +45,16 @@ uint32_t monotonic_us32() {
                                static_cast<uint64_t>(now.tv_nsec) / 1000u);
 }
 
-// One non-blocking connect attempt, bounded by `timeout_ms`. Returns the socket or -1.
-int connect_one(const addrinfo* ai, uint32_t timeout_ms, Status* status) {
+// Whether `cancel_fd` (-1: none) is readable now.
+bool cancelled(int cancel_fd) {
+  if (cancel_fd < 0) return false;
+  pollfd p{cancel_fd, POLLIN, 0};
+  return ::poll(&p, 1, 0) > 0;
+}
+
+// One non-blocking connect attempt, bounded by `timeout_ms` and cancelled once `cancel_fd` is
+// readable. Returns the socket or -1.
+int connect_one(const addrinfo* ai, uint32_t timeout_ms, int cancel_fd, Status* status) {
   const int fd =
       ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
   if (fd < 0) return -1;
@@ -53,7 +63,12 @@ int connect_one(const addrinfo* ai, uint32_t timeout_ms, Status* status) {
       ::close(fd);
       return -1;
     }
-    const int ready = poll_fd(fd, POLLOUT, timeout_ms);
+    const int ready = poll_fd(fd, POLLOUT, timeout_ms, cancel_fd);
+    if (cancelled(cancel_fd)) {
+      *status = Status::kTransportCancelled;
+      ::close(fd);
+      return -1;
+    }
     int error = 0;
     socklen_t length = sizeof error;
     if (ready <= 0 || ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0 || error != 0) {
@@ -110,7 +125,8 @@ Status TcpTransport::open(uint32_t timeout_ms) {
       status = Status::kTransportTimeout;
       break;
     }
-    fd_ = connect_one(ai, static_cast<uint32_t>(deadline - now), &status);
+    fd_ = connect_one(ai, static_cast<uint32_t>(deadline - now), cancel_fd_, &status);
+    if (status == Status::kTransportCancelled) break;  // not the next address either
   }
   ::freeaddrinfo(list);
   return fd_ >= 0 ? Status::kOk : status;

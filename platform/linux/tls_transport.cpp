@@ -178,9 +178,14 @@ Status TlsTransport::open(uint32_t timeout_ms) {
       if (now >= deadline) return Status::kTransportTimeout;
       return verify_failed ? Status::kTlsVerifyFailed : Status::kTlsHandshakeFailed;
     }
-    pollfd p{tcp_.native_handle(),
-             static_cast<short>(error == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT), 0};
-    ::poll(&p, 1, static_cast<int>(deadline - now));
+    pollfd p[2] = {{tcp_.native_handle(),
+                    static_cast<short>(error == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT), 0},
+                   {cancel_fd_, POLLIN, 0}};
+    ::poll(p, cancel_fd_ >= 0 ? 2 : 1, static_cast<int>(deadline - now));
+    if (cancel_fd_ >= 0 && (p[1].revents & POLLIN) != 0) {
+      close();
+      return Status::kTransportCancelled;
+    }
   }
 }
 

@@ -3,6 +3,8 @@
 // the certificate's DNS names only, so `server_name` must be a host name (not an IP address);
 // CA directories, client certificates and `insecure` are OpenSSL-only and refused here.
 // Setting up fails the same way on every open(): a missing CA stays missing.
+#include <poll.h>
+
 #include <fstream>
 #include <sstream>
 
@@ -24,15 +26,43 @@ bool read_text(const std::string& path, std::string* out) {
 
 }  // namespace
 
+// The TCP link as the mbedTLS layer sees it: while `opening`, a wait also ends when the cancel
+// descriptor becomes readable (kTransportCancelled), so a stopping runner need not wait out a
+// handshake. Once open, waits are the TCP link's own.
+class CancellableTcp : public port::Transport {
+ public:
+  explicit CancellableTcp(TcpTransport& tcp) : tcp_(tcp) {}
+  Status open(uint32_t timeout_ms) override { return tcp_.open(timeout_ms); }
+  int32_t send(const uint8_t* data, size_t size) override { return tcp_.send(data, size); }
+  int32_t recv(uint8_t* data, size_t size) override { return tcp_.recv(data, size); }
+  Status wait(uint32_t timeout_ms, bool for_write) override {
+    if (!opening || cancel_fd < 0) return tcp_.wait(timeout_ms, for_write);
+    pollfd p[2] = {{tcp_.native_handle(), static_cast<short>(for_write ? POLLOUT : POLLIN), 0},
+                   {cancel_fd, POLLIN, 0}};
+    if (::poll(p, 2, static_cast<int>(timeout_ms)) > 0 && (p[1].revents & POLLIN) != 0)
+      return Status::kTransportCancelled;
+    return Status::kOk;
+  }
+  void close() override { tcp_.close(); }
+
+  int cancel_fd = -1;
+  bool opening = false;
+
+ private:
+  TcpTransport& tcp_;
+};
+
 struct TlsTransport::Tls {
+  explicit Tls(TcpTransport& tcp) : link(tcp) {}
   std::string ca_pem;
   SystemClock clock;
+  CancellableTcp link;
   std::unique_ptr<MbedTlsTransport> layer;
   Status setup = Status::kOk;
 };
 
 TlsTransport::TlsTransport(std::string host, uint16_t port, TlsOptions options)
-    : tcp_(host, port), host_(std::move(host)), options_(std::move(options)), tls_(new Tls) {
+    : tcp_(host, port), host_(std::move(host)), options_(std::move(options)), tls_(new Tls(tcp_)) {
   if (options_.server_name.empty()) options_.server_name = host_;
 }
 
@@ -62,7 +92,7 @@ Status TlsTransport::ensure_context() {
   layer.server_name = options_.server_name.c_str();
   layer.random = system_random;
   layer.clock = &tls_->clock;
-  tls_->layer = std::make_unique<MbedTlsTransport>(tcp_, layer);
+  tls_->layer = std::make_unique<MbedTlsTransport>(tls_->link, layer);
   tls_->setup = Status::kOk;
   return Status::kOk;
 }
@@ -70,7 +100,11 @@ Status TlsTransport::ensure_context() {
 Status TlsTransport::open(uint32_t timeout_ms) {
   const Status ready = ensure_context();
   if (ready != Status::kOk) return ready;
-  return tls_->layer->open(timeout_ms);
+  tls_->link.cancel_fd = cancel_fd_;
+  tls_->link.opening = true;
+  const Status opened = tls_->layer->open(timeout_ms);
+  tls_->link.opening = false;
+  return opened;
 }
 
 int32_t TlsTransport::send(const uint8_t* data, size_t size) {

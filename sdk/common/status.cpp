@@ -156,6 +156,8 @@ const char* to_string(Status status) {
       return "TLS: the CA certificate could not be loaded";
     case Status::kTransportInProgress:
       return "connection in progress";
+    case Status::kTransportCancelled:
+      return "connection attempt cancelled (its owner is stopping)";
     case Status::kModelReplyTimeout:
       return "no reply from the platform within the request timeout";
     case Status::kModelInvalidValue:

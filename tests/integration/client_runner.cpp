@@ -1,6 +1,9 @@
 // The Linux runner: any thread may publish; the owner thread does the I/O.
+#include <arpa/inet.h>
 #include <doctest/doctest.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -16,6 +19,7 @@
 #include "mosquitto_broker.hpp"
 #include "onenet/platform/runner.hpp"
 #include "onenet/platform/system.hpp"
+#include "silent_listener.hpp"
 
 using itest::LiveClient;
 using itest::Mosquitto;
@@ -348,5 +352,63 @@ TEST_CASE("a handler callback may stop its runner: the owner thread disconnects 
   // Stopped: work is refused at once, and the owner thread is joined here.
   CHECK(runner.publish("t", "x", QoS::kAtMostOnce).get().status() == Status::kClientNotConnected);
   runner.stop();
+  CHECK(rig.client.state() == onenet::client::State::kIdle);
+}
+
+namespace {
+
+// Tells the test thread when the client is about to open its transport.
+struct OpeningHandler : onenet::client::Handler {
+  void before_connect(onenet::codec::Connect&) override {
+    if (!told) opening.set_value();
+    told = true;
+  }
+  bool told = false;
+  std::promise<void> opening;
+};
+
+// A client over `transport` on a runner, connect timeout 60 s, started.
+struct OpeningRig {
+  explicit OpeningRig(onenet::platform::NativeTransport& transport)
+      : client(transport, clock, onenet::platform::system_random, storage->view(), handler),
+        runner(client, transport) {
+    onenet::client::Options options;
+    options.connect.client_id = "cancelled";
+    options.connect_timeout_ms = 60000;
+    REQUIRE(client.configure(options) == Status::kOk);
+    opening = handler.opening.get_future();
+    REQUIRE(runner.start() == Status::kOk);
+  }
+  onenet::platform::SystemClock clock;
+  std::unique_ptr<onenet::client::StaticStorage<512, 512, 1024, 1, 128>> storage =
+      std::make_unique<onenet::client::StaticStorage<512, 512, 1024, 1, 128>>();
+  OpeningHandler handler;
+  std::future<void> opening;
+  onenet::client::Client client;
+  onenet::platform::Runner runner;
+};
+
+}  // namespace
+
+TEST_CASE("a runner's stop() cancels a TCP connect to a broker that never answers") {
+  itest::SilentListener listener(true);
+  onenet::platform::TcpTransport transport("127.0.0.1", listener.port());
+  OpeningRig rig(transport);
+  REQUIRE(rig.opening.wait_for(std::chrono::seconds(20)) == std::future_status::ready);
+  // Without the cancel this waits out the 60-s connect timeout, and the error is a timeout.
+  rig.runner.stop();
+  CHECK(rig.client.last_error() == Status::kTransportCancelled);
+  CHECK(rig.client.state() == onenet::client::State::kIdle);
+}
+
+TEST_CASE("a runner's stop() cancels a TLS handshake with a server that never answers") {
+  itest::SilentListener listener(false);
+  onenet::platform::TlsOptions tls;
+  tls.ca_file = ONENET_SOURCE_DIR "/platform/certs/onenet-mqtts-ca.pem";
+  onenet::platform::TlsTransport transport("127.0.0.1", listener.port(), tls);
+  OpeningRig rig(transport);
+  REQUIRE(listener.accept_and_read_hello());
+  rig.runner.stop();
+  CHECK(rig.client.last_error() == Status::kTransportCancelled);
   CHECK(rig.client.state() == onenet::client::State::kIdle);
 }

@@ -1,8 +1,8 @@
 // Status codes and Result<T> shared by every sdk/ module.
 //
 // Values are ranged per module so a number in a log names its layer: 1xx common, 2xx auth,
-// 3xx codec, 4xx client, 5xx transport and platform, 6xx model, 7xx provisioning. `to_string` gives a sentence that says
-// what went wrong and, where the caller can fix it, what to do.
+// 3xx codec, 4xx client, 5xx transport and platform, 6xx model, 7xx provisioning. `to_string` gives
+// a sentence that says what went wrong and, where the caller can fix it, what to do.
 #pragma once
 
 #include <cassert>
@@ -95,6 +95,7 @@ enum class Status : uint16_t {
   kTlsCaLoadFailed = 508,
   kPlatformRandomFailed = 509,
   kTransportInProgress = 510,
+  kTransportCancelled = 511,
 
   // Model (6xx): the OneJSON thing model.
   kModelReplyTimeout = 600,

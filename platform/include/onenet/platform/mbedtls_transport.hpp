@@ -44,7 +44,9 @@ class MbedTlsTransport : public port::Transport {
 
   /// Opens the inner transport, then completes the TLS handshake, both within `timeout_ms`.
   /// Returns kOk, an inner status, kTransportTimeout, kTlsVerifyFailed (chain or name),
-  /// kTlsHandshakeFailed, kTlsCaLoadFailed or kInvalidArgument.
+  /// kTlsHandshakeFailed, kTlsCaLoadFailed or kInvalidArgument. The handshake gives up with
+  /// kTransportCancelled as soon as the inner transport's wait() returns that (a port's way to
+  /// abandon a connection attempt, as the Linux Runner's stop() does).
   Status open(uint32_t timeout_ms) override;
   int32_t send(const uint8_t* data, size_t size) override;
   int32_t recv(uint8_t* data, size_t size) override;

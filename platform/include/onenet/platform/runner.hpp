@@ -36,7 +36,8 @@ class Runner {
   /// Starts only the owner thread, for a client someone else started.
   Status run_in_background();
 
-  /// Disconnects cleanly (DISCONNECT, up to 1 s to send it) and joins the owner thread. Work
+  /// Disconnects cleanly (DISCONNECT, up to 1 s to send it) and joins the owner thread; a
+  /// connection attempt under way is cancelled (see NativeTransport::set_cancel_fd). Work
   /// still queued then is cancelled (see post): its futures hold kClientNotConnected. Safe to
   /// call twice. From the owner thread (a handler callback, or posted work) it does not wait:
   /// the owner thread disconnects and ends once the callback returns, and the destructor (or a
@@ -76,6 +77,9 @@ class Runner {
   std::function<void()> after_poll_;
   std::function<uint32_t()> next_timeout_;
   int wake_fd_ = -1;
+  // Readable from stop() until the next start: it cancels a transport open() under way
+  // (NativeTransport::set_cancel_fd), which may otherwise block for its whole timeout.
+  int stop_fd_ = -1;
   std::mutex mutex_;
   std::deque<Work> queue_;
   // The owner thread takes work; false before start and from stop() on (post() then cancels,

@@ -18,10 +18,19 @@ class NativeTransport : public port::Transport {
   /// Received bytes held inside the transport (a TLS layer's decrypted record), which poll() on
   /// native_handle() cannot see: whoever waits on the descriptor must not sleep while this holds.
   virtual bool has_buffered_input() const { return false; }
+  /// A descriptor that, once readable, cancels an open() under way: it returns
+  /// kTransportCancelled rather than wait out its timeout. A Runner sets its stop event here
+  /// while it runs, so that stop() does not wait for a connect to an unreachable broker. -1:
+  /// none. The descriptor is borrowed, and only polled.
+  virtual void set_cancel_fd(int fd) { cancel_fd_ = fd; }
+
+ protected:
+  int cancel_fd_ = -1;
 };
 
 /// Plain TCP to `host:port`: getaddrinfo (IPv4 and IPv6, every address tried in turn),
-/// non-blocking connect bounded by the open() timeout, TCP_NODELAY.
+/// non-blocking connect bounded by the open() timeout (and cancelled by set_cancel_fd's
+/// descriptor), TCP_NODELAY. getaddrinfo itself is not cancelled: it blocks on DNS.
 class TcpTransport : public NativeTransport {
  public:
   TcpTransport(std::string host, uint16_t port);
@@ -85,7 +94,8 @@ class TlsTransport : public NativeTransport {
   TlsTransport& operator=(const TlsTransport&) = delete;
 
   /// TCP connect, then the handshake, both within `timeout_ms`. kTlsCaLoadFailed,
-  /// kTlsVerifyFailed (chain or name), kTlsHandshakeFailed, or a TCP status.
+  /// kTlsVerifyFailed (chain or name), kTlsHandshakeFailed, or a TCP status. set_cancel_fd's
+  /// descriptor cancels both (the mbedTLS build: only the TCP connect).
   Status open(uint32_t timeout_ms) override;
   int32_t send(const uint8_t* data, size_t size) override;
   int32_t recv(uint8_t* data, size_t size) override;
@@ -93,6 +103,10 @@ class TlsTransport : public NativeTransport {
   void close() override;
   int native_handle() const override { return tcp_.native_handle(); }
   bool has_buffered_input() const override;
+  void set_cancel_fd(int fd) override {
+    cancel_fd_ = fd;
+    tcp_.set_cancel_fd(fd);
+  }
   /// Receive coalescing of the TCP link underneath (see TcpTransport::wait).
   void set_receive_coalescing(uint16_t stream_gap_us, uint16_t delay_us) {
     tcp_.set_receive_coalescing(stream_gap_us, delay_us);
