@@ -3,6 +3,8 @@
 #pragma once
 
 #include <signal.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <cstdarg>
 #include <cstdio>
@@ -19,9 +21,17 @@ namespace onenet_sample {
 /// Set by SIGINT or SIGTERM once install_stop_handlers() ran.
 inline volatile sig_atomic_t stop_requested = 0;
 
+/// Readable once a stop is requested: make_transport() gives it to the transport, so that a
+/// stop does not wait out a connect to an unreachable broker (NativeTransport::set_cancel_fd).
+inline const int stop_event = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+
 inline void install_stop_handlers() {
   struct sigaction action {};
-  action.sa_handler = [](int) { stop_requested = 1; };
+  action.sa_handler = [](int) {
+    stop_requested = 1;
+    const uint64_t one = 1;
+    (void)!::write(stop_event, &one, sizeof one);  // async-signal-safe
+  };
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
 }
@@ -52,10 +62,16 @@ inline std::string read_file(const std::string& path) {
 /// TLS (verifying against `cafile`, or the system store when empty) or plain TCP.
 inline std::unique_ptr<onenet::platform::NativeTransport> make_transport(
     const std::string& host, uint16_t port, bool tls, const std::string& cafile) {
-  if (!tls) return std::make_unique<onenet::platform::TcpTransport>(host, port);
-  onenet::platform::TlsOptions options;
-  options.ca_file = cafile;
-  return std::make_unique<onenet::platform::TlsTransport>(host, port, options);
+  std::unique_ptr<onenet::platform::NativeTransport> transport;
+  if (tls) {
+    onenet::platform::TlsOptions options;
+    options.ca_file = cafile;
+    transport = std::make_unique<onenet::platform::TlsTransport>(host, port, options);
+  } else {
+    transport = std::make_unique<onenet::platform::TcpTransport>(host, port);
+  }
+  transport->set_cancel_fd(stop_event);
+  return transport;
 }
 
 }  // namespace onenet_sample

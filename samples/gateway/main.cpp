@@ -201,6 +201,7 @@ int main(int argc, char** argv) {
       device.c_str(), host.c_str(), port, sensors.size(), interval);
 
   bool was_connected = false;
+  bool ever_connected = false;
   size_t last_online = SIZE_MAX;
   int completed_rounds = 0;
   const uint64_t started_ms = clock.now_ms();
@@ -216,6 +217,7 @@ int main(int argc, char** argv) {
       log("link down; reconnecting (sub-devices log in again by themselves)");
     }
     was_connected = connected;
+    ever_connected = ever_connected || connected;
     if (gateway.online_count() != last_online) {
       last_online = gateway.online_count();
       if (last_online == sensors.size()) {
@@ -268,7 +270,12 @@ int main(int argc, char** argv) {
   const uint64_t drain_until = clock.now_ms() + 1000;
   while (!stop_requested && clock.now_ms() < drain_until && gateway.device().pending() > 0)
     gateway.poll(100);
+  const onenet::Status last_error = gateway.device().client().last_error();
   gateway.disconnect();
-  log("disconnected");
+  if (ever_connected) {
+    log("disconnected");
+  } else {
+    log("stopped before connecting: %s", onenet::to_string(last_error));
+  }
   return 0;
 }

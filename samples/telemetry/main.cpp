@@ -63,8 +63,9 @@ class Telemetry : public onenet::model::CommandHandler {
         log("connected, but %s", onenet::to_string(reason));  // e.g. the subscription refused
       }
     }
-    if (state == onenet::client::State::kBackoff)
-      log("link down (%s); reconnecting", onenet::to_string(reason));
+    if (state == onenet::client::State::kBackoff) {
+      log("link down (%s)%s", onenet::to_string(reason), stop_requested ? "" : "; reconnecting");
+    }
   }
 };
 

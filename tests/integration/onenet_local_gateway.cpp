@@ -13,6 +13,7 @@
 #include "onenet/platform/transport.hpp"
 #include "onenet_local.hpp"
 #include "poll_until.hpp"
+#include "silent_listener.hpp"
 
 using itest::OnenetLocal;
 using nlohmann::json;
@@ -441,4 +442,29 @@ TEST_CASE(
   CHECK(out ==
         "onenet-gateway: " + dir.file("bad.csv") + ":2: expected product_id,device_name,key\n");
   CHECK(cloud.stop());
+}
+
+TEST_CASE(
+    "onenet-gateway sample: a stop during a connect that hangs ends the attempt, and says so") {
+  itest::SilentListener listener(true);  // SYNs to it are dropped: the connect hangs
+  itest::TempDir dir;
+  const std::string file = dir.file("one.csv");
+  itest::write_file(file,
+                    "product_id,device_name,key\nSubP,s1,KuF3NT/jUBJ62LNBB/A8XZA9CqS3Cu79B/"
+                    "ABmfA1UCw=\n");
+  auto gateway = itest::Process::start(
+      {ONENET_GATEWAY_PATH, "--port", std::to_string(listener.port()), "--product", "GwP",
+       "--device", "gw", "--key",
+       "KuF3NT/jUBJ62LNBB/A8XZA9CqS3Cu79B/ABmfA1UCw=", "--subdevices-file", file});
+  REQUIRE(gateway);
+  auto has = [](const std::string& text) {
+    return [text](const std::string& line) { return line.find(text) != std::string::npos; };
+  };
+  REQUIRE(gateway->wait_for_line(has("with 1 sub-devices"), 20000));
+  REQUIRE(listener.wait_for_connect_attempt());
+  gateway->signal(SIGTERM);
+  // Not the connect timeout's "timed out": the stop cancelled the attempt.
+  CHECK(gateway->wait_for_line(has("stopped before connecting: connection attempt cancelled"),
+                               20000));
+  CHECK(gateway->wait(20000) == 0);
 }
