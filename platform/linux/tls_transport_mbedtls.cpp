@@ -24,8 +24,6 @@ bool read_text(const std::string& path, std::string* out) {
   return true;
 }
 
-}  // namespace
-
 // The TCP link as the mbedTLS layer sees it: while `opening`, a wait also ends when the cancel
 // descriptor becomes readable (kTransportCancelled), so a stopping runner need not wait out a
 // handshake. Once open, waits are the TCP link's own.
@@ -51,6 +49,8 @@ class CancellableTcp : public port::Transport {
  private:
   TcpTransport& tcp_;
 };
+
+}  // namespace
 
 struct TlsTransport::Tls {
   explicit Tls(TcpTransport& tcp) : link(tcp) {}

@@ -95,7 +95,7 @@ class TlsTransport : public NativeTransport {
 
   /// TCP connect, then the handshake, both within `timeout_ms`. kTlsCaLoadFailed,
   /// kTlsVerifyFailed (chain or name), kTlsHandshakeFailed, or a TCP status. set_cancel_fd's
-  /// descriptor cancels both (the mbedTLS build: only the TCP connect).
+  /// descriptor cancels either (in the mbedTLS build too).
   Status open(uint32_t timeout_ms) override;
   int32_t send(const uint8_t* data, size_t size) override;
   int32_t recv(uint8_t* data, size_t size) override;
