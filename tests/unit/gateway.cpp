@@ -75,6 +75,25 @@ struct GatewayHarness {
     REQUIRE(gateway.start(options) == Status::kOk);
     handshake();
   }
+  // The link dies (what the broker had not acknowledged stays unsent).
+  void drop_link() {
+    transport.dead = true;
+    gateway.poll(0);
+  }
+  // After drop_link(): waits out the backoff and answers the new CONNECT and SUBSCRIBE.
+  void come_back() {
+    transport.take_packets();
+    clock.now += gateway.next_timeout_ms();
+    handshake();
+  }
+  // bind_and_login_all(), and the topo/add it sends first (one sub-device added).
+  json start_binding() {
+    gateway.bind_and_login_all();
+    auto sent = published();
+    REQUIRE(sent.size() == 1);
+    CHECK(sent[0].first == "$sys/GwPid/gw/thing/sub/topo/add");
+    return sent[0].second;
+  }
 
   // PUBLISHes sent since the last call (QoS 1 ones are acknowledged, as a broker would).
   std::vector<std::pair<std::string, json>> published() {
@@ -156,13 +175,10 @@ TEST_CASE("gateway: after a reconnect every sub-device is logged in again, paced
   CHECK(h.gateway.state("SubPid", "s3") == SubState::kOnline);
 
   // The link drops: every sub-device is offline at once.
-  h.transport.dead = true;
-  h.gateway.poll(0);
+  h.drop_link();
   CHECK(h.gateway.online_count() == 0);
   CHECK(h.gateway.state("SubPid", "s3") == SubState::kBound);
-  h.transport.take_packets();
-  h.clock.now += h.gateway.next_timeout_ms();
-  h.handshake();
+  h.come_back();
   // Back: five new logins, no user code involved.
   std::set<std::string> again;
   for (int round = 0; round < 20 && again.size() < 5; ++round) {
@@ -182,11 +198,8 @@ TEST_CASE("gateway: bind signs the sub-device's sasToken and logs in after the b
   GatewayHarness h;
   h.add_subs(1);
   h.connect();
-  h.gateway.bind_and_login_all();
-  auto sent = h.published();
-  REQUIRE(sent.size() == 1);
-  CHECK(sent[0].first == "$sys/GwPid/gw/thing/sub/topo/add");
-  const json& params = sent[0].second["params"];
+  const json request = h.start_binding();
+  const json& params = request["params"];
   CHECK(params.value("productID", "") == "SubPid");
   onenet::auth::ParsedToken token;
   REQUIRE(onenet::auth::verify_token(params.value("sasToken", ""), kKey, 1700000000,
@@ -197,10 +210,10 @@ TEST_CASE("gateway: bind signs the sub-device's sasToken and logs in after the b
   h.clock.now += 1000;
   CHECK(h.published().empty());
   h.deliver_json("$sys/GwPid/gw/thing/sub/topo/add/reply",
-                 {{"id", sent[0].second.value("id", "")}, {"code", 200}});
+                 {{"id", request.value("id", "")}, {"code", 200}});
   CHECK(h.gateway.state("SubPid", "s1") == SubState::kLoggingIn);
   h.clock.now += 1000;
-  sent = h.published();
+  const auto sent = h.published();
   REQUIRE(sent.size() == 1);
   CHECK(sent[0].first == "$sys/GwPid/gw/thing/sub/login");
 }
@@ -356,15 +369,12 @@ TEST_CASE("gateway: logins still queued when the link drops stay logging in, and
   REQUIRE(h.published().size() == 1);  // s1's login, taken by the broker; its reply is lost
   h.gateway.poll(0);                   // reads the PUBACK
 
-  h.transport.dead = true;
-  h.gateway.poll(0);
+  h.drop_link();
   CHECK(h.gateway.state("SubPid", "s1") == SubState::kBound);
   CHECK(h.gateway.state("SubPid", "s2") == SubState::kLoggingIn);
   CHECK(h.gateway.state("SubPid", "s3") == SubState::kLoggingIn);
 
-  h.transport.take_packets();
-  h.clock.now += h.gateway.next_timeout_ms();
-  h.handshake();
+  h.come_back();
   CHECK(h.gateway.state("SubPid", "s1") == SubState::kLoggingIn);
   const std::vector<std::string> sent = answer_requests(h, 3, 200);
   CHECK(sent == std::vector<std::string>{"login", "login", "login"});
@@ -375,17 +385,11 @@ TEST_CASE("gateway: a bind whose reply was lost with the link is sent again befo
   GatewayHarness h;
   h.add_subs(1);
   h.connect();
-  h.gateway.bind_and_login_all();
-  auto sent = h.published();
-  REQUIRE(sent.size() == 1);
-  CHECK(sent[0].first == "$sys/GwPid/gw/thing/sub/topo/add");
+  h.start_binding();
   h.gateway.poll(0);  // reads the PUBACK: the broker has it, its reply is lost with the link
 
-  h.transport.dead = true;
-  h.gateway.poll(0);
-  h.transport.take_packets();
-  h.clock.now += h.gateway.next_timeout_ms();
-  h.handshake();
+  h.drop_link();
+  h.come_back();
   // The binding is still unknown: bind again, then log in.
   CHECK(answer_requests(h, 2, 200) == std::vector<std::string>{"topo/add", "login"});
   CHECK(h.gateway.state("SubPid", "s1") == SubState::kOnline);
@@ -413,11 +417,8 @@ TEST_CASE(
   CHECK(answer_requests(h, 1, 403) == std::vector<std::string>{"topo/add"});
   REQUIRE(h.gateway.state("SubPid", "s1") == SubState::kRefused);
   h.gateway.bind_and_login_all();  // the application tries again; the link drops first
-  h.transport.dead = true;
-  h.gateway.poll(0);
-  h.transport.take_packets();
-  h.clock.now += h.gateway.next_timeout_ms();
-  h.handshake();
+  h.drop_link();
+  h.come_back();
   // Refused again: no login follows it (the cloud would refuse that too).
   CHECK(answer_requests(h, 2, 403) == std::vector<std::string>{"topo/add"});
   CHECK(h.gateway.state("SubPid", "s1") == SubState::kRefused);
