@@ -13,6 +13,7 @@
 #include <memory>
 #include <sstream>
 
+#include "decimal_option.hpp"
 #include "onenet/gateway/gateway.hpp"
 #include "onenet/model/json_access.hpp"
 #include "onenet/platform/hmac.hpp"
@@ -124,7 +125,9 @@ int main(int argc, char** argv) {
   int rounds = 0;
   CLI::App app{"onenet-gateway: a OneNET gateway with sub-devices (defaults: onenet-local)"};
   app.add_option("--host", host, "MQTT host")->default_val("127.0.0.1");
-  app.add_option("--port", port, "MQTT port")->default_val(1883);
+  app.add_option("--port", port, "MQTT port")
+      ->default_val(1883)
+      ->transform(onenet_sample::decimal());
   app.add_flag("--tls", tls, "Use TLS");
   app.add_option("--cafile", cafile, "CA certificate for --tls");
   app.add_option("--product", product, "The gateway's product id")->required();
@@ -137,13 +140,16 @@ int main(int argc, char** argv) {
       ->required();
   app.add_option("--interval", interval, "Seconds between each sub-device's reports")
       ->default_val(5)
+      ->transform(onenet_sample::decimal())
       ->check(CLI::Range(1, 3600));
   app.add_option("--logins-per-second", logins_per_second, "Pace of sub-device logins and binds")
       ->default_val(20)
+      ->transform(onenet_sample::decimal())
       ->check(CLI::Range(1u, 10000u));
   app.add_option("--tsl", tsl_path, "The sub-devices' thing-model JSON: values are checked");
   app.add_option("--rounds", rounds, "Stop after this many report rounds (0: run until a signal)")
-      ->default_val(0);
+      ->default_val(0)
+      ->transform(onenet_sample::decimal());
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

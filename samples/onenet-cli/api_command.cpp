@@ -170,8 +170,12 @@ void add_api_options(CLI::App* cmd) {
   cmd->add_option("--cafile", flags.cafile, "CA bundle (PEM) for https (default: system store)");
   cmd->add_option("--config", flags.config,
                   "JSON file with api, user_id, access_key, auth, cafile; or env ONENET_CONFIG");
-  cmd->add_option("--timeout", flags.timeout_s, "Seconds per request attempt")->default_val(10);
-  cmd->add_option("--retries", flags.retries, "Retries after network failures")->default_val(3);
+  cmd->add_option("--timeout", flags.timeout_s, "Seconds per request attempt")
+      ->default_val(10)
+      ->transform(decimal());
+  cmd->add_option("--retries", flags.retries, "Retries after network failures")
+      ->default_val(3)
+      ->transform(decimal());
   cmd->add_option("--product", flags.product, "Product id")->required();
 }
 
@@ -378,6 +382,7 @@ CLI::App* add_provision_command(CLI::App& app) {
   add_api_options(cmd);
   cmd->add_option("--count", flags.count, "How many devices")
       ->required()
+      ->transform(decimal())
       ->check(CLI::Range(1u, 100000u));
   cmd->add_option("--prefix", flags.prefix, "Device name prefix")->required();
   cmd->add_option("--out", flags.out, "Output file (the gateway sample's --subdevices-file)")

@@ -5,7 +5,11 @@
 
 #include <CLI/CLI.hpp>
 
+#include "decimal_option.hpp"
+
 namespace onenet_cli {
+
+using onenet_sample::decimal;
 
 /// Exit status for input the user must fix. A single line on stderr explains it.
 constexpr int kExitBadInput = 2;

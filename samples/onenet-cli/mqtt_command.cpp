@@ -52,7 +52,7 @@ MqttOptions sub_options;
 // (-h stays help: the host is --host only).
 void add_connection_options(CLI::App* cmd, MqttOptions& o) {
   cmd->add_option("--host", o.host, "Broker host")->default_val("127.0.0.1");
-  cmd->add_option("-p,--port", o.port, "Broker port")->default_val(1883);
+  cmd->add_option("-p,--port", o.port, "Broker port")->default_val(1883)->transform(decimal());
   cmd->add_flag("--tls", o.tls, "Use TLS (verifies the server; see --cafile)");
   cmd->add_option("--cafile", o.cafile, "CA certificate (PEM) to verify the server with");
   cmd->add_flag("--insecure", o.insecure, "With --tls: do NOT verify the server (testing only)");
@@ -66,11 +66,15 @@ void add_connection_options(CLI::App* cmd, MqttOptions& o) {
       ->envname("ONENET_KEY");
   cmd->add_option("-t,--topic", o.topic, "Topic (pub) or topic filter (sub)")->required();
   cmd->add_option("-q,--qos", o.qos, "QoS 0, 1 or 2")->default_val(0)->check(CLI::Range(0, 2));
-  cmd->add_option("-k,--keepalive", o.keepalive, "Keep-alive in seconds")->default_val(60);
+  cmd->add_option("-k,--keepalive", o.keepalive, "Keep-alive in seconds")
+      ->default_val(60)
+      ->transform(decimal());
   cmd->add_option("--clean", o.clean, "Clean session: true or false")
       ->default_val("true")
       ->check(CLI::IsMember({"true", "false"}));
-  cmd->add_option("--timeout", o.timeout_s, "Give up after this many seconds")->default_val(30);
+  cmd->add_option("--timeout", o.timeout_s, "Give up after this many seconds")
+      ->default_val(30)
+      ->transform(decimal());
 }
 
 // The session as the CLI drives it: one thread, no automatic reconnect (a CLI reports failure).
@@ -244,7 +248,9 @@ CLI::App* add_pub_command(CLI::App& app) {
   cmd->add_option("-m,--message", pub_options.message, "Payload");
   cmd->add_option("-f,--file", pub_options.file, "Read the payload from a file");
   cmd->add_flag("-r,--retain", pub_options.retain, "Retain the message");
-  cmd->add_option("--count", pub_options.count, "Publish the message N times")->default_val(1);
+  cmd->add_option("--count", pub_options.count, "Publish the message N times")
+      ->default_val(1)
+      ->transform(decimal());
   return cmd;
 }
 
@@ -252,6 +258,7 @@ CLI::App* add_sub_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("sub", "Subscribe and print 'topic payload' lines");
   add_connection_options(cmd, sub_options);
   cmd->add_option("-C,--count", sub_options.count, "Exit after N messages")
+      ->transform(decimal())
       ->each([](const std::string&) { sub_options.count_given = true; });
   cmd->get_option("--timeout")
       ->description("Give up after this many seconds (0: never)")

@@ -102,9 +102,11 @@ CLI::App* add_token_command(CLI::App& app) {
   cmd->add_option("--key", options.key, "Access key (Base64); or env ONENET_KEY")
       ->envname("ONENET_KEY")
       ->required();
-  auto* et = cmd->add_option("--et", options.et, "Expiry as absolute Unix seconds");
-  auto* ttl =
-      cmd->add_option("--ttl", options.ttl, "Expiry as seconds from now")->default_val(3600);
+  auto* et =
+      cmd->add_option("--et", options.et, "Expiry as absolute Unix seconds")->transform(decimal());
+  auto* ttl = cmd->add_option("--ttl", options.ttl, "Expiry as seconds from now")
+                  ->default_val(3600)
+                  ->transform(decimal());
   et->excludes(ttl);
   cmd->add_option("--method", options.method, "md5, sha1 or sha256")->default_val("sha256");
   cmd->add_option("--version", options.version, "Token version (2018-10-31, 2022-05-01, ...)")

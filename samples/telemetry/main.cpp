@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "decimal_option.hpp"
 #include "onenet/model/device.hpp"
 #include "onenet/model/json_access.hpp"
 #include "onenet/platform/hmac.hpp"
@@ -81,7 +82,9 @@ int main(int argc, char** argv) {
   CLI::App app{"onenet-telemetry: a OneNET device reporting telemetry (defaults: onenet-local)"};
   app.set_config("--config", "", "Read flags from a TOML/INI file");
   app.add_option("--host", host, "MQTT host")->default_val("127.0.0.1");
-  app.add_option("--port", port, "MQTT port")->default_val(1883);
+  app.add_option("--port", port, "MQTT port")
+      ->default_val(1883)
+      ->transform(onenet_sample::decimal());
   app.add_flag("--tls", tls, "Use TLS");
   app.add_option("--cafile", cafile, "CA certificate for --tls");
   app.add_option("--product", product, "Product id")->required();
@@ -91,12 +94,14 @@ int main(int argc, char** argv) {
       ->required();
   app.add_option("--interval", interval, "Seconds between reports")
       ->default_val(5)
+      ->transform(onenet_sample::decimal())
       ->check(CLI::Range(1, 3600));
   app.add_option("--threshold", threshold, "Temperature that raises 'overheat'")->default_val(30.0);
   app.add_option("--tsl", tsl_path,
                  "The product's thing-model JSON: values are checked against it");
   app.add_option("--count", count, "Stop after this many reports (0: run until a signal)")
-      ->default_val(0);
+      ->default_val(0)
+      ->transform(onenet_sample::decimal());
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
