@@ -20,6 +20,7 @@ struct TokenOptions {
   std::string version = std::string(onenet::auth::kVersion2018);
   std::string verify;
   uint64_t et = 0;
+  bool et_given = false;  // --et 0 is a (past) expiry, not "none"
   uint64_t ttl = 0;
 };
 
@@ -71,7 +72,7 @@ int sign_token() {
   request.method = method.value();
   request.version = options.version;
   request.expires_at =
-      options.et != 0 ? options.et : onenet::platform::unix_seconds() + options.ttl;
+      options.et_given ? options.et : onenet::platform::unix_seconds() + options.ttl;
 
   char token[onenet::auth::max_token_length(onenet::auth::kMaxResourceLength,
                                             onenet::auth::kMaxVersionLength) +
@@ -102,8 +103,9 @@ CLI::App* add_token_command(CLI::App& app) {
   cmd->add_option("--key", options.key, "Access key (Base64); or env ONENET_KEY")
       ->envname("ONENET_KEY")
       ->required();
-  auto* et =
-      cmd->add_option("--et", options.et, "Expiry as absolute Unix seconds")->transform(decimal());
+  auto* et = cmd->add_option("--et", options.et, "Expiry as absolute Unix seconds")
+                 ->transform(decimal())
+                 ->each([](const std::string&) { options.et_given = true; });
   auto* ttl = cmd->add_option("--ttl", options.ttl, "Expiry as seconds from now")
                   ->default_val(3600)
                   ->transform(decimal());

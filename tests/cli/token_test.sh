@@ -25,6 +25,8 @@ expired=$("$cli" token --key "$key" --res products/P/devices/D --et 1000 2>"${TM
 warning=$(cat "${TMPDIR:-/tmp}/token_warning.$$"); rm -f "${TMPDIR:-/tmp}/token_warning.$$"
 check "a past et is signed (exit 0)" "0" "$rc"
 case "$warning" in *"warning: et 1000 is not in the future"*) echo "ok: past et warned";; *) echo "FAIL: past et warning [$warning]"; failures=$((failures + 1));; esac
+case "$("$cli" token --key "$key" --res products/P/devices/D --et 0 2>/dev/null)" in
+  *"&et=0&"*) echo "ok: --et 0 is signed as given";; *) echo "FAIL: --et 0"; failures=$((failures + 1));; esac
 check "a future et is signed without a word" "" "$("$cli" token --key "$key" --res products/P/devices/D --ttl 60 2>&1 >/dev/null)"
 out=$("$cli" token --verify "$expired" --key "$key"); rc=$?
 check "verify expired exit" "1" "$rc"
