@@ -95,9 +95,20 @@ bool apply_config_file(std::string* error) {
     *error = "--config: " + flags.config + " is not a JSON object";
     return false;
   }
+  // Each member is text; a user id may also be written as a number (the console shows digits).
+  // Anything else is said, not skipped: a skipped member surfaces later as "missing".
+  bool ok = true;
   const auto fill = [&](std::string& field, const char* key) {
     const auto it = config.find(key);
-    if (field.empty() && it != config.end() && it->is_string()) field = it->get<std::string>();
+    if (it == config.end()) return;
+    if (it->is_string()) {
+      if (field.empty()) field = it->get<std::string>();
+    } else if (it->is_number_unsigned() && std::string(key) == "user_id") {
+      if (field.empty()) field = std::to_string(it->get<uint64_t>());
+    } else if (ok) {
+      *error = "--config: " + flags.config + ": " + key + " must be a string";
+      ok = false;
+    }
   };
   fill(flags.api, "api");
   fill(flags.user_id, "user_id");
@@ -106,7 +117,7 @@ bool apply_config_file(std::string* error) {
   std::string auth;
   fill(auth, "auth");
   if (!auth.empty() && flags.auth == "user") flags.auth = auth;
-  return true;
+  return ok;
 }
 
 std::unique_ptr<ApiClient> make_client(int* exit_status) {

@@ -223,6 +223,23 @@ TEST_CASE("onenet-cli device: credentials from a config file") {
              "--product", "Ck2AF9QD2K", "--name", "cfg"},
             30000, &out) == 0);
   CHECK(out.find("device_name cfg") != std::string::npos);
+
+  // The user id as the console shows it, digits written as a JSON number: taken.
+  const std::string user_id = local.info["user"]["id"].get<std::string>();
+  itest::write_file(dir.file("numeric.json"), json{{"api", local.http()},
+                                                   {"user_id", std::stoull(user_id)},
+                                                   {"access_key", local.info["user"]["access_key"]}}
+                                                  .dump());
+  CHECK(run({ONENET_CLI_PATH, "device", "detail", "--product", "Ck2AF9QD2K", "--name", "cfg",
+             "--config", dir.file("numeric.json")},
+            30000, &out) == 0);
+  // A member of the wrong type is named, not skipped (it surfaced as "missing" before).
+  itest::write_file(dir.file("wrong.json"),
+                    json{{"api", local.http()}, {"user_id", user_id}, {"access_key", 7}}.dump());
+  CHECK(run({ONENET_CLI_PATH, "device", "detail", "--product", "Ck2AF9QD2K", "--name", "cfg",
+             "--config", dir.file("wrong.json")},
+            30000, &out) == 2);
+  CHECK(out.find("access_key must be a string") != std::string::npos);
   CHECK(local.stop());
 }
 
