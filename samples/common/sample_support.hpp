@@ -14,6 +14,7 @@
 #include <sstream>
 #include <string>
 
+#include "onenet/model/thing_model.hpp"
 #include "onenet/platform/transport.hpp"
 
 namespace onenet_sample {
@@ -49,6 +50,22 @@ inline void log(const char* format, ...) {
   va_end(args);
   std::printf("\n");
   std::fflush(stdout);
+}
+
+/// Loads a thing-model file into `model`; false with the reason ("cannot read PATH", or what the
+/// loader refused) in `error`.
+inline bool load_thing_model(const std::string& path, onenet::model::ThingModel* model,
+                             std::string* error) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in) {
+    *error = "cannot read " + path;
+    return false;
+  }
+  if (model->load(text.str(), error)) return true;
+  *error = path + ": " + *error;
+  return false;
 }
 
 /// The whole file, or "" when it cannot be read.

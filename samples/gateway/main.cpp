@@ -164,8 +164,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   onenet::model::ThingModel model;
-  if (!tsl_path.empty() && !model.load(read_file(tsl_path), &error)) {
-    std::fprintf(stderr, "onenet-gateway: %s: %s\n", tsl_path.c_str(), error.c_str());
+  if (!tsl_path.empty() && !onenet_sample::load_thing_model(tsl_path, &model, &error)) {
+    std::fprintf(stderr, "onenet-gateway: %s\n", error.c_str());
     return 2;
   }
 
@@ -199,7 +199,9 @@ int main(int argc, char** argv) {
   }
   const onenet::Status started = gateway.start(options);
   if (started != onenet::Status::kOk) {
-    std::fprintf(stderr, "onenet-gateway: %s\n", onenet::to_string(started));
+    const std::string& why = gateway.device().last_error();
+    std::fprintf(stderr, "onenet-gateway: %s\n",
+                 why.empty() ? onenet::to_string(started) : why.c_str());
     return 2;
   }
   onenet_sample::install_stop_handlers();

@@ -113,8 +113,8 @@ int main(int argc, char** argv) {
   onenet::model::ThingModel model;
   if (!tsl_path.empty()) {
     std::string error;
-    if (!model.load(read_file(tsl_path), &error)) {
-      std::fprintf(stderr, "onenet-telemetry: %s: %s\n", tsl_path.c_str(), error.c_str());
+    if (!onenet_sample::load_thing_model(tsl_path, &model, &error)) {
+      std::fprintf(stderr, "onenet-telemetry: %s\n", error.c_str());
       return 2;
     }
   }
@@ -133,7 +133,9 @@ int main(int argc, char** argv) {
   options.thing_model = tsl_path.empty() ? nullptr : &model;
   const onenet::Status started = thing.start(options);
   if (started != onenet::Status::kOk) {
-    std::fprintf(stderr, "onenet-telemetry: %s\n", onenet::to_string(started));
+    std::fprintf(
+        stderr, "onenet-telemetry: %s\n",
+        thing.last_error().empty() ? onenet::to_string(started) : thing.last_error().c_str());
     return 2;
   }
   onenet_sample::install_stop_handlers();

@@ -70,7 +70,8 @@ const Gateway::Sub* Gateway::find(const std::string& product_id,
 }
 
 Status Gateway::add(const SubDeviceConfig& config, SubDeviceHandler* handler) {
-  if (config.product_id.empty() || config.device_name.empty()) return Status::kInvalidArgument;
+  if (!model::valid_name(config.product_id) || !model::valid_name(config.device_name))
+    return Status::kInvalidArgument;
   if (config.product_id == options_.device.product_id &&
       config.device_name == options_.device.device_name) {
     return Status::kInvalidArgument;  // a gateway is not its own sub-device

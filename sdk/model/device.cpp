@@ -40,6 +40,16 @@ std::string salvage_request_id(const std::string& text) {
   return end > at && end - at <= 13 ? text.substr(at, end - at) : std::string();
 }
 
+bool valid_name(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (const char c : name) {
+    const bool allowed = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                         (c >= '0' && c <= '9') || c == '_' || c == '-';
+    if (!allowed) return false;
+  }
+  return true;
+}
+
 std::string check_command(const ThingModel* model, Operation operation, const json& params,
                           const std::string& service_id) {
   switch (operation) {
@@ -76,6 +86,15 @@ Device::Device(port::Transport& transport, port::Clock& clock, port::RandomFunct
 
 Status Device::start(const DeviceOptions& options) {
   options_ = options;
+  last_error_.clear();
+  // Said in these words: the token's check would catch them too, but it speaks of `res`.
+  for (const std::string* name : {&options.product_id, &options.device_name}) {
+    if (!valid_name(*name)) {
+      last_error_ = (name == &options.product_id ? "product id '" : "device name '") + *name +
+                    "': 1 to 64 letters, digits, '_' or '-'";
+      return Status::kInvalidArgument;
+    }
+  }
   auth::TokenRequest token;
   const std::string resource = "products/" + options.product_id + "/devices/" + options.device_name;
   token.resource = resource;

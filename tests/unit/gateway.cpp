@@ -271,6 +271,7 @@ TEST_CASE("gateway: bad sub-devices are refused when added") {
   GatewayHarness h;
   CHECK(h.gateway.add({"SubPid", "s1", "not base64!"}) == Status::kAuthMalformedKey);
   CHECK(h.gateway.add({"", "s1", kKey}) == Status::kInvalidArgument);
+  CHECK(h.gateway.add({"SubPid", "s 1", kKey}) == Status::kInvalidArgument);
   CHECK(h.gateway.add({"SubPid", "s1", kKey}) == Status::kOk);
   CHECK(h.gateway.add({"SubPid", "s1", kKey}) == Status::kInvalidArgument);  // twice
   CHECK(h.gateway.login("SubPid", "s2") == Status::kInvalidArgument);        // never added

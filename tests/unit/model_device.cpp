@@ -367,6 +367,26 @@ TEST_CASE("start refuses a bad key and OneNET-breaking settings") {
   CHECK(k.device.start(k.options) == Status::kClientRuleKeepAlive);
 }
 
+TEST_CASE("start names a product id or device name OneNET does not allow") {
+  for (const std::string& bad :
+       std::vector<std::string>{"bad name", "", "a/b", "d\u00e9vice", std::string(65, 'x')}) {
+    CAPTURE(bad);
+    DeviceHarness h;
+    h.options.device_name = bad;
+    CHECK(h.device.start(h.options) == Status::kInvalidArgument);
+    CHECK(h.device.last_error() ==
+          "device name '" + bad + "': 1 to 64 letters, digits, '_' or '-'");
+    CHECK(h.transport.opens == 0);
+  }
+  DeviceHarness p;
+  p.options.product_id = "P+1";
+  CHECK(p.device.start(p.options) == Status::kInvalidArgument);
+  CHECK(p.device.last_error().rfind("product id 'P+1'", 0) == 0);
+  // The longest and every allowed character.
+  CHECK(onenet::model::valid_name(std::string(64, 'z')));
+  CHECK(onenet::model::valid_name("Az09_-"));
+}
+
 TEST_CASE("a command longer than rx, taken in parts, is gathered and handled whole") {
   BasicDeviceHarness<256> h;
   h.options.client.large_messages_in_parts = true;

@@ -105,7 +105,8 @@ class Gateway : public model::GatewayListener {
   model::Device& device() { return device_; }
 
   /// Registers a sub-device (no traffic). `handler` is borrowed (null: default answers).
-  /// kInvalidArgument for empty ids or a duplicate; auth statuses for a bad key.
+  /// kInvalidArgument for ids model::valid_name() refuses or a duplicate; auth statuses for a
+  /// bad key.
   Status add(const SubDeviceConfig& config, SubDeviceHandler* handler = nullptr);
   /// Forgets a sub-device locally (no traffic; unbind() first to leave the topology).
   Status remove(const std::string& product_id, const std::string& device_name);

@@ -38,6 +38,10 @@ std::string request_id(const nlohmann::json& request);
 /// can still get an error reply; "" when none can be read.
 std::string salvage_request_id(const std::string& text);
 
+/// Whether `name` is a valid product id or device name: 1 to 64 letters, digits, '_' or '-'
+/// (onenet-protocol.md section 6).
+bool valid_name(std::string_view name);
+
 /// Checks a cloud command's params before a handler sees them, as Device and gateway::Gateway
 /// do: against `model` when there is one, else only their shape. `operation` is kPropertySet,
 /// kPropertyGet or kServiceInvoke (with `service_id`). Returns "" or the problem, in words.
@@ -131,7 +135,9 @@ class Device : public client::Handler {
          port::HmacFunction hmac, uint64_t (*unix_seconds)(), const client::Storage& storage,
          CommandHandler& commands);
 
-  /// Validates the options (key, names, OneNET rules) and starts connecting.
+  /// Validates the options (key, names, OneNET rules) and starts connecting. kInvalidArgument
+  /// for a product id or device name valid_name() refuses (last_error() says which), an auth
+  /// status for a bad key, a client status for settings OneNET forbids.
   Status start(const DeviceOptions& options);
   /// Drives the client and expires requests whose reply is late.
   Status poll(uint32_t max_wait_ms);
