@@ -159,7 +159,7 @@ class Session : public onenet::client::Handler {
   template <typename Done>
   int run_until(Done done) {
     while (!done()) {
-      if (failed_) return fail(client_->last_error());
+      if (failed_) return fail(failure_ != Status::kOk ? failure_ : client_->last_error());
       if (onenet::platform::monotonic_ms() >= deadline_ms_) return fail(Status::kTransportTimeout);
       client_->poll(100);
     }
@@ -176,13 +176,13 @@ class Session : public onenet::client::Handler {
   }
   void on_delivered(uint16_t, Status result) override {
     ++delivered_;
-    if (result != Status::kOk) failed_ = true;
+    if (result != Status::kOk) fail_with(result);
   }
   void on_subscribed(std::string_view filter, Status result, onenet::codec::QoS granted) override {
     if (result != Status::kOk) {
       std::fprintf(stderr, "onenet-cli: subscription to %.*s refused\n",
                    static_cast<int>(filter.size()), filter.data());
-      failed_ = true;
+      fail_with(result);
       return;
     }
     std::fprintf(stderr, "onenet-cli: subscribed to %.*s (granted QoS %d)\n",
@@ -220,6 +220,13 @@ class Session : public onenet::client::Handler {
   uint32_t received_ = 0;
   bool subscribed_ = false;
   bool failed_ = false;
+  // Why, when the link did not fail (a refused subscription, a message reported lost):
+  // Client::last_error() then still says "ok".
+  Status failure_ = Status::kOk;
+  void fail_with(Status status) {
+    failed_ = true;
+    if (failure_ == Status::kOk) failure_ = status;
+  }
 
  private:
   const MqttOptions& options_;

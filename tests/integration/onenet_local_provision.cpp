@@ -270,6 +270,20 @@ TEST_CASE("onenet-cli: a created device connects over MQTT with its key") {
              "Ck2AF9QD2K", "--device", "fresh", "--key",
              "KuF3NT/jUBJ62LNBB/A8XZA9CqS3Cu79B/ABmfA1UCw=", "--topic", topic, "--message", "{}"},
             30000, &out) != 0);
+
+  // Raw MQTT (no --product: the generic profile) to a filter outside the device's topics: the
+  // cloud refuses it in the SUBACK, and the CLI says so, not "ok".
+  std::string token;
+  REQUIRE(
+      run({ONENET_CLI_PATH, "token", "--product", "Ck2AF9QD2K", "--device", "fresh", "--key", key},
+          30000, &token) == 0);
+  token.pop_back();
+  CHECK(run({ONENET_CLI_PATH, "sub", "--port", std::to_string(local.port()), "--client-id", "fresh",
+             "--username", "Ck2AF9QD2K", "--password", token, "--topic", "other/#", "--timeout",
+             "20"},
+            30000, &out) == 1);
+  CHECK(out.find("subscription to other/# refused") != std::string::npos);
+  CHECK(out.find("the broker refused the subscription") != std::string::npos);
   CHECK(local.stop());
 }
 
