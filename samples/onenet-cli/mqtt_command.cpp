@@ -39,6 +39,8 @@ struct MqttOptions {
   uint16_t keepalive = 60;
   std::string clean = "true";
   std::string message;
+  bool message_given = false;  // -m "" is an empty message, given on purpose
+  bool null_message = false;
   std::string file;
   uint32_t count = 1;
   uint32_t timeout_s = 30;
@@ -252,8 +254,11 @@ class Session : public onenet::client::Handler {
 CLI::App* add_pub_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("pub", "Publish messages to an MQTT broker (or OneNET)");
   add_connection_options(cmd, pub_options);
-  cmd->add_option("-m,--message", pub_options.message, "Payload");
+  cmd->add_option("-m,--message", pub_options.message, "Payload")->each([](const std::string&) {
+    pub_options.message_given = true;
+  });
   cmd->add_option("-f,--file", pub_options.file, "Read the payload from a file");
+  cmd->add_flag("-n,--null", pub_options.null_message, "Send an empty message");
   cmd->add_flag("-r,--retain", pub_options.retain, "Retain the message");
   cmd->add_option("--count", pub_options.count, "Publish the message N times")
       ->default_val(1)
@@ -276,11 +281,14 @@ CLI::App* add_sub_command(CLI::App& app) {
 int run_pub_command() {
   const MqttOptions& o = pub_options;
   std::string payload = o.message;
+  // One source, as mosquitto_pub asks: a forgotten --message must not publish an empty message
+  // (with --retain, that clears the topic's retained message).
+  if (int{o.message_given} + int{!o.file.empty()} + int{o.null_message} != 1) {
+    std::fprintf(stderr,
+                 "onenet-cli: give one of --message, --file or --null (an empty message)\n");
+    return kExitBadInput;
+  }
   if (!o.file.empty()) {
-    if (!o.message.empty()) {
-      std::fprintf(stderr, "onenet-cli: give --message or --file, not both\n");
-      return kExitBadInput;
-    }
     std::ifstream in(o.file, std::ios::binary);
     if (!in) {
       std::fprintf(stderr, "onenet-cli: cannot read %s\n", o.file.c_str());

@@ -126,4 +126,36 @@ TEST_CASE("onenet-cli pub: a refused connection exits 1, bad input exits 2") {
   CHECK(output.find("invalid topic name") != std::string::npos);
 }
 
+TEST_CASE("onenet-cli pub: no payload source is bad input; -n sends an empty message") {
+  Mosquitto broker;
+  REQUIRE(broker.start());
+  const std::string port = std::to_string(broker.port());
+  REQUIRE(itest::run({ONENET_CLI_PATH, "pub", "-p", port, "-t", "kept", "-m", "v", "-r"}) == 0);
+  // Forgotten -m: refused, so the retained message stays.
+  std::string output;
+  CHECK(itest::run({ONENET_CLI_PATH, "pub", "-p", port, "-t", "kept", "-r"}, 30000, &output) == 2);
+  CHECK(output.find("give one of --message, --file or --null") != std::string::npos);
+  std::string retained;
+  CHECK(itest::run(
+            {"mosquitto_sub", "-h", "127.0.0.1", "-p", port, "-t", "kept", "-C", "1", "-W", "10"},
+            30000, &retained) == 0);
+  CHECK(retained == "v\n");
+  // -n -r: an empty retained message, which clears it. A new subscriber's first message is then
+  // one published after its SUBACK, not a retained one.
+  CHECK(itest::run({ONENET_CLI_PATH, "pub", "-p", port, "-t", "kept", "-n", "-r"}) == 0);
+  auto peer = Process::start({"stdbuf", "-oL", "mosquitto_sub", "-h", "127.0.0.1", "-p", port, "-t",
+                              "kept", "-C", "1", "-d"});
+  REQUIRE(peer);
+  REQUIRE(peer->wait_for_line(
+      [](const std::string& l) { return l.find("SUBACK") != std::string::npos; }, 10000));
+  CHECK(itest::run({"mosquitto_pub", "-h", "127.0.0.1", "-p", port, "-t", "kept", "-m", "after"}) ==
+        0);
+  std::string first;  // the first line that is not mosquitto_sub's own (-d) chatter
+  while (peer->read_line(&first, 10000) &&
+         (first.rfind("Client ", 0) == 0 || first.rfind("Subscribed ", 0) == 0)) {
+  }
+  CHECK(first == "after");
+  CHECK(peer->wait(10000) == 0);
+}
+
 #endif
