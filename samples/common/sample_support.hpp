@@ -54,26 +54,32 @@ inline void log(const char* format, ...) {
 
 /// Loads a thing-model file into `model`; false with the reason ("cannot read PATH", or what the
 /// loader refused) in `error`.
+/// The whole file into `text`; false when it cannot be read.
+inline bool read_file(const std::string& path, std::string* text) {
+  std::ifstream in(path);
+  std::stringstream content;
+  content << in.rdbuf();
+  if (!in) return false;
+  *text = content.str();
+  return true;
+}
+
 inline bool load_thing_model(const std::string& path, onenet::model::ThingModel* model,
                              std::string* error) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  if (!in) {
+  std::string text;
+  if (!read_file(path, &text)) {
     *error = "cannot read " + path;
     return false;
   }
-  if (model->load(text.str(), error)) return true;
+  if (model->load(text, error)) return true;
   *error = path + ": " + *error;
   return false;
 }
 
-/// The whole file, or "" when it cannot be read.
-inline std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return in ? text.str() : std::string();
+/// Why start() failed: the object's own words when it has them (`detail`, e.g. which name is
+/// not allowed), else the status's sentence.
+inline const char* start_failure(onenet::Status status, const std::string& detail) {
+  return detail.empty() ? onenet::to_string(status) : detail.c_str();
 }
 
 /// TLS (verifying against `cafile`, or the system store when empty) or plain TCP.

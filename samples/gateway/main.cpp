@@ -73,8 +73,8 @@ struct SubDeviceLine {
 
 // CSV (header product_id,device_name,key) or a JSON array of {product_id, device_name, key}.
 bool load_subdevices(const std::string& path, std::vector<SubDeviceLine>* out, std::string* error) {
-  const std::string text = read_file(path);
-  if (text.empty()) {
+  std::string text;
+  if (!read_file(path, &text) || text.empty()) {
     *error = "cannot read " + path + " (or it is empty)";
     return false;
   }
@@ -199,9 +199,8 @@ int main(int argc, char** argv) {
   }
   const onenet::Status started = gateway.start(options);
   if (started != onenet::Status::kOk) {
-    const std::string& why = gateway.device().last_error();
     std::fprintf(stderr, "onenet-gateway: %s\n",
-                 why.empty() ? onenet::to_string(started) : why.c_str());
+                 onenet_sample::start_failure(started, gateway.device().last_error()));
     return 2;
   }
   onenet_sample::install_stop_handlers();

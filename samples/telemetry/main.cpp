@@ -20,7 +20,6 @@
 namespace {
 
 using onenet_sample::log;
-using onenet_sample::read_file;
 using onenet_sample::stop_requested;
 
 // The device's behaviour: what it answers when the cloud asks.
@@ -133,9 +132,8 @@ int main(int argc, char** argv) {
   options.thing_model = tsl_path.empty() ? nullptr : &model;
   const onenet::Status started = thing.start(options);
   if (started != onenet::Status::kOk) {
-    std::fprintf(
-        stderr, "onenet-telemetry: %s\n",
-        thing.last_error().empty() ? onenet::to_string(started) : thing.last_error().c_str());
+    std::fprintf(stderr, "onenet-telemetry: %s\n",
+                 onenet_sample::start_failure(started, thing.last_error()));
     return 2;
   }
   onenet_sample::install_stop_handlers();

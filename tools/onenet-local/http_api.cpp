@@ -2,10 +2,10 @@
 
 #include <httplib.h>
 
-#include <regex>
 #include <thread>
 
 #include "onenet/auth/token.hpp"
+#include "onenet/model/device.hpp"
 #include "onenet/model/json_access.hpp"
 #include "onenet/platform/hmac.hpp"
 #include "onenet/platform/system.hpp"
@@ -44,10 +44,6 @@ void send(httplib::Response& res, int code, const std::string& msg, json data = 
   json body = {{"code", code}, {"msg", msg}, {"request_id", request_id()}};
   if (!data.is_null()) body["data"] = std::move(data);
   res.set_content(onenet::model::to_text(body), "application/json");
-}
-
-bool valid_name(const std::string& s) {
-  return std::regex_match(s, std::regex("[A-Za-z0-9_-]{1,64}"));
 }
 
 // Whom a token speaks for: the user (everything), a product, or one device.
@@ -161,7 +157,7 @@ HttpApi::HttpApi(Platform& platform)
   s.Post("/device/create", route([this](const Caller&, const json& body, httplib::Response& res) {
            const std::string product = onenet::model::string_member(body, "product_id");
            const std::string device = onenet::model::string_member(body, "device_name");
-           if (!valid_name(product) || !valid_name(device)) {
+           if (!onenet::model::valid_name(product) || !onenet::model::valid_name(device)) {
              send(res, kBadRequest, "product_id and device_name: 1-64 letters, digits, '_' or '-'");
              return;
            }
