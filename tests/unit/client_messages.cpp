@@ -635,6 +635,21 @@ TEST_CASE("subscribe: per-filter SUBACK results; only accepted filters are resub
   CHECK(packets[0].type == PacketType::kSubscribe);
 }
 
+namespace {
+
+// Unsubscribes `filter`: one UNSUBSCRIBE leaves; its UNSUBACK is reported for that filter.
+void unsubscribe_one(Harness& h, std::string_view filter) {
+  REQUIRE(h.client.unsubscribe(&filter, 1) == Status::kOk);
+  auto packets = h.transport.take_packets();
+  REQUIRE(packets.size() == 1);
+  CHECK(packets[0].type == PacketType::kUnsubscribe);
+  h.transport.deliver(ack_frame(PacketType::kUnsuback, packets[0].packet_id));
+  h.client.poll(0);
+  CHECK(h.handler.unsubscribed == std::vector<std::string>{std::string(filter)});
+}
+
+}  // namespace
+
 TEST_CASE("unsubscribe sends UNSUBSCRIBE and reports UNSUBACK") {
   Harness h;
   h.connect();
@@ -643,14 +658,7 @@ TEST_CASE("unsubscribe sends UNSUBSCRIBE and reports UNSUBACK") {
   uint16_t id = h.transport.take_packets()[0].packet_id;
   h.transport.deliver({0x90, 0x03, static_cast<uint8_t>(id >> 8), static_cast<uint8_t>(id), 0x00});
   h.client.poll(0);
-  const std::string_view filter = "a/#";
-  REQUIRE(h.client.unsubscribe(&filter, 1) == Status::kOk);
-  auto packets = h.transport.take_packets();
-  REQUIRE(packets.size() == 1);
-  CHECK(packets[0].type == PacketType::kUnsubscribe);
-  h.transport.deliver(ack_frame(PacketType::kUnsuback, packets[0].packet_id));
-  h.client.poll(0);
-  CHECK(h.handler.unsubscribed == std::vector<std::string>{"a/#"});
+  unsubscribe_one(h, "a/#");
   h.reconnect(false);
   CHECK(h.transport.take_packets().empty());  // nothing left to resubscribe
 }
@@ -853,14 +861,7 @@ TEST_CASE("unsubscribe reaches the broker for a filter this client never subscri
   Harness h;
   h.options.connect.clean_session = false;
   h.connect(true);
-  const std::string_view old_filter = "earlier/process/#";
-  REQUIRE(h.client.unsubscribe(&old_filter, 1) == Status::kOk);
-  auto packets = h.transport.take_packets();
-  REQUIRE(packets.size() == 1);
-  CHECK(packets[0].type == PacketType::kUnsubscribe);
-  h.transport.deliver(ack_frame(PacketType::kUnsuback, packets[0].packet_id));
-  h.client.poll(0);
-  CHECK(h.handler.unsubscribed == std::vector<std::string>{"earlier/process/#"});
+  unsubscribe_one(h, "earlier/process/#");
   h.reconnect(true);
   CHECK(h.transport.take_packets().empty());  // nothing left behind to send again
 }

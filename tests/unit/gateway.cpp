@@ -121,6 +121,11 @@ struct GatewayHarness {
       REQUIRE(gateway.add({"SubPid", "s" + std::to_string(i), kKey}, &sub_handler) == Status::kOk);
     }
   }
+  // login() for s1..s`count`, in order.
+  void login_subs(int count) {
+    for (int i = 1; i <= count; ++i)
+      REQUIRE(gateway.login("SubPid", "s" + std::to_string(i)) == Status::kOk);
+  }
 };
 
 }  // namespace
@@ -129,8 +134,7 @@ TEST_CASE("gateway: logins go out at the configured rate, without a burst after 
   GatewayHarness h;
   h.add_subs(10);
   h.connect();
-  for (int i = 1; i <= 10; ++i)
-    REQUIRE(h.gateway.login("SubPid", "s" + std::to_string(i)) == Status::kOk);
+  h.login_subs(10);
   CHECK(h.gateway.queued() == 10);
 
   auto sent = h.published();
@@ -159,8 +163,7 @@ TEST_CASE("gateway: after a reconnect every sub-device is logged in again, paced
   h.options.logins_per_second = 1000;
   h.add_subs(5);
   h.connect();
-  for (int i = 1; i <= 5; ++i)
-    REQUIRE(h.gateway.login("SubPid", "s" + std::to_string(i)) == Status::kOk);
+  h.login_subs(5);
   std::vector<std::string> ids;
   for (int round = 0; round < 10 && ids.size() < 5; ++round) {
     for (const auto& [topic, body] : h.published()) ids.push_back(body.value("id", ""));
@@ -365,8 +368,7 @@ TEST_CASE("gateway: logins still queued when the link drops stay logging in, and
   GatewayHarness h;
   h.add_subs(3);
   h.connect();
-  for (int i = 1; i <= 3; ++i)
-    REQUIRE(h.gateway.login("SubPid", "s" + std::to_string(i)) == Status::kOk);
+  h.login_subs(3);
   REQUIRE(h.published().size() == 1);  // s1's login, taken by the broker; its reply is lost
   h.gateway.poll(0);                   // reads the PUBACK
 
