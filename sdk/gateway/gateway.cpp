@@ -22,6 +22,7 @@ constexpr size_t kMaxValuesPerPoint = 100;
 constexpr int kCodeOk = 200;
 constexpr int kCodeBadRequest = 400;
 constexpr int kCodeUnknownDevice = 404;
+constexpr int kCodeDeviceFailure = 100;  // a device-side failure, as the official SDKs answer
 
 std::string key_of(const std::string& product_id, const std::string& device_name) {
   return product_id + "/" + device_name;
@@ -467,6 +468,13 @@ void Gateway::answer_sub_command(Operation operation, const std::string& id, con
       reply = handler.on_property_get(model::identifiers_of(values));
     } else {
       reply = handler.on_service(service, values);
+    }
+    const std::string wrong = model::check_reply(model, as_device, reply, service);
+    if (!wrong.empty()) {
+      last_error_ = key_of(product, name) + ": reply refused by the thing model: " + wrong;
+      reply = Reply{kCodeDeviceFailure, last_error_, {}};
+    }
+    if (is_service) {
       // The reply names the sub-device and service around the output (section 4.5).
       reply.data = {{"productID", product},
                     {"deviceName", name},

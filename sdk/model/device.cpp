@@ -9,7 +9,9 @@ namespace {
 
 using nlohmann::json;
 
+constexpr int kCodeOk = 200;
 constexpr int kCodeBadRequest = 400;
+constexpr int kCodeDeviceFailure = 100;  // what the official SDKs answer when they cannot comply
 
 std::string make(const std::string& product, const std::string& device, Operation op, bool reply,
                  const std::string& service = {}) {
@@ -64,6 +66,27 @@ std::string check_command(const ThingModel* model, Operation operation, const js
       return model ? model->check_service_input(service_id, params) : std::string();
     default:
       return "not a command";
+  }
+}
+
+std::string check_reply(const ThingModel* model, Operation operation, const Reply& reply,
+                        const std::string& service_id) {
+  if (model == nullptr || reply.code != kCodeOk) return {};
+  switch (operation) {
+    case Operation::kPropertyGet: {
+      if (!reply.data.is_object()) return "data: expected {\"property\": value, ...}";
+      for (auto it = reply.data.begin(); it != reply.data.end(); ++it) {
+        const Property* p = model->property(it.key());
+        if (p == nullptr) return "data: unknown property '" + it.key() + "'";
+        std::string problem = ThingModel::check_value(p->type, it.value(), "data." + it.key());
+        if (!problem.empty()) return problem;
+      }
+      return {};
+    }
+    case Operation::kServiceInvoke:
+      return model->check_service_output(service_id, reply.data);
+    default:
+      return {};  // a property/set reply carries no data of the model's
   }
 }
 
@@ -416,6 +439,11 @@ void Device::answer_command(const TopicParts& topic, const std::string& payload)
         break;
       default:
         return;  // not a downlink command (gateway commands went to the listener above)
+    }
+    const std::string wrong = check_reply(options_.thing_model, topic.operation, reply, service);
+    if (!wrong.empty()) {
+      last_error_ = "reply refused by the thing model: " + wrong;
+      reply = Reply{kCodeDeviceFailure, last_error_, {}};
     }
   }
   if (!problem.empty()) reply = Reply{kCodeBadRequest, problem, {}};

@@ -35,6 +35,10 @@ struct App : onenet::model::CommandHandler {
       // The behaviour under test: a handler slower than the platform's 5 s limit.
       std::this_thread::sleep_for(std::chrono::seconds(6));
     }
+    if (id == "reboot" && input.value("delay", 0) == 60) {
+      // The behaviour under test: an output the model refuses (result holds 64 characters).
+      return {200, "ok", {{"result", std::string(65, 'x')}}};
+    }
     return {
         200, "ok", {{"result", "rebooting in " + std::to_string(input.value("delay", 0)) + " s"}}};
   }
@@ -155,7 +159,8 @@ TEST_CASE("an invalid value is refused locally with a clear message, and nothing
   CHECK(cloud.stop());
 }
 
-TEST_CASE("HTTP set -> handler -> set_reply -> HTTP result; a service returns its output") {
+TEST_CASE(
+    "HTTP set -> handler -> set_reply -> HTTP result; a service returns its output, checked") {
   OnenetLocal cloud(cloud_args());
   REQUIRE(cloud.start());
   const auto model = load_model();
@@ -176,6 +181,18 @@ TEST_CASE("HTTP set -> handler -> set_reply -> HTTP result; a service returns it
                                {"params", {{"delay", 4}}}});
   CHECK(answer["code"] == 0);
   CHECK(answer["data"]["result"] == "rebooting in 4 s");
+
+  // An output the thing model refuses never leaves the device: the caller hears why.
+  answer = http_while_polling(cloud, thing, "/thingmodel/call-service",
+                              {{"product_id", kProduct},
+                               {"device_name", "sensor-1"},
+                               {"identifier", "reboot"},
+                               {"params", {{"delay", 60}}}});
+  CHECK(answer["code"] == 10413);
+  CHECK(answer["data"]["code"] == 100);
+  CHECK(answer.value("msg", "") ==
+        "reply refused by the thing model: reboot.result: string of 65 characters is longer than "
+        "64");
   CHECK(cloud.stop());
 }
 

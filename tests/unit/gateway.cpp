@@ -270,6 +270,46 @@ TEST_CASE("gateway: sub-device commands are answered with section 4.5's shapes")
   CHECK(sent[0].second.value("code", 0) == 200);
 }
 
+TEST_CASE("gateway: a sub-device's reply its product's thing model refuses goes out as code 100") {
+  onenet::model::ThingModel model;
+  std::string error;
+  REQUIRE(model.load(R"({"properties":[
+      {"identifier":"a","accessMode":"r","dataType":{"type":"int32","specs":{"max":"5"}}}],
+    "services":[{"identifier":"reboot",
+      "inputData":[{"identifier":"delay","dataType":{"type":"int32"}}],
+      "outputData":[{"identifier":"echo","dataType":{"type":"struct","specs":[
+        {"identifier":"delay","dataType":{"type":"int32"}}]}}]}]})",
+                     &error));
+  GatewayHarness h;
+  h.options.thing_models["SubPid"] = &model;
+  h.add_subs(1);
+  h.connect();
+  h.published();
+  // Sub answers property/get with 7 for each identifier: above a's maximum of 5.
+  h.deliver_json("$sys/GwPid/gw/thing/sub/property/get",
+                 {{"id", "78"},
+                  {"params", {{"productID", "SubPid"}, {"deviceName", "s1"}, {"params", {"a"}}}}});
+  auto sent = h.published();
+  REQUIRE(sent.size() == 1);
+  CHECK(sent[0].second["code"] == 100);
+  CHECK(sent[0].second.contains("data") == false);
+  CHECK(sent[0].second.value("msg", "") ==
+        "SubPid/s1: reply refused by the thing model: data.a: 7 is above the maximum 5");
+  CHECK(h.gateway.last_error() == sent[0].second.value("msg", ""));
+
+  // Its service output, {"echo": input}, matches reboot's: answered as it was made.
+  h.deliver_json("$sys/GwPid/gw/thing/sub/service/invoke", {{"id", "77"},
+                                                            {"params",
+                                                             {{"productID", "SubPid"},
+                                                              {"deviceName", "s1"},
+                                                              {"identifier", "reboot"},
+                                                              {"input", {{"delay", 2}}}}}});
+  sent = h.published();
+  REQUIRE(sent.size() == 1);
+  CHECK(sent[0].second["code"] == 200);
+  CHECK(sent[0].second["data"]["output"] == json{{"echo", {{"delay", 2}}}});
+}
+
 TEST_CASE("gateway: bad sub-devices are refused when added") {
   GatewayHarness h;
   CHECK(h.gateway.add({"SubPid", "s1", "not base64!"}) == Status::kAuthMalformedKey);

@@ -310,6 +310,72 @@ TEST_CASE("commands: property set, property get and service invoke are answered 
   CHECK(body["data"]["echo"]["delay"] == 3);
 }
 
+TEST_CASE("a handler's successful reply the thing model refuses goes out as code 100") {
+  onenet::model::ThingModel model;
+  std::string error;
+  REQUIRE(model.load(R"({"properties":[
+      {"identifier":"interval","accessMode":"rw","dataType":{"type":"int32"}}],
+    "services":[{"identifier":"reboot","inputData":[
+      {"identifier":"delay","dataType":{"type":"int32"}}],
+      "outputData":[{"identifier":"ok","dataType":{"type":"bool"}}]}]})",
+                     &error));
+  DeviceHarness h;
+  h.options.thing_model = &model;
+  h.connect();
+  h.transport.take_packets();
+  // The harness's handler answers property/get with 42 for each identifier: an int32, as the
+  // model says. Its service output {"echo": input} names no output field of reboot's.
+  h.deliver_json("$sys/Pid/dev/thing/property/get", {{"id", "101"}, {"params", {"interval"}}});
+  auto [topic, body] = h.sent();
+  CHECK(body == json::parse(R"({"id":"101","code":200,"msg":"success","data":{"interval":42}})"));
+  CHECK(h.device.last_error().empty());
+
+  h.deliver_json("$sys/Pid/dev/thing/service/reboot/invoke",
+                 {{"id", "102"}, {"params", {{"delay", 3}}}});
+  std::tie(topic, body) = h.sent();
+  CHECK(topic == "$sys/Pid/dev/thing/service/reboot/invoke_reply");
+  CHECK(body["code"] == 100);
+  CHECK(body.contains("data") == false);
+  const std::string msg = body.value("msg", "");
+  CHECK(msg.find("unknown identifier 'echo'") != std::string::npos);
+  CHECK(h.device.last_error() == msg);
+
+  // An error reply carries no output to check: it goes out as the handler made it.
+  h.commands.set_reply = {503, "busy", {{"anything", "at all"}}};
+  h.deliver_json("$sys/Pid/dev/thing/property/set", {{"id", "103"}, {"params", {{"interval", 5}}}});
+  std::tie(topic, body) = h.sent();
+  CHECK(body ==
+        json::parse(R"({"id":"103","code":503,"msg":"busy","data":{"anything":"at all"}})"));
+}
+
+TEST_CASE("check_reply: property/get data and service output against the model") {
+  onenet::model::ThingModel model;
+  std::string error;
+  REQUIRE(model.load(R"({"properties":[
+      {"identifier":"t","accessMode":"r","dataType":{"type":"float","specs":{"min":"-40","max":"85"}}}],
+    "services":[{"identifier":"reboot","outputData":[
+      {"identifier":"ok","dataType":{"type":"bool"}}]}]})",
+                     &error));
+  using onenet::model::check_reply;
+  using onenet::model::Operation;
+  using onenet::model::Reply;
+  CHECK(check_reply(&model, Operation::kPropertyGet, Reply{200, "", {{"t", 21.5}}}) == "");
+  CHECK(check_reply(&model, Operation::kPropertyGet, Reply{200, "", {{"t", 99}}})
+            .find("above the maximum") != std::string::npos);
+  CHECK(check_reply(&model, Operation::kPropertyGet, Reply{200, "", {{"x", 1}}}) ==
+        "data: unknown property 'x'");
+  CHECK(check_reply(&model, Operation::kPropertyGet, Reply{200, "", json::array({1})})
+            .find("expected") != std::string::npos);
+  CHECK(check_reply(&model, Operation::kServiceInvoke, Reply{200, "", {{"ok", true}}}, "reboot") ==
+        "");
+  CHECK(check_reply(&model, Operation::kServiceInvoke, Reply{200, "", {}}, "reboot") == "");
+  CHECK(check_reply(&model, Operation::kServiceInvoke, Reply{200, "", {{"ok", "yes"}}}, "reboot")
+            .find("expected true or false") != std::string::npos);
+  // No model, or not a success: nothing to check.
+  CHECK(check_reply(nullptr, Operation::kPropertyGet, Reply{200, "", {{"x", 1}}}) == "");
+  CHECK(check_reply(&model, Operation::kPropertyGet, Reply{100, "", {{"x", 1}}}) == "");
+}
+
 TEST_CASE("a command longer than the receive buffer reaches the handler as dropped, unanswered") {
   DeviceHarness h;  // rx: 4 KB
   h.connect();

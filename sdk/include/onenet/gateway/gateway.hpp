@@ -70,7 +70,9 @@ struct GatewayOptions {
   size_t max_in_flight = 32;
   auth::Method sas_token_method = auth::Method::kSha1;  ///< as OneNET's own SDKs sign them
   uint32_t sas_token_ttl_seconds = 3600;
-  /// Thing models per sub-device product (borrowed): commands and reports are checked.
+  /// Thing models per sub-device product (borrowed): commands, reports and the handlers'
+  /// replies are checked (a successful reply the model refuses goes out as code 100, with the
+  /// problem as its msg and in Gateway::last_error()).
   std::map<std::string, const model::ThingModel*> thing_models;
 };
 

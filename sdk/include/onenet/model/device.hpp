@@ -48,6 +48,13 @@ bool valid_name(std::string_view name);
 std::string check_command(const ThingModel* model, Operation operation,
                           const nlohmann::json& params, const std::string& service_id = {});
 
+/// Checks the application's answer to a cloud command before it is sent, against `model` (no
+/// model: ""). Only a success (code 200) carries data to check: a property/get's data must be
+/// {"prop": value, ...} of the model's properties, a service's its output fields
+/// (`service_id`). Returns "" or the problem, in words.
+std::string check_reply(const ThingModel* model, Operation operation, const Reply& reply,
+                        const std::string& service_id = {});
+
 /// The identifiers a property/get asks for (the strings of its params list).
 std::vector<std::string> identifiers_of(const nlohmann::json& params);
 
@@ -63,7 +70,9 @@ using ReplyCallback = std::function<void(Status status, const Reply& reply)>;
 /// What the application does when the cloud asks. Every member runs inside Device::poll(), and
 /// must not throw (see client::Handler).
 /// The device sends the _reply itself, with the returned code, message and data. With a thing
-/// model loaded, invalid commands are answered with an error and never reach these.
+/// model loaded, invalid commands are answered with an error and never reach these, and a
+/// successful reply whose data the model refuses goes out as code 100 (a device-side failure,
+/// section 4.3) with the problem as its msg, also kept in Device::last_error().
 class CommandHandler {
  public:
   virtual ~CommandHandler() = default;
