@@ -1,5 +1,6 @@
 #include "onenet/model/thing_model.hpp"
 
+#include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
@@ -11,19 +12,24 @@ namespace {
 
 using nlohmann::json;
 
-// Exported specs write numbers as strings ("125"), and leave unused ones as "" (section 4.7).
-bool number_of(const json* v, double* out) {
-  if (v == nullptr) return false;
+// What a numeric spec member holds. Exported specs write numbers as strings ("125"), and leave
+// unused ones as "" (section 4.7).
+enum class Spec { kAbsent, kNumber, kMalformed };
+
+Spec number_of(const json* v, double* out) {
+  if (v == nullptr || v->is_null()) return Spec::kAbsent;
   if (v->is_number()) {
     *out = v->get<double>();
-    return true;
+    return std::isfinite(*out) ? Spec::kNumber : Spec::kMalformed;
   }
-  if (!v->is_string()) return false;
+  if (!v->is_string()) return Spec::kMalformed;
   const std::string s = v->get<std::string>();
-  if (s.empty()) return false;
+  if (s.empty()) return Spec::kAbsent;
+  // strtod would also skip leading spaces and read "nan", "inf" and hexadecimal.
+  if (s.find_first_not_of("0123456789+-.eE") != std::string::npos) return Spec::kMalformed;
   char* end = nullptr;
   *out = std::strtod(s.c_str(), &end);
-  return end != nullptr && *end == '\0';
+  return end != s.c_str() && *end == '\0' && std::isfinite(*out) ? Spec::kNumber : Spec::kMalformed;
 }
 
 // A whole number within [low, high] (false for NaN): only such a double converts to an integer
@@ -36,8 +42,9 @@ bool whole_within(double x, double low, double high) {
 // one that is no whole number from 0 to 2^31.
 bool length_of(const json* v, size_t* out) {
   double length = 0;
-  if (!number_of(v, &length)) return true;
-  if (!whole_within(length, 0, 2147483648.0)) return false;
+  const Spec spec = number_of(v, &length);
+  if (spec == Spec::kAbsent) return true;
+  if (spec == Spec::kMalformed || !whole_within(length, 0, 2147483648.0)) return false;
   *out = static_cast<size_t>(length);
   return true;
 }
@@ -117,9 +124,15 @@ bool parse_type(const json& data_type, TypeSpec* out, std::string* error,
     case DataType::kInt32:
     case DataType::kInt64:
     case DataType::kFloat:
-    case DataType::kDouble:
-      out->has_min = number_of(member(s, "min"), &out->min);
-      out->has_max = number_of(member(s, "max"), &out->max);
+    case DataType::kDouble: {
+      const Spec min = number_of(member(s, "min"), &out->min);
+      const Spec max = number_of(member(s, "max"), &out->max);
+      if (min == Spec::kMalformed || max == Spec::kMalformed) {
+        *error = where + ": min and max must be numbers (or \"\" for none)";
+        return false;
+      }
+      out->has_min = min == Spec::kNumber;
+      out->has_max = max == Spec::kNumber;
       if (out->type == DataType::kInt32 || out->type == DataType::kInt64) {
         // An integer type is checked against integer bounds: a fractional one has no meaning.
         if ((out->has_min && !integer_bound(member(s, "min"), out->min, &out->min_integer)) ||
@@ -129,6 +142,7 @@ bool parse_type(const json& data_type, TypeSpec* out, std::string* error,
         }
       }
       break;
+    }
     case DataType::kString:
     case DataType::kBitmap:
       if (!length_of(member(s, "length"), &out->length)) {
@@ -139,9 +153,16 @@ bool parse_type(const json& data_type, TypeSpec* out, std::string* error,
     case DataType::kEnum:
       if (s.is_object()) {
         for (auto it = s.begin(); it != s.end(); ++it) {
+          // The keys are the enum's integer values ({"0": "off", "1": "on"}).
+          const std::string& key = it.key();
           char* end = nullptr;
-          const int64_t v = std::strtoll(it.key().c_str(), &end, 10);
-          if (end == nullptr || *end != '\0') continue;
+          errno = 0;
+          const int64_t v = std::strtoll(key.c_str(), &end, 10);
+          if (key.empty() || key.find_first_not_of("0123456789-") != std::string::npos ||
+              *end != '\0' || errno == ERANGE) {
+            *error = where + ": enum value '" + key + "' is not an integer";
+            return false;
+          }
           out->enum_values[v] =
               it.value().is_string() ? it.value().get<std::string>() : std::string();
         }

@@ -87,6 +87,34 @@ TEST_CASE("bad thing models are refused with a reason") {
   CHECK(m.check_property_post({{"x", {{"value", 1000}}}}).empty());
   CHECK(m.check_property_post({{"x", {{"value", 1001}}}}).find("above the maximum 1000") !=
         std::string::npos);
+  // A bound that is not a number was ignored, and the value went unchecked; "" means none.
+  for (const char* bound : {"\"abc\"", "\"nan\"", "\"inf\"", "\" 5\"", "\"0x10\"", "true", "{}"}) {
+    for (const char* type : {"int32", "float"}) {
+      CAPTURE(bound);
+      CAPTURE(type);
+      const std::string text =
+          std::string(R"({"properties":[{"identifier":"x","dataType":{"type":")") + type +
+          R"(","specs":{"min":)" + bound + "}}}]}";
+      CHECK_FALSE(m.load(text, &error));
+      CHECK(error == "property x: min and max must be numbers (or \"\" for none)");
+    }
+  }
+  REQUIRE(m.load(
+      R"({"properties":[{"identifier":"x","dataType":{"type":"float","specs":{"min":"","max":"2.5e1"}}}]})",
+      &error));
+  CHECK_FALSE(m.property("x")->type.has_min);
+  CHECK(m.check_property_post({{"x", {{"value", 26}}}}).find("above the maximum 25") !=
+        std::string::npos);
+  // An enum's keys are its integer values: another key was skipped, or "" read as 0.
+  for (const char* key : {"", "x", "1.5", " 1", "99999999999999999999"}) {
+    CAPTURE(key);
+    const std::string text =
+        std::string(
+            R"({"properties":[{"identifier":"e","dataType":{"type":"enum","specs":{"0":"a",")") +
+        key + R"(":"b"}}}]})";
+    CHECK_FALSE(m.load(text, &error));
+    CHECK(error == "property e: enum value '" + std::string(key) + "' is not an integer");
+  }
   // A length that is no whole number in 0..2^31 (found by fuzz_model: converting -64 or 1e999
   // to a size was undefined behaviour).
   for (const char* length : {"-64", "\"1e999\"", "1.5", "4294967296", "\"nan\""}) {
