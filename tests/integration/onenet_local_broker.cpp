@@ -1,6 +1,9 @@
 // onenet-local's broker side, driven by mosquitto's own clients: logins and OneNET's rules.
 #include <doctest/doctest.h>
 
+#include <chrono>
+#include <thread>
+
 #include "live_client.hpp"
 #include "onenet_local.hpp"
 
@@ -183,6 +186,64 @@ TEST_CASE("a second login of the same device kicks the first") {
   CHECK(first->poll_until(
       [&] { return first->client().state() == onenet::client::State::kBackoff; }));
   CHECK(first->reasons.back() == onenet::Status::kTransportClosed);
+  CHECK(cloud.stop());
+}
+
+TEST_CASE("a namesake from another product is refused while the device is online, not kicked") {
+  OnenetLocal cloud(
+      {"--seed-device", std::string(kProduct) + "/dev1", "--seed-device", "OtherProd1/dev1"});
+  REQUIRE(cloud.start());
+  const std::string token =
+      OnenetLocal::token("products/" + std::string(kProduct) + "/devices/dev1", cloud.device_key());
+  auto first = itest::LiveClient::tcp(cloud.port(), "dev1");
+  first->options.connect.has_username = true;
+  first->options.connect.username = kProduct;
+  first->options.connect.has_password = true;
+  first->options.connect.password = std::string_view(token);
+  REQUIRE(first->connect() == onenet::Status::kOk);
+  REQUIRE(first->poll_until([&] { return first->connected(); }));
+
+  // Before, mosquitto gave dev1's session to the namesake: each kicked the other in turn.
+  const std::string other =
+      OnenetLocal::token("products/OtherProd1/devices/dev1", cloud.device_key(1));
+  std::vector<std::string> args = {"mosquitto_pub",
+                                   "-h",
+                                   "127.0.0.1",
+                                   "-p",
+                                   std::to_string(cloud.port()),
+                                   "-i",
+                                   "dev1",
+                                   "-u",
+                                   "OtherProd1",
+                                   "-P",
+                                   other,
+                                   "-k",
+                                   "60",
+                                   "-t",
+                                   "$sys/OtherProd1/dev1/thing/property/post",
+                                   "-m",
+                                   "{}"};
+  std::string output;
+  CHECK(run(args, 30000, &output) != 0);
+  CHECK(output.find("not authorised") != std::string::npos);
+  CHECK(last_event(cloud, "connect", "dev1").value("reason", "") ==
+        "device name 'dev1' is online in product " + std::string(kProduct) +
+            " (onenet-local keys MQTT sessions by client id)");
+  // The first is still on its first connection: a QoS 1 round trip over it.
+  REQUIRE(first->client().publish(own("dev1"), std::string_view("{}"),
+                                  onenet::codec::QoS::kAtLeastOnce));
+  CHECK(first->poll_until([&] { return first->delivered == 1; }));
+  CHECK(first->connects == 1);
+  CHECK(first->connected());
+
+  // Once it is gone, the namesake logs in.
+  // The broker's disconnect event is the sign it has let go (the log is re-read every 5 ms).
+  first.reset();
+  REQUIRE(itest::poll_until([] { std::this_thread::sleep_for(std::chrono::milliseconds(5)); },
+                            [&] { return !last_event(cloud, "disconnect", "dev1").is_null(); },
+                            20000));
+  CHECK(run(args, 30000, &output) == 0);
+  CHECK(last_event(cloud, "connect", "dev1").value("result", "") == "accepted");
   CHECK(cloud.stop());
 }
 

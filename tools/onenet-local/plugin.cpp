@@ -143,6 +143,15 @@ int on_basic_auth(int, void* event_data, void*) {
   if (product == nullptr || device == nullptr) return refuse("unknown device");
   const onenet::Status token = check_token(password, *product, *device);
   if (token != onenet::Status::kOk) return refuse(onenet::to_string(token));
+  // mosquitto keys sessions by client id, which OneNET makes the device name: a namesake from
+  // another product would take this session over, and the two would kick each other for as
+  // long as both reconnect. OneNET keeps them apart; onenet-local refuses the newcomer.
+  for (const auto& [client, who] : plugin.sessions) {
+    if (who.device == id && who.product != user) {
+      return refuse("device name '" + id + "' is online in product " + who.product +
+                    " (onenet-local keys MQTT sessions by client id)");
+    }
+  }
 
   event["result"] = "accepted";
   log(event);
