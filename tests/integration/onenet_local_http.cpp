@@ -114,6 +114,17 @@ TEST_CASE("devices: create -> detail -> list -> delete; an existing name is refu
   CHECK(cloud.curl("POST", "/device/create",
                    R"({"product_id":"Ck2AF9QD2K","device_name":"bad name!"})")["code"] == 10400);
   CHECK(cloud.curl("POST", "/device/create", "not json")["code"] == 10400);
+  // desc: at most 100 characters (Chinese ones count one each, not three bytes).
+  std::string hundred;
+  for (int i = 0; i < 100; ++i) hundred += "\xE4\xB8\xAD";  // U+4E2D
+  CHECK(cloud.curl("POST", "/device/create",
+                   R"({"product_id":"DescProd","device_name":"d100","desc":")" + hundred +
+                       R"("})")["code"] == 0);
+  const json too_long =
+      cloud.curl("POST", "/device/create",
+                 R"({"product_id":"DescProd","device_name":"d101","desc":")" + hundred + R"(x"})");
+  CHECK(too_long["code"] == 10400);
+  CHECK(too_long["msg"] == "desc: at most 100 characters");
 
   const json detail = cloud.curl("GET", "/device/detail" + query("made-over-http"));
   CHECK(detail["data"]["name"] == "made-over-http");

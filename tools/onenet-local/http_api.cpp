@@ -161,9 +161,16 @@ HttpApi::HttpApi(Platform& platform)
              send(res, kBadRequest, "product_id and device_name: 1-64 letters, digits, '_' or '-'");
              return;
            }
+           // OneNET limits the description to 100 characters (onenet-protocol.md section 5.1).
+           const std::string desc = onenet::model::string_member(body, "desc");
+           size_t characters = 0;
+           for (const char c : desc) characters += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+           if (characters > 100) {
+             send(res, kBadRequest, "desc: at most 100 characters");
+             return;
+           }
            auto guard = platform_.lock();
-           const Device* d = platform_.registry().create_device(
-               product, device, onenet::model::string_member(body, "desc"));
+           const Device* d = platform_.registry().create_device(product, device, desc);
            if (d == nullptr) {
              send(res, kDeviceExists, "device already exists: " + product + "/" + device);
              return;
