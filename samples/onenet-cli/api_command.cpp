@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "onenet/model/device.hpp"
 #include "onenet/platform/hmac.hpp"
 #include "onenet/provision/api_client.hpp"
 
@@ -301,6 +302,20 @@ int run_provision() {
   const bool as_json =
       flags.json_output || (!flags.csv_output && flags.out.size() > 5 &&
                             flags.out.compare(flags.out.size() - 5, 5, ".json") == 0);
+  // Checked before anything is created: names the cloud would refuse one by one, and an output
+  // file that could not be written once the devices exist.
+  const std::string last_name = flags.prefix + std::to_string(flags.count);
+  if (!onenet::model::valid_name(flags.prefix + "1") || !onenet::model::valid_name(last_name)) {
+    return say_error(kExitBadInput, "--prefix: device names " + flags.prefix + "1.." + last_name +
+                                        " must be 1 to 64 letters, digits, '_' or '-'");
+  }
+  {
+    const std::string probe = flags.out + ".partial";
+    std::ofstream out(probe, std::ios::trunc);
+    if (!out) return say_error(kExitFailed, "cannot write " + probe + " (nothing was created)");
+    out.close();
+    std::remove(probe.c_str());
+  }
 
   // Resumable: what an earlier (interrupted) run created is found by listing, not re-created.
   std::vector<DeviceInfo> existing;
@@ -327,15 +342,13 @@ int run_provision() {
       progress.step(name, "created");
     } else {
       // The create may have succeeded with its answer lost (then retried and refused as a
-      // duplicate): the device is there if detail finds it.
-      const int code = client->last_error().code;
-      if (client->last_error().status != Status::kProvisionApiError ||
-          client->device_detail(flags.product, name, &d) != Status::kOk) {
-        if (code != 0 && client->last_error().status == Status::kProvisionApiError) {
-          return say_error(kExitFailed,
-                           name + ": " + std::to_string(code) + " " + client->last_error().message);
-        }
-        return api_failure(*client);
+      // duplicate): the device is there if detail finds it. If not, the create's refusal is the
+      // one to report (not detail's "not found").
+      const onenet::provision::ApiError refusal = client->last_error();
+      if (refusal.status != Status::kProvisionApiError) return api_failure(*client);
+      if (client->device_detail(flags.product, name, &d) != Status::kOk) {
+        return say_error(kExitFailed, name + ": " + refusal.message + " (OneNET code " +
+                                          std::to_string(refusal.code) + ")");
       }
       progress.step(name, "exists");
     }

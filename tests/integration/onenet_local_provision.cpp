@@ -356,6 +356,46 @@ TEST_CASE(
   CHECK(local.stop());
 }
 
+TEST_CASE("onenet-cli provision: names and the output file are checked before anything is made") {
+  OnenetLocal local;
+  REQUIRE(local.start());
+  itest::TempDir dir;
+  auto api = make_client(user_options(local));
+  const auto devices_of = [&](const std::string& product) {
+    std::vector<DeviceInfo> list;
+    REQUIRE(api->list_devices(product, &list) == Status::kOk);
+    return list.size();
+  };
+  std::string log;
+  // Before, the devices were made and then the file could not be written.
+  CHECK(run(cli(local, {"provision", "--product", "FleetProd2", "--count", "3", "--prefix", "s",
+                        "--out", dir.file("missing/dir.csv")}),
+            60000, &log) == 1);
+  CHECK(log.find("cannot write " + dir.file("missing/dir.csv") +
+                 ".partial (nothing was created)") != std::string::npos);
+  CHECK(devices_of("FleetProd2") == 0);
+  // Names the cloud would refuse one by one: a space, and "s1000" past 64 characters.
+  CHECK(run(cli(local, {"provision", "--product", "FleetProd2", "--count", "3", "--prefix",
+                        "bad prefix", "--out", dir.file("a.csv")}),
+            60000, &log) == 2);
+  CHECK(log.find("--prefix: device names bad prefix1..bad prefix3 must be 1 to 64 letters") !=
+        std::string::npos);
+  const std::string long_prefix(61, 'x');
+  CHECK(run(cli(local, {"provision", "--product", "FleetProd2", "--count", "1000", "--prefix",
+                        long_prefix, "--out", dir.file("a.csv")}),
+            60000, &log) == 2);
+  CHECK(log.find(long_prefix + "1000 must be") != std::string::npos);
+  CHECK(devices_of("FleetProd2") == 0);
+  // The cloud's refusal is reported in its own words. It was followed by detail's "not found".
+  CHECK(run(cli(local, {"provision", "--product", "bad product", "--count", "1", "--prefix", "s",
+                        "--out", dir.file("a.csv")}),
+            60000, &log) == 1);
+  CHECK(log.find("s1: product_id and device_name: 1-64 letters, digits, '_' or '-' (OneNET code "
+                 "10400)") != std::string::npos);
+  CHECK(log.find("not found") == std::string::npos);
+  CHECK(local.stop());
+}
+
 TEST_CASE("onenet-cli provision: a progress bar on a terminal") {
   OnenetLocal local;
   REQUIRE(local.start());
