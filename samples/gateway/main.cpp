@@ -191,8 +191,13 @@ int main(int argc, char** argv) {
     const onenet::Status added =
         gateway.add({line.product_id, line.device_name, line.key}, &sensors.back());
     if (added != onenet::Status::kOk) {
-      std::fprintf(stderr, "onenet-gateway: sub-device %s/%s: %s\n", line.product_id.c_str(),
-                   line.device_name.c_str(), onenet::to_string(added));
+      if (!gateway.last_error().empty()) {  // which rule the line breaks, in words
+        std::fprintf(stderr, "onenet-gateway: %s: %s\n", subdevices_file.c_str(),
+                     gateway.last_error().c_str());
+      } else {
+        std::fprintf(stderr, "onenet-gateway: sub-device %s/%s: %s\n", line.product_id.c_str(),
+                     line.device_name.c_str(), onenet::to_string(added));
+      }
       return 2;
     }
     if (!tsl_path.empty()) options.thing_models[line.product_id] = &model;
@@ -200,7 +205,9 @@ int main(int argc, char** argv) {
   const onenet::Status started = gateway.start(options);
   if (started != onenet::Status::kOk) {
     std::fprintf(stderr, "onenet-gateway: %s\n",
-                 onenet_sample::start_failure(started, gateway.device().last_error()));
+                 onenet_sample::start_failure(started, gateway.last_error().empty()
+                                                           ? gateway.device().last_error()
+                                                           : gateway.last_error()));
     return 2;
   }
   onenet_sample::install_stop_handlers();

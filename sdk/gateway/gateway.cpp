@@ -47,7 +47,15 @@ Gateway::Gateway(port::Transport& transport, port::Clock& clock, port::RandomFun
 Gateway::~Gateway() = default;
 
 Status Gateway::start(const GatewayOptions& options) {
+  last_error_.clear();
   if (options.logins_per_second == 0 || options.max_in_flight == 0) return Status::kInvalidArgument;
+  // add() can check this only once the gateway's identity is known: sub-devices added before
+  // start() are checked here.
+  const std::string self = key_of(options.device.product_id, options.device.device_name);
+  if (subs_.count(self) != 0) {
+    last_error_ = "sub-device " + self + " is the gateway itself";
+    return Status::kInvalidArgument;
+  }
   options_ = options;
   // Room for the paced work plus the reports sent beside it.
   options_.device.max_pending =
@@ -71,18 +79,26 @@ const Gateway::Sub* Gateway::find(const std::string& product_id,
 }
 
 Status Gateway::add(const SubDeviceConfig& config, SubDeviceHandler* handler) {
-  if (!model::valid_name(config.product_id) || !model::valid_name(config.device_name))
+  last_error_.clear();
+  const std::string key = key_of(config.product_id, config.device_name);
+  if (!model::valid_name(config.product_id) || !model::valid_name(config.device_name)) {
+    last_error_ = "sub-device '" + key + "': product id and device name are 1 to 64 letters, " +
+                  "digits, '_' or '-'";
     return Status::kInvalidArgument;
+  }
   if (config.product_id == options_.device.product_id &&
       config.device_name == options_.device.device_name) {
-    return Status::kInvalidArgument;  // a gateway is not its own sub-device
+    last_error_ = "sub-device " + key + " is the gateway itself";
+    return Status::kInvalidArgument;
+  }
+  if (subs_.count(key) != 0) {
+    last_error_ = "sub-device " + key + " was added already";
+    return Status::kInvalidArgument;
   }
   // The key signs sasTokens: sign one now rather than fail at the first bind.
   char token[kSasTokenCapacity];
   const Result<size_t> signed_token = sign_sas_token(config, token);
   if (!signed_token) return signed_token.status();
-  const std::string key = key_of(config.product_id, config.device_name);
-  if (subs_.count(key) != 0) return Status::kInvalidArgument;
   Sub* record = nullptr;
   if (free_records_.empty()) {
     record = &storage_.emplace_back();

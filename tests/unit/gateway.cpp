@@ -315,11 +315,30 @@ TEST_CASE("gateway: bad sub-devices are refused when added") {
   CHECK(h.gateway.add({"SubPid", "s1", "not base64!"}) == Status::kAuthMalformedKey);
   CHECK(h.gateway.add({"", "s1", kKey}) == Status::kInvalidArgument);
   CHECK(h.gateway.add({"SubPid", "s 1", kKey}) == Status::kInvalidArgument);
+  CHECK(h.gateway.last_error() ==
+        "sub-device 'SubPid/s 1': product id and device name are 1 to 64 letters, digits, '_' or "
+        "'-'");
   CHECK(h.gateway.add({"SubPid", "s1", kKey}) == Status::kOk);
+  CHECK(h.gateway.last_error().empty());
   CHECK(h.gateway.add({"SubPid", "s1", kKey}) == Status::kInvalidArgument);  // twice
-  CHECK(h.gateway.login("SubPid", "s2") == Status::kInvalidArgument);        // never added
+  CHECK(h.gateway.last_error() == "sub-device SubPid/s1 was added already");
+  CHECK(h.gateway.login("SubPid", "s2") == Status::kInvalidArgument);  // never added
   CHECK(h.gateway.remove("SubPid", "s1") == Status::kOk);
   CHECK(h.gateway.size() == 0);
+}
+
+TEST_CASE("gateway: the gateway is not its own sub-device, added before start() or after") {
+  GatewayHarness h;
+  // Before start() the gateway's identity is not known yet: start() finds it.
+  REQUIRE(h.gateway.add({"GwPid", "gw", kKey}) == Status::kOk);
+  CHECK(h.gateway.start(h.options) == Status::kInvalidArgument);
+  CHECK(h.gateway.last_error() == "sub-device GwPid/gw is the gateway itself");
+  CHECK(h.transport.take_packets().empty());
+  REQUIRE(h.gateway.remove("GwPid", "gw") == Status::kOk);
+  h.connect();
+  CHECK(h.gateway.last_error().empty());
+  CHECK(h.gateway.add({"GwPid", "gw", kKey}) == Status::kInvalidArgument);
+  CHECK(h.gateway.last_error() == "sub-device GwPid/gw is the gateway itself");
 }
 
 TEST_CASE("gateway: sub-devices that come and go do not grow the table") {

@@ -97,7 +97,9 @@ class Gateway : public model::GatewayListener {
           model::CommandHandler& commands);
   ~Gateway() override;
 
-  /// Starts the gateway's own connection.
+  /// Starts the gateway's own connection. kInvalidArgument for a zero pace or in-flight limit,
+  /// or when a sub-device added before is the gateway itself (last_error() says so); otherwise
+  /// what Device::start returns (see device().last_error()).
   Status start(const GatewayOptions& options);
   /// Drives the connection, paces queued logins and binds, expires late replies.
   Status poll(uint32_t max_wait_ms);
@@ -107,8 +109,8 @@ class Gateway : public model::GatewayListener {
   model::Device& device() { return device_; }
 
   /// Registers a sub-device (no traffic). `handler` is borrowed (null: default answers).
-  /// kInvalidArgument for ids model::valid_name() refuses or a duplicate; auth statuses for a
-  /// bad key.
+  /// kInvalidArgument for ids model::valid_name() refuses, the gateway itself or a duplicate
+  /// (last_error() says which); auth statuses for a bad key.
   Status add(const SubDeviceConfig& config, SubDeviceHandler* handler = nullptr);
   /// Forgets a sub-device locally (no traffic; unbind() first to leave the topology).
   Status remove(const std::string& product_id, const std::string& device_name);
