@@ -215,6 +215,12 @@ std::string Device::next_id() {
 
 Result<std::string> Device::request(Operation operation, json params, ReplyCallback done) {
   if (!is_uplink(operation)) return Status::kInvalidArgument;
+  if (operation == Operation::kTopoGetResult) {
+    // Not a request: an answer without a reply of its own, shaped {id, code, msg}. A request's
+    // envelope would be wrong for it, and `done` would never be called.
+    last_error_ = "topo/get/result answers topo/get: gateway::Gateway::get_topology sends it";
+    return Status::kInvalidArgument;
+  }
   if (pending_.size() >= options_.max_pending) return Status::kModelTooManyPending;
   const uint64_t id_before = next_id_;
   const std::string id = next_id();
@@ -232,10 +238,8 @@ Result<std::string> Device::request(Operation operation, json params, ReplyCallb
   const Result<uint16_t> sent =
       client_.publish(topic, std::string_view(payload), codec::QoS::kAtLeastOnce);
   if (!sent) return sent.status();
-  if (operation != Operation::kTopoGetResult) {
-    pending_[id] = Pending{clock_.now_ms() + options_.request_timeout_ms, std::move(done),
-                           sent.value(), false};
-  }
+  pending_[id] =
+      Pending{clock_.now_ms() + options_.request_timeout_ms, std::move(done), sent.value(), false};
   return id;
 }
 

@@ -244,6 +244,26 @@ TEST_CASE("a command nested deeper than kMaxJsonDepth is answered as malformed, 
   CHECK(h.commands.sets.size() == 1);  // and the next command is handled
 }
 
+TEST_CASE("request() takes uplink requests only: not a downlink, not topo/get/result") {
+  DeviceHarness h;
+  h.connect();
+  h.transport.take_packets();
+  int calls = 0;
+  const auto count = [&](Status, const onenet::model::Reply&) { ++calls; };
+  using onenet::model::Operation;
+  CHECK(h.device.request(Operation::kPropertySet, json::object(), count).status() ==
+        Status::kInvalidArgument);
+  // topo/get/result has no reply: its callback was never called, and it went out in a
+  // request's {id, version, params} where OneNET expects {id, code, msg}.
+  CHECK(h.device.request(Operation::kTopoGetResult, json::object(), count).status() ==
+        Status::kInvalidArgument);
+  CHECK(h.device.last_error().find("Gateway::get_topology") != std::string::npos);
+  h.device.poll(0);
+  CHECK(h.transport.take_packets().empty());
+  CHECK(h.device.pending() == 0);
+  CHECK(calls == 0);
+}
+
 TEST_CASE("a dropped link fails what the broker had taken; the rest goes again and is answered") {
   DeviceHarness h;
   h.connect();

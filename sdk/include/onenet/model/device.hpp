@@ -173,7 +173,9 @@ class Device : public client::Handler {
                                      ReplyCallback done);
   /// pack/post or history/post with `params` as section 4.4 shapes it.
   Result<std::string> post_batch(const nlohmann::json& params, bool history, ReplyCallback done);
-  /// Any uplink operation with raw `params` (the building block of the calls above).
+  /// Any uplink request with raw `params` (the building block of the calls above).
+  /// kInvalidArgument for a downlink, and for kTopoGetResult, which is not a request (see
+  /// gateway::Gateway::get_topology).
   Result<std::string> request(Operation operation, nlohmann::json params, ReplyCallback done);
 
   /// Sends the "_reply" to a cloud request (`operation` is a downlink, `id` its request id).
