@@ -286,8 +286,15 @@ Result<std::string> Device::get_desired(const std::vector<std::string>& identifi
 Result<std::string> Device::delete_desired(const std::map<std::string, int>& versions,
                                            ReplyCallback done) {
   json params = json::object();
+  json identifiers = json::array();
   for (const auto& [property, version] : versions) {
     params[property] = version >= 0 ? json{{"version", version}} : json::object();
+    identifiers.push_back(property);
+  }
+  // The same check as get_desired's: only the model's properties have desired values.
+  if (options_.thing_model != nullptr) {
+    last_error_ = options_.thing_model->check_property_get(identifiers);
+    if (!last_error_.empty()) return Status::kModelInvalidValue;
   }
   return request(Operation::kDesiredDelete, std::move(params), std::move(done));
 }

@@ -368,6 +368,28 @@ TEST_CASE("a handler's successful reply the thing model refuses goes out as code
         json::parse(R"({"id":"103","code":503,"msg":"busy","data":{"anything":"at all"}})"));
 }
 
+TEST_CASE("desired get and delete name only the model's properties when a model is loaded") {
+  onenet::model::ThingModel model;
+  std::string error;
+  REQUIRE(model.load(
+      R"({"properties":[{"identifier":"interval","accessMode":"rw","dataType":{"type":"int32"}}]})",
+      &error));
+  DeviceHarness h;
+  h.options.thing_model = &model;
+  h.connect();
+  h.transport.take_packets();
+  CHECK(h.device.get_desired({"nope"}, nullptr).status() == Status::kModelInvalidValue);
+  CHECK(h.device.last_error() == "unknown property 'nope'");
+  // delete_desired was sent whatever it named.
+  CHECK(h.device.delete_desired({{"interval", 1}, {"nope", -1}}, nullptr).status() ==
+        Status::kModelInvalidValue);
+  CHECK(h.device.last_error() == "unknown property 'nope'");
+  h.device.poll(0);
+  CHECK(h.transport.take_packets().empty());
+  REQUIRE(h.device.delete_desired({{"interval", 1}}, nullptr).ok());
+  CHECK(h.sent().first == "$sys/Pid/dev/thing/property/desired/delete");
+}
+
 TEST_CASE("check_reply: property/get data and service output against the model") {
   onenet::model::ThingModel model;
   std::string error;

@@ -169,6 +169,7 @@ class Device : public client::Handler {
   /// property/desired/get; the reply's data is {"prop": {"value": v, "version": n}}.
   Result<std::string> get_desired(const std::vector<std::string>& identifiers, ReplyCallback done);
   /// property/desired/delete; `versions` maps property -> version (or -1 for any version).
+  /// With a thing model, both refuse a property it lacks (kModelInvalidValue, last_error()).
   Result<std::string> delete_desired(const std::map<std::string, int>& versions,
                                      ReplyCallback done);
   /// pack/post or history/post with `params` as section 4.4 shapes it.
