@@ -516,25 +516,8 @@ Status Gateway::report(const std::vector<SubReport>& reports, bool history, Repo
     }
     const auto model_it = options_.thing_models.find(r.product_id);
     if (model_it == options_.thing_models.end() || model_it->second == nullptr) continue;
-    const model::ThingModel& model = *model_it->second;
-    for (auto it = r.properties.begin(); it != r.properties.end(); ++it) {
-      const json points = history ? it.value() : json::array({it.value()});
-      if (!points.is_array()) {
-        last_error_ = it.key() + ": a history point is a list of {value, time}";
-        return Status::kModelInvalidValue;
-      }
-      for (const json& point : points) {
-        last_error_ = model.check_property_post(json{{it.key(), point}});
-        if (!last_error_.empty()) return Status::kModelInvalidValue;
-      }
-    }
-    for (auto it = r.events.begin(); it != r.events.end(); ++it) {
-      const json points = history ? it.value() : json::array({it.value()});
-      for (const json& point : points) {
-        last_error_ = model.check_event_post(json{{it.key(), point}});
-        if (!last_error_.empty()) return Status::kModelInvalidValue;
-      }
-    }
+    last_error_ = model::check_batch_points(*model_it->second, r.properties, r.events, history);
+    if (!last_error_.empty()) return Status::kModelInvalidValue;
   }
 
   // Entries of at most 100 points (history: 100 values per point), then messages of at most

@@ -90,6 +90,30 @@ std::string check_reply(const ThingModel* model, Operation operation, const Repl
   }
 }
 
+std::string check_batch_points(const ThingModel& model, const json& properties, const json& events,
+                               bool history) {
+  if (!properties.is_object() || !events.is_object())
+    return "properties and events must be objects";
+  const char* const kHistoryShape = ": a history point is a list of {value, time}";
+  for (auto it = properties.begin(); it != properties.end(); ++it) {
+    if (history && !it.value().is_array()) return it.key() + kHistoryShape;
+    const json points = history ? it.value() : json::array({it.value()});
+    for (const json& point : points) {
+      std::string problem = model.check_property_post(json{{it.key(), point}});
+      if (!problem.empty()) return problem;
+    }
+  }
+  for (auto it = events.begin(); it != events.end(); ++it) {
+    if (history && !it.value().is_array()) return it.key() + kHistoryShape;
+    const json points = history ? it.value() : json::array({it.value()});
+    for (const json& point : points) {
+      std::string problem = model.check_event_post(json{{it.key(), point}});
+      if (!problem.empty()) return problem;
+    }
+  }
+  return {};
+}
+
 std::vector<std::string> identifiers_of(const json& params) {
   std::vector<std::string> ids;
   for (const json& p : params) {
@@ -303,6 +327,23 @@ Result<std::string> Device::post_batch(const json& params, bool history, ReplyCa
   if (!params.is_array()) {
     last_error_ = "params: expected a list of device entries";
     return Status::kModelInvalidValue;
+  }
+  if (options_.thing_model != nullptr) {
+    for (const json& entry : params) {
+      if (!entry.is_object()) {
+        last_error_ = "params: each entry is an object";
+        return Status::kModelInvalidValue;
+      }
+      const json* identity = member(entry, "identity");
+      const bool own =
+          identity == nullptr || (string_member(*identity, "productID") == options_.product_id &&
+                                  string_member(*identity, "deviceName") == options_.device_name);
+      if (!own) continue;
+      last_error_ =
+          check_batch_points(*options_.thing_model, member_or(entry, "properties", json::object()),
+                             member_or(entry, "events", json::object()), history);
+      if (!last_error_.empty()) return Status::kModelInvalidValue;
+    }
   }
   return request(history ? Operation::kHistoryPost : Operation::kPackPost, params, std::move(done));
 }

@@ -310,6 +310,29 @@ TEST_CASE("gateway: a sub-device's reply its product's thing model refuses goes 
   CHECK(sent[0].second["data"]["output"] == json{{"echo", {{"delay", 2}}}});
 }
 
+TEST_CASE("gateway: a history report whose event is not a list of points is refused") {
+  onenet::model::ThingModel model;
+  std::string error;
+  REQUIRE(model.load(R"({"events":[{"identifier":"alarm","outputData":[
+      {"identifier":"level","dataType":{"type":"int32"}}]}]})",
+                     &error));
+  GatewayHarness h;
+  h.options.thing_models["SubPid"] = &model;
+  h.add_subs(1);
+  h.connect();
+  h.published();
+  // Before, the event's object was walked as if it were the list: its members were the points.
+  CHECK(
+      h.gateway.report({{"SubPid", "s1", json::object(), {{"alarm", {{"value", {{"level", 1}}}}}}}},
+                       true, nullptr) == Status::kModelInvalidValue);
+  CHECK(h.gateway.last_error() == "alarm: a history point is a list of {value, time}");
+  CHECK(h.published().empty());
+  CHECK(h.gateway.report(
+            {{"SubPid", "s1", json::object(), {{"alarm", {{{"value", {{"level", 1}}}}}}}}}, true,
+            nullptr) == Status::kOk);
+  CHECK(h.published().size() == 1);
+}
+
 TEST_CASE("gateway: bad sub-devices are refused when added") {
   GatewayHarness h;
   CHECK(h.gateway.add({"SubPid", "s1", "not base64!"}) == Status::kAuthMalformedKey);

@@ -390,6 +390,46 @@ TEST_CASE("desired get and delete name only the model's properties when a model 
   CHECK(h.sent().first == "$sys/Pid/dev/thing/property/desired/delete");
 }
 
+TEST_CASE("pack/post and history/post: the device's own entries are checked against the model") {
+  onenet::model::ThingModel model;
+  std::string error;
+  REQUIRE(model.load(R"({"properties":[
+      {"identifier":"t","accessMode":"r","dataType":{"type":"int32","specs":{"max":"50"}}}],
+    "events":[{"identifier":"alarm","outputData":[
+      {"identifier":"level","dataType":{"type":"int32"}}]}]})",
+                     &error));
+  DeviceHarness h;
+  h.options.thing_model = &model;
+  h.connect();
+  h.transport.take_packets();
+  // Before, anything went out: a value above its maximum, an unknown event.
+  CHECK(h.device.post_batch(json::parse(R"([{"properties":{"t":{"value":51}}}])"), false, nullptr)
+            .status() == Status::kModelInvalidValue);
+  CHECK(h.device.last_error() == "t: 51 is above the maximum 50");
+  CHECK(h.device
+            .post_batch(json::parse(R"([{"identity":{"productID":"Pid","deviceName":"dev"},
+                                         "events":{"fire":{"value":{}}}}])"),
+                        false, nullptr)
+            .status() == Status::kModelInvalidValue);
+  CHECK(h.device.last_error() == "unknown event 'fire'");
+  CHECK(h.device.post_batch(json::parse(R"([{"properties":{"t":{"value":1}}}])"), true, nullptr)
+            .status() == Status::kModelInvalidValue);
+  CHECK(h.device.last_error() == "t: a history point is a list of {value, time}");
+  CHECK(h.device.post_batch(json::parse(R"([5])"), false, nullptr).status() ==
+        Status::kModelInvalidValue);
+  h.device.poll(0);
+  CHECK(h.transport.take_packets().empty());
+  // Valid ones go; a sub-device's entry is its gateway's to check (it has its own model).
+  REQUIRE(h.device
+              .post_batch(json::parse(R"([{"properties":{"t":[{"value":1},{"value":2}]},
+                                           "events":{"alarm":[{"value":{"level":3}}]}},
+                                          {"identity":{"productID":"Sub","deviceName":"s1"},
+                                           "properties":{"x":[{"value":"y"}]}}])"),
+                          true, nullptr)
+              .ok());
+  CHECK(h.sent().first == "$sys/Pid/dev/thing/history/post");
+}
+
 TEST_CASE("check_reply: property/get data and service output against the model") {
   onenet::model::ThingModel model;
   std::string error;

@@ -55,6 +55,12 @@ std::string check_command(const ThingModel* model, Operation operation,
 std::string check_reply(const ThingModel* model, Operation operation, const Reply& reply,
                         const std::string& service_id = {});
 
+/// Checks one device's part of a pack/post or history/post (section 4.4) against `model`:
+/// `properties` and `events` are objects of points, each {"value", "time"} (history: a list of
+/// them). Returns "" or the problem, in words.
+std::string check_batch_points(const ThingModel& model, const nlohmann::json& properties,
+                               const nlohmann::json& events, bool history);
+
 /// The identifiers a property/get asks for (the strings of its params list).
 std::vector<std::string> identifiers_of(const nlohmann::json& params);
 
@@ -172,7 +178,9 @@ class Device : public client::Handler {
   /// With a thing model, both refuse a property it lacks (kModelInvalidValue, last_error()).
   Result<std::string> delete_desired(const std::map<std::string, int>& versions,
                                      ReplyCallback done);
-  /// pack/post or history/post with `params` as section 4.4 shapes it.
+  /// pack/post or history/post with `params` as section 4.4 shapes it. With a thing model, the
+  /// device's own entries (no "identity", or its own) are checked against it
+  /// (kModelInvalidValue); a gateway's sub-device entries are Gateway::report's to check.
   Result<std::string> post_batch(const nlohmann::json& params, bool history, ReplyCallback done);
   /// Any uplink request with raw `params` (the building block of the calls above).
   /// kInvalidArgument for a downlink, and for kTopoGetResult, which is not a request (see
