@@ -92,7 +92,6 @@ TEST_CASE("property/post is answered on /reply with the same id; the cloud keeps
 
 TEST_CASE(
     "with a thing model: unknown identifiers and wrong types get a non-200 code and a message") {
-  const std::string tsl = itest::TempDir().path();  // a name only; the file lives in the data dir
   itest::TempDir dir;
   itest::write_file(dir.file("tsl.json"), kThingModel);
   OnenetLocal cloud({"--seed-device", std::string(kProduct) + "/dev1", "--tsl",
@@ -116,6 +115,10 @@ TEST_CASE(
   CHECK(reply["code"] == 200);
   reply = request(cloud, "event/post", R"({"id":"7","params":{"meltdown":{"value":{}}}})");
   CHECK(reply["code"] != 200);
+  // Desired values exist only for the model's properties: delete, like get, names them.
+  reply = request(cloud, "property/desired/delete", R"({"id":"8","params":{"humidity":{}}})");
+  CHECK(reply["code"] == 400);
+  CHECK(reply["msg"] == "unknown property 'humidity'");
   const json events =
       cloud.curl("GET", "/thingmodel/query-device-event?product_id=" + std::string(kProduct) +
                             "&device_name=dev1");
@@ -177,5 +180,14 @@ TEST_CASE("desired values: set over HTTP, read and deleted by the device") {
   CHECK(reply["code"] == 200);
   reply = request(cloud, "property/desired/get", R"({"id":"12","params":["interval"]})");
   CHECK(reply["data"].empty());
+  // Cleared, the version starts again at 1 (onenet-protocol.md section 4.2); it went on at 2.
+  REQUIRE(
+      cloud.curl(
+          "POST", "/thingmodel/set-device-desired-property",
+          R"({"product_id":"Ck2AF9QD2K","device_name":"dev1","params":{"interval":40}})")["code"] ==
+      0);
+  reply = request(cloud, "property/desired/get", R"({"id":"13","params":["interval"]})");
+  CHECK(reply["data"]["interval"]["value"] == 40);
+  CHECK(reply["data"]["interval"]["version"] == 1);
   CHECK(cloud.stop());
 }

@@ -293,12 +293,17 @@ json Platform::answer(const onenet::model::TopicParts& topic, const json& reques
       if (!params.is_object())
         return error_body(kCodeBadRequest, "params: expected an object of properties");
       for (auto it = params.begin(); it != params.end(); ++it) {
+        if (model != nullptr && model->property(it.key()) == nullptr)
+          return error_body(kCodeBadRequest, "unknown property '" + it.key() + "'");
+      }
+      for (auto it = params.begin(); it != params.end(); ++it) {
         const auto d = s.desired.find(it.key());
         if (d == s.desired.end()) continue;
         // A version that is not the latest makes the delete a no-op (section 4.2).
         const bool versioned = it.value().is_object() && it.value().contains("version");
         if (versioned && it.value()["version"] != d->second.second) continue;
         s.desired.erase(d);
+        s.desired_versions.erase(it.key());  // the version starts again at 1 (section 4.2)
       }
       return {{"code", kCodeOk}};
     }
