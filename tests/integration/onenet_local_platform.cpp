@@ -115,6 +115,21 @@ TEST_CASE(
   CHECK(reply["code"] == 200);
   reply = request(cloud, "event/post", R"({"id":"7","params":{"meltdown":{"value":{}}}})");
   CHECK(reply["code"] != 200);
+  // pack/post checks events as event/post does; history takes at most 100 values a point.
+  reply =
+      request(cloud, "pack/post", R"({"id":"9","params":[{"events":{"meltdown":{"value":{}}}}]})");
+  CHECK(reply["code"] == 400);
+  CHECK(reply["msg"] == "Ck2AF9QD2K/dev1: unknown event 'meltdown'");
+  json values = json::array();
+  for (int i = 0; i < 101; ++i) values.push_back({{"value", 20.0 + i / 10.0}, {"time", 1000 + i}});
+  reply = request(cloud, "history/post",
+                  json{{"id", "10"}, {"params", {{{"properties", {{"temp", values}}}}}}}.dump());
+  CHECK(reply["code"] == 400);
+  CHECK(reply["msg"] == "Ck2AF9QD2K/dev1.temp: more than 100 values");
+  values.erase(values.begin());
+  reply = request(cloud, "history/post",
+                  json{{"id", "11"}, {"params", {{{"properties", {{"temp", values}}}}}}}.dump());
+  CHECK(reply["code"] == 200);
   // Desired values exist only for the model's properties: delete, like get, names them.
   reply = request(cloud, "property/desired/delete", R"({"id":"8","params":{"humidity":{}}})");
   CHECK(reply["code"] == 400);

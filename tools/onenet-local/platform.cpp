@@ -39,6 +39,26 @@ json error_body(int code, const std::string& message) {
   return {{"code", code}, {"msg", message}};
 }
 
+// One point's values in a pack/post or history/post: a list (history: at most 100 values, section
+// 4.4) of {value, time}, events checked against `event_model` when there is one. Null when they
+// pass, else the error reply.
+json check_points(const std::string& device, const std::string& name, const json& points,
+                  const onenet::model::ThingModel* event_model) {
+  if (!points.is_array())
+    return error_body(kCodeBadRequest, device + "." + name + ": expected a list of points");
+  if (points.size() > 100)
+    return error_body(kCodeBadRequest, device + "." + name + ": more than 100 values");
+  for (const json& point : points) {
+    if (!point.is_object() || !point.contains("value"))
+      return error_body(kCodeBadRequest, device + "." + name + ": expected {value, time}");
+    if (event_model != nullptr) {
+      const std::string problem = event_model->check_event_post(json{{name, point}});
+      if (!problem.empty()) return error_body(kCodeBadRequest, device + ": " + problem);
+    }
+  }
+  return json();
+}
+
 }  // namespace
 
 Platform::Platform(std::string registry_path, std::string event_log, std::string secret,
@@ -348,11 +368,9 @@ json Platform::answer_pack(const onenet::model::TopicParts& topic, const json& p
     for (auto it = properties.begin(); it != properties.end() && properties.is_object(); ++it) {
       // history: each point is a list of {value, time}; pack: a single {value, time}.
       const json points = history ? it.value() : json::array({it.value()});
-      if (!points.is_array())
-        return error_body(kCodeBadRequest, key + "." + it.key() + ": expected a list of points");
+      if (const json problem = check_points(key, it.key(), points, nullptr); !problem.is_null())
+        return problem;
       for (const json& point : points) {
-        if (!point.is_object() || !point.contains("value"))
-          return error_body(kCodeBadRequest, key + "." + it.key() + ": expected {value, time}");
         if (model != nullptr) {
           const std::string problem = model->check_property_post(json{{it.key(), point}});
           if (!problem.empty()) return error_body(kCodeBadRequest, key + ": " + problem);
@@ -364,6 +382,8 @@ json Platform::answer_pack(const onenet::model::TopicParts& topic, const json& p
     }
     for (auto it = events.begin(); it != events.end() && events.is_object(); ++it) {
       const json points = history ? it.value() : json::array({it.value()});
+      if (const json problem = check_points(key, it.key(), points, model); !problem.is_null())
+        return problem;
       for (const json& point : points) {
         s.events.push_back({{"identifier", it.key()},
                             {"value", onenet::model::member_or(point, "value", json())},
