@@ -47,7 +47,9 @@ class Transport {
   virtual Status open(uint32_t timeout_ms) = 0;
 
   /// Sends up to `size` bytes without blocking. Returns the count sent (> 0), 0 when nothing
-  /// can be sent now (retry later), or < 0 when the connection is dead.
+  /// can be sent now (retry later), or < 0 when the connection is dead. After a 0 the client
+  /// calls again starting with the same bytes, at least as many (TLS record layers rely on it:
+  /// mbedTLS must be given the same data again after WANT_WRITE).
   virtual int32_t send(const uint8_t* data, size_t size) = 0;
 
   /// Receives up to `size` bytes without blocking. Returns the count (> 0), 0 when nothing is
