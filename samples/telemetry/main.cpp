@@ -95,7 +95,15 @@ int main(int argc, char** argv) {
       ->default_val(5)
       ->transform(onenet_sample::decimal())
       ->check(CLI::Range(1, 3600));
-  app.add_option("--threshold", threshold, "Temperature that raises 'overheat'")->default_val(30.0);
+  app.add_option("--threshold", threshold, "Temperature that raises 'overheat'")
+      ->default_val(30.0)
+      ->check(CLI::Validator(
+          [](std::string& text) {
+            // NaN is greater than nothing: it never raised the event. Infinities never either.
+            return std::isfinite(std::strtod(text.c_str(), nullptr)) ? std::string()
+                                                                     : "expected a finite number";
+          },
+          "FLOAT"));
   app.add_option("--tsl", tsl_path,
                  "The product's thing-model JSON: values are checked against it");
   app.add_option("--count", count, "Stop after this many reports (0: run until a signal)")
@@ -176,10 +184,9 @@ int main(int argc, char** argv) {
     }
     overheating = hot;
   }
-  // Let the last replies arrive before leaving.
-  const uint64_t drain_until = clock.now_ms() + 1000;
-  while (!stop_requested && clock.now_ms() < drain_until && thing.client().inflight_count() > 0)
-    thing.poll(100);
+  // Let the last replies arrive before leaving (a PUBACK only says the broker has the request).
+  const uint64_t drain_until = clock.now_ms() + 2000;
+  while (!stop_requested && clock.now_ms() < drain_until && thing.pending() > 0) thing.poll(100);
   thing.disconnect();
   log("disconnected");
   return 0;

@@ -321,3 +321,71 @@ TEST_CASE("Linux: DeviceRunner answers with futures, from any thread") {
   CHECK(after_stop.get().status == Status::kClientNotConnected);
   CHECK(cloud.stop());
 }
+
+TEST_CASE("onenet-telemetry sample: reports, answers the cloud, raises overheat, stops cleanly") {
+  OnenetLocal cloud(cloud_args());
+  REQUIRE(cloud.start());
+  const std::string model_path = ONENET_SOURCE_DIR "/samples/telemetry/thing-model.json";
+  auto device =
+      Process::start({ONENET_TELEMETRY_PATH, "--port", std::to_string(cloud.port()), "--product",
+                      kProduct, "--device", "sensor-1", "--key", cloud.device_key(), "--interval",
+                      "1", "--threshold", "25.5", "--tsl", model_path});
+  REQUIRE(device);
+  auto has = [](const std::string& text) {
+    return [text](const std::string& line) { return line.find(text) != std::string::npos; };
+  };
+  REQUIRE(device->wait_for_line(has("connected"), 20000));
+  REQUIRE(device->wait_for_line(has("reported temperature 25.0: reply 200 success"), 20000));
+  // The wave passes 25.5 degrees at the next report.
+  CHECK(device->wait_for_line(has("event overheat: ok, reply 200"), 20000));
+  const auto http = [&](const std::string& path, const json& body) {
+    return std::async(std::launch::async,
+                      [&cloud, path, body] { return cloud.curl("POST", path, body.dump()); });
+  };
+  auto set =
+      http("/thingmodel/set-device-property",
+           {{"product_id", kProduct}, {"device_name", "sensor-1"}, {"params", {{"interval", 2}}}});
+  CHECK(device->wait_for_line(has("property set: interval = 2 s"), 20000));
+  CHECK(set.get().value("code", -1) == 0);
+  auto call = http("/thingmodel/call-service", {{"product_id", kProduct},
+                                                {"device_name", "sensor-1"},
+                                                {"identifier", "reboot"},
+                                                {"params", {{"delay", 3}}}});
+  CHECK(device->wait_for_line(has("service reboot called (delay 3 s)"), 20000));
+  const json answer = call.get();
+  CHECK(answer.value("code", -1) == 0);
+  CHECK(answer["data"] == json{{"result", "rebooting in 3 s"}});
+  const json latest =
+      cloud.curl("GET", "/thingmodel/query-device-property?product_id=" + std::string(kProduct) +
+                            "&device_name=sensor-1");
+  CHECK(latest["data"].size() == 3);  // temperature, humidity, interval
+
+  device->signal(SIGTERM);
+  CHECK(device->wait_for_line(has("disconnected"), 20000));
+  CHECK(device->wait(20000) == 0);
+  CHECK(cloud
+            .curl("GET", "/device/detail?product_id=" + std::string(kProduct) +
+                             "&device_name=sensor-1")["data"]
+            .value("status", -1) == 0);
+
+  // --count: it stops by itself once the last report is answered.
+  std::string out;
+  CHECK(itest::run({ONENET_TELEMETRY_PATH, "--port", std::to_string(cloud.port()), "--product",
+                    kProduct, "--device", "sensor-1", "--key", cloud.device_key(), "--interval",
+                    "1", "--count", "2"},
+                   30000, &out) == 0);
+  size_t answered = 0;
+  for (size_t at = out.find("reply 200"); at != std::string::npos;
+       at = out.find("reply 200", at + 1))
+    ++answered;
+  CHECK(answered == 2);
+
+  // Flags it cannot use: one line, exit 2, nothing sent.
+  for (const char* threshold : {"nan", "inf"}) {
+    CHECK(itest::run({ONENET_TELEMETRY_PATH, "--product", kProduct, "--device", "sensor-1", "--key",
+                      cloud.device_key(), "--threshold", threshold},
+                     30000, &out) == 2);
+    CHECK(out == "onenet-telemetry: --threshold: expected a finite number (see --help)\n");
+  }
+  CHECK(cloud.stop());
+}
