@@ -82,7 +82,7 @@ inline const char* start_failure(onenet::Status status, const std::string& detai
   return detail.empty() ? onenet::to_string(status) : detail.c_str();
 }
 
-/// TLS (verifying against `cafile`, or the system store when empty) or plain TCP.
+/// TLS (verifying the server against `cafile`) or plain TCP.
 inline std::unique_ptr<onenet::platform::NativeTransport> make_transport(
     const std::string& host, uint16_t port, bool tls, const std::string& cafile) {
   std::unique_ptr<onenet::platform::NativeTransport> transport;

@@ -128,8 +128,11 @@ int main(int argc, char** argv) {
   app.add_option("--port", port, "MQTT port")
       ->default_val(1883)
       ->transform(onenet_sample::decimal());
-  app.add_flag("--tls", tls, "Use TLS");
-  app.add_option("--cafile", cafile, "CA certificate for --tls");
+  // The server is always verified: a CA is required (OneNET's own is not in system stores).
+  CLI::Option* cafile_option = app.add_option(
+      "--cafile", cafile,
+      "CA certificate (PEM) for --tls; OneNET's: platform/certs/onenet-mqtts-ca.pem");
+  app.add_flag("--tls", tls, "Use TLS (needs --cafile)")->needs(cafile_option);
   app.add_option("--product", product, "The gateway's product id")->required();
   app.add_option("--device", device, "The gateway's device name")->required();
   app.add_option("--key", key, "The gateway's device key (Base64); or env ONENET_KEY")
@@ -223,6 +226,10 @@ int main(int argc, char** argv) {
   uint64_t tick = 0;
   while (!stop_requested && (rounds == 0 || completed_rounds < rounds)) {
     gateway.poll(100);
+    if (gateway.device().state() == onenet::client::State::kIdle) {  // a setting that cannot work
+      log("stopped: %s", onenet::to_string(gateway.device().client().last_error()));
+      return 1;
+    }
     const bool connected = gateway.device().state() == onenet::client::State::kConnected;
     if (connected && !was_connected) {
       log("connected");

@@ -84,8 +84,11 @@ int main(int argc, char** argv) {
   app.add_option("--port", port, "MQTT port")
       ->default_val(1883)
       ->transform(onenet_sample::decimal());
-  app.add_flag("--tls", tls, "Use TLS");
-  app.add_option("--cafile", cafile, "CA certificate for --tls");
+  // The server is always verified: a CA is required (OneNET's own is not in system stores).
+  CLI::Option* cafile_option = app.add_option(
+      "--cafile", cafile,
+      "CA certificate (PEM) for --tls; OneNET's: platform/certs/onenet-mqtts-ca.pem");
+  app.add_flag("--tls", tls, "Use TLS (needs --cafile)")->needs(cafile_option);
   app.add_option("--product", product, "Product id")->required();
   app.add_option("--device", device, "Device name")->required();
   app.add_option("--key", key, "Device key (Base64); or env ONENET_KEY")
@@ -154,6 +157,10 @@ int main(int argc, char** argv) {
   bool overheating = false;
   while (!stop_requested && (count == 0 || reports < count)) {
     thing.poll(200);
+    if (thing.state() == onenet::client::State::kIdle) {  // a setting that cannot work
+      log("stopped: %s", onenet::to_string(thing.client().last_error()));
+      return 1;
+    }
     if (thing.state() != onenet::client::State::kConnected || clock.now_ms() < next_report)
       continue;
     next_report = clock.now_ms() + uint64_t(telemetry.interval_s) * 1000;

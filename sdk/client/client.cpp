@@ -381,7 +381,13 @@ void Client::open_transport() {
   const Status opened = transport_.open(options_.connect_timeout_ms);
   if (opened != Status::kOk) {
     transport_.close();
-    schedule_reconnect(opened);
+    // A setting that cannot work (no CA to verify with, a transport misconfigured) fails the
+    // same way at every attempt: stop, and say why, rather than retry it forever.
+    if (opened == Status::kTlsCaLoadFailed || opened == Status::kInvalidArgument) {
+      set_state(State::kIdle, opened);
+    } else {
+      schedule_reconnect(opened);
+    }
     return;
   }
   reset_link();

@@ -441,6 +441,12 @@ TEST_CASE(
                    30000, &out) == 2);
   CHECK(out ==
         "onenet-gateway: " + dir.file("bad.csv") + ":2: expected product_id,device_name,key\n");
+  // A CA it cannot load stops it, where it used to retry forever.
+  CHECK(itest::run({ONENET_GATEWAY_PATH, "--port", std::to_string(cloud.port()), "--product",
+                    kGatewayProduct, "--device", "gw-1", "--key", cloud.device_key(0),
+                    "--subdevices-file", file, "--tls", "--cafile", "/nonexistent/ca.pem"},
+                   30000, &out) == 1);
+  CHECK(out.find("stopped: TLS: the CA certificate could not be loaded") != std::string::npos);
   CHECK(cloud.stop());
 }
 

@@ -387,5 +387,16 @@ TEST_CASE("onenet-telemetry sample: reports, answers the cloud, raises overheat,
                      30000, &out) == 2);
     CHECK(out == "onenet-telemetry: --threshold: expected a finite number (see --help)\n");
   }
+  // TLS always verifies the server: without a CA it cannot. It said "system store" and then
+  // retried a CA it could not load, forever.
+  CHECK(itest::run({ONENET_TELEMETRY_PATH, "--product", kProduct, "--device", "sensor-1", "--key",
+                    cloud.device_key(), "--tls"},
+                   30000, &out) == 2);
+  CHECK(out == "onenet-telemetry: --tls requires --cafile (see --help)\n");
+  CHECK(itest::run({ONENET_TELEMETRY_PATH, "--port", std::to_string(cloud.port()), "--product",
+                    kProduct, "--device", "sensor-1", "--key", cloud.device_key(), "--tls",
+                    "--cafile", "/nonexistent/ca.pem"},
+                   30000, &out) == 1);
+  CHECK(out.find("stopped: TLS: the CA certificate could not be loaded") != std::string::npos);
   CHECK(cloud.stop());
 }

@@ -62,6 +62,27 @@ TEST_CASE("a transport that cannot open is retried after a backoff") {
   CHECK(h.transport.opens == 2);
 }
 
+TEST_CASE("a transport that can never open (no CA to verify with) stops the client, unretried") {
+  for (const Status setting : {Status::kTlsCaLoadFailed, Status::kInvalidArgument}) {
+    CAPTURE(setting);
+    Harness h;
+    h.transport.open_results = {setting};
+    REQUIRE(h.client.configure(h.options) == Status::kOk);
+    REQUIRE(h.client.start() == Status::kOk);
+    h.client.poll(0);
+    // Before, the client backed off and failed the same way at every attempt, for good.
+    CHECK(h.client.state() == State::kIdle);
+    CHECK(h.client.last_error() == setting);
+    CHECK(h.handler.reasons.back() == setting);
+    h.client.poll(0);
+    CHECK(h.transport.opens == 1);
+    // Once the setting is mended, start() connects.
+    REQUIRE(h.client.start() == Status::kOk);
+    h.client.poll(0);
+    CHECK(h.client.state() == State::kAwaitingConnack);
+  }
+}
+
 namespace {
 
 // Configures a 5-s connect timeout, starts, and sends the CONNECT: the client awaits CONNACK.

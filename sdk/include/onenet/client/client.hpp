@@ -31,8 +31,11 @@ enum class Profile : uint8_t {
 
 /// Connection states. The comment of each lists the states that can follow it.
 enum class State : uint8_t {
-  kIdle,             ///< not started, or after disconnect(). Next: kConnecting.
-  kConnecting,       ///< opening the transport at the next poll. Next: kAwaitingConnack, kBackoff.
+  kIdle,  ///< not started, or after disconnect(). Next: kConnecting.
+  /// Opening the transport at the next poll. Next: kAwaitingConnack, kBackoff, or kIdle when a
+  /// setting cannot work (kTlsCaLoadFailed, kInvalidArgument from the transport, or a CONNECT
+  /// before_connect made invalid): retrying would fail the same way.
+  kConnecting,
   kAwaitingConnack,  ///< CONNECT sent. Next: kConnected, kBackoff, kIdle.
   kConnected,        ///< session up. Next: kBackoff (link lost), kIdle (disconnect()).
   kBackoff,          ///< waiting before the next attempt. Next: kConnecting, kIdle.
