@@ -94,24 +94,22 @@ std::string check_batch_points(const ThingModel& model, const json& properties, 
                                bool history) {
   if (!properties.is_object() || !events.is_object())
     return "properties and events must be objects";
-  const char* const kHistoryShape = ": a history point is a list of {value, time}";
-  for (auto it = properties.begin(); it != properties.end(); ++it) {
-    if (history && !it.value().is_array()) return it.key() + kHistoryShape;
-    const json points = history ? it.value() : json::array({it.value()});
-    for (const json& point : points) {
-      std::string problem = model.check_property_post(json{{it.key(), point}});
-      if (!problem.empty()) return problem;
+  // Each point as its own post would be checked: {"name": {"value", "time"}}.
+  const auto check_group = [&](const json& group,
+                               std::string (ThingModel::*check_post)(const json&) const) {
+    for (auto it = group.begin(); it != group.end(); ++it) {
+      if (history && !it.value().is_array())
+        return it.key() + ": a history point is a list of {value, time}";
+      const json points = history ? it.value() : json::array({it.value()});
+      for (const json& point : points) {
+        std::string problem = (model.*check_post)(json{{it.key(), point}});
+        if (!problem.empty()) return problem;
+      }
     }
-  }
-  for (auto it = events.begin(); it != events.end(); ++it) {
-    if (history && !it.value().is_array()) return it.key() + kHistoryShape;
-    const json points = history ? it.value() : json::array({it.value()});
-    for (const json& point : points) {
-      std::string problem = model.check_event_post(json{{it.key(), point}});
-      if (!problem.empty()) return problem;
-    }
-  }
-  return {};
+    return std::string();
+  };
+  std::string problem = check_group(properties, &ThingModel::check_property_post);
+  return problem.empty() ? check_group(events, &ThingModel::check_event_post) : problem;
 }
 
 std::vector<std::string> identifiers_of(const json& params) {
