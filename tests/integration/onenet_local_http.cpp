@@ -152,6 +152,37 @@ TEST_CASE("devices: create -> detail -> list -> delete; an existing name is refu
   CHECK(cloud.stop());
 }
 
+TEST_CASE("a device deleted while online is disconnected, and cannot log in again") {
+  OnenetLocal cloud({"--seed-device", std::string(kProduct) + "/dev1"});
+  REQUIRE(cloud.start());
+  const std::string token =
+      OnenetLocal::token("products/" + std::string(kProduct) + "/devices/dev1", cloud.device_key());
+  auto device = itest::LiveClient::tcp(cloud.port(), "dev1");
+  device->options.connect.has_username = true;
+  device->options.connect.username = kProduct;
+  device->options.connect.has_password = true;
+  device->options.connect.password = std::string_view(token);
+  REQUIRE(device->connect() == Status::kOk);
+  REQUIRE(device->poll_until([&] { return device->connected(); }));
+
+  CHECK(cloud.curl("POST", "/device/delete",
+                   R"({"product_id":"Ck2AF9QD2K","device_name":"dev1"})")["code"] == 0);
+  // Before, it stayed connected (and publishing) for as long as its link lasted.
+  REQUIRE(device->poll_until(
+      [&] { return device->client().state() == onenet::client::State::kBackoff; }));
+  CHECK(device->reasons.back() == Status::kTransportClosed);
+  // Its next login is refused: the device no longer exists.
+  REQUIRE(device->poll_until(
+      [&] { return device->reasons.back() == Status::kClientConnackNotAuthorized; }));
+  CHECK(device->connects == 1);
+  bool kicked = false;
+  for (const json& e : cloud.events())
+    kicked =
+        kicked || (e.value("event", "") == "kick" && e.value("reason", "") == "device deleted");
+  CHECK(kicked);
+  CHECK(cloud.stop());
+}
+
 TEST_CASE("bad input over HTTP: wrong types and bytes that are not UTF-8 are answered") {
   OnenetLocal cloud({"--seed-device", std::string(kProduct) + "/dev1"});
   REQUIRE(cloud.start());

@@ -77,6 +77,7 @@ void set_presence(const Identity& who, bool online) {
   onenet_local::write_presence(plugin.state_dir, who.product, who.device, online);
 }
 
+// Reads the registry again if the platform has rewritten it.
 void reload_registry() {
   struct stat st {};
   if (::stat(plugin.registry_path.c_str(), &st) != 0) return;
@@ -86,11 +87,21 @@ void reload_registry() {
   }
   std::string error;
   Registry fresh;
-  if (fresh.load(plugin.registry_path, &error)) {
-    plugin.registry = std::move(fresh);
-    plugin.registry_mtime = st.st_mtim;
-  } else {
+  if (!fresh.load(plugin.registry_path, &error)) {
     log({{"event", "error"}, {"message", error}});
+    return;
+  }
+  plugin.registry = std::move(fresh);
+  plugin.registry_mtime = st.st_mtim;
+  // A device deleted over the HTTP API loses its connection, as on OneNET (its next login is
+  // refused: unknown device). Kicked at the next tick.
+  for (const auto& [client, who] : plugin.sessions) {
+    if (plugin.registry.device(who.product, who.device) != nullptr) continue;
+    log({{"event", "kick"},
+         {"product_id", who.product},
+         {"device_name", who.device},
+         {"reason", "device deleted"}});
+    plugin.to_kick.insert(who.device);
   }
 }
 
@@ -232,6 +243,7 @@ int on_acl_check(int, void* event_data, void*) {
 
 // Kicking inside an ACL callback would free a client mosquitto is still handling: kick here.
 int on_tick(int, void*, void*) {
+  reload_registry();  // devices deleted since go on to_kick
   for (const std::string& id : plugin.to_kick) mosquitto_kick_client_by_clientid(id.c_str(), false);
   plugin.to_kick.clear();
   return MOSQ_ERR_SUCCESS;
