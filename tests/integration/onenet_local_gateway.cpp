@@ -262,6 +262,16 @@ TEST_CASE("gateway: bind, log in, report, set, invoke and unbind sub-devices") {
   CHECK(rig.presence(kSubProduct, "node-3") == 0);
   CHECK(rig.gateway.online_count() == 2);
   CHECK(requests(cloud, "/thing/sub/logout").size() == 1);
+
+  // Deleting a bound sub-device tells its gateway too (it went on logging in a device gone).
+  changed_to = 0;
+  CHECK(cloud.curl("POST", "/device/delete",
+                   json{{"product_id", kSubProduct}, {"device_name", "node-4"}}.dump())
+            .value("code", -1) == 0);
+  REQUIRE(rig.poll_until([&] { return changed_to != 0; }));
+  CHECK(changed_to == 102);  // node-3 (logged out, still bound) and node-5 are left
+  CHECK(rig.gateway.state(kSubProduct, "node-4") == SubState::kUnknown);
+  CHECK(rig.gateway.online_count() == 1);
   CHECK(cloud.stop());
 }
 

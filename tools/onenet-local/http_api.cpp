@@ -209,10 +209,13 @@ HttpApi::HttpApi(Platform& platform)
         }));
 
   s.Post("/device/delete", route([this](const Caller&, const json& body, httplib::Response& res) {
+           const std::string product = onenet::model::string_member(body, "product_id");
+           const std::string device = onenet::model::string_member(body, "device_name");
+           // A sub-device leaves its gateway's topology first: the gateway hears sub/topo/change
+           // rather than go on logging in a device that is gone.
+           (void)platform_.unbind_from_cloud(product, device);
            auto guard = platform_.lock();
-           if (!platform_.registry().delete_device(
-                   onenet::model::string_member(body, "product_id"),
-                   onenet::model::string_member(body, "device_name"))) {
+           if (!platform_.registry().delete_device(product, device)) {
              return send(res, kNoDevice, "device not found");
            }
            std::string error;
