@@ -55,13 +55,13 @@ int verify_token() {
 int sign_token() {
   std::string res = options.res;
   if (!options.product.empty() || !options.device.empty()) {
-    if (!res.empty()) return bad_input("give either --res or --product with --device, not both");
-    if (options.product.empty() || options.device.empty()) {
-      return bad_input("--product and --device go together");
-    }
-    res = "products/" + options.product + "/devices/" + options.device;
+    if (!res.empty()) return bad_input("give either --res or --product (and --device), not both");
+    if (options.product.empty()) return bad_input("--device needs --product");
+    // --product alone: the product-level res, signed with the product's access key (section 1).
+    res = "products/" + options.product;
+    if (!options.device.empty()) res += "/devices/" + options.device;
   }
-  if (res.empty()) return bad_input("--res (or --product with --device) is required");
+  if (res.empty()) return bad_input("--res (or --product, with --device for a device) is required");
 
   const onenet::Result<onenet::auth::Method> method = onenet::auth::parse_method(options.method);
   if (!method) return bad_input("--method", method.status());
@@ -98,7 +98,9 @@ int sign_token() {
 CLI::App* add_token_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("token", "Sign a OneNET token, or verify one (--verify)");
   cmd->add_option("--res", options.res, "Resource, e.g. products/{pid}/devices/{name}");
-  cmd->add_option("--product", options.product, "Product id (with --device: the device res)");
+  cmd->add_option(
+      "--product", options.product,
+      "Product id: res products/{pid} (a product token), or with --device the device's");
   cmd->add_option("--device", options.device, "Device name (with --product)");
   cmd->add_option("--key", options.key, "Access key (Base64); or env ONENET_KEY")
       ->envname("ONENET_KEY")

@@ -11,6 +11,9 @@ v2='version=2018-10-31&res=products%2FCk2AF9QD2K%2Fdevices%2Ftest&et=32472115200
 
 check "V2 exactly" "$v2" "$("$cli" token --key "$key" --res products/Ck2AF9QD2K/devices/test --et 32472115200 --method sha1)"
 check "--product/--device shorthand" "$v2" "$("$cli" token --key "$key" --product Ck2AF9QD2K --device test --et 32472115200 --method sha1)"
+# --product alone: a product-level token (onenet-protocol.md vector D1). It used to be refused.
+d1='version=2018-10-31&res=products%2FCk2AF9QD2K&et=1700000000&method=sha1&sign=3C81sbyItVGrMOxPXonppd9fFOg%3D'
+check "--product alone signs the product res (D1)" "$d1" "$("$cli" token --key "$key" --product Ck2AF9QD2K --et 1700000000 --method sha1 2>/dev/null)"
 # Leading zeros are decimal, not octal (CLI11 alone would read 032472115200 in base 8).
 check "--et with leading zeros" "$v2" "$("$cli" token --key "$key" --res products/Ck2AF9QD2K/devices/test --et 032472115200 --method sha1)"
 check "key from ONENET_KEY" "$v2" "$(ONENET_KEY="$key" "$cli" token --res products/Ck2AF9QD2K/devices/test --et 32472115200 --method sha1)"
@@ -38,7 +41,8 @@ check "ttl token verifies" "valid" "$("$cli" token --verify "$ttl_token" --key "
 for bad in "--key not-base64! --res products/P/devices/D" "--key $key --res products/P/devices/D --method sha512" \
            "--key $key --res products" "--key $key" "--key $key --res a/b --et 5 --ttl 5" "--res a/b" \
            "--key $key --res a/b --bogus" "--key $key --res a/b --et -5" "--key $key --res a/b --ttl -5" \
-           "--key $key --res a/b --et 99999999999999999999" "--key $key --res a/b --ttl 0x10"; do
+           "--key $key --res a/b --et 99999999999999999999" "--key $key --res a/b --ttl 0x10" \
+           "--key $key --device d" "--key $key --product p --res a/b"; do
   err=$("$cli" token $bad 2>&1 >/dev/null); rc=$?
   lines=$(printf '%s\n' "$err" | wc -l)
   check "bad input [$bad] exits 2 with one line" "2/1" "$rc/$lines"
