@@ -95,6 +95,11 @@ Status Gateway::add(const SubDeviceConfig& config, SubDeviceHandler* handler) {
     last_error_ = "sub-device " + key + " was added already";
     return Status::kInvalidArgument;
   }
+  if (subs_.size() >= kMaxSubDevices) {
+    last_error_ = "sub-device " + key + ": a gateway has at most " +
+                  std::to_string(kMaxSubDevices) + " sub-devices on OneNET";
+    return Status::kInvalidArgument;
+  }
   // The key signs sasTokens: sign one now rather than fail at the first bind.
   char token[kSasTokenCapacity];
   const Result<size_t> signed_token = sign_sas_token(config, token);

@@ -265,8 +265,9 @@ TEST_CASE("gateway: bind, log in, report, set, invoke and unbind sub-devices") {
 
   // Deleting a bound sub-device tells its gateway too (it went on logging in a device gone).
   changed_to = 0;
-  CHECK(cloud.curl("POST", "/device/delete",
-                   json{{"product_id", kSubProduct}, {"device_name", "node-4"}}.dump())
+  CHECK(cloud
+            .curl("POST", "/device/delete",
+                  json{{"product_id", kSubProduct}, {"device_name", "node-4"}}.dump())
             .value("code", -1) == 0);
   REQUIRE(rig.poll_until([&] { return changed_to != 0; }));
   CHECK(changed_to == 102);  // node-3 (logged out, still bound) and node-5 are left
@@ -302,6 +303,26 @@ TEST_CASE("gateway: an unbound sub-device is refused, and so is reporting for it
             nullptr) == Status::kModelInvalidValue);
   CHECK(rig.gateway.last_error().find("temperature") != std::string::npos);
   CHECK(requests(cloud, "/thing/pack/post").size() == 1);
+  CHECK(cloud.stop());
+}
+
+TEST_CASE("gateway: a bind beyond the cloud's sub-device limit is refused, the others stand") {
+  // OneNET's limit is 1500 a gateway; --max-subdevices lowers it so a test can reach it.
+  std::vector<std::string> args = seeds(3);
+  args.insert(args.end(), {"--max-subdevices", "2"});
+  OnenetLocal cloud(args);
+  REQUIRE(cloud.start());
+  Rig rig(cloud);
+  rig.add_nodes(3);
+  REQUIRE(rig.start());
+  rig.gateway.bind_and_login_all();
+  REQUIRE(rig.poll_until([&] {
+    return rig.gateway.online_count() == 2 &&
+           rig.gateway.state(kSubProduct, "node-3") == SubState::kRefused;
+  }));
+  CHECK(rig.nodes[2].last_reply.code == 400);
+  CHECK(rig.nodes[2].last_reply.msg == "a gateway binds at most 2 sub-devices");
+  CHECK(rig.presence(kSubProduct, "node-3") == 2);  // never online
   CHECK(cloud.stop());
 }
 

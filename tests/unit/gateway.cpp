@@ -350,6 +350,18 @@ TEST_CASE("gateway: bad sub-devices are refused when added") {
   CHECK(h.gateway.size() == 0);
 }
 
+TEST_CASE("gateway: at most kMaxSubDevices sub-devices, OneNET's limit per gateway") {
+  GatewayHarness h;
+  for (size_t i = 1; i <= onenet::gateway::kMaxSubDevices; ++i)
+    REQUIRE(h.gateway.add({"SubPid", "s" + std::to_string(i), kKey}) == Status::kOk);
+  CHECK(h.gateway.add({"SubPid", "one-more", kKey}) == Status::kInvalidArgument);
+  CHECK(h.gateway.last_error() ==
+        "sub-device SubPid/one-more: a gateway has at most 1500 sub-devices on OneNET");
+  // A place freed is a place again.
+  REQUIRE(h.gateway.remove("SubPid", "s1") == Status::kOk);
+  CHECK(h.gateway.add({"SubPid", "one-more", kKey}) == Status::kOk);
+}
+
 TEST_CASE("gateway: the gateway is not its own sub-device, added before start() or after") {
   GatewayHarness h;
   // Before start() the gateway's identity is not known yet: start() finds it.

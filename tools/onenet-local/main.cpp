@@ -39,6 +39,7 @@ struct Options {
   std::string log;
   std::string plugin;
   std::string mosquitto = "mosquitto";
+  size_t max_subdevices = 1500;
 };
 
 [[noreturn]] void die(const std::string& message) {
@@ -133,6 +134,10 @@ int main(int argc, char** argv) {
   app.add_option("--plugin", o.plugin,
                  "Path of onenet_local_plugin.so (default: beside this program)");
   app.add_option("--mosquitto", o.mosquitto, "mosquitto executable")->default_val("mosquitto");
+  app.add_option("--max-subdevices", o.max_subdevices,
+                 "Sub-devices a gateway may bind (OneNET's limit, the default: 1500)")
+      ->default_val(1500)
+      ->check(CLI::Range(size_t{1}, size_t{1000000}));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -161,6 +166,7 @@ int main(int argc, char** argv) {
 
   onenet_local::reset_presence(o.data_dir);
   onenet_local::Platform platform(registry_path, o.log, secret, o.data_dir);
+  platform.set_max_subdevices(o.max_subdevices);
   json seeded = json::array();
   {
     auto guard = platform.lock();

@@ -422,6 +422,12 @@ json Platform::answer_topology(const onenet::model::TopicParts& topic, const jso
         if (topic.operation == Operation::kTopoAdd) {
           if (key == gateway)
             return error_body(kCodeBadRequest, "a gateway cannot be its own sub-device");
+          if (registry_.gateway_of(key) != gateway &&
+              registry_.subdevice_count(gateway) >= max_subdevices_) {
+            return error_body(
+                kCodeBadRequest,
+                "a gateway binds at most " + std::to_string(max_subdevices_) + " sub-devices");
+          }
           registry_.bind(gateway, key);
         } else {
           registry_.unbind(gateway, key);

@@ -59,6 +59,8 @@ class Platform : public onenet::client::Handler {
   const onenet::model::ThingModel* thing_model(
       const std::string& product_id) const;  ///< with lock()
   void set_thing_model(const std::string& product_id, onenet::model::ThingModel model);
+  /// How many sub-devices topo/add lets one gateway bind (OneNET's limit: 1500). Before start().
+  void set_max_subdevices(size_t limit) { max_subdevices_ = limit; }
   DeviceState& state(const std::string& product_id,
                      const std::string& device_name);  ///< with lock()
   /// 1 online, 0 offline, 2 never connected. A sub-device is online while logged in through a
@@ -111,6 +113,7 @@ class Platform : public onenet::client::Handler {
   std::map<std::string, std::shared_ptr<Pending>> pending_;  // request id -> waiter
   uint64_t request_counter_ = 0;
   bool connected_ = false;
+  size_t max_subdevices_ = 1500;  // topo/add's limit per gateway (set_max_subdevices)
 
   std::unique_ptr<onenet::platform::TcpTransport> transport_;
   onenet::platform::SystemClock clock_;

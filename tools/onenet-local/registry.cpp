@@ -225,6 +225,11 @@ bool Registry::unbind(const std::string& gateway, const std::string& sub) {
   return it != topology_.end() && it->second.erase(sub) > 0;
 }
 
+size_t Registry::subdevice_count(const std::string& gateway) const {
+  const auto it = topology_.find(gateway);
+  return it == topology_.end() ? 0 : it->second.size();
+}
+
 std::vector<std::string> Registry::subdevices(const std::string& gateway) const {
   const auto it = topology_.find(gateway);
   if (it == topology_.end()) return {};

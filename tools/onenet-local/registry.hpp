@@ -53,6 +53,7 @@ class Registry {
   bool bind(const std::string& gateway, const std::string& sub);
   bool unbind(const std::string& gateway, const std::string& sub);
   std::vector<std::string> subdevices(const std::string& gateway) const;
+  size_t subdevice_count(const std::string& gateway) const;
   /// The gateway a sub-device is bound to, or "".
   std::string gateway_of(const std::string& sub) const;
 

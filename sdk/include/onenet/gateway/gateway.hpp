@@ -62,6 +62,9 @@ class SubDeviceHandler {
   virtual void on_state(SubState /*state*/, const model::Reply& /*reply*/) {}
 };
 
+/// The most sub-devices one gateway may have in OneNET's topology (onenet-protocol.md 4.5).
+constexpr size_t kMaxSubDevices = 1500;
+
 struct GatewayOptions {
   model::DeviceOptions device;  ///< the gateway's own identity and connection
   /// Sub/login requests per second (OneNET bans bursts); topo/add is paced the same way.
@@ -109,8 +112,8 @@ class Gateway : public model::GatewayListener {
   model::Device& device() { return device_; }
 
   /// Registers a sub-device (no traffic). `handler` is borrowed (null: default answers).
-  /// kInvalidArgument for ids model::valid_name() refuses, the gateway itself or a duplicate
-  /// (last_error() says which); auth statuses for a bad key.
+  /// kInvalidArgument for ids model::valid_name() refuses, the gateway itself, a duplicate or
+  /// one past kMaxSubDevices (last_error() says which); auth statuses for a bad key.
   Status add(const SubDeviceConfig& config, SubDeviceHandler* handler = nullptr);
   /// Forgets a sub-device locally (no traffic; unbind() first to leave the topology).
   Status remove(const std::string& product_id, const std::string& device_name);
