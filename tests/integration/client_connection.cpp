@@ -70,10 +70,7 @@ TEST_CASE("a wrong password is refused with its own status") {
   Mosquitto broker({.password = true});
   REQUIRE(broker.start());
   auto c = LiveClient::tcp(broker.port(), "pw");
-  c->options.connect.has_username = true;
-  c->options.connect.username = "user";
-  c->options.connect.has_password = true;
-  c->options.connect.password = std::string_view("wrong");
+  c->log_in_as("user", "wrong");
   c->options.auto_reconnect = false;
   REQUIRE(c->connect() == Status::kOk);
   REQUIRE(c->poll_until([&] { return c->client().state() == State::kIdle; }));
@@ -81,10 +78,7 @@ TEST_CASE("a wrong password is refused with its own status") {
   CHECK(c->client().last_error() == Status::kClientConnackNotAuthorized);
 
   auto good = LiveClient::tcp(broker.port(), "pw2");
-  good->options.connect.has_username = true;
-  good->options.connect.username = "user";
-  good->options.connect.has_password = true;
-  good->options.connect.password = std::string_view("secret");
+  good->log_in_as("user", "secret");
   REQUIRE(good->connect() == Status::kOk);
   CHECK(good->poll_until([&] { return good->connected(); }));
 }

@@ -20,9 +20,9 @@ std::string own(const std::string& device, const std::string& rest = "thing/prop
 }
 
 std::vector<std::string> login(const OnenetLocal& cloud, const std::string& device,
-                               const std::string& password) {
+                               const std::string& password, const std::string& product = kProduct) {
   return {"-h", "127.0.0.1", "-p", std::to_string(cloud.port()),
-          "-i", device,      "-u", kProduct,
+          "-i", device,      "-u", product,
           "-P", password,    "-k", "60"};
 }
 
@@ -173,10 +173,7 @@ TEST_CASE("a second login of the same device kicks the first") {
   const std::string token =
       OnenetLocal::token("products/" + std::string(kProduct) + "/devices/dev1", cloud.device_key());
   auto first = itest::LiveClient::tcp(cloud.port(), "dev1");
-  first->options.connect.has_username = true;
-  first->options.connect.username = kProduct;
-  first->options.connect.has_password = true;
-  first->options.connect.password = std::string_view(token);
+  first->log_in_as(kProduct, token);
   first->options.backoff_initial_ms = 60000;  // stay down once kicked, so the test sees it
   first->options.backoff_max_ms = 60000;
   REQUIRE(first->connect() == onenet::Status::kOk);
@@ -196,33 +193,16 @@ TEST_CASE("a namesake from another product is refused while the device is online
   const std::string token =
       OnenetLocal::token("products/" + std::string(kProduct) + "/devices/dev1", cloud.device_key());
   auto first = itest::LiveClient::tcp(cloud.port(), "dev1");
-  first->options.connect.has_username = true;
-  first->options.connect.username = kProduct;
-  first->options.connect.has_password = true;
-  first->options.connect.password = std::string_view(token);
+  first->log_in_as(kProduct, token);
   REQUIRE(first->connect() == onenet::Status::kOk);
   REQUIRE(first->poll_until([&] { return first->connected(); }));
 
   // Before, mosquitto gave dev1's session to the namesake: each kicked the other in turn.
   const std::string other =
       OnenetLocal::token("products/OtherProd1/devices/dev1", cloud.device_key(1));
-  std::vector<std::string> args = {"mosquitto_pub",
-                                   "-h",
-                                   "127.0.0.1",
-                                   "-p",
-                                   std::to_string(cloud.port()),
-                                   "-i",
-                                   "dev1",
-                                   "-u",
-                                   "OtherProd1",
-                                   "-P",
-                                   other,
-                                   "-k",
-                                   "60",
-                                   "-t",
-                                   "$sys/OtherProd1/dev1/thing/property/post",
-                                   "-m",
-                                   "{}"};
+  const std::vector<std::string> args =
+      cat({"mosquitto_pub"}, cat(login(cloud, "dev1", other, "OtherProd1"),
+                                 {"-t", "$sys/OtherProd1/dev1/thing/property/post", "-m", "{}"}));
   std::string output;
   CHECK(run(args, 30000, &output) != 0);
   CHECK(output.find("not authorised") != std::string::npos);

@@ -20,13 +20,10 @@ constexpr const char* kProduct = "Ck2AF9QD2K";
 struct Responder : itest::LiveClient {
   Responder(uint16_t port, const std::string& device, const std::string& key)
       : LiveClient(std::make_unique<onenet::platform::TcpTransport>("127.0.0.1", port), device),
-        token_(OnenetLocal::token("products/" + std::string(kProduct) + "/devices/" + device, key)),
         device_(device) {
     options.profile = onenet::client::Profile::kOneNet;
-    options.connect.has_username = true;
-    options.connect.username = kProduct;
-    options.connect.has_password = true;
-    options.connect.password = std::string_view(token_);
+    log_in_as(kProduct,
+              OnenetLocal::token("products/" + std::string(kProduct) + "/devices/" + device, key));
     options.connect.keep_alive_seconds = 60;
   }
   bool start() {
@@ -56,7 +53,6 @@ struct Responder : itest::LiveClient {
   json data;
 
  private:
-  std::string token_;
   std::string device_;
   std::string filter_;
 };
@@ -158,10 +154,7 @@ TEST_CASE("a device deleted while online is disconnected, and cannot log in agai
   const std::string token =
       OnenetLocal::token("products/" + std::string(kProduct) + "/devices/dev1", cloud.device_key());
   auto device = itest::LiveClient::tcp(cloud.port(), "dev1");
-  device->options.connect.has_username = true;
-  device->options.connect.username = kProduct;
-  device->options.connect.has_password = true;
-  device->options.connect.password = std::string_view(token);
+  device->log_in_as(kProduct, token);
   REQUIRE(device->connect() == Status::kOk);
   REQUIRE(device->poll_until([&] { return device->connected(); }));
 

@@ -3,6 +3,7 @@
 #include <set>
 
 #include "client_fixture.hpp"
+#include "model_fixture.hpp"
 #include "onenet/gateway/gateway.hpp"
 #include "onenet/platform/hmac.hpp"
 
@@ -121,6 +122,15 @@ struct GatewayHarness {
       REQUIRE(gateway.add({"SubPid", "s" + std::to_string(i), kKey}, &sub_handler) == Status::kOk);
     }
   }
+  // The cloud invokes s1's `reboot` service with `input` (sub/service/invoke, section 4.5).
+  void invoke_reboot(const std::string& id, const json& input) {
+    deliver_json("$sys/GwPid/gw/thing/sub/service/invoke", {{"id", id},
+                                                            {"params",
+                                                             {{"productID", "SubPid"},
+                                                              {"deviceName", "s1"},
+                                                              {"identifier", "reboot"},
+                                                              {"input", input}}}});
+  }
   // login() for s1..s`count`, in order.
   void login_subs(int count) {
     for (int i = 1; i <= count; ++i)
@@ -226,12 +236,7 @@ TEST_CASE("gateway: sub-device commands are answered with section 4.5's shapes")
   h.add_subs(1);
   h.connect();
   h.published();
-  h.deliver_json("$sys/GwPid/gw/thing/sub/service/invoke", {{"id", "77"},
-                                                            {"params",
-                                                             {{"productID", "SubPid"},
-                                                              {"deviceName", "s1"},
-                                                              {"identifier", "reboot"},
-                                                              {"input", {{"delay", 2}}}}}});
+  h.invoke_reboot("77", {{"delay", 2}});
   auto sent = h.published();
   REQUIRE(sent.size() == 1);
   CHECK(sent[0].first == "$sys/GwPid/gw/thing/sub/service/invoke_reply");
@@ -271,15 +276,12 @@ TEST_CASE("gateway: sub-device commands are answered with section 4.5's shapes")
 }
 
 TEST_CASE("gateway: a sub-device's reply its product's thing model refuses goes out as code 100") {
-  onenet::model::ThingModel model;
-  std::string error;
-  REQUIRE(model.load(R"({"properties":[
+  const onenet::model::ThingModel model = model_test::model_of(R"({"properties":[
       {"identifier":"a","accessMode":"r","dataType":{"type":"int32","specs":{"max":"5"}}}],
     "services":[{"identifier":"reboot",
       "inputData":[{"identifier":"delay","dataType":{"type":"int32"}}],
       "outputData":[{"identifier":"echo","dataType":{"type":"struct","specs":[
-        {"identifier":"delay","dataType":{"type":"int32"}}]}}]}]})",
-                     &error));
+        {"identifier":"delay","dataType":{"type":"int32"}}]}}]}]})");
   GatewayHarness h;
   h.options.thing_models["SubPid"] = &model;
   h.add_subs(1);
@@ -298,12 +300,7 @@ TEST_CASE("gateway: a sub-device's reply its product's thing model refuses goes 
   CHECK(h.gateway.last_error() == sent[0].second.value("msg", ""));
 
   // Its service output, {"echo": input}, matches reboot's: answered as it was made.
-  h.deliver_json("$sys/GwPid/gw/thing/sub/service/invoke", {{"id", "77"},
-                                                            {"params",
-                                                             {{"productID", "SubPid"},
-                                                              {"deviceName", "s1"},
-                                                              {"identifier", "reboot"},
-                                                              {"input", {{"delay", 2}}}}}});
+  h.invoke_reboot("77", {{"delay", 2}});
   sent = h.published();
   REQUIRE(sent.size() == 1);
   CHECK(sent[0].second["code"] == 200);
@@ -311,11 +308,9 @@ TEST_CASE("gateway: a sub-device's reply its product's thing model refuses goes 
 }
 
 TEST_CASE("gateway: a history report whose event is not a list of points is refused") {
-  onenet::model::ThingModel model;
-  std::string error;
-  REQUIRE(model.load(R"({"events":[{"identifier":"alarm","outputData":[
-      {"identifier":"level","dataType":{"type":"int32"}}]}]})",
-                     &error));
+  const onenet::model::ThingModel model =
+      model_test::model_of(R"({"events":[{"identifier":"alarm","outputData":[
+      {"identifier":"level","dataType":{"type":"int32"}}]}]})");
   GatewayHarness h;
   h.options.thing_models["SubPid"] = &model;
   h.add_subs(1);

@@ -3,6 +3,7 @@
 #include <map>
 
 #include "client_fixture.hpp"
+#include "model_fixture.hpp"
 #include "onenet/model/device.hpp"
 #include "onenet/platform/hmac.hpp"
 
@@ -331,14 +332,11 @@ TEST_CASE("commands: property set, property get and service invoke are answered 
 }
 
 TEST_CASE("a handler's successful reply the thing model refuses goes out as code 100") {
-  onenet::model::ThingModel model;
-  std::string error;
-  REQUIRE(model.load(R"({"properties":[
+  const onenet::model::ThingModel model = model_test::model_of(R"({"properties":[
       {"identifier":"interval","accessMode":"rw","dataType":{"type":"int32"}}],
     "services":[{"identifier":"reboot","inputData":[
       {"identifier":"delay","dataType":{"type":"int32"}}],
-      "outputData":[{"identifier":"ok","dataType":{"type":"bool"}}]}]})",
-                     &error));
+      "outputData":[{"identifier":"ok","dataType":{"type":"bool"}}]}]})");
   DeviceHarness h;
   h.options.thing_model = &model;
   h.connect();
@@ -369,11 +367,8 @@ TEST_CASE("a handler's successful reply the thing model refuses goes out as code
 }
 
 TEST_CASE("desired get and delete name only the model's properties when a model is loaded") {
-  onenet::model::ThingModel model;
-  std::string error;
-  REQUIRE(model.load(
-      R"({"properties":[{"identifier":"interval","accessMode":"rw","dataType":{"type":"int32"}}]})",
-      &error));
+  const onenet::model::ThingModel model = model_test::model_of(
+      R"({"properties":[{"identifier":"interval","accessMode":"rw","dataType":{"type":"int32"}}]})");
   DeviceHarness h;
   h.options.thing_model = &model;
   h.connect();
@@ -391,13 +386,10 @@ TEST_CASE("desired get and delete name only the model's properties when a model 
 }
 
 TEST_CASE("pack/post and history/post: the device's own entries are checked against the model") {
-  onenet::model::ThingModel model;
-  std::string error;
-  REQUIRE(model.load(R"({"properties":[
+  const onenet::model::ThingModel model = model_test::model_of(R"({"properties":[
       {"identifier":"t","accessMode":"r","dataType":{"type":"int32","specs":{"max":"50"}}}],
     "events":[{"identifier":"alarm","outputData":[
-      {"identifier":"level","dataType":{"type":"int32"}}]}]})",
-                     &error));
+      {"identifier":"level","dataType":{"type":"int32"}}]}]})");
   DeviceHarness h;
   h.options.thing_model = &model;
   h.connect();
@@ -431,13 +423,10 @@ TEST_CASE("pack/post and history/post: the device's own entries are checked agai
 }
 
 TEST_CASE("check_reply: property/get data and service output against the model") {
-  onenet::model::ThingModel model;
-  std::string error;
-  REQUIRE(model.load(R"({"properties":[
+  const onenet::model::ThingModel model = model_test::model_of(R"({"properties":[
       {"identifier":"t","accessMode":"r","dataType":{"type":"float","specs":{"min":"-40","max":"85"}}}],
     "services":[{"identifier":"reboot","outputData":[
-      {"identifier":"ok","dataType":{"type":"bool"}}]}]})",
-                     &error));
+      {"identifier":"ok","dataType":{"type":"bool"}}]}]})");
   using onenet::model::check_reply;
   using onenet::model::Operation;
   using onenet::model::Reply;

@@ -58,6 +58,16 @@ class LiveClient : public onenet::client::Handler {
         std::make_unique<onenet::platform::TcpTransport>("127.0.0.1", port), id, sizes);
   }
 
+  /// CONNECT with a user name and password (kept here: the options only point at them).
+  void log_in_as(std::string username, std::string password) {
+    username_ = std::move(username);
+    password_ = std::move(password);
+    options.connect.has_username = true;
+    options.connect.username = username_;
+    options.connect.has_password = true;
+    options.connect.password = std::string_view(password_);
+  }
+
   onenet::Status connect() {
     const onenet::Status configured = client_->configure(options);
     if (configured != onenet::Status::kOk) return configured;
@@ -120,6 +130,7 @@ class LiveClient : public onenet::client::Handler {
  private:
   std::unique_ptr<onenet::platform::NativeTransport> transport_;
   std::string client_id_;
+  std::string username_, password_;  // see log_in_as
   onenet::platform::SystemClock clock_;
   std::vector<uint8_t> rx_, tx_, outbox_;
   std::vector<onenet::client::InflightEntry> inflight_;
