@@ -66,6 +66,18 @@ std::future<ModelResult> DeviceRunner::get_desired(std::vector<std::string> iden
       });
 }
 
+std::future<ModelResult> DeviceRunner::delete_desired(std::map<std::string, int> versions) {
+  return submit([versions = std::move(versions)](model::Device& d, model::ReplyCallback done) {
+    return d.delete_desired(versions, std::move(done));
+  });
+}
+
+std::future<ModelResult> DeviceRunner::post_batch(nlohmann::json params, bool history) {
+  return submit([params = std::move(params), history](model::Device& d, model::ReplyCallback done) {
+    return d.post_batch(params, history, std::move(done));
+  });
+}
+
 std::future<ModelResult> DeviceRunner::request(model::Operation operation, nlohmann::json params) {
   return submit(
       [operation, params = std::move(params)](model::Device& d, model::ReplyCallback done) {

@@ -315,6 +315,27 @@ TEST_CASE("Linux: DeviceRunner answers with futures, from any thread") {
   const auto refused = runner.post_properties({{"temperature", "hot"}}).get();
   CHECK(refused.status == Status::kModelInvalidValue);
   CHECK(refused.error.find("expected a number") != std::string::npos);
+  // Every request of model::Device has its future: batches and desired values too.
+  const auto batch =
+      runner.post_batch(json::array({{{"properties", {{"humidity", {{"value", 40.0}}}}}}}), false)
+          .get();
+  CHECK(batch.status == Status::kOk);
+  CHECK(batch.reply.code == 200);
+  const auto history =
+      runner
+          .post_batch(
+              json::array(
+                  {{{"properties",
+                     {{"humidity",
+                       {{{"value", 41.0}, {"time", 1000}}, {{"value", 42.0}, {"time", 2000}}}}}}}}),
+              true)
+          .get();
+  CHECK(history.status == Status::kOk);
+  CHECK(history.reply.code == 200);
+  const auto deleted = runner.delete_desired({{"interval", -1}}).get();
+  CHECK(deleted.status == Status::kOk);
+  CHECK(deleted.reply.code == 200);
+  CHECK(runner.delete_desired({{"nope", -1}}).get().status == Status::kModelInvalidValue);
   runner.stop();
   auto after_stop = runner.post_properties({{"temperature", 21.0}});  // nobody would run it
   REQUIRE(after_stop.wait_for(std::chrono::seconds(0)) == std::future_status::ready);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <future>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,9 @@ class DeviceRunner {
   std::future<ModelResult> post_event(std::string identifier, nlohmann::json output,
                                       int64_t time_ms = 0);
   std::future<ModelResult> get_desired(std::vector<std::string> identifiers);
+  std::future<ModelResult> delete_desired(std::map<std::string, int> versions);
+  /// pack/post (history = false) or history/post.
+  std::future<ModelResult> post_batch(nlohmann::json params, bool history);
   /// Any uplink operation (the others' building block).
   std::future<ModelResult> request(model::Operation operation, nlohmann::json params);
 
