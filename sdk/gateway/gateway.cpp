@@ -47,6 +47,7 @@ Gateway::Gateway(port::Transport& transport, port::Clock& clock, port::RandomFun
 Gateway::~Gateway() = default;
 
 Status Gateway::start(const GatewayOptions& options) {
+  if (device_.state() != client::State::kIdle) return Status::kClientBusy;  // as Device::start
   last_error_.clear();
   if (options.logins_per_second == 0 || options.max_in_flight == 0) return Status::kInvalidArgument;
   // add() can check this only once the gateway's identity is known: sub-devices added before

@@ -130,6 +130,8 @@ Device::Device(port::Transport& transport, port::Clock& clock, port::RandomFunct
       commands_(commands) {}
 
 Status Device::start(const DeviceOptions& options) {
+  // The running client points into options_ and token_: they must not change under it.
+  if (client_.state() != client::State::kIdle) return Status::kClientBusy;
   options_ = options;
   last_error_.clear();
   // Said in these words: the token's check would catch them too, but it speaks of `res`.

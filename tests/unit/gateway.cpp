@@ -367,6 +367,10 @@ TEST_CASE("gateway: the gateway is not its own sub-device, added before start() 
   REQUIRE(h.gateway.remove("GwPid", "gw") == Status::kOk);
   h.connect();
   CHECK(h.gateway.last_error().empty());
+  // Started, it is not started again: its options stay those in use.
+  onenet::gateway::GatewayOptions other = h.options;
+  other.logins_per_second = 0;
+  CHECK(h.gateway.start(other) == Status::kClientBusy);
   CHECK(h.gateway.add({"GwPid", "gw", kKey}) == Status::kInvalidArgument);
   CHECK(h.gateway.last_error() == "sub-device GwPid/gw is the gateway itself");
 }

@@ -504,6 +504,26 @@ TEST_CASE("start refuses a bad key and OneNET-breaking settings") {
   CHECK(k.device.start(k.options) == Status::kClientRuleKeepAlive);
 }
 
+TEST_CASE("start while started is refused and changes nothing; after disconnect it restarts") {
+  DeviceHarness h;
+  const std::string password = h.connect();
+  onenet::model::DeviceOptions other = h.options;
+  other.device_name = "other";
+  other.token_ttl_seconds = 60;
+  // Before, it replaced the options and the token the running client was pointing into.
+  CHECK(h.device.start(other) == Status::kClientBusy);
+  REQUIRE(h.device.post_properties({{"t", 1}}, nullptr).ok());
+  CHECK(h.sent().first == "$sys/Pid/dev/thing/property/post");
+  REQUIRE(h.device.disconnect() == Status::kOk);
+  h.transport.take_packets();
+  REQUIRE(h.device.start(other) == Status::kOk);
+  h.device.poll(0);
+  auto packets = h.transport.take_packets();
+  REQUIRE(packets.size() == 1);
+  CHECK(packets[0].connect.client_id == "other");
+  CHECK(packets[0].connect.password.as_text() != password);
+}
+
 TEST_CASE("start names a product id or device name OneNET does not allow") {
   for (const std::string& bad :
        std::vector<std::string>{"bad name", "", "a/b", "d\u00e9vice", std::string(65, 'x')}) {

@@ -100,7 +100,8 @@ class Gateway : public model::GatewayListener {
           model::CommandHandler& commands);
   ~Gateway() override;
 
-  /// Starts the gateway's own connection. kInvalidArgument for a zero pace or in-flight limit,
+  /// Starts the gateway's own connection. kClientBusy when already started (nothing changes).
+  /// kInvalidArgument for a zero pace or in-flight limit,
   /// or when a sub-device added before is the gateway itself (last_error() says so); otherwise
   /// what Device::start returns (see device().last_error()).
   Status start(const GatewayOptions& options);

@@ -150,7 +150,8 @@ class Device : public client::Handler {
          port::HmacFunction hmac, uint64_t (*unix_seconds)(), const client::Storage& storage,
          CommandHandler& commands);
 
-  /// Validates the options (key, names, OneNET rules) and starts connecting. kInvalidArgument
+  /// Validates the options (key, names, OneNET rules) and starts connecting. kClientBusy until
+  /// disconnect() when already started (the options in use stay as they are). kInvalidArgument
   /// for a product id or device name valid_name() refuses (last_error() says which), an auth
   /// status for a bad key, a client status for settings OneNET forbids.
   Status start(const DeviceOptions& options);
