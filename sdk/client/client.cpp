@@ -306,7 +306,7 @@ Status Client::check_filter_rules(std::string_view filter, QoS qos) const {
   const size_t level4 =
       5 + options_.connect.username.size() + 1 + options_.connect.client_id.size() + 1;
   const char first = filter[level4];
-  if (first == '+' || first == '#') return Status::kClientRuleTopic;
+  if (first == '+' || first == '#') return Status::kClientRuleWildcard;
   return Status::kOk;
 }
 

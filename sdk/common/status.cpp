@@ -116,6 +116,9 @@ const char* to_string(Status status) {
       return "OneNET profile: keep-alive must be 10..1800 seconds";
     case Status::kClientRuleTopic:
       return "OneNET profile: topic outside this device's $sys/{pid}/{device}/ space";
+    case Status::kClientRuleWildcard:
+      return "OneNET profile: no wildcard before the fifth level ($sys/{pid}/{device}/thing/# is "
+             "the widest filter)";
     case Status::kClientRuleSubscriptionCount:
       return "OneNET profile: at most 10 subscriptions per session";
     case Status::kClientRuleCleanSession:

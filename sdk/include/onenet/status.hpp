@@ -82,6 +82,7 @@ enum class Status : uint16_t {
   kClientSessionLost = 422,
   kClientSubscribeRefused = 423,
   kClientMessageTooLarge = 424,
+  kClientRuleWildcard = 425,
 
   // Transport and platform (5xx).
   kTransportResolveFailed = 500,
