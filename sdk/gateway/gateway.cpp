@@ -50,6 +50,10 @@ Status Gateway::start(const GatewayOptions& options) {
   if (device_.state() != client::State::kIdle) return Status::kClientBusy;  // as Device::start
   last_error_.clear();
   if (options.logins_per_second == 0 || options.max_in_flight == 0) return Status::kInvalidArgument;
+  if (options.sas_token_ttl_seconds == 0) {  // every sasToken would expire as it is signed
+    last_error_ = "sas_token_ttl_seconds: must be above 0";
+    return Status::kInvalidArgument;
+  }
   // add() can check this only once the gateway's identity is known: sub-devices added before
   // start() are checked here.
   const std::string self = key_of(options.device.product_id, options.device.device_name);

@@ -142,6 +142,13 @@ Status Device::start(const DeviceOptions& options) {
       return Status::kInvalidArgument;
     }
   }
+  // Zero would make every login token expire as it is signed, or every request time out as it
+  // is sent.
+  if (options.token_ttl_seconds == 0 || options.request_timeout_ms == 0) {
+    last_error_ = options.token_ttl_seconds == 0 ? "token_ttl_seconds: must be above 0"
+                                                 : "request_timeout_ms: must be above 0";
+    return Status::kInvalidArgument;
+  }
   auth::TokenRequest token;
   const std::string resource = "products/" + options.product_id + "/devices/" + options.device_name;
   token.resource = resource;

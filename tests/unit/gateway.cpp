@@ -365,6 +365,11 @@ TEST_CASE("gateway: the gateway is not its own sub-device, added before start() 
   CHECK(h.gateway.last_error() == "sub-device GwPid/gw is the gateway itself");
   CHECK(h.transport.take_packets().empty());
   REQUIRE(h.gateway.remove("GwPid", "gw") == Status::kOk);
+  // A sasToken lifetime of 0: every bind would carry a token expired as it was signed.
+  onenet::gateway::GatewayOptions expired = h.options;
+  expired.sas_token_ttl_seconds = 0;
+  CHECK(h.gateway.start(expired) == Status::kInvalidArgument);
+  CHECK(h.gateway.last_error() == "sas_token_ttl_seconds: must be above 0");
   h.connect();
   CHECK(h.gateway.last_error().empty());
   // Started, it is not started again: its options stay those in use.

@@ -502,6 +502,16 @@ TEST_CASE("start refuses a bad key and OneNET-breaking settings") {
   DeviceHarness k;
   k.options.keep_alive_seconds = 5;
   CHECK(k.device.start(k.options) == Status::kClientRuleKeepAlive);
+  // Zeros that cannot work: a token expired as it is signed, requests timed out as they leave.
+  DeviceHarness t;
+  t.options.token_ttl_seconds = 0;
+  CHECK(t.device.start(t.options) == Status::kInvalidArgument);
+  CHECK(t.device.last_error() == "token_ttl_seconds: must be above 0");
+  DeviceHarness r;
+  r.options.request_timeout_ms = 0;
+  CHECK(r.device.start(r.options) == Status::kInvalidArgument);
+  CHECK(r.device.last_error() == "request_timeout_ms: must be above 0");
+  CHECK(r.transport.opens == 0);
 }
 
 TEST_CASE("start while started is refused and changes nothing; after disconnect it restarts") {

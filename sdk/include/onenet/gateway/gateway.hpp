@@ -101,7 +101,7 @@ class Gateway : public model::GatewayListener {
   ~Gateway() override;
 
   /// Starts the gateway's own connection. kClientBusy when already started (nothing changes).
-  /// kInvalidArgument for a zero pace or in-flight limit,
+  /// kInvalidArgument for a zero pace, in-flight limit or sasToken lifetime,
   /// or when a sub-device added before is the gateway itself (last_error() says so); otherwise
   /// what Device::start returns (see device().last_error()).
   Status start(const GatewayOptions& options);

@@ -152,8 +152,9 @@ class Device : public client::Handler {
 
   /// Validates the options (key, names, OneNET rules) and starts connecting. kClientBusy until
   /// disconnect() when already started (the options in use stay as they are). kInvalidArgument
-  /// for a product id or device name valid_name() refuses (last_error() says which), an auth
-  /// status for a bad key, a client status for settings OneNET forbids.
+  /// for a token_ttl_seconds or request_timeout_ms of 0, or a product id or device name
+  /// valid_name() refuses (last_error() says which); an auth status for a bad key, a client
+  /// status for settings OneNET forbids.
   Status start(const DeviceOptions& options);
   /// Drives the client and expires requests whose reply is late.
   Status poll(uint32_t max_wait_ms);
