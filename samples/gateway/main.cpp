@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "decimal_option.hpp"
+#include "link_options.hpp"
 #include "onenet/gateway/gateway.hpp"
 #include "onenet/model/json_access.hpp"
 #include "onenet/platform/hmac.hpp"
@@ -117,27 +118,13 @@ bool load_subdevices(const std::string& path, std::vector<SubDeviceLine>* out, s
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string host = "127.0.0.1", cafile, product, device, key, subdevices_file, tsl_path;
-  uint16_t port = 1883;
-  bool tls = false;
+  onenet_sample::LinkFlags link;
+  std::string subdevices_file, tsl_path;
   int interval = 5;
   uint32_t logins_per_second = 20;
   int rounds = 0;
   CLI::App app{"onenet-gateway: a OneNET gateway with sub-devices (defaults: onenet-local)"};
-  app.add_option("--host", host, "MQTT host")->default_val("127.0.0.1");
-  app.add_option("--port", port, "MQTT port")
-      ->default_val(1883)
-      ->transform(onenet_sample::decimal());
-  // The server is always verified: a CA is required (OneNET's own is not in system stores).
-  CLI::Option* cafile_option = app.add_option(
-      "--cafile", cafile,
-      "CA certificate (PEM) for --tls; OneNET's: platform/certs/onenet-mqtts-ca.pem");
-  app.add_flag("--tls", tls, "Use TLS (needs --cafile)")->needs(cafile_option);
-  app.add_option("--product", product, "The gateway's product id")->required();
-  app.add_option("--device", device, "The gateway's device name")->required();
-  app.add_option("--key", key, "The gateway's device key (Base64); or env ONENET_KEY")
-      ->envname("ONENET_KEY")
-      ->required();
+  onenet_sample::add_link_options(app, link, "The gateway's");
   app.add_option("--subdevices-file", subdevices_file,
                  "Sub-devices: the file `onenet-cli provision` writes (CSV or JSON)")
       ->required();
@@ -172,7 +159,7 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  const auto transport = onenet_sample::make_transport(host, port, tls, cafile);
+  const auto transport = onenet_sample::make_transport(link.host, link.port, link.tls, link.cafile);
   onenet::platform::SystemClock clock;
   // Room for a full pack/post of 10 sub-devices and a few hundred requests in flight.
   using Storage = onenet::client::StaticStorage<65536, 65536, 512 * 1024, 256, 512>;
@@ -182,9 +169,9 @@ int main(int argc, char** argv) {
                                    onenet::platform::default_hmac(), onenet::platform::unix_seconds,
                                    storage->view(), own_commands);
   onenet::gateway::GatewayOptions options;
-  options.device.product_id = product;
-  options.device.device_name = device;
-  options.device.access_key = key;
+  options.device.product_id = link.product;
+  options.device.device_name = link.device;
+  options.device.access_key = link.key;
   options.logins_per_second = logins_per_second;
 
   std::deque<Sensor> sensors;
@@ -214,8 +201,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   onenet_sample::install_stop_handlers();
-  log("gateway %s/%s -> %s:%u with %zu sub-devices, each reporting every %d s", product.c_str(),
-      device.c_str(), host.c_str(), port, sensors.size(), interval);
+  log("gateway %s/%s -> %s:%u with %zu sub-devices, each reporting every %d s",
+      link.product.c_str(), link.device.c_str(), link.host.c_str(), link.port, sensors.size(),
+      interval);
 
   bool was_connected = false;
   bool ever_connected = false;

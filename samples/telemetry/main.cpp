@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "decimal_option.hpp"
+#include "link_options.hpp"
 #include "onenet/model/device.hpp"
 #include "onenet/model/json_access.hpp"
 #include "onenet/platform/hmac.hpp"
@@ -72,28 +73,14 @@ class Telemetry : public onenet::model::CommandHandler {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string host = "127.0.0.1", cafile, product, device, key, tsl_path;
-  uint16_t port = 1883;
-  bool tls = false;
+  onenet_sample::LinkFlags link;
+  std::string tsl_path;
   int interval = 5;
   double threshold = 30.0;
   int count = 0;
   CLI::App app{"onenet-telemetry: a OneNET device reporting telemetry (defaults: onenet-local)"};
   app.set_config("--config", "", "Read flags from a TOML/INI file");
-  app.add_option("--host", host, "MQTT host")->default_val("127.0.0.1");
-  app.add_option("--port", port, "MQTT port")
-      ->default_val(1883)
-      ->transform(onenet_sample::decimal());
-  // The server is always verified: a CA is required (OneNET's own is not in system stores).
-  CLI::Option* cafile_option = app.add_option(
-      "--cafile", cafile,
-      "CA certificate (PEM) for --tls; OneNET's: platform/certs/onenet-mqtts-ca.pem");
-  app.add_flag("--tls", tls, "Use TLS (needs --cafile)")->needs(cafile_option);
-  app.add_option("--product", product, "Product id")->required();
-  app.add_option("--device", device, "Device name")->required();
-  app.add_option("--key", key, "Device key (Base64); or env ONENET_KEY")
-      ->envname("ONENET_KEY")
-      ->required();
+  onenet_sample::add_link_options(app, link);
   app.add_option("--interval", interval, "Seconds between reports")
       ->default_val(5)
       ->transform(onenet_sample::decimal())
@@ -128,7 +115,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  const auto transport = onenet_sample::make_transport(host, port, tls, cafile);
+  const auto transport = onenet_sample::make_transport(link.host, link.port, link.tls, link.cafile);
   onenet::platform::SystemClock clock;
   auto storage = std::make_unique<onenet::client::StaticStorage<16384, 16384, 32768, 32, 512>>();
   Telemetry telemetry;
@@ -137,9 +124,9 @@ int main(int argc, char** argv) {
                               onenet::platform::default_hmac(), onenet::platform::unix_seconds,
                               storage->view(), telemetry);
   onenet::model::DeviceOptions options;
-  options.product_id = product;
-  options.device_name = device;
-  options.access_key = key;
+  options.product_id = link.product;
+  options.device_name = link.device;
+  options.access_key = link.key;
   options.thing_model = tsl_path.empty() ? nullptr : &model;
   const onenet::Status started = thing.start(options);
   if (started != onenet::Status::kOk) {
@@ -148,8 +135,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   onenet_sample::install_stop_handlers();
-  log("device %s/%s -> %s:%u, reporting every %d s", product.c_str(), device.c_str(), host.c_str(),
-      port, telemetry.interval_s);
+  log("device %s/%s -> %s:%u, reporting every %d s", link.product.c_str(), link.device.c_str(),
+      link.host.c_str(), link.port, telemetry.interval_s);
 
   const uint64_t started_ms = clock.now_ms();
   uint64_t next_report = started_ms;

@@ -1,0 +1,46 @@
+// The flags every sample's connection takes: the broker, TLS, and the OneNET identity it logs
+// in with. Samples only; not SDK API.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <string>
+
+#include "decimal_option.hpp"
+
+namespace onenet_sample {
+
+struct LinkFlags {
+  std::string host = "127.0.0.1";
+  uint16_t port = 1883;
+  bool tls = false;
+  std::string cafile;
+  std::string product;
+  std::string device;
+  std::string key;
+};
+
+/// --host --port --cafile --tls --product --device --key into `flags`. `whose` begins the help
+/// of the identity flags ("The gateway's"; empty: the device's own).
+inline void add_link_options(CLI::App& app, LinkFlags& flags, const std::string& whose = {}) {
+  const std::string owner = whose.empty() ? std::string() : whose + " ";
+  app.add_option("--host", flags.host, "MQTT host")->default_val("127.0.0.1");
+  app.add_option("--port", flags.port, "MQTT port")->default_val(1883)->transform(decimal());
+  // The server is always verified: a CA is required (OneNET's own is not in system stores).
+  CLI::Option* cafile = app.add_option(
+      "--cafile", flags.cafile,
+      "CA certificate (PEM) for --tls; OneNET's: platform/certs/onenet-mqtts-ca.pem");
+  app.add_flag("--tls", flags.tls, "Use TLS (needs --cafile)")->needs(cafile);
+  app.add_option("--product", flags.product, owner.empty() ? "Product id" : owner + "product id")
+      ->required();
+  app.add_option("--device", flags.device, owner.empty() ? "Device name" : owner + "device name")
+      ->required();
+  app.add_option(
+         "--key", flags.key,
+         (owner.empty() ? "Device key" : owner + "device key") + " (Base64); or env ONENET_KEY")
+      ->envname("ONENET_KEY")
+      ->required();
+}
+
+}  // namespace onenet_sample
