@@ -87,6 +87,12 @@ json member_or(const json& object, const char* key, const json& fallback) {
   return v != nullptr ? *v : fallback;
 }
 
+size_t utf8_characters(std::string_view text) {
+  size_t n = 0;
+  for (const char c : text) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;  // not 10xxxxxx
+  return n;
+}
+
 bool is_utf8(const json& value) {
   // Iterative: a caller's value may nest deeper than the stack should.
   std::vector<const json*> pending{&value};

@@ -190,13 +190,6 @@ bool parse_type(const json& data_type, TypeSpec* out, std::string* error,
   return true;
 }
 
-// Characters, not bytes: a TSL string length counts what the user typed.
-size_t utf8_length(const std::string& s) {
-  size_t n = 0;
-  for (const char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  return n;
-}
-
 std::string check_range(const TypeSpec& t, const json& v, const std::string& path) {
   const bool integer = t.type == DataType::kInt32 || t.type == DataType::kInt64;
   if (integer) {
@@ -389,7 +382,7 @@ std::string ThingModel::check_value(const TypeSpec& t, const json& v, const std:
       return {};
     case DataType::kString: {
       if (!v.is_string()) return path + ": expected a string, got " + to_text(v);
-      const size_t n = utf8_length(v.get<std::string>());
+      const size_t n = utf8_characters(v.get<std::string>());  // what the user typed
       if (t.length > 0 && n > t.length) {
         return path + ": string of " + std::to_string(n) + " characters is longer than " +
                std::to_string(t.length);

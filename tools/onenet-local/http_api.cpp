@@ -163,9 +163,7 @@ HttpApi::HttpApi(Platform& platform)
            }
            // OneNET limits the description to 100 characters (onenet-protocol.md section 5.1).
            const std::string desc = onenet::model::string_member(body, "desc");
-           size_t characters = 0;
-           for (const char c : desc) characters += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-           if (characters > 100) {
+           if (onenet::model::utf8_characters(desc) > 100) {
              send(res, kBadRequest, "desc: at most 100 characters");
              return;
            }

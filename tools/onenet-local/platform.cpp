@@ -39,11 +39,9 @@ json error_body(int code, const std::string& message) {
   return {{"code", code}, {"msg", message}};
 }
 
-// One point's values in a pack/post or history/post: a list (history: at most 100 values, section
-// 4.4) of {value, time}, events checked against `event_model` when there is one. Null when they
-// pass, else the error reply.
-json check_points(const std::string& device, const std::string& name, const json& points,
-                  const onenet::model::ThingModel* event_model) {
+// The shape of one point's values in a pack/post or history/post: a list (history: of at most
+// 100 values, section 4.4) of {value, time}. Null when they pass, else the error reply.
+json check_points(const std::string& device, const std::string& name, const json& points) {
   if (!points.is_array())
     return error_body(kCodeBadRequest, device + "." + name + ": expected a list of points");
   if (points.size() > 100)
@@ -51,10 +49,6 @@ json check_points(const std::string& device, const std::string& name, const json
   for (const json& point : points) {
     if (!point.is_object() || !point.contains("value"))
       return error_body(kCodeBadRequest, device + "." + name + ": expected {value, time}");
-    if (event_model != nullptr) {
-      const std::string problem = event_model->check_event_post(json{{name, point}});
-      if (!problem.empty()) return error_body(kCodeBadRequest, device + ": " + problem);
-    }
   }
   return json();
 }
@@ -364,27 +358,34 @@ json Platform::answer_pack(const onenet::model::TopicParts& topic, const json& p
     const json events = onenet::model::member_or(entry, "events", json::object());
     if (properties.size() + events.size() > 100)
       return error_body(kCodeBadRequest, key + ": more than 100 points");
+    // history: each point is a list of {value, time}; pack: a single {value, time}.
+    const auto points_of = [history](const json& point) {
+      return history ? point : json::array({point});
+    };
+    // Every shape and the thing model are checked before anything is kept.
+    for (const json* group : {&properties, &events}) {
+      for (auto it = group->begin(); it != group->end() && group->is_object(); ++it) {
+        if (const json problem = check_points(key, it.key(), points_of(it.value()));
+            !problem.is_null())
+          return problem;
+      }
+    }
+    if (model != nullptr) {
+      const std::string problem = onenet::model::check_batch_points(
+          *model, properties.is_object() ? properties : json::object(),
+          events.is_object() ? events : json::object(), history);
+      if (!problem.empty()) return error_body(kCodeBadRequest, key + ": " + problem);
+    }
     DeviceState& s = state(product, device);
     for (auto it = properties.begin(); it != properties.end() && properties.is_object(); ++it) {
-      // history: each point is a list of {value, time}; pack: a single {value, time}.
-      const json points = history ? it.value() : json::array({it.value()});
-      if (const json problem = check_points(key, it.key(), points, nullptr); !problem.is_null())
-        return problem;
-      for (const json& point : points) {
-        if (model != nullptr) {
-          const std::string problem = model->check_property_post(json{{it.key(), point}});
-          if (!problem.empty()) return error_body(kCodeBadRequest, key + ": " + problem);
-        }
+      for (const json& point : points_of(it.value())) {
         const int64_t time = onenet::model::integer_member(point, "time", now_ms());
         auto& slot = s.properties[it.key()];
         if (time >= slot.time) slot = {point["value"], time};
       }
     }
     for (auto it = events.begin(); it != events.end() && events.is_object(); ++it) {
-      const json points = history ? it.value() : json::array({it.value()});
-      if (const json problem = check_points(key, it.key(), points, model); !problem.is_null())
-        return problem;
-      for (const json& point : points) {
+      for (const json& point : points_of(it.value())) {
         s.events.push_back({{"identifier", it.key()},
                             {"value", onenet::model::member_or(point, "value", json())},
                             {"time", onenet::model::integer_member(point, "time", now_ms())}});

@@ -44,6 +44,10 @@ nlohmann::json member_or(const nlohmann::json& object, const char* key,
 /// text requires. Parsed JSON always is; a caller's strings may not be.
 bool is_utf8(const nlohmann::json& value);
 
+/// Characters, not bytes, of UTF-8 text: what a length limit written for people counts (a TSL
+/// string's length, OneNET's description limit).
+size_t utf8_characters(std::string_view text);
+
 /// JSON text of `value` (compact). Bytes of a string that are not UTF-8 become U+FFFD rather
 /// than abort: for replies and logs, which must go out whatever a handler put in them. Check
 /// is_utf8() first where a caller should be told instead.
