@@ -172,8 +172,7 @@ TEST_CASE("a second login of the same device kicks the first") {
   REQUIRE(cloud.start());
   const std::string token =
       OnenetLocal::token("products/" + std::string(kProduct) + "/devices/dev1", cloud.device_key());
-  auto first = itest::LiveClient::tcp(cloud.port(), "dev1");
-  first->log_in_as(kProduct, token);
+  auto first = itest::LiveClient::onenet_device(cloud.port(), kProduct, "dev1", token);
   first->options.backoff_initial_ms = 60000;  // stay down once kicked, so the test sees it
   first->options.backoff_max_ms = 60000;
   REQUIRE(first->connect() == onenet::Status::kOk);
@@ -192,8 +191,7 @@ TEST_CASE("a namesake from another product is refused while the device is online
   REQUIRE(cloud.start());
   const std::string token =
       OnenetLocal::token("products/" + std::string(kProduct) + "/devices/dev1", cloud.device_key());
-  auto first = itest::LiveClient::tcp(cloud.port(), "dev1");
-  first->log_in_as(kProduct, token);
+  auto first = itest::LiveClient::onenet_device(cloud.port(), kProduct, "dev1", token);
   REQUIRE(first->connect() == onenet::Status::kOk);
   REQUIRE(first->poll_until([&] { return first->connected(); }));
 

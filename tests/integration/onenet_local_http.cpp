@@ -153,8 +153,7 @@ TEST_CASE("a device deleted while online is disconnected, and cannot log in agai
   REQUIRE(cloud.start());
   const std::string token =
       OnenetLocal::token("products/" + std::string(kProduct) + "/devices/dev1", cloud.device_key());
-  auto device = itest::LiveClient::tcp(cloud.port(), "dev1");
-  device->log_in_as(kProduct, token);
+  auto device = itest::LiveClient::onenet_device(cloud.port(), kProduct, "dev1", token);
   REQUIRE(device->connect() == Status::kOk);
   REQUIRE(device->poll_until([&] { return device->connected(); }));
 

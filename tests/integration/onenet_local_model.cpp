@@ -174,20 +174,19 @@ TEST_CASE(
   REQUIRE(thing.app.sets.size() == 1);
   CHECK(thing.app.sets[0]["interval"] == 7);
 
-  answer = http_while_polling(cloud, thing, "/thingmodel/call-service",
+  const auto call_reboot = [&](int delay) {
+    return http_while_polling(cloud, thing, "/thingmodel/call-service",
                               {{"product_id", kProduct},
                                {"device_name", "sensor-1"},
                                {"identifier", "reboot"},
-                               {"params", {{"delay", 4}}}});
+                               {"params", {{"delay", delay}}}});
+  };
+  answer = call_reboot(4);
   CHECK(answer["code"] == 0);
   CHECK(answer["data"]["result"] == "rebooting in 4 s");
 
   // An output the thing model refuses never leaves the device: the caller hears why.
-  answer = http_while_polling(cloud, thing, "/thingmodel/call-service",
-                              {{"product_id", kProduct},
-                               {"device_name", "sensor-1"},
-                               {"identifier", "reboot"},
-                               {"params", {{"delay", 60}}}});
+  answer = call_reboot(60);
   CHECK(answer["code"] == 10413);
   CHECK(answer["data"]["code"] == 100);
   CHECK(answer.value("msg", "") ==

@@ -58,6 +58,16 @@ class LiveClient : public onenet::client::Handler {
         std::make_unique<onenet::platform::TcpTransport>("127.0.0.1", port), id, sizes);
   }
 
+  /// A OneNET device's login over TCP: client id `device`, user name `product`, password
+  /// `token` (not yet connected).
+  static std::unique_ptr<LiveClient> onenet_device(uint16_t port, const std::string& product,
+                                                   const std::string& device,
+                                                   const std::string& token) {
+    auto client = tcp(port, device);
+    client->log_in_as(product, token);
+    return client;
+  }
+
   /// CONNECT with a user name and password (kept here: the options only point at them).
   void log_in_as(std::string username, std::string password) {
     username_ = std::move(username);
