@@ -181,6 +181,11 @@ const char* to_string(Status status) {
       return "the API did not answer in time, retries exhausted";
     case Status::kProvisionBadResponse:
       return "the API's answer is not OneNET's JSON envelope: check --api";
+    case Status::kProvisionNoOtaTask:
+      return "no OTA task for this device, kind and version (OneNET's 12012, \"not exist\")";
+    case Status::kProvisionOtaChecksumMismatch:
+      return "the downloaded OTA package does not match the task's MD5: it was deleted, download "
+             "it again";
     case Status::kPlatformRandomFailed:
       return "random source failed";
   }

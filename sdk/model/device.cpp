@@ -178,14 +178,19 @@ Status Device::start(const DeviceOptions& options) {
       make_thing_filter(filter, sizeof filter, options_.product_id, options_.device_name);
   if (!n) return n.status();
   filter_.assign(filter, n.value());
+  ota_topic_.clear();
+  if (options_.ota_inform) {
+    ota_topic_ = "$sys/" + options_.product_id + "/" + options_.device_name + "/ota/inform";
+  }
   s = subscribe_downlinks();
   if (s != Status::kOk) return s;
   return client_.start();
 }
 
 Status Device::subscribe_downlinks() {
-  const codec::Subscription sub{filter_, codec::QoS::kAtMostOnce};
-  return client_.subscribe(&sub, 1);
+  const codec::Subscription subs[] = {{filter_, codec::QoS::kAtMostOnce},
+                                      {ota_topic_, codec::QoS::kAtMostOnce}};
+  return client_.subscribe(subs, ota_topic_.empty() ? 1 : 2);
 }
 
 // A fresh token before every login, so a long-running device never presents an expired one.
@@ -410,18 +415,20 @@ void Device::on_delivered(uint16_t packet_id, Status result) {
 // Every downlink, replies included, comes through filter_: a refusal must not go unnoticed (the
 // client does not resubscribe a refused filter by itself).
 void Device::on_subscribed(std::string_view filter, Status result, codec::QoS /*granted*/) {
-  if (result == Status::kOk || filter != filter_) return;
+  if (result == Status::kOk || (filter != filter_ && filter != ota_topic_)) return;
   subscription_refused_ = true;
-  last_error_ = "the cloud refused the subscription to " + filter_ +
+  last_error_ = "the cloud refused the subscription to " + std::string(filter) +
                 ": no command or reply arrives until it is accepted (asked again at the next "
                 "connection)";
   commands_.on_connection(client_.state(), result);
 }
 
 void Device::on_message(const client::Message& message) {
+  const bool ota_inform = !ota_topic_.empty() && message.topic == ota_topic_;
   TopicParts topic;
-  if (!parse_topic(message.topic, &topic) || topic.product_id != options_.product_id ||
-      topic.device_name != options_.device_name) {
+  if (!ota_inform &&
+      (!parse_topic(message.topic, &topic) || topic.product_id != options_.product_id ||
+       topic.device_name != options_.device_name)) {
     return;
   }
   std::string payload;
@@ -439,6 +446,10 @@ void Device::on_message(const client::Message& message) {
       return;
     }
     payload.swap(parts_);  // parts_ is left empty, and payload's buffer freed on return
+  }
+  if (ota_inform) {
+    answer_ota_inform(payload);
+    return;
   }
   const bool uplink = is_uplink(topic.operation);
   if (topic.is_reply && uplink) {  // the platform answering one of our requests
@@ -521,9 +532,31 @@ Status Device::answer(Operation operation, const std::string& id, const Reply& r
   const std::string topic_name =
       make(options_.product_id, options_.device_name, operation, true, service_id);
   if (topic_name.empty()) return Status::kInvalidArgument;
-  if (client_.state() != client::State::kConnected) return Status::kClientNotConnected;
   // A handler's strings that are not UTF-8 go out as U+FFFD: the request is still answered.
-  WaitingReply out{topic_name, to_text(body)};
+  return send_or_wait(topic_name, to_text(body));
+}
+
+// ota/inform: answered on ota/inform_reply with {id, code, msg} (section 3), as a command is.
+void Device::answer_ota_inform(const std::string& payload) {
+  const json request = parse_json(payload);
+  std::string id;
+  Reply reply;
+  if (request.is_object()) {
+    id = request_id(request);
+    reply = commands_.on_ota_inform(member_or(request, "params", json()));
+  } else {
+    id = salvage_request_id(payload);
+    reply = Reply{kCodeBadRequest, "malformed JSON", {}};
+  }
+  if (id.empty()) return;  // nothing to answer to
+  json body = {{"id", id}, {"code", reply.code}, {"msg", reply.msg}};
+  if (!reply.data.is_null()) body["data"] = reply.data;
+  (void)send_or_wait(ota_topic_ + "_reply", to_text(body));
+}
+
+Status Device::send_or_wait(std::string topic, std::string payload) {
+  if (client_.state() != client::State::kConnected) return Status::kClientNotConnected;
+  WaitingReply out{std::move(topic), std::move(payload)};
   send_waiting_replies();  // those first: replies leave in the order they were made
   if (waiting_replies_.empty()) {
     const Status sent =

@@ -2,6 +2,11 @@
 
 #include <curl/curl.h>
 
+#include <openssl/evp.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <ctime>
 #include <nlohmann/json.hpp>
@@ -16,7 +21,11 @@ using nlohmann::json;
 
 // OneNET's "authentication failed" code (onenet-protocol.md section 5.1).
 constexpr int kOneNetAuthFailed = 10403;
+// fuse-ota's "not exist": no task to check or download (seen in community device code for the
+// check endpoints, onenet-protocol.md section 5.5).
+constexpr int kOneNetNoSuchTask = 12012;
 constexpr uint64_t kTokenLifetimeSeconds = 3600;
+constexpr size_t kMaxOtaVersionLength = 20;  // section 5.5
 
 // OneNET's answers are pages of at most a few hundred records: kilobytes. A server sending more
 // than this is not OneNET's API, and is cut off rather than allowed to fill memory.
@@ -149,9 +158,7 @@ Status ApiClient::fail(Status status, int code, std::string message) {
   return status;
 }
 
-Status ApiClient::call(const char* method, const std::string& path_and_query,
-                       const std::string& body, std::string* data_json) {
-  error_ = ApiError();
+Result<std::string> ApiClient::sign() {
   auth::TokenRequest request;
   request.resource = options_.resource;
   request.access_key = options_.access_key;
@@ -164,6 +171,22 @@ Status ApiClient::call(const char* method, const std::string& path_and_query,
       auth::sign_token(request, options_.hmac, token.data(), token.size());
   if (!signed_length) return fail(signed_length.status(), 0, to_string(signed_length.status()));
   token.resize(signed_length.value());
+  return token;
+}
+
+Status ApiClient::api_failure(int api_code, const std::string& message) {
+  const Status status = api_code == kOneNetAuthFailed   ? Status::kProvisionBadCredentials
+                        : api_code == kOneNetNoSuchTask ? Status::kProvisionNoOtaTask
+                                                        : Status::kProvisionApiError;
+  return fail(status, api_code,
+              message.empty() ? "error code " + std::to_string(api_code) : message);
+}
+
+Status ApiClient::call(const char* method, const std::string& path_and_query,
+                       const std::string& body, std::string* data_json) {
+  error_ = ApiError();
+  const Result<std::string> token = sign();
+  if (!token) return token.status();
 
   CURL* h = curl_->handle;
   curl_easy_reset(h);
@@ -171,7 +194,7 @@ Status ApiClient::call(const char* method, const std::string& path_and_query,
   std::string response;
   char curl_message[CURL_ERROR_SIZE] = {};
   curl_slist* headers = nullptr;
-  headers = curl_slist_append(headers, ("authorization: " + token).c_str());
+  headers = curl_slist_append(headers, ("authorization: " + token.value()).c_str());
   headers = curl_slist_append(headers, "Content-Type: application/json");
   headers = curl_slist_append(headers, "Accept: application/json");
   curl_easy_setopt(h, CURLOPT_URL, url.c_str());
@@ -227,12 +250,7 @@ Status ApiClient::call(const char* method, const std::string& path_and_query,
                     " without OneNET's JSON envelope {code, msg, data}");
   }
   const int api_code = answer["code"].get<int>();
-  if (api_code != 0) {
-    const std::string message = text_of(answer, "msg");
-    return fail(api_code == kOneNetAuthFailed ? Status::kProvisionBadCredentials
-                                              : Status::kProvisionApiError,
-                api_code, message.empty() ? "error code " + std::to_string(api_code) : message);
-  }
+  if (api_code != 0) return api_failure(api_code, text_of(answer, "msg"));
   if (data_json) *data_json = answer.contains("data") ? answer["data"].dump() : "null";
   return Status::kOk;
 }
@@ -314,6 +332,317 @@ Status ApiClient::delete_device(const std::string& product_id, const std::string
     return fail(Status::kInvalidArgument, 0, "product id and device name must be UTF-8");
   }
   return call("POST", "/device/delete", body.dump(), nullptr);
+}
+
+// ---- OTA over HTTP (fuse-ota, onenet-protocol.md section 5.5) ---------------------------------
+
+bool valid_ota_version(const std::string& version) {
+  if (version.empty() || version.size() > kMaxOtaVersionLength) return false;
+  for (const char c : version) {
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '.' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+namespace {
+
+std::string ota_path(const std::string& product_id, const std::string& name) {
+  return "/fuse-ota/" + query_escape(product_id) + "/" + query_escape(name);
+}
+
+bool is_md5_hex(const std::string& text) {
+  if (text.size() != 32) return false;
+  for (const char c : text) {
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
+// The MD5 of the first `size` bytes of `file`, lower-case hex; "" when it cannot be read.
+std::string md5_of(std::FILE* file, uint64_t size) {
+  std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_md5(), nullptr) != 1) return {};
+  if (std::fseek(file, 0, SEEK_SET) != 0) return {};
+  char buffer[16384];
+  for (uint64_t left = size; left > 0;) {
+    const size_t want = left < sizeof buffer ? static_cast<size_t>(left) : sizeof buffer;
+    const size_t n = std::fread(buffer, 1, want, file);
+    if (n == 0) return {};
+    if (EVP_DigestUpdate(ctx.get(), buffer, n) != 1) return {};
+    left -= n;
+  }
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (EVP_DigestFinal_ex(ctx.get(), digest, &length) != 1) return {};
+  static const char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned int i = 0; i < length; ++i) {
+    hex += kHex[digest[i] >> 4];
+    hex += kHex[digest[i] & 15];
+  }
+  return hex;
+}
+
+std::string lower(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
+
+// Where the bytes of one download request go: the package file, or (an error answer, which
+// comes as OneNET's JSON envelope) a bounded buffer.
+struct DownloadSink {
+  CURL* handle = nullptr;
+  std::FILE* file = nullptr;
+  uint64_t* held = nullptr;  // bytes of the package in the file
+  uint64_t total = 0;
+  const OtaProgress* progress = nullptr;
+  bool started = false;
+  bool is_package = false;  // HTTP 200 or 206 with a body that is not JSON
+  bool overrun = false;     // the server sent more than the task's size
+  bool write_failed = false;
+  std::string error_body;
+};
+
+size_t take_download(char* data, size_t size, size_t count, void* target) {
+  auto& sink = *static_cast<DownloadSink*>(target);
+  const size_t n = size * count;
+  if (!sink.started) {
+    sink.started = true;
+    long http_status = 0;
+    curl_easy_getinfo(sink.handle, CURLINFO_RESPONSE_CODE, &http_status);
+    const char* type = nullptr;
+    curl_easy_getinfo(sink.handle, CURLINFO_CONTENT_TYPE, &type);
+    const bool json_answer = type != nullptr && lower(type).find("json") != std::string::npos;
+    sink.is_package = (http_status == 200 || http_status == 206) && !json_answer;
+    // A whole package (200) although a range was asked for: start the file again.
+    if (sink.is_package && http_status == 200 && *sink.held > 0) {
+      if (std::fflush(sink.file) != 0 || ftruncate(fileno(sink.file), 0) != 0) {
+        sink.write_failed = true;
+        return 0;
+      }
+      std::rewind(sink.file);
+      *sink.held = 0;
+    }
+  }
+  if (!sink.is_package) {
+    if (n > 65536 - sink.error_body.size()) return 0;  // no error envelope is this long
+    sink.error_body.append(data, n);
+    return n;
+  }
+  if (n > sink.total - *sink.held) {
+    sink.overrun = true;
+    return 0;
+  }
+  if (std::fwrite(data, 1, n, sink.file) != n) {
+    sink.write_failed = true;
+    return 0;
+  }
+  *sink.held += n;
+  if (*sink.progress) (*sink.progress)(*sink.held, sink.total);
+  return n;
+}
+
+}  // namespace
+
+Status ApiClient::ota_report_version(const std::string& product_id, const std::string& name,
+                                     const std::string& firmware_version,
+                                     const std::string& software_version) {
+  error_ = ApiError();
+  json body = json::object();
+  for (const auto& [key, version] :
+       {std::pair<const char*, const std::string&>{"f_version", firmware_version},
+        std::pair<const char*, const std::string&>{"s_version", software_version}}) {
+    if (version.empty()) continue;
+    if (!valid_ota_version(version)) {
+      return fail(
+          Status::kInvalidArgument, 0,
+          std::string(key) + " \"" + version + "\": 1 to 20 letters, digits, '_', '.' or '-'");
+    }
+    body[key] = version;
+  }
+  if (body.empty()) {
+    return fail(Status::kInvalidArgument, 0, "report at least one version (firmware or software)");
+  }
+  return call("POST", ota_path(product_id, name) + "/version", body.dump(), nullptr);
+}
+
+Status ApiClient::ota_check(const std::string& product_id, const std::string& name, OtaKind kind,
+                            const std::string& current_version, OtaTask* out) {
+  error_ = ApiError();
+  if (!valid_ota_version(current_version)) {
+    return fail(Status::kInvalidArgument, 0,
+                "version \"" + current_version + "\": 1 to 20 letters, digits, '_', '.' or '-'");
+  }
+  std::string data;
+  const Status s =
+      call("GET",
+           ota_path(product_id, name) + "/check?type=" + std::to_string(static_cast<int>(kind)) +
+               "&version=" + query_escape(current_version),
+           {}, &data);
+  if (s != Status::kOk) return s;
+  const json parsed = model::parse_json(data);
+  OtaTask task;
+  if (parsed.is_object()) {
+    task.tid = text_of(parsed, "tid");
+    task.target = text_of(parsed, "target");
+    task.md5 = lower(text_of(parsed, "md5"));
+    task.size =
+        static_cast<uint64_t>(std::max<int64_t>(0, model::integer_member(parsed, "size", 0)));
+    task.status = static_cast<int>(model::integer_member(parsed, "status", 0));
+    task.type = static_cast<int>(model::integer_member(parsed, "type", 0));
+  }
+  if (task.tid.empty() || task.size == 0 || !is_md5_hex(task.md5)) {
+    return fail(Status::kProvisionBadResponse, 0,
+                "fuse-ota check: the task lacks tid, size or a 32-digit md5");
+  }
+  if (out) *out = std::move(task);
+  return Status::kOk;
+}
+
+Status ApiClient::ota_task_active(const std::string& product_id, const std::string& name,
+                                  const std::string& tid) {
+  if (tid.empty()) return fail(Status::kInvalidArgument, 0, "no task id");
+  return call("GET", ota_path(product_id, name) + "/" + query_escape(tid) + "/check", {}, nullptr);
+}
+
+Status ApiClient::ota_report_step(const std::string& product_id, const std::string& name,
+                                  const std::string& tid, int step) {
+  error_ = ApiError();
+  const bool known =
+      (step >= 0 && step <= 100) || (step >= 101 && step <= 107) || (step >= 201 && step <= 208);
+  if (!known) {
+    return fail(Status::kInvalidArgument, 0,
+                "step " + std::to_string(step) + ": 0-100, 101-107 or 201-208");
+  }
+  if (tid.empty()) return fail(Status::kInvalidArgument, 0, "no task id");
+  const json body = {{"step", step}};
+  return call("POST", ota_path(product_id, name) + "/" + query_escape(tid) + "/status", body.dump(),
+              nullptr);
+}
+
+Status ApiClient::ota_download(const std::string& product_id, const std::string& name,
+                               const OtaTask& task, const std::string& path,
+                               const OtaProgress& progress) {
+  error_ = ApiError();
+  if (task.tid.empty() || task.size == 0 || !is_md5_hex(task.md5)) {
+    return fail(Status::kInvalidArgument, 0, "the task needs a tid, a size and a 32-digit md5");
+  }
+  // "a+b": keeps what an interrupted download left; writes always append.
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "a+b"),
+                                                       std::fclose);
+  if (!file) {
+    return fail(Status::kInvalidArgument, 0, path + ": cannot be opened for writing");
+  }
+  std::fseek(file.get(), 0, SEEK_END);
+  const long existing = std::ftell(file.get());
+  uint64_t held = existing > 0 ? static_cast<uint64_t>(existing) : 0;
+  if (held > task.size) {  // not a part of this package: start again
+    if (ftruncate(fileno(file.get()), 0) != 0) {
+      return fail(Status::kInvalidArgument, 0, path + ": cannot be truncated");
+    }
+    held = 0;
+  }
+  const std::string url =
+      options_.api_url + ota_path(product_id, name) + "/" + query_escape(task.tid) + "/download";
+  uint32_t failures = 0;
+  uint32_t delay_ms = options_.backoff_ms;
+  while (held < task.size) {
+    const uint64_t before = held;
+    bool retryable = false;
+    const Status s = download_rest(url, task, file.get(), &held, progress, &retryable);
+    if (s == Status::kOk) continue;
+    if (!retryable) return s;
+    // A link that dropped mid-way: resume from what arrived. Only failures in a row count.
+    failures = held > before ? 1 : failures + 1;
+    if (failures >= options_.max_attempts) return s;
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));  // backoff, not a sync
+    delay_ms = held > before ? options_.backoff_ms : delay_ms * 2;
+  }
+  if (std::fflush(file.get()) != 0)
+    return fail(Status::kInvalidArgument, 0, path + ": write failed");
+  const std::string digest = md5_of(file.get(), task.size);
+  if (digest != task.md5) {
+    file.reset();
+    std::remove(path.c_str());
+    return fail(Status::kProvisionOtaChecksumMismatch, 0,
+                path + ": MD5 " + (digest.empty() ? "unreadable" : digest) + ", the task's " +
+                    task.md5 + "; the file was deleted");
+  }
+  return Status::kOk;
+}
+
+Status ApiClient::download_rest(const std::string& url, const OtaTask& task, std::FILE* file,
+                                uint64_t* held, const OtaProgress& progress, bool* retryable) {
+  error_ = ApiError();
+  *retryable = false;
+  const Result<std::string> token = sign();
+  if (!token) return token.status();
+  CURL* h = curl_->handle;
+  curl_easy_reset(h);
+  char curl_message[CURL_ERROR_SIZE] = {};
+  curl_slist* headers = nullptr;
+  headers = curl_slist_append(headers, ("authorization: " + token.value()).c_str());
+  DownloadSink sink;
+  sink.handle = h;
+  sink.file = file;
+  sink.held = held;
+  sink.total = task.size;
+  sink.progress = &progress;
+  const std::string range = std::to_string(*held) + "-" + std::to_string(task.size - 1);
+  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+  if (*held > 0) curl_easy_setopt(h, CURLOPT_RANGE, range.c_str());
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, take_download);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curl_message);
+  // A package takes as long as it takes: the limit is on a stalled link (under 1 byte/s for
+  // timeout_ms), not on the whole transfer.
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.timeout_ms));
+  curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME,
+                   static_cast<long>((options_.timeout_ms + 999) / 1000));
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  if (!options_.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, options_.ca_file.c_str());
+  ++attempts_;
+  const CURLcode code = curl_easy_perform(h);
+  curl_slist_free_all(headers);
+  long http_status = 0;
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &http_status);
+  error_.http_status = static_cast<int>(http_status);
+  if (sink.overrun) {
+    return fail(Status::kProvisionBadResponse, 0,
+                url + ": more bytes than the task's size, " + std::to_string(task.size));
+  }
+  if (sink.write_failed) return fail(Status::kInvalidArgument, 0, "the package file: write failed");
+  if (code == CURLE_WRITE_ERROR) {
+    return fail(Status::kProvisionBadResponse, 0, url + ": an error answer longer than 64 KiB");
+  }
+  if (code != CURLE_OK) {
+    *retryable = is_network_failure(code);
+    std::string why = curl_message[0] ? curl_message : curl_easy_strerror(code);
+    return fail(status_of(code), 0, url + ": " + why);
+  }
+  if (!sink.is_package) {
+    const json answer = model::parse_json(sink.error_body);
+    if (answer.is_object() && answer.contains("code") && answer["code"].is_number_integer() &&
+        answer["code"].get<int>() != 0) {
+      return api_failure(answer["code"].get<int>(), text_of(answer, "msg"));
+    }
+    if (http_status == 200 || http_status == 206) {
+      // An empty body: nothing more came. Seen as a dropped link, to be resumed.
+      *retryable = true;
+      return fail(Status::kProvisionNetworkFailed, 0, url + ": the package ended early");
+    }
+    return fail(Status::kProvisionBadResponse, 0,
+                url + ": HTTP " + std::to_string(http_status) + " without the package");
+  }
+  return Status::kOk;
 }
 
 }  // namespace onenet::provision

@@ -32,6 +32,10 @@ struct Commands : onenet::model::CommandHandler {
   onenet::model::Reply on_service(const std::string&, const json& input) override {
     return {200, "success", {{"echo", input}}};
   }
+  onenet::model::Reply on_ota_inform(const json& params) override {
+    informs.push_back(params);
+    return {200, "checking", {}};
+  }
   void on_message_dropped(std::string_view topic, Status reason) override {
     dropped.push_back(std::string(topic) + ":" + onenet::to_string(reason));
   }
@@ -40,6 +44,7 @@ struct Commands : onenet::model::CommandHandler {
   }
   std::vector<Status> connection_reasons;
   std::vector<json> sets;
+  std::vector<json> informs;
   std::vector<std::string> dropped;
   onenet::model::Reply set_reply{200, "success", {}};
 };
@@ -661,4 +666,58 @@ TEST_CASE(
   h.transport.deliver({0x90, 0x03, static_cast<uint8_t>(id >> 8), static_cast<uint8_t>(id), 0x00});
   h.device.poll(0);
   CHECK(h.commands.connection_reasons.back() == Status::kOk);
+}
+
+TEST_CASE("ota/inform: subscribed only when asked for, answered on ota/inform_reply") {
+  DeviceHarness h;
+  SUBCASE("not asked for: thing/# alone, and a notice on ota/inform is not this device's") {
+    h.connect();
+    h.deliver_json("$sys/Pid/dev/ota/inform", {{"id", "5"}, {"params", {{"tid", 1}}}});
+    CHECK(h.commands.informs.empty());
+    CHECK(h.transport.take_packets().empty());
+  }
+  SUBCASE(
+      "asked for: both filters in one SUBSCRIBE; a notice reaches the handler and is answered") {
+    h.options.ota_inform = true;
+    REQUIRE(h.device.start(h.options) == Status::kOk);
+    h.device.poll(0);
+    h.transport.take_packets();
+    h.transport.deliver({0x20, 0x02, 0x00, 0x00});
+    h.device.poll(0);
+    auto packets = h.transport.take_packets();
+    REQUIRE(packets.size() == 1);
+    REQUIRE(packets[0].type == PacketType::kSubscribe);
+    const std::string entries(packets[0].list.as_text());
+    CHECK(entries.find("$sys/Pid/dev/thing/#") != std::string::npos);
+    CHECK(entries.find("$sys/Pid/dev/ota/inform") != std::string::npos);
+    const uint16_t id = packets[0].packet_id;
+    SUBCASE("accepted") {
+      h.transport.deliver(
+          {0x90, 0x04, static_cast<uint8_t>(id >> 8), static_cast<uint8_t>(id), 0x00, 0x00});
+      h.device.poll(0);
+      h.deliver_json("$sys/Pid/dev/ota/inform",
+                     {{"id", "5"}, {"version", "1.0"}, {"params", {{"tid", 77}}}});
+      REQUIRE(h.commands.informs.size() == 1);
+      CHECK(h.commands.informs[0]["tid"] == 77);
+      auto [topic, reply] = h.sent();
+      CHECK(topic == "$sys/Pid/dev/ota/inform_reply");
+      CHECK(reply == json::parse(R"({"id":"5","code":200,"msg":"checking"})"));
+      // Malformed, with a readable id: 400, the handler not called.
+      h.transport.deliver(publish_frame("$sys/Pid/dev/ota/inform", R"({"id":"6","params":)",
+                                        onenet::codec::QoS::kAtMostOnce));
+      h.device.poll(0);
+      std::tie(topic, reply) = h.sent();
+      CHECK(topic == "$sys/Pid/dev/ota/inform_reply");
+      CHECK(reply == json::parse(R"({"id":"6","code":400,"msg":"malformed JSON"})"));
+      CHECK(h.commands.informs.size() == 1);
+    }
+    SUBCASE("refused: the handler hears it, and last_error names ota/inform") {
+      h.transport.deliver(
+          {0x90, 0x04, static_cast<uint8_t>(id >> 8), static_cast<uint8_t>(id), 0x00, 0x80});
+      h.device.poll(0);
+      REQUIRE(!h.commands.connection_reasons.empty());
+      CHECK(h.commands.connection_reasons.back() == Status::kClientSubscribeRefused);
+      CHECK(h.device.last_error().find("ota/inform") != std::string::npos);
+    }
+  }
 }

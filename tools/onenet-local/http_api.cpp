@@ -1,14 +1,17 @@
 #include "http_api.hpp"
 
 #include <httplib.h>
+#include <openssl/evp.h>
 
 #include <thread>
 
+#include "onenet/auth/encoding.hpp"
 #include "onenet/auth/token.hpp"
 #include "onenet/model/device.hpp"
 #include "onenet/model/json_access.hpp"
 #include "onenet/platform/hmac.hpp"
 #include "onenet/platform/system.hpp"
+#include "onenet/provision/api_client.hpp"
 #include "platform.hpp"
 
 namespace onenet_local {
@@ -26,7 +29,13 @@ constexpr int kDeviceOffline = 10408;
 constexpr int kNoReply = 10410;
 constexpr int kModelRefused = 10412;
 constexpr int kDeviceError = 10413;
-constexpr size_t kMaxRequestBytes = 1024 * 1024;  // see HttpApi::HttpApi
+constexpr int kNoTask = 12012;  // fuse-ota's "not exist" (onenet-protocol.md section 5.5)
+// A request body is a device or a query: bytes, not megabytes. A larger one is refused (HTTP
+// 413) before it is read, rather than held in memory whole (httplib's default: no limit). Only
+// /local/ota/task carries more: an OTA package in Base64.
+constexpr size_t kMaxRequestBytes = 1024 * 1024;
+constexpr size_t kMaxPackageRequestBytes = 12 * 1024 * 1024;
+constexpr size_t kMaxPackageBytes = 8 * 1024 * 1024;
 
 std::string request_id() {
   uint8_t raw[8];
@@ -97,6 +106,19 @@ bool authorize(Platform& platform, const httplib::Request& req, Caller* caller, 
   return true;
 }
 
+std::string md5_hex(const std::string& bytes) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_md5(), nullptr) != 1) return {};
+  static const char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned int i = 0; i < length; ++i) {
+    hex += kHex[digest[i] >> 4];
+    hex += kHex[digest[i] & 15];
+  }
+  return hex;
+}
+
 json device_json(Platform& platform, const Device& d) {
   // status: 1 online, 0 offline, 2 never connected (section 5.1).
   int64_t last_time = 0;
@@ -116,9 +138,19 @@ json device_json(Platform& platform, const Device& d) {
 HttpApi::HttpApi(Platform& platform)
     : platform_(platform), server_(std::make_unique<httplib::Server>()) {
   httplib::Server& s = *server_;
-  // A request body is a device or a query: bytes, not megabytes. A larger one is refused (HTTP
-  // 413) before it is read, rather than held in memory whole (httplib's default: no limit).
-  s.set_payload_max_length(kMaxRequestBytes);
+  s.set_payload_max_length(kMaxPackageRequestBytes);
+  // The other routes' limit, checked on the announced length before the body is read (a chunked
+  // body, which announces none, is bounded by the package limit).
+  s.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (req.path == "/local/ota/task") return httplib::Server::HandlerResponse::Unhandled;
+    const std::string length = req.get_header_value("Content-Length");
+    if (!length.empty() && std::strtoull(length.c_str(), nullptr, 10) > kMaxRequestBytes) {
+      res.status = 413;
+      send(res, kBadRequest, "request body over 1 MiB");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
   // Every route: authorize, parse, act. `handler` gets the caller and the JSON body (or query).
   auto route = [this](auto&& handler) {
     return [this, handler](const httplib::Request& req, httplib::Response& res) {
@@ -138,6 +170,12 @@ HttpApi::HttpApi(Platform& platform)
         }
       }
       for (const auto& [key, value] : req.params) body[key] = value;
+      // fuse-ota names the device (and the task) in its path: /fuse-ota/{pid}/{dn}[/{tid}]/...
+      if (req.matches.size() >= 3) {
+        body["product_id"] = req.matches[1].str();
+        body["device_name"] = req.matches[2].str();
+      }
+      if (req.matches.size() >= 4) body["tid"] = req.matches[3].str();
       const std::string product = onenet::model::string_member(body, "product_id");
       const std::string device = onenet::model::string_member(body, "device_name");
       if (!caller.may(product, device)) {
@@ -150,7 +188,9 @@ HttpApi::HttpApi(Platform& platform)
                      {"path", req.path},
                      {"product_id", product},
                      {"device_name", device},
-                     {"response", onenet::model::parse_json(res.body)}});
+                     {"response", res.get_header_value("Content-Type") == "application/json"
+                                      ? onenet::model::parse_json(res.body)
+                                      : json(std::to_string(res.body.size()) + " bytes")}});
     };
   };
 
@@ -332,6 +372,154 @@ HttpApi::HttpApi(Platform& platform)
   s.Post("/thingmodel/query-device-property-live",
          route(device_command(Operation::kPropertyGet, false)));
   s.Post("/thingmodel/call-service", route(device_command(Operation::kServiceInvoke, true)));
+
+  // ---- OTA (fuse-ota, onenet-protocol.md section 5.5) ----
+  // onenet-local's own (OneNET does this from its console): upload a package and make a task
+  // for one device. Body: product_id, device_name, type (1 firmware, 2 software), target (the
+  // version it installs), package (Base64, at most 8 MiB). An online device hears ota/inform.
+  s.Post("/local/ota/task", route([this](const Caller&, const json& body, httplib::Response& res) {
+           const std::string product = onenet::model::string_member(body, "product_id");
+           const std::string device = onenet::model::string_member(body, "device_name");
+           const int64_t kind = onenet::model::integer_member(body, "type", 0);
+           const std::string target = onenet::model::string_member(body, "target");
+           const std::string encoded = onenet::model::string_member(body, "package");
+           if (kind != 1 && kind != 2) return send(res, kBadRequest, "type: 1 or 2");
+           if (!onenet::provision::valid_ota_version(target))
+             return send(res, kBadRequest, "target: 1-20 letters, digits, '_', '.' or '-'");
+           std::string package(onenet::auth::base64_decoded_max_length(encoded.size()), '\0');
+           const auto decoded = onenet::auth::base64_decode(
+               encoded, reinterpret_cast<uint8_t*>(package.data()), package.size());
+           if (!decoded || decoded.value() == 0)
+             return send(res, kBadRequest, "package: a non-empty Base64 string");
+           package.resize(decoded.value());
+           if (package.size() > kMaxPackageBytes)
+             return send(res, kBadRequest, "package: at most 8 MiB");
+           OtaTask task;
+           task.product_id = product;
+           task.device_name = device;
+           task.kind = static_cast<int>(kind);
+           task.target = target;
+           task.md5 = md5_hex(package);
+           task.package = std::move(package);
+           int64_t tid = 0;
+           {
+             auto guard = platform_.lock();
+             if (platform_.registry().device(product, device) == nullptr)
+               return send(res, kNoDevice, "device not found");
+             tid = platform_.add_ota_task(task);
+           }
+           platform_.inform_ota(product, device, tid, task);
+           send(res, kOk, "succ", {{"tid", tid}, {"size", task.package.size()}, {"md5", task.md5}});
+         }));
+
+  s.Post(R"(/fuse-ota/([^/]+)/([^/]+)/version)",
+         route([this](const Caller&, const json& body, httplib::Response& res) {
+           const std::string product = onenet::model::string_member(body, "product_id");
+           const std::string device = onenet::model::string_member(body, "device_name");
+           const json firmware = onenet::model::member_or(body, "f_version", json());
+           const json software = onenet::model::member_or(body, "s_version", json());
+           if (firmware.is_null() && software.is_null())
+             return send(res, kBadRequest, "f_version or s_version is required");
+           for (const json* version : {&firmware, &software}) {
+             if (!version->is_null() &&
+                 (!version->is_string() || !onenet::provision::valid_ota_version(*version)))
+               return send(res, kBadRequest,
+                           "f_version, s_version: 1-20 letters, digits, '_', '.' or '-'");
+           }
+           auto guard = platform_.lock();
+           if (platform_.registry().device(product, device) == nullptr)
+             return send(res, kNoDevice, "device not found");
+           DeviceState& state = platform_.state(product, device);
+           if (firmware.is_string()) state.firmware_version = firmware.get<std::string>();
+           if (software.is_string()) state.software_version = software.get<std::string>();
+           send(res, kOk, "succ");
+         }));
+
+  s.Get(R"(/fuse-ota/([^/]+)/([^/]+)/check)",
+        route([this](const Caller&, const json& body, httplib::Response& res) {
+          const std::string product = onenet::model::string_member(body, "product_id");
+          const std::string device = onenet::model::string_member(body, "device_name");
+          const std::string type = onenet::model::string_member(body, "type");
+          const std::string version = onenet::model::string_member(body, "version");
+          if (type != "1" && type != "2") return send(res, kBadRequest, "type: 1 or 2");
+          if (!onenet::provision::valid_ota_version(version))
+            return send(res, kBadRequest, "version: 1-20 letters, digits, '_', '.' or '-'");
+          auto guard = platform_.lock();
+          if (platform_.registry().device(product, device) == nullptr)
+            return send(res, kNoDevice, "device not found");
+          int64_t tid = 0;
+          const OtaTask* task = platform_.ota_task_for(product, device, type[0] - '0', &tid);
+          // A device already running the target has nothing to do.
+          if (task == nullptr || task->target == version) return send(res, kNoTask, "not exist");
+          send(res, kOk, "succ",
+               {{"target", task->target},
+                {"tid", tid},
+                {"size", task->package.size()},
+                {"md5", task->md5},
+                {"status", task->status},
+                {"type", 1}});
+        }));
+
+  // The task of this device, unfinished, or null (and the answer sent).
+  auto open_task = [this](const json& body, httplib::Response& res) -> OtaTask* {
+    const std::string tid = onenet::model::string_member(body, "tid");
+    OtaTask* task = platform_.ota_task(std::strtoll(tid.c_str(), nullptr, 10));
+    if (task == nullptr || task->finished ||
+        task->product_id != onenet::model::string_member(body, "product_id") ||
+        task->device_name != onenet::model::string_member(body, "device_name")) {
+      send(res, kNoTask, "not exist");
+      return nullptr;
+    }
+    return task;
+  };
+
+  s.Get(R"(/fuse-ota/([^/]+)/([^/]+)/(\d{1,18})/check)",
+        route([this, open_task](const Caller&, const json& body, httplib::Response& res) {
+          auto guard = platform_.lock();
+          if (const OtaTask* task = open_task(body, res))
+            send(res, kOk, "succ", {{"status", task->status}});
+        }));
+
+  // The package, whole or the Range asked for (httplib answers 206 or 416 itself).
+  s.Get(R"(/fuse-ota/([^/]+)/([^/]+)/(\d{1,18})/download)",
+        route([this, open_task](const Caller&, const json& body, httplib::Response& res) {
+          auto guard = platform_.lock();
+          OtaTask* task = open_task(body, res);
+          if (task == nullptr) return;
+          if (task->status == 1) task->status = 2;
+          res.set_content(task->package, "application/octet-stream");
+        }));
+
+  s.Post(R"(/fuse-ota/([^/]+)/([^/]+)/(\d{1,18})/status)",
+         route([this, open_task](const Caller&, const json& body, httplib::Response& res) {
+           const json step_value = onenet::model::member_or(body, "step", json());
+           const int64_t step = step_value.is_number_integer() ? step_value.get<int64_t>() : -1;
+           const bool known = (step >= 0 && step <= 107) || (step >= 201 && step <= 208);
+           if (!known) return send(res, kBadRequest, "step: 0-100, 101-107 or 201-208");
+           auto guard = platform_.lock();
+           OtaTask* task = open_task(body, res);
+           if (task == nullptr) return;
+           task->last_step = static_cast<int>(step);
+           if (step <= 100) {
+             task->status = 2;  // downloading
+           } else if (step == 101) {
+             task->status = 3;  // downloaded: upgrading
+           } else {
+             // 102-107 download failed, 202-208 install failed, 201 installed: the task ends;
+             // on success the device runs the target (the platform sets its version).
+             task->finished = true;
+             if (step == 201) {
+               DeviceState& state = platform_.state(task->product_id, task->device_name);
+               (task->kind == 1 ? state.firmware_version : state.software_version) = task->target;
+             }
+           }
+           platform_.log({{"event", "ota_step"},
+                          {"product_id", task->product_id},
+                          {"device_name", task->device_name},
+                          {"tid", onenet::model::string_member(body, "tid")},
+                          {"step", step}});
+           send(res, kOk, "succ");
+         }));
 
   s.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (res.body.empty())

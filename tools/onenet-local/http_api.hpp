@@ -2,7 +2,9 @@
 // token header, {code, msg, request_id, data} envelopes with HTTP 200. Codes: 0 success;
 // 10403 authentication failed (as OneNET); and onenet-local's own: 10400 bad request, 10404
 // no such device, 10406 device exists, 10408 device offline, 10410 no reply within 5 s,
-// 10412 refused by the thing model, 10413 the device answered with an error.
+// 10412 refused by the thing model, 10413 the device answered with an error; 12012 (fuse-ota's,
+// as OneNET) no such OTA task. OTA (section 5.5): the device side of fuse-ota under /fuse-ota/,
+// and /local/ota/task to make a task (OneNET's console does that).
 #pragma once
 
 #include <atomic>

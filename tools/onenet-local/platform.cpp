@@ -166,6 +166,80 @@ void Platform::publish(const std::string& topic, const std::string& payload) {
          {"reason", onenet::to_string(result.status())}});
 }
 
+// "$sys/{pid}/{dn}/ota/inform_reply": what a device answered to ota/inform, for the event log.
+void Platform::log_ota_inform_reply(std::string_view topic, const std::string& payload) {
+  constexpr std::string_view kSuffix = "/ota/inform_reply";
+  if (topic.size() <= 5 + kSuffix.size() || topic.substr(0, 5) != "$sys/" ||
+      topic.substr(topic.size() - kSuffix.size()) != kSuffix) {
+    return;
+  }
+  const std::string_view middle = topic.substr(5, topic.size() - 5 - kSuffix.size());
+  const size_t slash = middle.find('/');
+  if (slash == std::string_view::npos) return;
+  const json reply = onenet::model::parse_json(payload);
+  log({{"event", "ota_inform_reply"},
+       {"product_id", std::string(middle.substr(0, slash))},
+       {"device_name", std::string(middle.substr(slash + 1))},
+       {"payload", reply.is_discarded() ? json(payload) : reply}});
+}
+
+int64_t Platform::add_ota_task(OtaTask task) {
+  for (auto& [tid, other] : ota_tasks_) {
+    if (!other.finished && other.product_id == task.product_id &&
+        other.device_name == task.device_name && other.kind == task.kind) {
+      other.finished = true;
+    }
+  }
+  const int64_t tid = next_ota_tid_++;
+  ota_tasks_[tid] = std::move(task);
+  return tid;
+}
+
+OtaTask* Platform::ota_task(int64_t tid) {
+  const auto it = ota_tasks_.find(tid);
+  return it == ota_tasks_.end() ? nullptr : &it->second;
+}
+
+OtaTask* Platform::ota_task_for(const std::string& product_id, const std::string& device_name,
+                                int kind, int64_t* tid) {
+  for (auto& [id, task] : ota_tasks_) {
+    if (!task.finished && task.product_id == product_id && task.device_name == device_name &&
+        task.kind == kind) {
+      *tid = id;
+      return &task;
+    }
+  }
+  return nullptr;
+}
+
+void Platform::inform_ota(const std::string& product_id, const std::string& device_name,
+                          int64_t tid, const OtaTask& task) {
+  std::string id;
+  {
+    std::lock_guard<std::mutex> guard(mutex_);
+    if (presence(product_id, device_name) != 1 ||
+        !registry_.gateway_of(device_key(product_id, device_name)).empty())
+      return;
+    id = next_request_id();
+  }
+  // The payload's params are onenet-local's: OneNET documents only the id the reply carries.
+  const json inform = {{"id", id},
+                       {"version", "1.0"},
+                       {"params",
+                        {{"tid", tid},
+                         {"type", task.kind},
+                         {"target", task.target},
+                         {"size", task.package.size()},
+                         {"md5", task.md5}}}};
+  const std::string topic = "$sys/" + product_id + "/" + device_name + "/ota/inform";
+  log({{"event", "ota_inform"},
+       {"product_id", product_id},
+       {"device_name", device_name},
+       {"payload", inform}});
+  (void)runner_->publish(topic, onenet::model::to_text(inform), onenet::codec::QoS::kAtMostOnce)
+      .get();
+}
+
 std::string Platform::next_request_id() {
   return std::to_string(++request_counter_);
 }
@@ -173,8 +247,10 @@ std::string Platform::next_request_id() {
 void Platform::on_message(const onenet::client::Message& message) {
   const std::string payload(message.payload.as_text());
   onenet::model::TopicParts topic;
-  if (!onenet::model::parse_topic(message.topic, &topic))
+  if (!onenet::model::parse_topic(message.topic, &topic)) {
+    log_ota_inform_reply(message.topic, payload);
     return;  // not OneJSON: no answer, as OneNET
+  }
   const bool device_answering = topic.is_reply && !onenet::model::is_uplink(topic.operation);
   const bool device_asking = !topic.is_reply && onenet::model::is_uplink(topic.operation);
   if (!device_answering && !device_asking) return;  // our own replies and commands, echoed back

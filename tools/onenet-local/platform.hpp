@@ -37,9 +37,25 @@ struct DeviceState {
   std::vector<nlohmann::json> events;                             ///< newest last, at most 1000
   std::map<std::string, std::pair<nlohmann::json, int>> desired;  ///< value, version
   std::map<std::string, int> desired_versions;                    ///< last version per property
-  bool sub_online = false;     ///< a sub-device logged in through its gateway
-  int64_t sub_login_time = 0;  ///< Unix ms of that login: it counts only if after the gateway's
-  int64_t last_time = 0;       ///< last request, Unix ms
+  bool sub_online = false;       ///< a sub-device logged in through its gateway
+  int64_t sub_login_time = 0;    ///< Unix ms of that login: it counts only if after the gateway's
+  int64_t last_time = 0;         ///< last request, Unix ms
+  std::string firmware_version;  ///< f_version reported to fuse-ota (section 5.5)
+  std::string software_version;  ///< s_version
+};
+
+/// An OTA task (fuse-ota, section 5.5): one package for one device. OneNET makes them in its
+/// console; onenet-local through its own HTTP route (/local/ota/task).
+struct OtaTask {
+  std::string product_id;
+  std::string device_name;
+  int kind = 2;  ///< 1 firmware (f_version), 2 software (s_version): check's `type`
+  std::string target;
+  std::string package;
+  std::string md5;  ///< of package, lower-case hex
+  int status = 1;   ///< 1 pending, 2 downloading, 3 upgrading
+  bool finished = false;
+  int last_step = -1;
 };
 
 class Platform : public onenet::client::Handler {
@@ -79,6 +95,19 @@ class Platform : public onenet::client::Handler {
   /// when the device is not a sub-device. Call without the lock held.
   bool unbind_from_cloud(const std::string& product_id, const std::string& device_name);
 
+  /// Keeps a new OTA task, finishing any unfinished one of the same device and kind (the new
+  /// one replaces it); returns its tid. With lock() held.
+  int64_t add_ota_task(OtaTask task);
+  /// The task `tid`, or null. With lock() held.
+  OtaTask* ota_task(int64_t tid);
+  /// The unfinished task of a device for `kind`, or null; `*tid` gets its id. With lock() held.
+  OtaTask* ota_task_for(const std::string& product_id, const std::string& device_name, int kind,
+                        int64_t* tid);
+  /// Tells an online device about task `tid` on ota/inform (section 3); its inform_reply is
+  /// logged ("ota_inform_reply"). Call without the lock held.
+  void inform_ota(const std::string& product_id, const std::string& device_name, int64_t tid,
+                  const OtaTask& task);
+
   void log(nlohmann::json event);
 
   // Handler
@@ -99,6 +128,7 @@ class Platform : public onenet::client::Handler {
                                  const nlohmann::json& params);
   void reply(const onenet::model::TopicParts& topic, const std::string& id, nlohmann::json body);
   void publish(const std::string& topic, const std::string& payload);
+  void log_ota_inform_reply(std::string_view topic, const std::string& payload);
   std::string next_request_id();
 
   std::string registry_path_;
@@ -114,6 +144,8 @@ class Platform : public onenet::client::Handler {
   uint64_t request_counter_ = 0;
   bool connected_ = false;
   size_t max_subdevices_ = 1500;  // topo/add's limit per gateway (set_max_subdevices)
+  std::map<int64_t, OtaTask> ota_tasks_;
+  int64_t next_ota_tid_ = 100001;
 
   std::unique_ptr<onenet::platform::TcpTransport> transport_;
   onenet::platform::SystemClock clock_;

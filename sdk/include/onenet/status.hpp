@@ -110,6 +110,8 @@ enum class Status : uint16_t {
   kProvisionNetworkFailed = 702,
   kProvisionTimeout = 703,
   kProvisionBadResponse = 704,
+  kProvisionNoOtaTask = 705,
+  kProvisionOtaChecksumMismatch = 706,
 };
 
 /// A sentence describing `status`; static storage, never null.

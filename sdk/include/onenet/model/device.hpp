@@ -97,9 +97,18 @@ class CommandHandler {
   virtual Reply on_service(const std::string& identifier, const nlohmann::json& /*input*/) {
     return {100, "service " + identifier + " not supported", {}};
   }
+  /// ota/inform (only with DeviceOptions::ota_inform): the cloud has an OTA task for this
+  /// device. `params` is the request's params as sent (OneNET documents none; onenet-local sends
+  /// tid, type, target, size and md5), or null. The device answers on ota/inform_reply with the
+  /// returned code and msg; OneNET expects that within 20 s (section 3), so answer at once and
+  /// fetch the task over HTTP afterwards (provision::ApiClient::ota_check and ota_download).
+  virtual Reply on_ota_inform(const nlohmann::json& /*params*/) {
+    return {100, "OTA not supported", {}};
+  }
   /// The link came up or went down (reason says why). Also called, while connected, with
-  /// kClientSubscribeRefused when the cloud refused the device's thing/# subscription: until it
-  /// is accepted no command or reply arrives (it is asked for again at every connection).
+  /// kClientSubscribeRefused when the cloud refused the device's thing/# (or ota/inform)
+  /// subscription: until it is accepted no command or reply (or OTA notice) arrives; it is asked
+  /// for again at every connection.
   virtual void on_connection(client::State /*state*/, Status /*reason*/) {}
   /// A message from the cloud could not be read (kClientMessageTooLarge: longer than the
   /// receive buffer): it is acknowledged and skipped, so no reply goes back for it. `topic`
@@ -130,6 +139,9 @@ struct DeviceOptions {
   uint32_t request_timeout_ms = 10000;
   size_t max_pending = 64;
   const ThingModel* thing_model = nullptr;  ///< borrowed; checked before sending and on commands
+  /// Also subscribe $sys/{pid}/{dev}/ota/inform (a second subscription of OneNET's 10): OTA
+  /// notices reach CommandHandler::on_ota_inform.
+  bool ota_inform = false;
   /// Backoff and timeouts; the rest is filled in. With `large_messages_in_parts`, a command
   /// longer than Storage::rx is gathered on the heap, up to kMaxCommandBytes, and handled whole
   /// (a longer one goes to CommandHandler::on_message_dropped); without it, rx bounds commands.
@@ -227,7 +239,11 @@ class Device : public client::Handler {
   void send_reply(const TopicParts& topic, const std::string& id, const Reply& reply);
   void complete(const std::string& id, Status status, const Reply& reply);
   void send_waiting_replies();
-  /// Subscribes filter_ ($sys/{pid}/{dev}/thing/#), which carries every downlink.
+  /// Publishes a reply now, or keeps it until the client has room (see answer()).
+  Status send_or_wait(std::string topic, std::string payload);
+  void answer_ota_inform(const std::string& payload);
+  /// Subscribes filter_ ($sys/{pid}/{dev}/thing/#), which carries every downlink, and
+  /// ota_topic_ when DeviceOptions::ota_inform asks for it.
   Status subscribe_downlinks();
   std::string next_id();
 
@@ -240,7 +256,8 @@ class Device : public client::Handler {
   DeviceOptions options_;
   std::string token_;
   std::string filter_;
-  bool subscription_refused_ = false;  ///< filter_ to be asked for again at the next connection
+  std::string ota_topic_;              ///< $sys/{pid}/{dev}/ota/inform, or "" (not asked for)
+  bool subscription_refused_ = false;  ///< to be asked for again at the next connection
   std::string parts_;  ///< the parts so far of a message longer than rx (see DeviceOptions)
   struct WaitingReply {
     std::string topic;

@@ -1,6 +1,7 @@
-// A client for OneNET's HTTP API (device create, detail, list, delete), for hosts: factory
-// tools, provisioning scripts, the gateway's set-up. Not for microcontrollers: it uses the heap,
-// libcurl and nlohmann/json (../../shared/onenet-protocol.md section 5.1).
+// A client for OneNET's HTTP API (device create, detail, list, delete; OTA over HTTP), for hosts:
+// factory tools, provisioning scripts, the gateway's set-up, a Linux device's updates. Not for
+// microcontrollers: it uses the heap, libcurl and nlohmann/json (../../shared/onenet-protocol.md
+// section 5.1).
 //
 // Every request carries an `authorization` token signed with sdk/auth for the configured
 // resource (user-level `userid/{id}` with version 2022-05-01 by default, or product-level
@@ -18,6 +19,8 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -58,6 +61,29 @@ struct DeviceInfo {
   int64_t last_time_ms = 0;
 };
 
+/// Which software an OTA task updates (the `type` query of fuse-ota's check, section 5.5).
+enum class OtaKind : int {
+  kFirmware = 1,  ///< FOTA: the module's firmware (reported as f_version)
+  kSoftware = 2,  ///< SOTA: the application (reported as s_version)
+};
+
+/// An OTA task as fuse-ota's check describes it (`data`).
+struct OtaTask {
+  std::string tid;     ///< the task id (a number on the wire, kept as its text)
+  std::string target;  ///< the version the task installs
+  uint64_t size = 0;   ///< bytes of the package
+  std::string md5;     ///< the package's MD5, 32 hex digits
+  int status = 0;      ///< 1 pending, 2 downloading, 3 upgrading
+  int type = 0;        ///< 1 full package, 2 difference
+};
+
+/// Called while an OTA package downloads: bytes held so far (resumed bytes included) of `total`.
+using OtaProgress = std::function<void(uint64_t received, uint64_t total)>;
+
+/// Whether `version` is one fuse-ota takes: 1 to 20 of letters, digits, '_', '.' and '-'
+/// (section 5.5).
+bool valid_ota_version(const std::string& version);
+
 /// What went wrong on the last failed call: OneNET's `code` and `msg` when it answered, else
 /// a description of the network or response failure.
 struct ApiError {
@@ -89,6 +115,42 @@ class ApiClient {
   /// POST /device/delete.
   Status delete_device(const std::string& product_id, const std::string& name);
 
+  // OTA over HTTP (fuse-ota, onenet-protocol.md section 5.5). A device calls these with its own
+  // token (resource products/{pid}/devices/{name}, version 2018-10-31); a product or user
+  // token works too. The usual order: report the running versions, check for a task (also
+  // when ota/inform arrives over MQTT, see model::CommandHandler::on_ota_inform), download it,
+  // install it, report the steps (101 downloaded, 201 installed; 102-107 and 202-208 say why it
+  // failed), and report the new version after the restart.
+
+  /// POST /fuse-ota/{pid}/{name}/version: the versions running now. At least one is needed; an
+  /// empty one is left out. kInvalidArgument for a version valid_ota_version() refuses.
+  Status ota_report_version(const std::string& product_id, const std::string& name,
+                            const std::string& firmware_version,
+                            const std::string& software_version);
+  /// GET /fuse-ota/{pid}/{name}/check: a task for `kind` from `current_version`. kOk with
+  /// `*out` filled; kProvisionNoOtaTask when there is none (OneNET's 12012, "not exist").
+  Status ota_check(const std::string& product_id, const std::string& name, OtaKind kind,
+                   const std::string& current_version, OtaTask* out);
+  /// GET /fuse-ota/{pid}/{name}/{tid}/check: kOk while the task is still to be carried out,
+  /// kProvisionNoOtaTask once it is not (finished, cancelled or never existed).
+  Status ota_task_active(const std::string& product_id, const std::string& name,
+                         const std::string& tid);
+  /// GET /fuse-ota/{pid}/{name}/{tid}/download into the file `path`, then checks the MD5.
+  /// Resumable: bytes already in `path` (an earlier, interrupted download of the same task) are
+  /// kept and the rest is asked for with a Range header; a dropped link is resumed the same way,
+  /// up to max_attempts in a row without progress. Blocks until done. Returns kOk with the whole
+  /// package in `path`; kProvisionOtaChecksumMismatch (the file is deleted: download again);
+  /// kProvisionNoOtaTask; kProvisionBadResponse for a server that sends more than task.size or
+  /// ignores the range; kInvalidArgument for a task without tid, size or a 32-digit md5, or a
+  /// path that cannot be written (last_error() says which).
+  Status ota_download(const std::string& product_id, const std::string& name, const OtaTask& task,
+                      const std::string& path, const OtaProgress& progress = nullptr);
+  /// POST /fuse-ota/{pid}/{name}/{tid}/status with {"step": step}: 0-100 download progress
+  /// (percent), 101 downloaded, 102-107 download failed, 201 installed, 202-208 install failed
+  /// (section 5.5). kInvalidArgument for any other step.
+  Status ota_report_step(const std::string& product_id, const std::string& name,
+                         const std::string& tid, int step);
+
   /// The last failure; status kOk after a success.
   const ApiError& last_error() const { return error_; }
   /// HTTP requests sent so far, retries included (for tools' statistics and tests).
@@ -99,6 +161,14 @@ class ApiClient {
   explicit ApiClient(ApiOptions options);
   Status call(const char* method, const std::string& path_and_query, const std::string& body,
               std::string* data_json);
+  /// A fresh authorization token, or a failure recorded in error_.
+  Result<std::string> sign();
+  /// The failure an answer's envelope carries (code != 0), as call() reports it.
+  Status api_failure(int api_code, const std::string& message);
+  /// One download request from `*held` bytes on; see ota_download. `*retryable`: the link
+  /// failed, and another request may resume.
+  Status download_rest(const std::string& url, const OtaTask& task, std::FILE* file, uint64_t* held,
+                       const OtaProgress& progress, bool* retryable);
   Status fail(Status status, int code, std::string message);
 
   ApiOptions options_;

@@ -1,0 +1,354 @@
+// OTA through onenet-local: fuse-ota over HTTP with provision::ApiClient (report, check,
+// download with resume and MD5, steps), and the ota/inform notice over MQTT to model::Device.
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "onenet/auth/encoding.hpp"
+#include "onenet/model/device.hpp"
+#include "onenet/platform/hmac.hpp"
+#include "onenet/platform/transport.hpp"
+#include "onenet/provision/api_client.hpp"
+#include "onenet_local.hpp"
+#include "poll_until.hpp"
+
+using itest::OnenetLocal;
+using itest::Process;
+using itest::TempDir;
+using nlohmann::json;
+using onenet::Status;
+using onenet::provision::ApiClient;
+using onenet::provision::OtaKind;
+using onenet::provision::OtaTask;
+
+namespace {
+
+constexpr const char* kProduct = "OtaProd001";
+
+std::vector<std::string> cloud_args() {
+  return {"--seed-device", std::string(kProduct) + "/meter-1", "--seed-device",
+          std::string(kProduct) + "/meter-2"};
+}
+
+// A device's own client for fuse-ota: its token (products/{pid}/devices/{name}, 2018-10-31).
+std::unique_ptr<ApiClient> device_api(const OnenetLocal& cloud, const std::string& name,
+                                      size_t key_index) {
+  onenet::provision::ApiOptions o;
+  o.api_url = cloud.http();
+  o.resource = "products/" + std::string(kProduct) + "/devices/" + name;
+  o.access_key = cloud.device_key(key_index);
+  o.token_version = "2018-10-31";
+  o.method = onenet::auth::Method::kSha1;
+  o.hmac = onenet::platform::default_hmac();
+  o.max_attempts = 2;
+  o.backoff_ms = 10;
+  auto api = ApiClient::create(std::move(o));
+  REQUIRE(api.ok());
+  return std::move(api.value());
+}
+
+// Bytes that are not all alike, so a misplaced range shows.
+std::string make_package(size_t size) {
+  std::string bytes(size, '\0');
+  uint32_t x = 2463534242u;
+  for (char& c : bytes) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    c = static_cast<char>(x);
+  }
+  return bytes;
+}
+
+std::string base64(const std::string& bytes) {
+  std::string out(onenet::auth::base64_encoded_length(bytes.size()), '\0');
+  const auto n = onenet::auth::base64_encode(
+      onenet::ByteView(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()), out.data(),
+      out.size());
+  REQUIRE(n.ok());
+  out.resize(n.value());
+  return out;
+}
+
+json task_body(const std::string& device, int type, const std::string& target,
+               const std::string& package) {
+  return {{"product_id", kProduct},
+          {"device_name", device},
+          {"type", type},
+          {"target", target},
+          {"package", base64(package)}};
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void write_file(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary) << bytes;
+}
+
+bool exists(const std::string& path) {
+  return std::ifstream(path).good();
+}
+
+// POST /local/ota/task with the body in a file: a package's Base64 is too long for one argument.
+json make_task(const OnenetLocal& cloud, const json& body) {
+  TempDir dir;
+  write_file(dir.file("task.json"), body.dump());
+  std::string output;
+  REQUIRE(itest::run(
+              {"curl", "-s", "-S", "--max-time", "20", "-X", "POST",
+               cloud.http() + "/local/ota/task", "-H", "authorization: " + cloud.user_token(), "-H",
+               "Content-Type: application/json", "--data-binary", "@" + dir.file("task.json")},
+              30000, &output) == 0);
+  return json::parse(output, nullptr, false);
+}
+
+bool has_event(const OnenetLocal& cloud, const std::function<bool(const json&)>& match) {
+  for (const json& e : cloud.events()) {
+    if (match(e)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("OTA over HTTP: a device reports, finds its task, downloads, installs and reports") {
+  OnenetLocal cloud(cloud_args());
+  REQUIRE(cloud.start());
+  auto api = device_api(cloud, "meter-1", 0);
+  REQUIRE(api->ota_report_version(kProduct, "meter-1", "FW-1.0", "V1.0") == Status::kOk);
+
+  OtaTask task;
+  CHECK(api->ota_check(kProduct, "meter-1", OtaKind::kSoftware, "V1.0", &task) ==
+        Status::kProvisionNoOtaTask);
+  CHECK(api->last_error().code == 12012);
+
+  const std::string package = make_package(300 * 1024 + 17);
+  const json created = make_task(cloud, task_body("meter-1", 2, "V2.0", package));
+  REQUIRE(created["code"] == 0);
+  const std::string tid = std::to_string(created["data"]["tid"].get<int64_t>());
+
+  // A firmware check finds nothing: the task is for the application (type 2).
+  CHECK(api->ota_check(kProduct, "meter-1", OtaKind::kFirmware, "FW-1.0", &task) ==
+        Status::kProvisionNoOtaTask);
+  REQUIRE(api->ota_check(kProduct, "meter-1", OtaKind::kSoftware, "V1.0", &task) == Status::kOk);
+  CHECK(task.tid == tid);
+  CHECK(task.target == "V2.0");
+  CHECK(task.size == package.size());
+  CHECK(task.md5 == created["data"]["md5"].get<std::string>());
+  CHECK(task.status == 1);
+  CHECK(api->ota_task_active(kProduct, "meter-1", tid) == Status::kOk);
+
+  TempDir dir;
+  const std::string path = dir.path() + "/package.bin";
+  uint64_t last_progress = 0;
+  REQUIRE(api->ota_download(kProduct, "meter-1", task, path, [&](uint64_t held, uint64_t total) {
+    CHECK(total == package.size());
+    CHECK(held > last_progress);
+    last_progress = held;
+  }) == Status::kOk);
+  CHECK(read_file(path) == package);
+  CHECK(last_progress == package.size());
+
+  // Downloading: the task says so now.
+  REQUIRE(api->ota_check(kProduct, "meter-1", OtaKind::kSoftware, "V1.0", &task) == Status::kOk);
+  CHECK(task.status == 2);
+  REQUIRE(api->ota_report_step(kProduct, "meter-1", tid, 101) == Status::kOk);
+  REQUIRE(api->ota_check(kProduct, "meter-1", OtaKind::kSoftware, "V1.0", &task) == Status::kOk);
+  CHECK(task.status == 3);
+  REQUIRE(api->ota_report_step(kProduct, "meter-1", tid, 201) == Status::kOk);
+  CHECK(has_event(cloud, [&](const json& e) {
+    return e.value("event", "") == "ota_step" && e.value("tid", "") == tid &&
+           e.value("step", 0) == 201;
+  }));
+
+  // Installed: the task is over, and a device already on the target has nothing to do.
+  CHECK(api->ota_task_active(kProduct, "meter-1", tid) == Status::kProvisionNoOtaTask);
+  CHECK(api->ota_check(kProduct, "meter-1", OtaKind::kSoftware, "V1.0", &task) ==
+        Status::kProvisionNoOtaTask);
+  CHECK(api->ota_report_step(kProduct, "meter-1", tid, 100) == Status::kProvisionNoOtaTask);
+  CHECK(cloud.stop());
+}
+
+TEST_CASE("OTA download: resumed from a partial file with a Range, checked by MD5") {
+  OnenetLocal cloud(cloud_args());
+  REQUIRE(cloud.start());
+  auto api = device_api(cloud, "meter-1", 0);
+  const std::string package = make_package(64 * 1024 + 3);
+  REQUIRE(make_task(cloud, task_body("meter-1", 1, "FW-2.0", package))["code"] == 0);
+  OtaTask task;
+  REQUIRE(api->ota_check(kProduct, "meter-1", OtaKind::kFirmware, "FW-1.0", &task) == Status::kOk);
+  TempDir dir;
+  const std::string path = dir.path() + "/firmware.bin";
+
+  SUBCASE("the first bytes of the package: the download completes them") {
+    write_file(path, package.substr(0, 1000));
+    REQUIRE(api->ota_download(kProduct, "meter-1", task, path) == Status::kOk);
+    CHECK(read_file(path) == package);
+  }
+  SUBCASE("wrong first bytes: the Range keeps them, the MD5 refuses the file and it is deleted") {
+    // Had the whole package been fetched again, the file would be right: this shows the range.
+    write_file(path, std::string(1000, 'x'));
+    CHECK(api->ota_download(kProduct, "meter-1", task, path) ==
+          Status::kProvisionOtaChecksumMismatch);
+    CHECK(api->last_error().message.find(task.md5) != std::string::npos);
+    CHECK_FALSE(exists(path));
+    // Downloaded again from nothing, it is whole.
+    REQUIRE(api->ota_download(kProduct, "meter-1", task, path) == Status::kOk);
+    CHECK(read_file(path) == package);
+  }
+  SUBCASE("a file longer than the package is not a part of it: started again") {
+    write_file(path, std::string(package.size() + 10, 'y'));
+    REQUIRE(api->ota_download(kProduct, "meter-1", task, path) == Status::kOk);
+    CHECK(read_file(path) == package);
+  }
+  SUBCASE("a whole file is only checked") {
+    write_file(path, package);
+    const uint64_t before = api->attempts();
+    REQUIRE(api->ota_download(kProduct, "meter-1", task, path) == Status::kOk);
+    CHECK(api->attempts() == before);  // no request
+  }
+  CHECK(cloud.stop());
+}
+
+TEST_CASE("OTA refusals: bad versions and steps, unknown tasks, another device's task") {
+  OnenetLocal cloud(cloud_args());
+  REQUIRE(cloud.start());
+  auto api = device_api(cloud, "meter-1", 0);
+  TempDir dir;
+
+  // Refused before anything is sent (fuse-ota: 1-20 of [A-Za-z0-9_.-]).
+  const uint64_t before = api->attempts();
+  CHECK(api->ota_report_version(kProduct, "meter-1", "", "") == Status::kInvalidArgument);
+  CHECK(api->ota_report_version(kProduct, "meter-1", "v 1", "") == Status::kInvalidArgument);
+  CHECK(api->last_error().message.find("f_version") != std::string::npos);
+  CHECK(api->ota_report_version(kProduct, "meter-1", "", std::string(21, '1')) ==
+        Status::kInvalidArgument);
+  OtaTask task;
+  CHECK(api->ota_check(kProduct, "meter-1", OtaKind::kSoftware, "", &task) ==
+        Status::kInvalidArgument);
+  CHECK(api->ota_report_step(kProduct, "meter-1", "1", 150) == Status::kInvalidArgument);
+  CHECK(api->ota_report_step(kProduct, "meter-1", "1", -1) == Status::kInvalidArgument);
+  CHECK(api->ota_download(kProduct, "meter-1", OtaTask{}, dir.path() + "/x") ==
+        Status::kInvalidArgument);
+  CHECK(api->attempts() == before);
+
+  // The server refuses the same when a client skips the checks.
+  const std::string token = OnenetLocal::token(
+      "products/" + std::string(kProduct) + "/devices/meter-1", cloud.device_key(0));
+  const std::string base = "/fuse-ota/" + std::string(kProduct) + "/meter-1";
+  CHECK(cloud.curl("POST", base + "/version", R"({"s_version":"a b"})", token)["code"] == 10400);
+  CHECK(cloud.curl("POST", base + "/version", R"({"s_version":7})", token)["code"] == 10400);
+  CHECK(cloud.curl("GET", base + "/check?type=3&version=1", {}, token)["code"] == 10400);
+
+  // Tasks: another device's is not this device's; a wrong package or type is refused.
+  const std::string package = make_package(4096);
+  CHECK(make_task(cloud, task_body("meter-1", 3, "V2", package))["code"] == 10400);
+  // A package above onenet-local's 8 MiB (its request, in Base64, is still within 12 MiB).
+  CHECK(make_task(cloud, task_body("meter-1", 2, "V2", make_package(8 * 1024 * 1024 + 1)))["msg"] ==
+        "package: at most 8 MiB");
+  json bad = task_body("meter-1", 2, "V2", package);
+  bad["package"] = "not base64!";
+  CHECK(make_task(cloud, bad)["code"] == 10400);
+  CHECK(make_task(cloud, task_body("nobody", 2, "V2", package))["code"] == 10404);
+  const json created = make_task(cloud, task_body("meter-2", 2, "V2", package));
+  REQUIRE(created["code"] == 0);
+  const std::string tid = std::to_string(created["data"]["tid"].get<int64_t>());
+  CHECK(api->ota_task_active(kProduct, "meter-1", tid) == Status::kProvisionNoOtaTask);
+  CHECK(api->ota_report_step(kProduct, "meter-1", tid, 101) == Status::kProvisionNoOtaTask);
+  OtaTask theirs;
+  theirs.tid = tid;
+  theirs.size = package.size();
+  theirs.md5 = created["data"]["md5"].get<std::string>();
+  CHECK(api->ota_download(kProduct, "meter-1", theirs, dir.path() + "/theirs.bin") ==
+        Status::kProvisionNoOtaTask);
+  // meter-1's token does not open meter-2's path.
+  CHECK(api->ota_task_active(kProduct, "meter-2", tid) == Status::kProvisionBadCredentials);
+  // meter-2 has it.
+  auto other = device_api(cloud, "meter-2", 1);
+  CHECK(other->ota_task_active(kProduct, "meter-2", tid) == Status::kOk);
+  // A new task for the same device and kind replaces the old one.
+  const json replacing = make_task(cloud, task_body("meter-2", 2, "V3", package));
+  REQUIRE(replacing["code"] == 0);
+  CHECK(other->ota_task_active(kProduct, "meter-2", tid) == Status::kProvisionNoOtaTask);
+  REQUIRE(other->ota_check(kProduct, "meter-2", OtaKind::kSoftware, "V1", &task) == Status::kOk);
+  CHECK(task.target == "V3");
+  CHECK(cloud.stop());
+}
+
+namespace {
+
+struct OtaApp : onenet::model::CommandHandler {
+  onenet::model::Reply on_ota_inform(const json& params) override {
+    informs.push_back(params);
+    return {200, "will check", {}};
+  }
+  std::vector<json> informs;
+};
+
+}  // namespace
+
+TEST_CASE("ota/inform: a device that asks for it hears a new task and answers") {
+  OnenetLocal cloud(cloud_args());
+  REQUIRE(cloud.start());
+  onenet::platform::TcpTransport transport("127.0.0.1", cloud.port());
+  onenet::platform::SystemClock clock;
+  auto storage = std::make_unique<onenet::client::StaticStorage<4096, 4096, 8192, 8, 256>>();
+  OtaApp app;
+  onenet::model::Device device(transport, clock, onenet::platform::system_random,
+                               onenet::platform::default_hmac(), onenet::platform::unix_seconds,
+                               storage->view(), app);
+  onenet::model::DeviceOptions options;
+  options.product_id = kProduct;
+  options.device_name = "meter-1";
+  options.access_key = cloud.device_key(0);
+  options.ota_inform = true;
+  REQUIRE(device.start(options) == Status::kOk);
+  auto poll_until = [&](const std::function<bool()>& done) {
+    return itest::poll_until([&] { device.poll(10); }, done, 15000);
+  };
+  REQUIRE(poll_until([&] { return device.state() == onenet::client::State::kConnected; }));
+  // A reply on thing/# shows the SUBSCRIBE was taken, and ota/inform went in the same packet:
+  // the cloud does not keep QoS 0 notices for a device not yet subscribed.
+  bool replied = false;
+  REQUIRE(device
+              .post_properties({{"temperature", 20}},
+                               [&](Status, const onenet::model::Reply&) { replied = true; })
+              .ok());
+  REQUIRE(poll_until([&] { return replied; }));
+
+  const std::string package = make_package(2048);
+  // Made while the device polls: the cloud answers once the notice is out.
+  auto curl = Process::start(
+      {"curl", "-s", "-S", "--max-time", "20", "-X", "POST", cloud.http() + "/local/ota/task", "-H",
+       "authorization: " + cloud.user_token(), "-H", "Content-Type: application/json",
+       "--data-binary", task_body("meter-1", 2, "V2.0", package).dump()});
+  REQUIRE(curl);
+  REQUIRE(poll_until([&] { return !app.informs.empty() && !curl->running(); }));
+  curl->wait(1000);
+  const json created = json::parse(curl->remaining(), nullptr, false);
+  REQUIRE(created["code"] == 0);
+  CHECK(app.informs.size() == 1);
+  CHECK(app.informs[0]["tid"] == created["data"]["tid"]);
+  CHECK(app.informs[0]["target"] == "V2.0");
+
+  // The answer reaches the cloud with the notice's id.
+  json inform_id;
+  REQUIRE(poll_until([&] {
+    for (const json& e : cloud.events()) {
+      if (e.value("event", "") == "ota_inform") inform_id = e["payload"]["id"];
+    }
+    return has_event(cloud, [&](const json& e) {
+      return e.value("event", "") == "ota_inform_reply" && e["payload"]["id"] == inform_id &&
+             e["payload"]["code"] == 200 && e["payload"]["msg"] == "will check";
+    });
+  }));
+  CHECK(device.state() == onenet::client::State::kConnected);
+  (void)device.disconnect();
+  CHECK(cloud.stop());
+}
