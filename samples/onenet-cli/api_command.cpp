@@ -1,6 +1,6 @@
-// onenet-cli device create|detail|list|delete and onenet-cli provision: OneNET's HTTP API
-// through sdk/provision. Credentials come from flags, then environment variables, then a JSON
-// config file; the access key is never printed.
+// onenet-cli device create|detail|list|delete, onenet-cli provision and onenet-cli ota
+// version|check|download|step: OneNET's HTTP API through sdk/provision. Credentials come from
+// flags, then environment variables, then a JSON config file; the access key is never printed.
 #include <unistd.h>
 
 #include <cstdio>
@@ -46,6 +46,13 @@ struct ApiFlags {
   std::string prefix;
   std::string out;
   bool csv_output = false;
+  // ota
+  std::string kind = "software";
+  std::string version;
+  std::string firmware_version;
+  std::string software_version;
+  std::string tid;
+  int step = -1;
 };
 
 ApiFlags flags;
@@ -140,8 +147,14 @@ std::unique_ptr<ApiClient> make_client(int* exit_status) {
   } else if (flags.auth == "product") {
     options.resource = "products/" + flags.product;
     options.token_version = std::string(onenet::auth::kVersion2018);
+  } else if (flags.auth == "device" && !flags.name.empty()) {
+    // What a device itself presents (fuse-ota, section 5.5): its own key and resource.
+    options.resource = "products/" + flags.product + "/devices/" + flags.name;
+    options.token_version = std::string(onenet::auth::kVersion2018);
   } else {
-    *exit_status = say_error(kExitBadInput, "--auth must be user or product");
+    *exit_status =
+        say_error(kExitBadInput, flags.auth == "device" ? "--auth device needs --name"
+                                                        : "--auth must be user, product or device");
     return nullptr;
   }
   if (!flags.token_version.empty()) options.token_version = flags.token_version;
@@ -173,12 +186,14 @@ void add_api_options(CLI::App* cmd) {
                   "API base URL (default https://iot-api.heclouds.com); or env ONENET_API");
   cmd->add_option("--user-id", flags.user_id, "OneNET user id; or env ONENET_USER_ID");
   cmd->add_option("--access-key", flags.access_key,
-                  "User (or, with --auth product, product) access key; or env ONENET_ACCESS_KEY");
+                  "User (or, with --auth product/device, product/device) access key; or env "
+                  "ONENET_ACCESS_KEY");
   cmd->add_option("--auth", flags.auth,
-                  "Token level: user (userid/{id}) or product (products/{pid})")
-      ->check(CLI::IsMember({"user", "product"}));
+                  "Token level: user (userid/{id}), product (products/{pid}) or device "
+                  "(products/{pid}/devices/{name})")
+      ->check(CLI::IsMember({"user", "product", "device"}));
   cmd->add_option("--token-version", flags.token_version,
-                  "Token version (default 2022-05-01 for user, 2018-10-31 for product)");
+                  "Token version (default 2022-05-01 for user, 2018-10-31 for product and device)");
   cmd->add_option("--cafile", flags.cafile, "CA bundle (PEM) for https (default: system store)");
   cmd->add_option("--config", flags.config,
                   "JSON file with api, user_id, access_key, auth, cafile; or env ONENET_CONFIG");
@@ -373,6 +388,88 @@ int run_provision() {
 }
 
 std::string device_action;
+std::string ota_action;
+
+// The kind of software a task updates: --kind firmware (FOTA) or software (SOTA).
+onenet::provision::OtaKind ota_kind() {
+  return flags.kind == "firmware" ? onenet::provision::OtaKind::kFirmware
+                                  : onenet::provision::OtaKind::kSoftware;
+}
+
+json task_json(const onenet::provision::OtaTask& t) {
+  return {{"tid", t.tid}, {"target", t.target}, {"size", t.size},
+          {"md5", t.md5}, {"status", t.status}, {"type", t.type}};
+}
+
+// Exit 1 with "no OTA task" when there is none: a script tells that from a failure by the text
+// or by checking first.
+int run_ota(const std::string& action) {
+  command_name = "ota " + action;
+  int exit_status = 0;
+  auto client = make_client(&exit_status);
+  if (!client) return exit_status;
+  using onenet::provision::OtaTask;
+  if (action == "version") {
+    if (client->ota_report_version(flags.product, flags.name, flags.firmware_version,
+                                   flags.software_version) != Status::kOk) {
+      return client->last_error().status == Status::kInvalidArgument
+                 ? say_error(kExitBadInput, client->last_error().message)
+                 : api_failure(*client);
+    }
+    std::printf("reported %s/%s\n", flags.product.c_str(), flags.name.c_str());
+    return 0;
+  }
+  if (action == "step") {
+    if (client->ota_report_step(flags.product, flags.name, flags.tid, flags.step) != Status::kOk) {
+      return client->last_error().status == Status::kInvalidArgument
+                 ? say_error(kExitBadInput, client->last_error().message)
+                 : api_failure(*client);
+    }
+    std::printf("task %s: step %d reported\n", flags.tid.c_str(), flags.step);
+    return 0;
+  }
+  // check, download: the task first.
+  OtaTask task;
+  const Status checked =
+      client->ota_check(flags.product, flags.name, ota_kind(), flags.version, &task);
+  if (checked == Status::kProvisionNoOtaTask) {
+    return say_error(kExitFailed, "no OTA task for " + flags.kind + " " + flags.version);
+  }
+  if (checked == Status::kInvalidArgument)
+    return say_error(kExitBadInput, client->last_error().message);
+  if (checked != Status::kOk) return api_failure(*client);
+  if (action == "check") {
+    if (flags.json_output) {
+      std::printf("%s\n", task_json(task).dump().c_str());
+    } else {
+      std::printf("tid    %s\ntarget %s\nsize   %llu\nmd5    %s\n", task.tid.c_str(),
+                  task.target.c_str(), static_cast<unsigned long long>(task.size),
+                  task.md5.c_str());
+    }
+    return 0;
+  }
+  const bool terminal = ::isatty(STDERR_FILENO) == 1;
+  uint64_t shown = 0;
+  const Status downloaded = client->ota_download(
+      flags.product, flags.name, task, flags.out, [&](uint64_t held, uint64_t total) {
+        // Every tenth on a log, the bar on a terminal.
+        const uint64_t tenth = held * 10 / total;
+        if (!terminal && tenth == shown) return;
+        shown = tenth;
+        std::fprintf(stderr, terminal ? "\r%llu/%llu bytes" : "%llu/%llu bytes\n",
+                     static_cast<unsigned long long>(held), static_cast<unsigned long long>(total));
+      });
+  if (terminal) std::fprintf(stderr, "\n");
+  if (downloaded != Status::kOk) {
+    return downloaded == Status::kInvalidArgument
+               ? say_error(kExitBadInput, client->last_error().message)
+               : api_failure(*client);
+  }
+  std::printf("%s: %s (task %s, %llu bytes, MD5 %s checked)\n", flags.out.c_str(),
+              task.target.c_str(), task.tid.c_str(), static_cast<unsigned long long>(task.size),
+              task.md5.c_str());
+  return 0;
+}
 
 }  // namespace
 
@@ -418,6 +515,45 @@ CLI::App* add_provision_command(CLI::App& app) {
 
 int run_provision_command() {
   return run_provision();
+}
+
+CLI::App* add_ota_command(CLI::App& app) {
+  CLI::App* cmd = app.add_subcommand(
+      "ota", "OTA over HTTP (fuse-ota): report versions, check, download, report steps");
+  cmd->require_subcommand(1);
+  const std::pair<const char*, const char*> actions[] = {
+      {"version", "Report the versions the device runs"},
+      {"check", "Show the device's OTA task for --kind from --version"},
+      {"download", "Download that task's package to --out (resumes a partial file; MD5 checked)"},
+      {"step",
+       "Report a step of task --tid: 0-100 download %, 101 downloaded, 102-107 "
+       "download failed, 201 installed, 202-208 install failed"}};
+  for (const auto& [action, help] : actions) {
+    const std::string name = action;
+    CLI::App* sub = cmd->add_subcommand(action, help);
+    add_api_options(sub);
+    sub->add_option("--name", flags.name, "Device name")->required();
+    if (name == "version") {
+      sub->add_option("--firmware", flags.firmware_version, "Firmware version (f_version)");
+      sub->add_option("--software", flags.software_version, "Software version (s_version)");
+    } else if (name == "step") {
+      sub->add_option("--tid", flags.tid, "Task id (from check)")->required();
+      sub->add_option("--step", flags.step, "Step code")->required()->transform(decimal());
+    } else {
+      sub->add_option("--kind", flags.kind, "firmware (FOTA, type 1) or software (SOTA, type 2)")
+          ->check(CLI::IsMember({"firmware", "software"}))
+          ->default_val("software");
+      sub->add_option("--version", flags.version, "The version running now")->required();
+      if (name == "check") sub->add_flag("--json", flags.json_output, "Print JSON");
+      if (name == "download") sub->add_option("--out", flags.out, "Package file")->required();
+    }
+    sub->callback([name] { ota_action = name; });
+  }
+  return cmd;
+}
+
+int run_ota_command() {
+  return run_ota(ota_action);
 }
 
 }  // namespace onenet_cli

@@ -24,5 +24,7 @@ CLI::App* add_device_command(CLI::App& app);
 int run_device_command();
 CLI::App* add_provision_command(CLI::App& app);
 int run_provision_command();
+CLI::App* add_ota_command(CLI::App& app);
+int run_ota_command();
 
 }  // namespace onenet_cli

@@ -4,13 +4,14 @@
 #include "commands.hpp"
 
 int main(int argc, char** argv) {
-  CLI::App app{"onenet-cli: OneNET tokens, MQTT publish/subscribe and provisioning"};
+  CLI::App app{"onenet-cli: OneNET tokens, MQTT publish/subscribe, provisioning and OTA"};
   app.require_subcommand(1);
   CLI::App* token = onenet_cli::add_token_command(app);
   CLI::App* pub = onenet_cli::add_pub_command(app);
   CLI::App* sub = onenet_cli::add_sub_command(app);
   CLI::App* device = onenet_cli::add_device_command(app);
   CLI::App* provision = onenet_cli::add_provision_command(app);
+  CLI::App* ota = onenet_cli::add_ota_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& help) {
@@ -26,5 +27,6 @@ int main(int argc, char** argv) {
   if (sub->parsed()) return onenet_cli::run_sub_command();
   if (device->parsed()) return onenet_cli::run_device_command();
   if (provision->parsed()) return onenet_cli::run_provision_command();
+  if (ota->parsed()) return onenet_cli::run_ota_command();
   return onenet_cli::kExitBadInput;
 }

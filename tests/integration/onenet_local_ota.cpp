@@ -352,3 +352,48 @@ TEST_CASE("ota/inform: a device that asks for it hears a new task and answers") 
   (void)device.disconnect();
   CHECK(cloud.stop());
 }
+
+TEST_CASE("onenet-cli ota: a device's version, check, download and steps, with its own key") {
+  OnenetLocal cloud(cloud_args());
+  REQUIRE(cloud.start());
+  TempDir dir;
+  // The device's credentials, as a device-side script holds them.
+  auto cli = [&](std::vector<std::string> args, std::string* output = nullptr) {
+    std::vector<std::string> argv = {"env", "ONENET_API=" + cloud.http(),
+                                     "ONENET_ACCESS_KEY=" + cloud.device_key(0), ONENET_CLI_PATH,
+                                     "ota"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    for (const char* flag : {"--auth", "device", "--product", kProduct, "--name", "meter-1"})
+      argv.push_back(flag);
+    std::string ignored;
+    return itest::run(argv, 60000, output ? output : &ignored);
+  };
+  CHECK(cli({"version", "--firmware", "FW-1", "--software", "V1"}) == 0);
+  CHECK(cli({"version", "--software", "V 1"}) == 2);
+  std::string output;
+  CHECK(cli({"check", "--version", "V1"}, &output) == 1);
+  CHECK(output.find("no OTA task") != std::string::npos);
+
+  const std::string package = make_package(10000);
+  const json created = make_task(cloud, task_body("meter-1", 2, "V2", package));
+  REQUIRE(created["code"] == 0);
+  const std::string tid = std::to_string(created["data"]["tid"].get<int64_t>());
+  REQUIRE(cli({"check", "--version", "V1", "--json"}, &output) == 0);
+  const json task = json::parse(output.substr(0, output.find('\n')), nullptr, false);
+  CHECK(task["tid"] == tid);
+  CHECK(task["target"] == "V2");
+  CHECK(task["md5"] == created["data"]["md5"]);
+  // The firmware has no task.
+  CHECK(cli({"check", "--kind", "firmware", "--version", "FW-1"}) == 1);
+
+  REQUIRE(cli({"download", "--version", "V1", "--out", dir.file("p.bin")}, &output) == 0);
+  CHECK(read_file(dir.file("p.bin")) == package);
+  CHECK(cli({"step", "--tid", tid, "--step", "101"}) == 0);
+  CHECK(cli({"step", "--tid", tid, "--step", "300"}) == 2);
+  CHECK(cli({"step", "--tid", tid, "--step", "201"}) == 0);
+  CHECK(has_event(cloud, [&](const json& e) {
+    return e.value("event", "") == "ota_step" && e.value("step", 0) == 201;
+  }));
+  CHECK(cli({"step", "--tid", tid, "--step", "201"}, &output) == 1);  // the task is over
+  CHECK(cloud.stop());
+}
