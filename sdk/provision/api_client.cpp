@@ -554,8 +554,9 @@ Status ApiClient::ota_download(const std::string& product_id, const std::string&
     const Status s = download_rest(url, task, file.get(), &held, progress, &retryable);
     if (s == Status::kOk) continue;
     if (!retryable) return s;
-    // A link that dropped mid-way: resume from what arrived. Only failures in a row count.
-    failures = held > before ? 1 : failures + 1;
+    // A link that dropped mid-way: resume from what arrived. Only failures in a row without
+    // progress count against max_attempts.
+    failures = held > before ? 0 : failures + 1;
     if (failures >= options_.max_attempts) return s;
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));  // backoff, not a sync
     delay_ms = held > before ? options_.backoff_ms : delay_ms * 2;

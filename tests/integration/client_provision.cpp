@@ -1,13 +1,18 @@
 // sdk/provision's failure paths against real loopback servers, with no onenet-local (so that the
 // ASan+UBSan stage runs them too): a closed port, a server that hangs up, one that never answers,
-// one whose answer seems never to end, and an untrusted TLS server (openssl s_server).
+// one whose answer seems never to end, an untrusted TLS server (openssl s_server), and OTA
+// downloads over links that drop mid-package.
 #include <doctest/doctest.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <fstream>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -96,6 +101,97 @@ class RawServer {
   std::thread thread_;
 };
 
+// Serves an OTA package, one request per connection: honours "Range: bytes=N-" with 206 (or,
+// `honour_range` off, ignores it: 200 from byte 0), announces the length asked for, and sends at
+// most `per_connection` bytes of it before it hangs up: a link that drops mid-package.
+class PackageServer {
+ public:
+  PackageServer(std::string package, size_t per_connection, bool honour_range = true)
+      : package_(std::move(package)), per_connection_(per_connection), honour_range_(honour_range) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    REQUIRE(::listen(fd_, 16) == 0);
+    thread_ = std::thread([this] {
+      for (;;) {
+        const int c = ::accept(fd_, nullptr, nullptr);
+        if (c < 0 || stopping_) {
+          if (c >= 0) ::close(c);
+          return;
+        }
+        ++accepted;
+        serve(c);
+        ::close(c);
+      }
+    });
+  }
+  ~PackageServer() {
+    stopping_ = true;
+    ::shutdown(fd_, SHUT_RDWR);
+    thread_.join();
+    ::close(fd_);
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::atomic<int> accepted{0};
+  std::atomic<int> ranged{0};  // requests that asked for a range
+
+ private:
+  void serve(int c) {
+    std::string request;
+    char buffer[4096];
+    while (request.find("\r\n\r\n") == std::string::npos && request.size() < 65536) {
+      const ssize_t n = ::recv(c, buffer, sizeof buffer, 0);
+      if (n <= 0) return;
+      request.append(buffer, static_cast<size_t>(n));
+    }
+    size_t from = 0;
+    const size_t range = request.find("Range: bytes=");
+    if (range != std::string::npos) {
+      ++ranged;
+      if (honour_range_) from = std::strtoull(request.c_str() + range + 13, nullptr, 10);
+    }
+    const bool partial = honour_range_ && range != std::string::npos;
+    const size_t length = package_.size() - from;
+    std::string head = partial ? "HTTP/1.1 206 Partial Content\r\n" : "HTTP/1.1 200 OK\r\n";
+    head += "Content-Type: application/octet-stream\r\nContent-Length: " + std::to_string(length) +
+            "\r\n";
+    if (partial) {
+      head += "Content-Range: bytes " + std::to_string(from) + "-" +
+              std::to_string(package_.size() - 1) + "/" + std::to_string(package_.size()) + "\r\n";
+    }
+    head += "Connection: close\r\n\r\n";
+    const std::string body = package_.substr(from, std::min(length, per_connection_));
+    (void)::send(c, head.data(), head.size(), MSG_NOSIGNAL);
+    (void)::send(c, body.data(), body.size(), MSG_NOSIGNAL);
+  }
+
+  std::string package_;
+  size_t per_connection_;
+  bool honour_range_;
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+std::string md5_hex(const std::string& bytes) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  REQUIRE(EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_md5(), nullptr) == 1);
+  std::string hex;
+  char two[3];
+  for (unsigned int i = 0; i < length; ++i) {
+    std::snprintf(two, sizeof two, "%02x", digest[i]);
+    hex += two;
+  }
+  return hex;
+}
+
 }  // namespace
 
 TEST_CASE("provision API: network failures are retried, answers are not") {
@@ -165,4 +261,62 @@ TEST_CASE("provision API: https verifies the server") {
   CHECK(trusting->device_detail("P", "d", nullptr) == Status::kProvisionBadResponse);
   server->signal(SIGTERM);
   server->wait(10000);
+}
+
+TEST_CASE("OTA download: a link that drops mid-package is resumed where it stopped") {
+  std::string package(10000, '\0');
+  for (size_t i = 0; i < package.size(); ++i) package[i] = static_cast<char>(i * 7 + i / 256);
+  onenet::provision::OtaTask task;
+  task.tid = "9";
+  task.size = package.size();
+  task.md5 = md5_hex(package);
+  itest::TempDir dir;
+  const std::string path = dir.file("package.bin");
+  auto options_for = [](const std::string& url) {
+    ApiOptions o;
+    o.api_url = url;
+    o.resource = "products/P/devices/d";
+    o.access_key = "KuF3NT/jUBJ62LNBB/A8XZA9CqS3Cu79B/ABmfA1UCw=";
+    o.hmac = onenet::platform::default_hmac();
+    o.max_attempts = 2;  // failures in a row without progress
+    o.backoff_ms = 10;
+    o.timeout_ms = 2000;
+    return o;
+  };
+  SUBCASE("each connection carries 3000 bytes: four requests, three of them from a Range") {
+    PackageServer server(package, 3000);
+    auto api = make_client(options_for(server.url()));
+    REQUIRE(api->ota_download("P", "d", task, path) == Status::kOk);
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream bytes;
+    bytes << in.rdbuf();
+    CHECK(bytes.str() == package);
+    CHECK(server.accepted == 4);
+    CHECK(server.ranged == 3);
+  }
+  SUBCASE("a server that ignores the Range starts again each time: given up, not looped") {
+    PackageServer server(package, 3000, false);
+    auto api = make_client(options_for(server.url()));
+    CHECK(api->ota_download("P", "d", task, path) == Status::kProvisionNetworkFailed);
+    // The first connection made progress (3000 bytes); then two without any.
+    CHECK(server.accepted == 3);
+  }
+  SUBCASE("a package that does not match the MD5 is deleted") {
+    PackageServer server(package, package.size());
+    auto api = make_client(options_for(server.url()));
+    task.md5 = std::string(32, '0');
+    CHECK(api->ota_download("P", "d", task, path) == Status::kProvisionOtaChecksumMismatch);
+    CHECK_FALSE(std::ifstream(path).good());
+  }
+  SUBCASE("a server that sends more than the task's size is refused") {
+    PackageServer server(package + "extra", package.size() + 5);
+    auto api = make_client(options_for(server.url()));
+    CHECK(api->ota_download("P", "d", task, path) == Status::kProvisionBadResponse);
+    CHECK(api->last_error().message.find("more bytes than the task's size") != std::string::npos);
+  }
+  SUBCASE("nothing listens: the network failure, after max_attempts") {
+    auto api = make_client(options_for("http://127.0.0.1:" + std::to_string(itest::free_port())));
+    CHECK(api->ota_download("P", "d", task, path) == Status::kProvisionNetworkFailed);
+    CHECK(api->attempts() == 2);
+  }
 }
