@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The main job, end to end, on this machine only: a OneNET-compatible cloud (onenet-local), a
 # device reporting telemetry to it (onenet-telemetry), and the cloud's HTTP API setting a
-# property and calling a service on the device. Installs what is missing, builds, runs, shows
-# what happened, and stops everything it started (by pid).
+# property, calling a service and sending an OTA update to the device. Installs what is missing,
+# builds, runs, shows what happened, and stops everything it started (by pid).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/deps.sh
@@ -42,7 +42,8 @@ echo "MQTT on 127.0.0.1:$mqtt_port, HTTP API at $http"
 
 say "starting the device: onenet-telemetry, reporting every 2 s"
 ONENET_KEY="$device_key" "$bin/samples/telemetry/onenet-telemetry" --port "$mqtt_port" --product "$product" \
-  --device "$device" --interval 2 --threshold 26 --tsl samples/telemetry/thing-model.json >"$work/device.log" 2>&1 &
+  --device "$device" --interval 2 --threshold 26 --tsl samples/telemetry/thing-model.json \
+  --ota-api "$http" --ota-dir "$work" --software-version 1.0 >"$work/device.log" 2>&1 &
 device_pid=$!
 
 # The HTTP API takes a user-level token, as OneNET's does.
@@ -74,6 +75,15 @@ say "cloud -> device: an invalid value is refused by the thing model before it i
 api POST /thingmodel/set-device-property "{\"product_id\":\"$product\",\"device_name\":\"$device\",\"params\":{\"interval\":0}}" | pretty
 
 # Let a few reports at the new interval arrive.
+say "cloud -> device: an OTA update to 2.0 (a 64 KB package; onenet-local's POST /local/ota/task)"
+head -c 65536 /dev/urandom >"$work/package.bin"
+python3 -c "import base64,json,sys; print(json.dumps({'product_id':'$product','device_name':'$device','type':2,'target':'2.0','package':base64.b64encode(open('$work/package.bin','rb').read()).decode()}))" >"$work/task.json"
+curl -s --max-time 20 -X POST "$http/local/ota/task" -H "authorization: $token" \
+  -H 'Content-Type: application/json' --data-binary "@$work/task.json" | pretty
+for _ in $(seq 100); do grep -q 'now running 2.0' "$work/device.log" && break; sleep 0.2; done
+grep 'OTA' "$work/device.log"
+cmp -s "$work/package.bin" "$work/$device-2.0.bin" && echo "the device's copy of the package is byte for byte the cloud's"
+
 for _ in $(seq 30); do [ "$(grep -c 'reported temperature' "$work/device.log")" -ge 5 ] && break; sleep 0.2; done
 
 say "the cloud's view: latest properties (GET /thingmodel/query-device-property)"

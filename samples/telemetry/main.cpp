@@ -1,7 +1,10 @@
 // onenet-telemetry: a OneNET device that reports temperature and humidity every --interval
 // seconds, raises an "overheat" event above --threshold, accepts a property set of "interval"
 // and a "reboot" service call, logs what happens, and leaves cleanly (DISCONNECT) on SIGINT or
-// SIGTERM. The defaults target onenet-local on 127.0.0.1:1883; real OneNET is a matter of flags:
+// SIGTERM. With --ota-api it also takes OTA updates: it reports --software-version, hears
+// ota/inform, downloads the package into --ota-dir (MD5 checked) and reports the steps; the
+// install itself is simulated (it only changes the version it reports). The defaults target
+// onenet-local on 127.0.0.1:1883; real OneNET is a matter of flags:
 //   --host mqttstls.heclouds.com --port 8883 --tls --cafile platform/certs/onenet-mqtts-ca.pem
 
 #include <CLI/CLI.hpp>
@@ -16,6 +19,7 @@
 #include "onenet/platform/hmac.hpp"
 #include "onenet/platform/system.hpp"
 #include "onenet/platform/transport.hpp"
+#include "onenet/provision/api_client.hpp"
 #include "sample_support.hpp"
 
 namespace {
@@ -29,6 +33,7 @@ class Telemetry : public onenet::model::CommandHandler {
   int interval_s = 5;
   double temperature = 25.0;
   double humidity = 50.0;
+  bool ota_announced = false;  // ota/inform came: check for the task at the next turn
 
   onenet::model::Reply on_property_set(const nlohmann::json& params) override {
     // Checked against the thing model when one is loaded (--tsl); checked here either way.
@@ -56,6 +61,12 @@ class Telemetry : public onenet::model::CommandHandler {
     log("service reboot called (delay %d s)", delay);
     return {200, "success", {{"result", "rebooting in " + std::to_string(delay) + " s"}}};
   }
+  onenet::model::Reply on_ota_inform(const nlohmann::json& params) override {
+    // Answered at once (OneNET waits 20 s at most); the download runs in the main loop.
+    log("OTA notice: %s", params.dump().c_str());
+    ota_announced = true;
+    return {200, "success", {}};
+  }
   void on_connection(onenet::client::State state, onenet::Status reason) override {
     if (state == onenet::client::State::kConnected) {
       if (reason == onenet::Status::kOk) {
@@ -70,6 +81,42 @@ class Telemetry : public onenet::model::CommandHandler {
   }
 };
 
+// Checks for a software task from `*version` and carries it out: download into `dir`, report
+// 101, "install" (the version changes), report 201 and the new version. Blocks while it
+// downloads: a sample's packages are small, and keep-alive allows minutes.
+void update_software(onenet::provision::ApiClient& api, const std::string& product,
+                     const std::string& device, const std::string& dir, std::string* version) {
+  onenet::provision::OtaTask task;
+  const onenet::Status checked =
+      api.ota_check(product, device, onenet::provision::OtaKind::kSoftware, *version, &task);
+  if (checked == onenet::Status::kProvisionNoOtaTask) {
+    log("OTA: no task for %s", version->c_str());
+    return;
+  }
+  if (checked != onenet::Status::kOk) {
+    log("OTA check failed: %s", api.last_error().message.c_str());
+    return;
+  }
+  const std::string path = dir + "/" + device + "-" + task.target + ".bin";
+  log("OTA: task %s, %s -> %s, %llu bytes", task.tid.c_str(), version->c_str(), task.target.c_str(),
+      static_cast<unsigned long long>(task.size));
+  if (api.ota_download(product, device, task, path) != onenet::Status::kOk) {
+    log("OTA download failed: %s", api.last_error().message.c_str());
+    // 107: download failed for another reason (section 5.5); the cloud may make a new task.
+    (void)api.ota_report_step(product, device, task.tid, 107);
+    return;
+  }
+  log("OTA: downloaded %s (MD5 %s checked)", path.c_str(), task.md5.c_str());
+  (void)api.ota_report_step(product, device, task.tid, 101);
+  *version = task.target;  // the simulated install
+  if (api.ota_report_step(product, device, task.tid, 201) == onenet::Status::kOk &&
+      api.ota_report_version(product, device, "", *version) == onenet::Status::kOk) {
+    log("OTA: installed (simulated), now running %s", version->c_str());
+  } else {
+    log("OTA report failed: %s", api.last_error().message.c_str());
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -78,6 +125,9 @@ int main(int argc, char** argv) {
   int interval = 5;
   double threshold = 30.0;
   int count = 0;
+  std::string ota_api;
+  std::string ota_dir = ".";
+  std::string software_version = "1.0";
   CLI::App app{"onenet-telemetry: a OneNET device reporting telemetry (defaults: onenet-local)"};
   app.set_config("--config", "", "Read flags from a TOML/INI file");
   onenet_sample::add_link_options(app, link);
@@ -99,6 +149,13 @@ int main(int argc, char** argv) {
   app.add_option("--count", count, "Stop after this many reports (0: run until a signal)")
       ->default_val(0)
       ->transform(onenet_sample::decimal());
+  app.add_option("--ota-api", ota_api,
+                 "OneNET's HTTP API for OTA updates (onenet-local: its \"http\" URL; OneNET: "
+                 "https://iot-api.heclouds.com); off when empty");
+  app.add_option("--ota-dir", ota_dir, "Where OTA packages are downloaded")->default_val(".");
+  app.add_option("--software-version", software_version,
+                 "The version this device reports running (OTA)")
+      ->default_val("1.0");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -115,6 +172,31 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  std::unique_ptr<onenet::provision::ApiClient> ota;
+  if (!ota_api.empty()) {
+    if (!onenet::provision::valid_ota_version(software_version)) {
+      std::fprintf(stderr,
+                   "onenet-telemetry: --software-version: 1 to 20 letters, digits, '_', '.' or "
+                   "'-'\n");
+      return 2;
+    }
+    // The device's own token for fuse-ota (section 5.5).
+    onenet::provision::ApiOptions api_options;
+    api_options.api_url = ota_api;
+    api_options.resource = "products/" + link.product + "/devices/" + link.device;
+    api_options.access_key = link.key;
+    api_options.token_version = std::string(onenet::auth::kVersion2018);
+    api_options.hmac = onenet::platform::default_hmac();
+    auto created = onenet::provision::ApiClient::create(api_options);
+    if (!created) {
+      std::fprintf(stderr, "onenet-telemetry: --ota-api: %s\n",
+                   created.status() == onenet::Status::kInvalidArgument
+                       ? "expected http:// or https://"
+                       : onenet::to_string(created.status()));
+      return 2;
+    }
+    ota = std::move(created.value());
+  }
   const auto transport = onenet_sample::make_transport(link.host, link.port, link.tls, link.cafile);
   onenet::platform::SystemClock clock;
   auto storage = std::make_unique<onenet::client::StaticStorage<16384, 16384, 32768, 32, 512>>();
@@ -128,6 +210,7 @@ int main(int argc, char** argv) {
   options.device_name = link.device;
   options.access_key = link.key;
   options.thing_model = tsl_path.empty() ? nullptr : &model;
+  options.ota_inform = ota != nullptr;
   const onenet::Status started = thing.start(options);
   if (started != onenet::Status::kOk) {
     std::fprintf(stderr, "onenet-telemetry: %s\n",
@@ -138,6 +221,15 @@ int main(int argc, char** argv) {
   log("device %s/%s -> %s:%u, reporting every %d s", link.product.c_str(), link.device.c_str(),
       link.host.c_str(), link.port, telemetry.interval_s);
 
+  if (ota) {
+    // At start: the version running now, then any task that waited while the device was off.
+    if (ota->ota_report_version(link.product, link.device, "", software_version) !=
+        onenet::Status::kOk) {
+      log("OTA version report failed: %s", ota->last_error().message.c_str());
+    }
+    telemetry.ota_announced = true;
+  }
+
   const uint64_t started_ms = clock.now_ms();
   uint64_t next_report = started_ms;
   int reports = 0;
@@ -147,6 +239,10 @@ int main(int argc, char** argv) {
     if (thing.state() == onenet::client::State::kIdle) {  // a setting that cannot work
       log("stopped: %s", onenet::to_string(thing.client().last_error()));
       return 1;
+    }
+    if (ota && telemetry.ota_announced && thing.state() == onenet::client::State::kConnected) {
+      telemetry.ota_announced = false;
+      update_software(*ota, link.product, link.device, ota_dir, &software_version);
     }
     if (thing.state() != onenet::client::State::kConnected || clock.now_ms() < next_report)
       continue;

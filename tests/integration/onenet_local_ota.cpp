@@ -2,6 +2,8 @@
 // download with resume and MD5, steps), and the ota/inform notice over MQTT to model::Device.
 #include <doctest/doctest.h>
 
+#include <signal.h>
+
 #include <fstream>
 #include <sstream>
 
@@ -395,5 +397,47 @@ TEST_CASE("onenet-cli ota: a device's version, check, download and steps, with i
     return e.value("event", "") == "ota_step" && e.value("step", 0) == 201;
   }));
   CHECK(cli({"step", "--tid", tid, "--step", "201"}, &output) == 1);  // the task is over
+  CHECK(cloud.stop());
+}
+
+TEST_CASE("onenet-telemetry --ota-api: hears the notice, downloads, reports the steps") {
+  OnenetLocal cloud(cloud_args());
+  REQUIRE(cloud.start());
+  TempDir dir;
+  auto device = Process::start({ONENET_TELEMETRY_PATH, "--port", std::to_string(cloud.port()),
+                                "--product", kProduct, "--device", "meter-1", "--key",
+                                cloud.device_key(0), "--interval", "60", "--ota-api", cloud.http(),
+                                "--ota-dir", dir.path(), "--software-version", "1.0"});
+  REQUIRE(device);
+  auto has = [](const std::string& text) {
+    return [text](const std::string& line) { return line.find(text) != std::string::npos; };
+  };
+  // At start it reports its version and finds nothing; its first report shows it subscribed.
+  REQUIRE(device->wait_for_line(has("OTA: no task for 1.0"), 20000));
+  REQUIRE(device->wait_for_line(has("reply 200"), 20000));
+
+  const std::string package = make_package(50000);
+  const json created = make_task(cloud, task_body("meter-1", 2, "2.0", package));
+  REQUIRE(created["code"] == 0);
+  REQUIRE(device->wait_for_line(has("OTA notice"), 20000));
+  REQUIRE(device->wait_for_line(has("OTA: downloaded"), 20000));
+  REQUIRE(device->wait_for_line(has("installed (simulated), now running 2.0"), 20000));
+  CHECK(read_file(dir.file("meter-1-2.0.bin")) == package);
+  const std::string tid = std::to_string(created["data"]["tid"].get<int64_t>());
+  for (const int step : {101, 201}) {
+    CHECK(has_event(cloud, [&](const json& e) {
+      return e.value("event", "") == "ota_step" && e.value("tid", "") == tid &&
+             e.value("step", 0) == step;
+    }));
+  }
+  device->signal(SIGTERM);
+  CHECK(device->wait(20000) == 0);
+
+  // A version OneNET would refuse: one line, exit 2.
+  std::string out;
+  CHECK(itest::run({ONENET_TELEMETRY_PATH, "--product", kProduct, "--device", "meter-1", "--key",
+                    cloud.device_key(0), "--ota-api", cloud.http(), "--software-version", "1 0"},
+                   30000, &out) == 2);
+  CHECK(out.find("--software-version") != std::string::npos);
   CHECK(cloud.stop());
 }
