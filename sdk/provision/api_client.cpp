@@ -360,6 +360,16 @@ bool is_md5_hex(const std::string& text) {
   return true;
 }
 
+std::string hex_of(const unsigned char* bytes, unsigned int length) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned int i = 0; i < length; ++i) {
+    hex += kHex[bytes[i] >> 4];
+    hex += kHex[bytes[i] & 15];
+  }
+  return hex;
+}
+
 // The MD5 of the first `size` bytes of `file`, lower-case hex; "" when it cannot be read.
 std::string md5_of(std::FILE* file, uint64_t size) {
   std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
@@ -376,13 +386,7 @@ std::string md5_of(std::FILE* file, uint64_t size) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   if (EVP_DigestFinal_ex(ctx.get(), digest, &length) != 1) return {};
-  static const char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned int i = 0; i < length; ++i) {
-    hex += kHex[digest[i] >> 4];
-    hex += kHex[digest[i] & 15];
-  }
-  return hex;
+  return hex_of(digest, length);
 }
 
 std::string lower(std::string text) {
@@ -445,6 +449,13 @@ size_t take_download(char* data, size_t size, size_t count, void* target) {
 }
 
 }  // namespace
+
+std::string md5_hex(std::string_view bytes) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_md5(), nullptr) != 1) return {};
+  return hex_of(digest, length);
+}
 
 Status ApiClient::ota_report_version(const std::string& product_id, const std::string& name,
                                      const std::string& firmware_version,

@@ -28,46 +28,57 @@ using onenet::provision::ApiOptions;
 
 namespace {
 
+ApiOptions loopback_options(const std::string& url, const std::string& resource,
+                            uint32_t max_attempts, uint32_t timeout_ms) {
+  ApiOptions o;
+  o.api_url = url;
+  o.resource = resource;
+  o.access_key = "KuF3NT/jUBJ62LNBB/A8XZA9CqS3Cu79B/ABmfA1UCw=";
+  o.hmac = onenet::platform::default_hmac();
+  o.max_attempts = max_attempts;
+  o.backoff_ms = 10;
+  o.timeout_ms = timeout_ms;
+  return o;
+}
+
 std::unique_ptr<ApiClient> make_client(ApiOptions o) {
   auto client = ApiClient::create(std::move(o));
   REQUIRE(client.ok());
   return std::move(client.value());
 }
 
+// A listening socket on a free loopback port (`*port`).
+int listen_on_loopback(uint16_t* port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  *port = ntohs(a.sin_port);
+  REQUIRE(::listen(fd, 16) == 0);
+  return fd;
+}
+
 // A loopback listener that accepts connections and closes them at once, holds them open without
 // answering, or answers with a body of 64 MiB (or until the client goes) and holds them; counts
 // accepted connections. Stopped (and joined) by its destructor.
+//
+// Or it serves an OTA package, one request per connection: honours "Range: bytes=N-" with 206
+// (or, `honour_range` off, ignores it: 200 from byte 0), announces the length asked for, and
+// sends at most `per_connection` bytes of it before it hangs up: a link that drops mid-package.
 class RawServer {
  public:
-  enum class Mode { kHangUp, kHold, kFlood };
-  explicit RawServer(Mode mode) : mode_(mode) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    REQUIRE(::listen(fd_, 16) == 0);
-    thread_ = std::thread([this] {
-      for (;;) {
-        const int c = ::accept(fd_, nullptr, nullptr);
-        if (c < 0 || stopping_) {
-          if (c >= 0) ::close(c);
-          return;
-        }
-        ++accepted;
-        if (mode_ == Mode::kHangUp) {
-          ::close(c);
-        } else if (mode_ == Mode::kHold) {
-          held_.push_back(c);
-        } else {
-          flood(c);
-          held_.push_back(c);
-        }
-      }
-    });
+  enum class Mode { kHangUp, kHold, kFlood, kPackage };
+  explicit RawServer(Mode mode) : mode_(mode), fd_(listen_on_loopback(&port_)) { start(); }
+  RawServer(std::string package, size_t per_connection, bool honour_range = true)
+      : mode_(Mode::kPackage),
+        fd_(listen_on_loopback(&port_)),
+        package_(std::move(package)),
+        per_connection_(per_connection),
+        honour_range_(honour_range) {
+    start();
   }
   ~RawServer() {
     stopping_ = true;
@@ -79,8 +90,32 @@ class RawServer {
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   std::atomic<int> accepted{0};
   std::atomic<size_t> flooded{0};  // body bytes the client took before it went
+  std::atomic<int> ranged{0};      // package requests that asked for a range
 
  private:
+  void start() {
+    thread_ = std::thread([this] {
+      for (;;) {
+        const int c = ::accept(fd_, nullptr, nullptr);
+        if (c < 0 || stopping_) {
+          if (c >= 0) ::close(c);
+          return;
+        }
+        ++accepted;
+        if (mode_ == Mode::kPackage) {
+          serve_package(c);
+          ::close(c);
+        } else if (mode_ == Mode::kHangUp) {
+          ::close(c);
+        } else if (mode_ == Mode::kHold) {
+          held_.push_back(c);
+        } else {
+          flood(c);
+          held_.push_back(c);
+        }
+      }
+    });
+  }
   void flood(int c) {
     const std::string head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n";
     if (::send(c, head.data(), head.size(), MSG_NOSIGNAL) < 0) return;
@@ -93,55 +128,7 @@ class RawServer {
     }
   }
 
-  Mode mode_;
-  int fd_ = -1;
-  uint16_t port_ = 0;
-  std::atomic<bool> stopping_{false};
-  std::vector<int> held_;
-  std::thread thread_;
-};
-
-// Serves an OTA package, one request per connection: honours "Range: bytes=N-" with 206 (or,
-// `honour_range` off, ignores it: 200 from byte 0), announces the length asked for, and sends at
-// most `per_connection` bytes of it before it hangs up: a link that drops mid-package.
-class PackageServer {
- public:
-  PackageServer(std::string package, size_t per_connection, bool honour_range = true)
-      : package_(std::move(package)), per_connection_(per_connection), honour_range_(honour_range) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    REQUIRE(::listen(fd_, 16) == 0);
-    thread_ = std::thread([this] {
-      for (;;) {
-        const int c = ::accept(fd_, nullptr, nullptr);
-        if (c < 0 || stopping_) {
-          if (c >= 0) ::close(c);
-          return;
-        }
-        ++accepted;
-        serve(c);
-        ::close(c);
-      }
-    });
-  }
-  ~PackageServer() {
-    stopping_ = true;
-    ::shutdown(fd_, SHUT_RDWR);
-    thread_.join();
-    ::close(fd_);
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-  std::atomic<int> accepted{0};
-  std::atomic<int> ranged{0};  // requests that asked for a range
-
- private:
-  void serve(int c) {
+  void serve_package(int c) {
     std::string request;
     char buffer[4096];
     while (request.find("\r\n\r\n") == std::string::npos && request.size() < 65536) {
@@ -170,12 +157,14 @@ class PackageServer {
     (void)::send(c, body.data(), body.size(), MSG_NOSIGNAL);
   }
 
-  std::string package_;
-  size_t per_connection_;
-  bool honour_range_;
+  Mode mode_;
+  uint16_t port_ = 0;  // before fd_: listen_on_loopback sets it
   int fd_ = -1;
-  uint16_t port_ = 0;
+  std::string package_;
+  size_t per_connection_ = 0;
+  bool honour_range_ = true;
   std::atomic<bool> stopping_{false};
+  std::vector<int> held_;
   std::thread thread_;
 };
 
@@ -196,15 +185,7 @@ std::string md5_hex(const std::string& bytes) {
 
 TEST_CASE("provision API: network failures are retried, answers are not") {
   auto options_for = [](const std::string& url) {
-    ApiOptions o;
-    o.api_url = url;
-    o.resource = "userid/1";
-    o.access_key = "KuF3NT/jUBJ62LNBB/A8XZA9CqS3Cu79B/ABmfA1UCw=";
-    o.hmac = onenet::platform::default_hmac();
-    o.max_attempts = 3;
-    o.backoff_ms = 10;
-    o.timeout_ms = 300;
-    return o;
+    return loopback_options(url, "userid/1", 3, 300);
   };
   SUBCASE("nothing listens") {
     auto api = make_client(options_for("http://127.0.0.1:" + std::to_string(itest::free_port())));
@@ -272,19 +253,12 @@ TEST_CASE("OTA download: a link that drops mid-package is resumed where it stopp
   task.md5 = md5_hex(package);
   itest::TempDir dir;
   const std::string path = dir.file("package.bin");
+  // max_attempts 2: failures in a row without progress.
   auto options_for = [](const std::string& url) {
-    ApiOptions o;
-    o.api_url = url;
-    o.resource = "products/P/devices/d";
-    o.access_key = "KuF3NT/jUBJ62LNBB/A8XZA9CqS3Cu79B/ABmfA1UCw=";
-    o.hmac = onenet::platform::default_hmac();
-    o.max_attempts = 2;  // failures in a row without progress
-    o.backoff_ms = 10;
-    o.timeout_ms = 2000;
-    return o;
+    return loopback_options(url, "products/P/devices/d", 2, 2000);
   };
   SUBCASE("each connection carries 3000 bytes: four requests, three of them from a Range") {
-    PackageServer server(package, 3000);
+    RawServer server(package, 3000);
     auto api = make_client(options_for(server.url()));
     REQUIRE(api->ota_download("P", "d", task, path) == Status::kOk);
     std::ifstream in(path, std::ios::binary);
@@ -295,21 +269,21 @@ TEST_CASE("OTA download: a link that drops mid-package is resumed where it stopp
     CHECK(server.ranged == 3);
   }
   SUBCASE("a server that ignores the Range starts again each time: given up, not looped") {
-    PackageServer server(package, 3000, false);
+    RawServer server(package, 3000, false);
     auto api = make_client(options_for(server.url()));
     CHECK(api->ota_download("P", "d", task, path) == Status::kProvisionNetworkFailed);
     // The first connection made progress (3000 bytes); then two without any.
     CHECK(server.accepted == 3);
   }
   SUBCASE("a package that does not match the MD5 is deleted") {
-    PackageServer server(package, package.size());
+    RawServer server(package, package.size());
     auto api = make_client(options_for(server.url()));
     task.md5 = std::string(32, '0');
     CHECK(api->ota_download("P", "d", task, path) == Status::kProvisionOtaChecksumMismatch);
     CHECK_FALSE(std::ifstream(path).good());
   }
   SUBCASE("a server that sends more than the task's size is refused") {
-    PackageServer server(package + "extra", package.size() + 5);
+    RawServer server(package + "extra", package.size() + 5);
     auto api = make_client(options_for(server.url()));
     CHECK(api->ota_download("P", "d", task, path) == Status::kProvisionBadResponse);
     CHECK(api->last_error().message.find("more bytes than the task's size") != std::string::npos);

@@ -9,6 +9,7 @@
 #include <sstream>
 #include <thread>
 
+#include "live_device.hpp"
 #include "onenet/model/device.hpp"
 #include "onenet/platform/device_runner.hpp"
 #include "onenet/platform/hmac.hpp"
@@ -45,44 +46,13 @@ struct App : onenet::model::CommandHandler {
   std::vector<json> sets;
 };
 
-struct Thing {
+// The sample's device, sensor-1, checked against `model` (null: none).
+struct Thing : itest::LiveDevice<App> {
   Thing(const OnenetLocal& cloud, const onenet::model::ThingModel* model)
-      : transport("127.0.0.1", cloud.port()),
-        storage(std::make_unique<onenet::client::StaticStorage<16384, 16384, 32768, 32, 512>>()),
-        device(transport, clock, onenet::platform::system_random, onenet::platform::default_hmac(),
-               onenet::platform::unix_seconds, storage->view(), app) {
-    options.product_id = kProduct;
-    options.device_name = "sensor-1";
-    options.access_key = cloud.device_key();
+      : LiveDevice(cloud.port(), kProduct, "sensor-1", cloud.device_key()) {
     options.thing_model = model;
     options.request_timeout_ms = 5000;
   }
-  bool start() {
-    if (device.start(options) != Status::kOk) return false;
-    return poll_until([&] { return device.state() == onenet::client::State::kConnected; });
-  }
-  bool poll_until(const std::function<bool()>& done, int timeout_ms = 15000) {
-    return itest::poll_until([&] { device.poll(10); }, done, timeout_ms);
-  }
-  // Sends one request through `send` and polls until its reply; fails the test on anything else.
-  onenet::model::Reply await(const std::function<onenet::Result<std::string>(
-                                 onenet::model::Device&, onenet::model::ReplyCallback)>& send) {
-    onenet::model::Reply reply;
-    Status status = Status::kInternalError;
-    REQUIRE(send(device, [&](Status s, const onenet::model::Reply& r) {
-              status = s;
-              reply = r;
-            }).ok());
-    REQUIRE(poll_until([&] { return status != Status::kInternalError; }));
-    REQUIRE(status == Status::kOk);
-    return reply;
-  }
-  onenet::platform::TcpTransport transport;
-  onenet::platform::SystemClock clock;
-  std::unique_ptr<onenet::client::StaticStorage<16384, 16384, 32768, 32, 512>> storage;
-  App app;
-  onenet::model::Device device;
-  onenet::model::DeviceOptions options;
 };
 
 onenet::model::ThingModel load_model() {

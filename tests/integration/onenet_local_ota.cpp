@@ -7,13 +7,12 @@
 #include <fstream>
 #include <sstream>
 
+#include "live_device.hpp"
 #include "onenet/auth/encoding.hpp"
 #include "onenet/model/device.hpp"
 #include "onenet/platform/hmac.hpp"
-#include "onenet/platform/transport.hpp"
 #include "onenet/provision/api_client.hpp"
 #include "onenet_local.hpp"
-#include "poll_until.hpp"
 
 using itest::OnenetLocal;
 using itest::Process;
@@ -298,31 +297,17 @@ struct OtaApp : onenet::model::CommandHandler {
 TEST_CASE("ota/inform: a device that asks for it hears a new task and answers") {
   OnenetLocal cloud(cloud_args());
   REQUIRE(cloud.start());
-  onenet::platform::TcpTransport transport("127.0.0.1", cloud.port());
-  onenet::platform::SystemClock clock;
-  auto storage = std::make_unique<onenet::client::StaticStorage<4096, 4096, 8192, 8, 256>>();
-  OtaApp app;
-  onenet::model::Device device(transport, clock, onenet::platform::system_random,
-                               onenet::platform::default_hmac(), onenet::platform::unix_seconds,
-                               storage->view(), app);
-  onenet::model::DeviceOptions options;
-  options.product_id = kProduct;
-  options.device_name = "meter-1";
-  options.access_key = cloud.device_key(0);
-  options.ota_inform = true;
-  REQUIRE(device.start(options) == Status::kOk);
-  auto poll_until = [&](const std::function<bool()>& done) {
-    return itest::poll_until([&] { device.poll(10); }, done, 15000);
-  };
-  REQUIRE(poll_until([&] { return device.state() == onenet::client::State::kConnected; }));
+  itest::LiveDevice<OtaApp> thing(cloud.port(), kProduct, "meter-1", cloud.device_key(0));
+  thing.options.ota_inform = true;
+  REQUIRE(thing.start());
   // A reply on thing/# shows the SUBSCRIBE was taken, and ota/inform went in the same packet:
   // the cloud does not keep QoS 0 notices for a device not yet subscribed.
   bool replied = false;
-  REQUIRE(device
+  REQUIRE(thing.device
               .post_properties({{"temperature", 20}},
                                [&](Status, const onenet::model::Reply&) { replied = true; })
               .ok());
-  REQUIRE(poll_until([&] { return replied; }));
+  REQUIRE(thing.poll_until([&] { return replied; }));
 
   const std::string package = make_package(2048);
   // Made while the device polls: the cloud answers once the notice is out.
@@ -331,17 +316,17 @@ TEST_CASE("ota/inform: a device that asks for it hears a new task and answers") 
        "authorization: " + cloud.user_token(), "-H", "Content-Type: application/json",
        "--data-binary", task_body("meter-1", 2, "V2.0", package).dump()});
   REQUIRE(curl);
-  REQUIRE(poll_until([&] { return !app.informs.empty() && !curl->running(); }));
+  REQUIRE(thing.poll_until([&] { return !thing.app.informs.empty() && !curl->running(); }));
   curl->wait(1000);
   const json created = json::parse(curl->remaining(), nullptr, false);
   REQUIRE(created["code"] == 0);
-  CHECK(app.informs.size() == 1);
-  CHECK(app.informs[0]["tid"] == created["data"]["tid"]);
-  CHECK(app.informs[0]["target"] == "V2.0");
+  CHECK(thing.app.informs.size() == 1);
+  CHECK(thing.app.informs[0]["tid"] == created["data"]["tid"]);
+  CHECK(thing.app.informs[0]["target"] == "V2.0");
 
   // The answer reaches the cloud with the notice's id.
   json inform_id;
-  REQUIRE(poll_until([&] {
+  REQUIRE(thing.poll_until([&] {
     for (const json& e : cloud.events()) {
       if (e.value("event", "") == "ota_inform") inform_id = e["payload"]["id"];
     }
@@ -350,8 +335,8 @@ TEST_CASE("ota/inform: a device that asks for it hears a new task and answers") 
              e["payload"]["code"] == 200 && e["payload"]["msg"] == "will check";
     });
   }));
-  CHECK(device.state() == onenet::client::State::kConnected);
-  (void)device.disconnect();
+  CHECK(thing.device.state() == onenet::client::State::kConnected);
+  (void)thing.device.disconnect();
   CHECK(cloud.stop());
 }
 

@@ -68,19 +68,26 @@ struct BasicDeviceHarness {
     options.request_timeout_ms = 3000;
   }
 
-  // Starts, answers CONNECT and SUBSCRIBE (with `suback_code`); returns the CONNECT's password.
-  std::string connect(uint8_t suback_code = 0x00) {
+  // Starts and answers CONNECT; returns the SUBSCRIBE that follows (its views valid until the
+  // transport's next take_packets) and, in `*password`, the CONNECT's password.
+  onenet::codec::Packet start_until_subscribe(std::string* password = nullptr) {
     REQUIRE(device.start(options) == Status::kOk);
     device.poll(0);
     auto packets = transport.take_packets();
     REQUIRE(packets.size() == 1);
-    const std::string password(packets[0].connect.password.as_text());
+    if (password) password->assign(packets[0].connect.password.as_text());
     transport.deliver({0x20, 0x02, 0x00, 0x00});
     device.poll(0);
     packets = transport.take_packets();
     REQUIRE(packets.size() == 1);
     REQUIRE(packets[0].type == PacketType::kSubscribe);
-    const uint16_t id = packets[0].packet_id;
+    return packets[0];
+  }
+
+  // Starts, answers CONNECT and SUBSCRIBE (with `suback_code`); returns the CONNECT's password.
+  std::string connect(uint8_t suback_code = 0x00) {
+    std::string password;
+    const uint16_t id = start_until_subscribe(&password).packet_id;
     transport.deliver(
         {0x90, 0x03, static_cast<uint8_t>(id >> 8), static_cast<uint8_t>(id), suback_code});
     device.poll(0);
@@ -679,18 +686,11 @@ TEST_CASE("ota/inform: subscribed only when asked for, answered on ota/inform_re
   SUBCASE(
       "asked for: both filters in one SUBSCRIBE; a notice reaches the handler and is answered") {
     h.options.ota_inform = true;
-    REQUIRE(h.device.start(h.options) == Status::kOk);
-    h.device.poll(0);
-    h.transport.take_packets();
-    h.transport.deliver({0x20, 0x02, 0x00, 0x00});
-    h.device.poll(0);
-    auto packets = h.transport.take_packets();
-    REQUIRE(packets.size() == 1);
-    REQUIRE(packets[0].type == PacketType::kSubscribe);
-    const std::string entries(packets[0].list.as_text());
+    const onenet::codec::Packet subscribe = h.start_until_subscribe();
+    const std::string entries(subscribe.list.as_text());
     CHECK(entries.find("$sys/Pid/dev/thing/#") != std::string::npos);
     CHECK(entries.find("$sys/Pid/dev/ota/inform") != std::string::npos);
-    const uint16_t id = packets[0].packet_id;
+    const uint16_t id = subscribe.packet_id;
     SUBCASE("accepted") {
       h.transport.deliver(
           {0x90, 0x04, static_cast<uint8_t>(id >> 8), static_cast<uint8_t>(id), 0x00, 0x00});

@@ -1,7 +1,6 @@
 #include "http_api.hpp"
 
 #include <httplib.h>
-#include <openssl/evp.h>
 
 #include <thread>
 
@@ -104,19 +103,6 @@ bool authorize(Platform& platform, const httplib::Request& req, Caller* caller, 
     return false;
   }
   return true;
-}
-
-std::string md5_hex(const std::string& bytes) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  if (EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_md5(), nullptr) != 1) return {};
-  static const char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned int i = 0; i < length; ++i) {
-    hex += kHex[digest[i] >> 4];
-    hex += kHex[digest[i] & 15];
-  }
-  return hex;
 }
 
 json device_json(Platform& platform, const Device& d) {
@@ -399,7 +385,7 @@ HttpApi::HttpApi(Platform& platform)
            task.device_name = device;
            task.kind = static_cast<int>(kind);
            task.target = target;
-           task.md5 = md5_hex(package);
+           task.md5 = onenet::provision::md5_hex(package);
            task.package = std::move(package);
            int64_t tid = 0;
            {

@@ -23,6 +23,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "onenet/auth/token.hpp"
@@ -83,6 +84,9 @@ using OtaProgress = std::function<void(uint64_t received, uint64_t total)>;
 /// Whether `version` is one fuse-ota takes: 1 to 20 of letters, digits, '_', '.' and '-'
 /// (section 5.5).
 bool valid_ota_version(const std::string& version);
+
+/// The MD5 of `bytes` as fuse-ota gives a package's (OtaTask::md5): 32 lower-case hex digits.
+std::string md5_hex(std::string_view bytes);
 
 /// What went wrong on the last failed call: OneNET's `code` and `msg` when it answered, else
 /// a description of the network or response failure.
