@@ -557,30 +557,48 @@ Status ApiClient::ota_download(const std::string& product_id, const std::string&
   }
   const std::string url =
       options_.api_url + ota_path(product_id, name) + "/" + query_escape(task.tid) + "/download";
+  // Kept bytes that were not this package's (another task's download, a damaged file) make the
+  // joined file fail the MD5: then the package is fetched once more, whole.
+  for (bool kept_bytes = held > 0;; kept_bytes = false) {
+    const Status fetched = fetch_rest(url, task, file.get(), &held, progress);
+    if (fetched != Status::kOk) return fetched;
+    if (std::fflush(file.get()) != 0) {
+      return fail(Status::kInvalidArgument, 0, path + ": write failed");
+    }
+    const std::string digest = md5_of(file.get(), task.size);
+    if (digest == task.md5) return Status::kOk;
+    if (!kept_bytes) {
+      file.reset();
+      std::remove(path.c_str());
+      return fail(Status::kProvisionOtaChecksumMismatch, 0,
+                  path + ": MD5 " + (digest.empty() ? "unreadable" : digest) + ", the task's " +
+                      task.md5 + "; the file was deleted");
+    }
+    if (ftruncate(fileno(file.get()), 0) != 0) {
+      return fail(Status::kInvalidArgument, 0, path + ": cannot be truncated");
+    }
+    held = 0;
+  }
+}
+
+// Requests the rest of the package from `*held` bytes on until it is whole, resuming after
+// dropped links (see ota_download).
+Status ApiClient::fetch_rest(const std::string& url, const OtaTask& task, std::FILE* file,
+                             uint64_t* held, const OtaProgress& progress) {
   uint32_t failures = 0;
   uint32_t delay_ms = options_.backoff_ms;
-  while (held < task.size) {
-    const uint64_t before = held;
+  while (*held < task.size) {
+    const uint64_t before = *held;
     bool retryable = false;
-    const Status s = download_rest(url, task, file.get(), &held, progress, &retryable);
+    const Status s = download_rest(url, task, file, held, progress, &retryable);
     if (s == Status::kOk) continue;
     if (!retryable) return s;
     // A link that dropped mid-way: resume from what arrived. Only failures in a row without
     // progress count against max_attempts.
-    failures = held > before ? 0 : failures + 1;
+    failures = *held > before ? 0 : failures + 1;
     if (failures >= options_.max_attempts) return s;
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));  // backoff, not a sync
-    delay_ms = held > before ? options_.backoff_ms : delay_ms * 2;
-  }
-  if (std::fflush(file.get()) != 0)
-    return fail(Status::kInvalidArgument, 0, path + ": write failed");
-  const std::string digest = md5_of(file.get(), task.size);
-  if (digest != task.md5) {
-    file.reset();
-    std::remove(path.c_str());
-    return fail(Status::kProvisionOtaChecksumMismatch, 0,
-                path + ": MD5 " + (digest.empty() ? "unreadable" : digest) + ", the task's " +
-                    task.md5 + "; the file was deleted");
+    delay_ms = *held > before ? options_.backoff_ms : delay_ms * 2;
   }
   return Status::kOk;
 }

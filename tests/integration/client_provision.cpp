@@ -281,6 +281,13 @@ TEST_CASE("OTA download: a link that drops mid-package is resumed where it stopp
     task.md5 = std::string(32, '0');
     CHECK(api->ota_download("P", "d", task, path) == Status::kProvisionOtaChecksumMismatch);
     CHECK_FALSE(std::ifstream(path).good());
+    CHECK(server.accepted == 1);
+    // With kept bytes, the whole package is fetched once more before the file is given up.
+    std::ofstream(path, std::ios::binary) << package.substr(0, 500);
+    CHECK(api->ota_download("P", "d", task, path) == Status::kProvisionOtaChecksumMismatch);
+    CHECK_FALSE(std::ifstream(path).good());
+    CHECK(server.accepted == 3);
+    CHECK(server.ranged == 1);
   }
   SUBCASE("a server that sends more than the task's size is refused") {
     RawServer server(package + "extra", package.size() + 5);

@@ -142,8 +142,10 @@ class ApiClient {
   /// GET /fuse-ota/{pid}/{name}/{tid}/download into the file `path`, then checks the MD5.
   /// Resumable: bytes already in `path` (an earlier, interrupted download of the same task) are
   /// kept and the rest is asked for with a Range header; a dropped link is resumed the same way,
-  /// up to max_attempts in a row without progress. Blocks until done. Returns kOk with the whole
-  /// package in `path`; kProvisionOtaChecksumMismatch (the file is deleted: download again);
+  /// up to max_attempts in a row without progress. When kept bytes turn out not to be this
+  /// package's (the whole fails the MD5), it is fetched once more from the start. Blocks until
+  /// done. Returns kOk with the whole package in `path`; kProvisionOtaChecksumMismatch when what
+  /// the server sent fails the MD5 (the file is deleted);
   /// kProvisionNoOtaTask; kProvisionBadResponse for a server that sends more than task.size or
   /// ignores the range; kInvalidArgument for a task without tid, size or a 32-digit md5, or a
   /// path that cannot be written (last_error() says which).
@@ -169,6 +171,9 @@ class ApiClient {
   Result<std::string> sign();
   /// The failure an answer's envelope carries (code != 0), as call() reports it.
   Status api_failure(int api_code, const std::string& message);
+  /// Download requests from `*held` bytes on until the package is whole; see ota_download.
+  Status fetch_rest(const std::string& url, const OtaTask& task, std::FILE* file, uint64_t* held,
+                    const OtaProgress& progress);
   /// One download request from `*held` bytes on; see ota_download. `*retryable`: the link
   /// failed, and another request may resume.
   Status download_rest(const std::string& url, const OtaTask& task, std::FILE* file, uint64_t* held,
