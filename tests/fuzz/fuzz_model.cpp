@@ -2,7 +2,8 @@
 // consumer, the rest is its text:
 //   0  ThingModel::load (an exported thing model), then checks against what it loaded;
 //   1  every check of a fixed thing model, json_access, to_text, on the text as JSON;
-//   2  model::Device::on_message on each downlink and reply topic, the text as payload;
+//   2  model::Device::on_message on each downlink and reply topic (ota/inform too), the text as
+//      payload;
 //   3  gateway::Gateway: sub-device commands, topology changes and a report, from the text.
 //
 // With bit 2 of the first byte set, the rest is not text but a recipe for a JSON value (see
@@ -208,6 +209,7 @@ struct Rig {
     options.device_name = "dev";
     options.access_key = kKey;
     options.thing_model = &fixed_model();
+    options.ota_inform = true;
     require(device.start(options) == Status::kOk);
     gateway::GatewayOptions g;
     g.device.product_id = "Gw";
@@ -277,7 +279,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
            {"$sys/Pid/dev/thing/property/set", "$sys/Pid/dev/thing/property/get",
             "$sys/Pid/dev/thing/service/reboot/invoke", "$sys/Pid/dev/thing/property/post/reply",
             "$sys/Pid/dev/thing/event/post/reply", "$sys/Pid/dev/thing/property/desired/get/reply",
-            "$sys/Pid/dev/thing/sub/topo/change"}) {
+            "$sys/Pid/dev/thing/sub/topo/change", "$sys/Pid/dev/ota/inform"}) {
         deliver(rig().device, topic, text);
       }
       (void)rig().device.poll(0);
