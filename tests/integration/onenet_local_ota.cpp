@@ -266,6 +266,9 @@ TEST_CASE("OTA refusals: bad versions and steps, unknown tasks, another device's
   theirs.md5 = created["data"]["md5"].get<std::string>();
   CHECK(api->ota_download(kProduct, "meter-1", theirs, dir.path() + "/theirs.bin") ==
         Status::kProvisionNoOtaTask);
+  // A device does not make its own tasks (a user or product token does).
+  const std::string task_text = task_body("meter-1", 2, "V9", package).dump();
+  CHECK(cloud.curl("POST", "/local/ota/task", task_text, token)["code"] == 10403);
   // meter-1's token does not open meter-2's path.
   CHECK(api->ota_task_active(kProduct, "meter-2", tid) == Status::kProvisionBadCredentials);
   // meter-2 has it.

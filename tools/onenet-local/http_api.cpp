@@ -363,7 +363,12 @@ HttpApi::HttpApi(Platform& platform)
   // onenet-local's own (OneNET does this from its console): upload a package and make a task
   // for one device. Body: product_id, device_name, type (1 firmware, 2 software), target (the
   // version it installs), package (Base64, at most 8 MiB). An online device hears ota/inform.
-  s.Post("/local/ota/task", route([this](const Caller&, const json& body, httplib::Response& res) {
+  s.Post("/local/ota/task",
+         route([this](const Caller& caller, const json& body, httplib::Response& res) {
+           // The console's job: a device does not make its own updates.
+           if (!caller.device.empty())
+             return send(res, kAuthFailed,
+                         "authentication failed: a device token cannot make OTA tasks");
            const std::string product = onenet::model::string_member(body, "product_id");
            const std::string device = onenet::model::string_member(body, "device_name");
            const int64_t kind = onenet::model::integer_member(body, "type", 0);
