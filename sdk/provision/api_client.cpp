@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstring>
 #include <ctime>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -631,6 +632,7 @@ Status ApiClient::ota_download(const std::string& product_id, const std::string&
   if (task.tid.empty() || task.size == 0 || !is_md5_hex(task.md5)) {
     return fail(Status::kInvalidArgument, 0, "the task needs a tid, a size and a 32-digit md5");
   }
+  const bool existed = std::ifstream(path).good();
   // "a+b": keeps what an interrupted download left; writes always append.
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "a+b"),
                                                        std::fclose);
@@ -652,7 +654,14 @@ Status ApiClient::ota_download(const std::string& product_id, const std::string&
   // joined file fail the MD5: then the package is fetched once more, whole.
   for (bool kept_bytes = held > 0;; kept_bytes = false) {
     const Status fetched = fetch_rest(url, task, file.get(), &held, progress);
-    if (fetched != Status::kOk) return fetched;
+    if (fetched != Status::kOk) {
+      // Nothing came: leave no empty file behind that was not there before.
+      if (!existed && held == 0) {
+        file.reset();
+        std::remove(path.c_str());
+      }
+      return fetched;
+    }
     if (std::fflush(file.get()) != 0) {
       return fail(Status::kInvalidArgument, 0, path + ": write failed");
     }

@@ -69,8 +69,17 @@ int listen_on_loopback(uint16_t* port) {
 // sends at most `per_connection` bytes of it before it hangs up: a link that drops mid-package.
 class RawServer {
  public:
-  enum class Mode { kHangUp, kHold, kFlood, kPackage };
+  enum class Mode { kHangUp, kHold, kFlood, kPackage, kAnswer };
   explicit RawServer(Mode mode) : mode_(mode), fd_(listen_on_loopback(&port_)) { start(); }
+  /// kAnswer: every request gets `status_line` (e.g. "200 OK") with `body` of `content_type`.
+  RawServer(std::string status_line, std::string content_type, std::string body)
+      : mode_(Mode::kAnswer),
+        fd_(listen_on_loopback(&port_)),
+        package_(std::move(body)),
+        status_line_(std::move(status_line)),
+        content_type_(std::move(content_type)) {
+    start();
+  }
   RawServer(std::string package, size_t per_connection, bool honour_range = true)
       : mode_(Mode::kPackage),
         fd_(listen_on_loopback(&port_)),
@@ -104,6 +113,9 @@ class RawServer {
         if (mode_ == Mode::kPackage) {
           serve_package(c);
           ::close(c);
+        } else if (mode_ == Mode::kAnswer) {
+          serve_answer(c);
+          ::close(c);
         } else if (mode_ == Mode::kHangUp) {
           ::close(c);
         } else if (mode_ == Mode::kHold) {
@@ -127,14 +139,27 @@ class RawServer {
     }
   }
 
-  void serve_package(int c) {
+  // The request's head; "" when the client went first.
+  static std::string read_head(int c) {
     std::string request;
     char buffer[4096];
     while (request.find("\r\n\r\n") == std::string::npos && request.size() < 65536) {
       const ssize_t n = ::recv(c, buffer, sizeof buffer, 0);
-      if (n <= 0) return;
+      if (n <= 0) return {};
       request.append(buffer, static_cast<size_t>(n));
     }
+    return request;
+  }
+  void serve_answer(int c) {
+    if (read_head(c).empty()) return;
+    const std::string answer = "HTTP/1.1 " + status_line_ + "\r\nContent-Type: " + content_type_ +
+                               "\r\nContent-Length: " + std::to_string(package_.size()) +
+                               "\r\nConnection: close\r\n\r\n" + package_;
+    (void)::send(c, answer.data(), answer.size(), MSG_NOSIGNAL);
+  }
+  void serve_package(int c) {
+    const std::string request = read_head(c);
+    if (request.empty()) return;
     size_t from = 0;
     const size_t range = request.find("Range: bytes=");
     if (range != std::string::npos) {
@@ -162,6 +187,8 @@ class RawServer {
   std::string package_;
   size_t per_connection_ = 0;
   bool honour_range_ = true;
+  std::string status_line_;
+  std::string content_type_;
   std::atomic<bool> stopping_{false};
   std::vector<int> held_;
   std::thread thread_;
@@ -295,4 +322,43 @@ TEST_CASE("OTA download: a link that drops mid-package is resumed where it stopp
     CHECK(api->ota_download("P", "d", task, path) == Status::kProvisionNetworkFailed);
     CHECK(api->attempts() == 2);
   }
+}
+
+TEST_CASE("OTA answers that are not what fuse-ota sends: refused with a reason, no file left") {
+  itest::TempDir dir;
+  auto client_for = [](const RawServer& server) {
+    return make_client(loopback_options(server.url(), "products/P/devices/d", 2, 2000));
+  };
+  onenet::provision::OtaTask task;
+  SUBCASE("a task without md5") {
+    RawServer server("200 OK", "application/json", R"({"code":0,"data":{"tid":1,"size":10}})");
+    auto api = client_for(server);
+    CHECK(api->ota_check("P", "d", onenet::provision::OtaKind::kFirmware, "1.0", &task) ==
+          Status::kProvisionBadResponse);
+    CHECK(api->last_error().message.find("md5") != std::string::npos);
+  }
+  SUBCASE("data that is not an object") {
+    RawServer server("200 OK", "application/json", R"({"code":0,"data":[1,2]})");
+    auto api = client_for(server);
+    CHECK(api->ota_check("P", "d", onenet::provision::OtaKind::kFirmware, "1.0", &task) ==
+          Status::kProvisionBadResponse);
+  }
+  task.tid = "5";
+  task.size = 100;
+  task.md5 = std::string(32, 'a');
+  SUBCASE("a download answered with OneNET's error envelope") {
+    RawServer server("200 OK", "application/json", R"({"code":12012,"msg":"not exist"})");
+    auto api = client_for(server);
+    CHECK(api->ota_download("P", "d", task, dir.file("p.bin")) == Status::kProvisionNoOtaTask);
+    CHECK(api->last_error().code == 12012);
+    CHECK(api->last_error().message == "not exist");
+    CHECK(server.accepted == 1);  // an answer, not a failure: not retried
+  }
+  SUBCASE("a download answered with a web page") {
+    RawServer server("404 Not Found", "text/html", "<html>no</html>");
+    auto api = client_for(server);
+    CHECK(api->ota_download("P", "d", task, dir.file("p.bin")) == Status::kProvisionBadResponse);
+    CHECK(api->last_error().message.find("HTTP 404") != std::string::npos);
+  }
+  CHECK_FALSE(std::ifstream(dir.file("p.bin")).good());
 }

@@ -144,8 +144,9 @@ class ApiClient {
   /// kept and the rest is asked for with a Range header; a dropped link is resumed the same way,
   /// up to max_attempts in a row without progress. When kept bytes turn out not to be this
   /// package's (the whole fails the MD5), it is fetched once more from the start. Blocks until
-  /// done. Returns kOk with the whole package in `path`; kProvisionOtaChecksumMismatch when what
-  /// the server sent fails the MD5 (the file is deleted);
+  /// done. A failure before any byte arrived leaves no file that was not there. Returns kOk with
+  /// the whole package in `path`; kProvisionOtaChecksumMismatch when what the server sent fails
+  /// the MD5 (the file is deleted);
   /// kProvisionNoOtaTask; kProvisionBadResponse for a server that sends more than task.size or
   /// ignores the range; kInvalidArgument for a task without tid, size or a 32-digit md5, or a
   /// path that cannot be written (last_error() says which).
