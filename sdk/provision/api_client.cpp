@@ -5,16 +5,15 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <cctype>
 #include <chrono>
-#include <cmath>
 #include <cstring>
 #include <ctime>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "md5.hpp"
 #include "onenet/model/json_access.hpp"
 
 namespace onenet::provision {
@@ -363,114 +362,10 @@ bool is_md5_hex(const std::string& text) {
   return true;
 }
 
-std::string hex_of(const unsigned char* bytes, unsigned int length) {
-  static const char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned int i = 0; i < length; ++i) {
-    hex += kHex[bytes[i] >> 4];
-    hex += kHex[bytes[i] & 15];
-  }
-  return hex;
-}
-
-// MD5 (RFC 1321), written here so that OTA needs no crypto library beside the port's HMAC: the
-// mbedTLS and TLS-less builds have no OpenSSL. Streaming: update() any number of times, then
-// digest().
-class Md5 {
- public:
-  void update(const uint8_t* data, size_t size) {
-    length_ += size;
-    while (size > 0) {
-      const size_t take = std::min(size, sizeof block_ - used_);
-      std::memcpy(block_ + used_, data, take);
-      used_ += take;
-      data += take;
-      size -= take;
-      if (used_ == sizeof block_) {
-        compress(block_);
-        used_ = 0;
-      }
-    }
-  }
-  std::string digest() {
-    const uint64_t bits = length_ * 8;
-    const uint8_t pad = 0x80;
-    update(&pad, 1);
-    const uint8_t zero = 0;
-    while (used_ != 56) update(&zero, 1);
-    uint8_t tail[8];
-    for (int i = 0; i < 8; ++i) tail[i] = static_cast<uint8_t>(bits >> (8 * i));
-    update(tail, 8);
-    uint8_t out[16];
-    for (int word = 0; word < 4; ++word) {
-      for (int i = 0; i < 4; ++i) out[word * 4 + i] = static_cast<uint8_t>(state_[word] >> (8 * i));
-    }
-    return hex_of(out, sizeof out);
-  }
-
- private:
-  // T[i] = floor(2^32 * |sin(i + 1)|), RFC 1321 section 3.4.
-  static const uint32_t* sine_table() {
-    static const auto table = [] {
-      std::array<uint32_t, 64> t{};
-      for (size_t i = 0; i < t.size(); ++i) {
-        t[i] = static_cast<uint32_t>(
-            std::floor(std::fabs(std::sin(static_cast<double>(i + 1))) * 4294967296.0));
-      }
-      return t;
-    }();
-    return table.data();
-  }
-  static uint32_t rotate_left(uint32_t x, int n) { return (x << n) | (x >> (32 - n)); }
-
-  void compress(const uint8_t* block) {
-    static const int kShift[4][4] = {
-        {7, 12, 17, 22}, {5, 9, 14, 20}, {4, 11, 16, 23}, {6, 10, 15, 21}};
-    const uint32_t* const t = sine_table();
-    uint32_t m[16];
-    for (int i = 0; i < 16; ++i) {
-      m[i] = uint32_t{block[4 * i]} | uint32_t{block[4 * i + 1]} << 8 |
-             uint32_t{block[4 * i + 2]} << 16 | uint32_t{block[4 * i + 3]} << 24;
-    }
-    uint32_t a = state_[0], b = state_[1], c = state_[2], d = state_[3];
-    for (int i = 0; i < 64; ++i) {
-      uint32_t f;
-      int g;
-      if (i < 16) {
-        f = (b & c) | (~b & d);
-        g = i;
-      } else if (i < 32) {
-        f = (d & b) | (~d & c);
-        g = (5 * i + 1) % 16;
-      } else if (i < 48) {
-        f = b ^ c ^ d;
-        g = (3 * i + 5) % 16;
-      } else {
-        f = c ^ (b | ~d);
-        g = (7 * i) % 16;
-      }
-      const uint32_t rotated = rotate_left(a + f + t[i] + m[g], kShift[i / 16][i % 4]);
-      a = d;
-      d = c;
-      c = b;
-      b = b + rotated;
-    }
-    state_[0] += a;
-    state_[1] += b;
-    state_[2] += c;
-    state_[3] += d;
-  }
-
-  uint32_t state_[4] = {0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476};
-  uint8_t block_[64] = {};
-  size_t used_ = 0;
-  uint64_t length_ = 0;
-};
-
 // The MD5 of the first `size` bytes of `file`, lower-case hex; "" when it cannot be read.
 std::string md5_of(std::FILE* file, uint64_t size) {
   if (std::fseek(file, 0, SEEK_SET) != 0) return {};
-  Md5 md5;
+  detail::Md5 md5;
   uint8_t buffer[16384];
   for (uint64_t left = size; left > 0;) {
     const size_t want = left < sizeof buffer ? static_cast<size_t>(left) : sizeof buffer;
@@ -542,12 +437,6 @@ size_t take_download(char* data, size_t size, size_t count, void* target) {
 }
 
 }  // namespace
-
-std::string md5_hex(std::string_view bytes) {
-  Md5 md5;
-  md5.update(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
-  return md5.digest();
-}
 
 Status ApiClient::ota_report_version(const std::string& product_id, const std::string& name,
                                      const std::string& firmware_version,
