@@ -79,6 +79,8 @@ struct OtaTask {
 };
 
 /// Called while an OTA package downloads: bytes held so far (resumed bytes included) of `total`.
+/// It runs inside ApiClient::ota_download, on the caller's thread, and must not throw (sdk/ is
+/// built without exceptions and libcurl is C).
 using OtaProgress = std::function<void(uint64_t received, uint64_t total)>;
 
 /// Whether `version` is one fuse-ota takes: 1 to 20 of letters, digits, '_', '.' and '-'
