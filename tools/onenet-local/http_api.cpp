@@ -498,7 +498,7 @@ HttpApi::HttpApi(Platform& platform)
            } else {
              // 102-107 download failed, 202-208 install failed, 201 installed: the task ends;
              // on success the device runs the target (the platform sets its version).
-             task->finished = true;
+             Platform::finish_ota_task(*task);
              if (step == 201) {
                DeviceState& state = platform_.state(task->product_id, task->device_name);
                (task->kind == 1 ? state.firmware_version : state.software_version) = task->target;

@@ -187,12 +187,17 @@ int64_t Platform::add_ota_task(OtaTask task) {
   for (auto& [tid, other] : ota_tasks_) {
     if (!other.finished && other.product_id == task.product_id &&
         other.device_name == task.device_name && other.kind == task.kind) {
-      other.finished = true;
+      finish_ota_task(other);
     }
   }
   const int64_t tid = next_ota_tid_++;
   ota_tasks_[tid] = std::move(task);
   return tid;
+}
+
+void Platform::finish_ota_task(OtaTask& task) {
+  task.finished = true;
+  std::string().swap(task.package);
 }
 
 OtaTask* Platform::ota_task(int64_t tid) {

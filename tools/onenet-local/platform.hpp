@@ -98,6 +98,9 @@ class Platform : public onenet::client::Handler {
   /// Keeps a new OTA task, finishing any unfinished one of the same device and kind (the new
   /// one replaces it); returns its tid. With lock() held.
   int64_t add_ota_task(OtaTask task);
+  /// Ends a task: it is kept (its steps can no longer change it) without its package, so that
+  /// finished tasks do not hold megabytes each. With lock() held.
+  static void finish_ota_task(OtaTask& task);
   /// The task `tid`, or null. With lock() held.
   OtaTask* ota_task(int64_t tid);
   /// The unfinished task of a device for `kind`, or null; `*tid` gets its id. With lock() held.
