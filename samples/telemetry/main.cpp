@@ -187,6 +187,9 @@ int main(int argc, char** argv) {
     api_options.access_key = link.key;
     api_options.token_version = std::string(onenet::auth::kVersion2018);
     api_options.hmac = onenet::platform::default_hmac();
+    // The loop (and so the MQTT link) waits while a call runs: keep a dead API's wait short.
+    api_options.timeout_ms = 5000;
+    api_options.max_attempts = 2;
     auto created = onenet::provision::ApiClient::create(api_options);
     if (!created) {
       std::fprintf(stderr, "onenet-telemetry: --ota-api: %s\n",

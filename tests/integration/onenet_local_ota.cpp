@@ -419,8 +419,17 @@ TEST_CASE("onenet-telemetry --ota-api: hears the notice, downloads, reports the 
   device->signal(SIGTERM);
   CHECK(device->wait(20000) == 0);
 
-  // A version OneNET would refuse: one line, exit 2.
+  // An OTA API that is not there: said, and the device goes on reporting.
   std::string out;
+  CHECK(itest::run({ONENET_TELEMETRY_PATH, "--port", std::to_string(cloud.port()), "--product",
+                    kProduct, "--device", "meter-1", "--key", cloud.device_key(0), "--ota-api",
+                    "http://127.0.0.1:" + std::to_string(itest::free_port()), "--count", "1"},
+                   60000, &out) == 0);
+  CHECK(out.find("OTA version report failed") != std::string::npos);
+  CHECK(out.find("OTA check failed") != std::string::npos);
+  CHECK(out.find("reply 200") != std::string::npos);
+
+  // A version OneNET would refuse: one line, exit 2.
   CHECK(itest::run({ONENET_TELEMETRY_PATH, "--product", kProduct, "--device", "meter-1", "--key",
                     cloud.device_key(0), "--ota-api", cloud.http(), "--software-version", "1 0"},
                    30000, &out) == 2);
