@@ -80,7 +80,8 @@ struct OtaTask {
 
 /// Called while an OTA package downloads: bytes held so far (resumed bytes included) of `total`.
 /// It runs inside ApiClient::ota_download, on the caller's thread, and must not throw (sdk/ is
-/// built without exceptions and libcurl is C).
+/// built without exceptions and libcurl is C) nor call that ApiClient, whose one libcurl handle
+/// is busy (report progress steps with a second ApiClient).
 using OtaProgress = std::function<void(uint64_t received, uint64_t total)>;
 
 /// Whether `version` is one fuse-ota takes: 1 to 20 of letters, digits, '_', '.' and '-'
