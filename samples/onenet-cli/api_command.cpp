@@ -53,6 +53,7 @@ struct ApiFlags {
   std::string software_version;
   std::string tid;
   int step = -1;
+  bool report = false;
 };
 
 ApiFlags flags;
@@ -448,10 +449,30 @@ int run_ota(const std::string& action) {
     }
     return 0;
   }
+  // --report: progress in tenths (step 0-100), 101 once whole, or the failure's step, through a
+  // second client: the first one's libcurl handle is busy while it downloads.
+  std::unique_ptr<ApiClient> reporter;
+  if (flags.report) {
+    reporter = make_client(&exit_status);
+    if (!reporter) return exit_status;
+  }
+  const auto report = [&](int step) {
+    if (reporter &&
+        reporter->ota_report_step(flags.product, flags.name, task.tid, step) != Status::kOk) {
+      std::fprintf(stderr, "onenet-cli ota download: step %d not reported: %s\n", step,
+                   reporter->last_error().message.c_str());
+    }
+  };
   const bool terminal = ::isatty(STDERR_FILENO) == 1;
   uint64_t shown = 0;
+  int reported = -1;
   const Status downloaded = client->ota_download(
       flags.product, flags.name, task, flags.out, [&](uint64_t held, uint64_t total) {
+        const int percent = static_cast<int>(held * 10 / total) * 10;
+        if (percent != reported) {
+          reported = percent;
+          report(percent);
+        }
         // Every tenth on a log, the bar on a terminal.
         const uint64_t tenth = held * 10 / total;
         if (!terminal && tenth == shown) return;
@@ -461,10 +482,19 @@ int run_ota(const std::string& action) {
       });
   if (terminal) std::fprintf(stderr, "\n");
   if (downloaded != Status::kOk) {
+    // Section 5.5's codes: 104 download timed out, 107 download failed otherwise, 205 MD5.
+    if (downloaded == Status::kProvisionTimeout) report(104);
+    if (downloaded == Status::kProvisionOtaChecksumMismatch) report(205);
+    if (downloaded != Status::kProvisionTimeout &&
+        downloaded != Status::kProvisionOtaChecksumMismatch &&
+        downloaded != Status::kProvisionNoOtaTask) {
+      report(107);
+    }
     return downloaded == Status::kInvalidArgument
                ? say_error(kExitBadInput, client->last_error().message)
                : api_failure(*client);
   }
+  report(101);
   std::printf("%s: %s (task %s, %llu bytes, MD5 %s checked)\n", flags.out.c_str(),
               task.target.c_str(), task.tid.c_str(), static_cast<unsigned long long>(task.size),
               task.md5.c_str());
@@ -545,7 +575,12 @@ CLI::App* add_ota_command(CLI::App& app) {
           ->default_val("software");
       sub->add_option("--version", flags.version, "The version running now")->required();
       if (name == "check") sub->add_flag("--json", flags.json_output, "Print JSON");
-      if (name == "download") sub->add_option("--out", flags.out, "Package file")->required();
+      if (name == "download") {
+        sub->add_option("--out", flags.out, "Package file")->required();
+        sub->add_flag("--report", flags.report,
+                      "Report the steps: progress 0-100 by tenths, 101 when downloaded, 104, 107 "
+                      "or 205 (MD5) when it failed");
+      }
     }
     sub->callback([name] { ota_action = name; });
   }

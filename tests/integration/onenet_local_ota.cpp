@@ -374,8 +374,16 @@ TEST_CASE("onenet-cli ota: a device's version, check, download and steps, with i
   // The firmware has no task.
   CHECK(cli({"check", "--kind", "firmware", "--version", "FW-1"}) == 1);
 
-  REQUIRE(cli({"download", "--version", "V1", "--out", dir.file("p.bin")}, &output) == 0);
+  REQUIRE(cli({"download", "--version", "V1", "--out", dir.file("p.bin"), "--report"}, &output) ==
+          0);
   CHECK(read_file(dir.file("p.bin")) == package);
+  // --report: the progress and 101 reached the cloud.
+  for (const int step : {100, 101}) {
+    CHECK(has_event(cloud, [&](const json& e) {
+      return e.value("event", "") == "ota_step" && e.value("tid", "") == tid &&
+             e.value("step", -1) == step;
+    }));
+  }
   CHECK(cli({"step", "--tid", tid, "--step", "101"}) == 0);
   CHECK(cli({"step", "--tid", tid, "--step", "300"}) == 2);
   CHECK(cli({"step", "--tid", tid, "--step", "201"}) == 0);
