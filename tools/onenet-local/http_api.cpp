@@ -391,16 +391,19 @@ HttpApi::HttpApi(Platform& platform)
            task.kind = static_cast<int>(kind);
            task.target = target;
            task.md5 = onenet::provision::md5_hex(package);
+           const json answer = {{"size", package.size()}, {"md5", task.md5}};
            task.package = std::move(package);
            int64_t tid = 0;
            {
              auto guard = platform_.lock();
              if (platform_.registry().device(product, device) == nullptr)
                return send(res, kNoDevice, "device not found");
-             tid = platform_.add_ota_task(task);
+             tid = platform_.add_ota_task(std::move(task));  // the package is not copied
            }
-           platform_.inform_ota(product, device, tid, task);
-           send(res, kOk, "succ", {{"tid", tid}, {"size", task.package.size()}, {"md5", task.md5}});
+           platform_.inform_ota(tid);
+           json data = answer;
+           data["tid"] = tid;
+           send(res, kOk, "succ", data);
          }));
 
   s.Post(R"(/fuse-ota/([^/]+)/([^/]+)/version)",

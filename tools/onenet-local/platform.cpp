@@ -217,25 +217,29 @@ OtaTask* Platform::ota_task_for(const std::string& product_id, const std::string
   return nullptr;
 }
 
-void Platform::inform_ota(const std::string& product_id, const std::string& device_name,
-                          int64_t tid, const OtaTask& task) {
+void Platform::inform_ota(int64_t tid) {
   std::string id;
+  std::string product_id;
+  std::string device_name;
+  json params;
   {
     std::lock_guard<std::mutex> guard(mutex_);
+    const OtaTask* task = ota_task(tid);
+    if (task == nullptr) return;
+    product_id = task->product_id;
+    device_name = task->device_name;
     if (presence(product_id, device_name) != 1 ||
         !registry_.gateway_of(device_key(product_id, device_name)).empty())
       return;
     id = next_request_id();
+    // onenet-local's choice: OneNET documents only the id the reply carries.
+    params = {{"tid", tid},
+              {"type", task->kind},
+              {"target", task->target},
+              {"size", task->package.size()},
+              {"md5", task->md5}};
   }
-  // The payload's params are onenet-local's: OneNET documents only the id the reply carries.
-  const json inform = {{"id", id},
-                       {"version", "1.0"},
-                       {"params",
-                        {{"tid", tid},
-                         {"type", task.kind},
-                         {"target", task.target},
-                         {"size", task.package.size()},
-                         {"md5", task.md5}}}};
+  const json inform = {{"id", id}, {"version", "1.0"}, {"params", params}};
   const std::string topic = "$sys/" + product_id + "/" + device_name + "/ota/inform";
   log({{"event", "ota_inform"},
        {"product_id", product_id},

@@ -106,10 +106,9 @@ class Platform : public onenet::client::Handler {
   /// The unfinished task of a device for `kind`, or null; `*tid` gets its id. With lock() held.
   OtaTask* ota_task_for(const std::string& product_id, const std::string& device_name, int kind,
                         int64_t* tid);
-  /// Tells an online device about task `tid` on ota/inform (section 3); its inform_reply is
-  /// logged ("ota_inform_reply"). Call without the lock held.
-  void inform_ota(const std::string& product_id, const std::string& device_name, int64_t tid,
-                  const OtaTask& task);
+  /// Tells task `tid`'s device, when it is online, on ota/inform (section 3); its inform_reply
+  /// is logged ("ota_inform_reply"). Call without the lock held.
+  void inform_ota(int64_t tid);
 
   void log(nlohmann::json event);
 
