@@ -70,8 +70,7 @@ TEST_CASE(
   CHECK(last_event(cloud, "connect", "dev1").value("reason", "").find("expired") !=
         std::string::npos);
 
-  const std::string stranger = OnenetLocal::token(
-      "products/" + std::string(kProduct) + "/devices/ghost", cloud.device_key());
+  const std::string stranger = cloud.device_token(kProduct, "ghost");
   CHECK(run(cat({"mosquitto_pub"},
                 cat(login(cloud, "ghost", stranger), {"-t", own("ghost"), "-m", "{}"})),
             30000, &output) != 0);
@@ -87,8 +86,7 @@ TEST_CASE(
 TEST_CASE("logins: clean session 0 and keep-alive outside 10..1800 are refused") {
   OnenetLocal cloud({"--seed-device", std::string(kProduct) + "/dev1"});
   REQUIRE(cloud.start());
-  const std::string token =
-      OnenetLocal::token("products/" + std::string(kProduct) + "/devices/dev1", cloud.device_key());
+  const std::string token = cloud.device_token(kProduct, "dev1");
   std::string output;
   CHECK(run(cat({"mosquitto_pub"},
                 cat(login(cloud, "dev1", token), {"-c", "-t", own("dev1"), "-m", "{}"})),
@@ -107,8 +105,7 @@ TEST_CASE(
     "publish rules: foreign topic, QoS 2, retain, payload over 256 KB each end the connection") {
   OnenetLocal cloud({"--seed-device", std::string(kProduct) + "/dev1"});
   REQUIRE(cloud.start());
-  const std::string token =
-      OnenetLocal::token("products/" + std::string(kProduct) + "/devices/dev1", cloud.device_key());
+  const std::string token = cloud.device_token(kProduct, "dev1");
   const std::string big = cloud.data_dir() + "/big.bin";
   itest::write_file(big, std::string(256 * 1024 + 1, 'x'));
   struct Case {
@@ -142,8 +139,7 @@ TEST_CASE(
     "subscription rules: foreign topic, wildcard before level 5, more than 10 -> SUBACK 0x80") {
   OnenetLocal cloud({"--seed-device", std::string(kProduct) + "/dev1"});
   REQUIRE(cloud.start());
-  const std::string token =
-      OnenetLocal::token("products/" + std::string(kProduct) + "/devices/dev1", cloud.device_key());
+  const std::string token = cloud.device_token(kProduct, "dev1");
   std::vector<std::string> args = {"-d", "-W", "2", "-C", "1"};
   // 10 allowed filters, then a foreign one, one with an early wildcard, and an 11th good one.
   for (int i = 0; i < 10; ++i)
@@ -170,8 +166,7 @@ TEST_CASE(
 TEST_CASE("a second login of the same device kicks the first") {
   OnenetLocal cloud({"--seed-device", std::string(kProduct) + "/dev1"});
   REQUIRE(cloud.start());
-  const std::string token =
-      OnenetLocal::token("products/" + std::string(kProduct) + "/devices/dev1", cloud.device_key());
+  const std::string token = cloud.device_token(kProduct, "dev1");
   auto first = itest::LiveClient::onenet_device(cloud.port(), kProduct, "dev1", token);
   first->options.backoff_initial_ms = 60000;  // stay down once kicked, so the test sees it
   first->options.backoff_max_ms = 60000;
@@ -189,15 +184,13 @@ TEST_CASE("a namesake from another product is refused while the device is online
   OnenetLocal cloud(
       {"--seed-device", std::string(kProduct) + "/dev1", "--seed-device", "OtherProd1/dev1"});
   REQUIRE(cloud.start());
-  const std::string token =
-      OnenetLocal::token("products/" + std::string(kProduct) + "/devices/dev1", cloud.device_key());
+  const std::string token = cloud.device_token(kProduct, "dev1");
   auto first = itest::LiveClient::onenet_device(cloud.port(), kProduct, "dev1", token);
   REQUIRE(first->connect() == onenet::Status::kOk);
   REQUIRE(first->poll_until([&] { return first->connected(); }));
 
   // Before, mosquitto gave dev1's session to the namesake: each kicked the other in turn.
-  const std::string other =
-      OnenetLocal::token("products/OtherProd1/devices/dev1", cloud.device_key(1));
+  const std::string other = cloud.device_token("OtherProd1", "dev1", 1);
   const std::vector<std::string> args =
       cat({"mosquitto_pub"}, cat(login(cloud, "dev1", other, "OtherProd1"),
                                  {"-t", "$sys/OtherProd1/dev1/thing/property/post", "-m", "{}"}));
@@ -229,8 +222,7 @@ TEST_CASE("--mqtts-port mints a local CA; a device logs in over TLS verified aga
   OnenetLocal cloud({"--seed-device", std::string(kProduct) + "/dev1", "--mqtts-port", "0"});
   REQUIRE(cloud.start());
   REQUIRE(cloud.info["ca"].is_string());
-  const std::string token =
-      OnenetLocal::token("products/" + std::string(kProduct) + "/devices/dev1", cloud.device_key());
+  const std::string token = cloud.device_token(kProduct, "dev1");
   const std::string tls_port = std::to_string(cloud.info["mqtt"]["tls_port"].get<int>());
   CHECK(run({"mosquitto_pub", "-h", "localhost", "-p", tls_port, "--cafile",
              cloud.info["ca"].get<std::string>(), "-i", "dev1", "-u", kProduct, "-P", token, "-k",

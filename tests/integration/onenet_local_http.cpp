@@ -88,8 +88,7 @@ TEST_CASE("HTTP auth: no token, a bad token, a token for another product -> 1040
   CHECK(refused["msg"].get<std::string>().find("signature") != std::string::npos);
   CHECK(cloud.curl("GET", "/device/detail" + query("dev1"))["code"] == 0);
   // A device token opens that device only.
-  const std::string device_token =
-      OnenetLocal::token("products/" + std::string(kProduct) + "/devices/dev1", cloud.device_key());
+  const std::string device_token = cloud.device_token(kProduct, "dev1");
   CHECK(cloud.curl("GET", "/device/detail" + query("dev1"), "", device_token)["code"] == 0);
   CHECK(cloud.curl("GET", "/device/detail" + query("dev2"), "", device_token)["code"] == 10403);
   CHECK(cloud.stop());
@@ -151,8 +150,7 @@ TEST_CASE("devices: create -> detail -> list -> delete; an existing name is refu
 TEST_CASE("a device deleted while online is disconnected, and cannot log in again") {
   OnenetLocal cloud({"--seed-device", std::string(kProduct) + "/dev1"});
   REQUIRE(cloud.start());
-  const std::string token =
-      OnenetLocal::token("products/" + std::string(kProduct) + "/devices/dev1", cloud.device_key());
+  const std::string token = cloud.device_token(kProduct, "dev1");
   auto device = itest::LiveClient::onenet_device(cloud.port(), kProduct, "dev1", token);
   REQUIRE(device->connect() == Status::kOk);
   REQUIRE(device->poll_until([&] { return device->connected(); }));

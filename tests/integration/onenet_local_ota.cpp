@@ -238,8 +238,7 @@ TEST_CASE("OTA refusals: bad versions and steps, unknown tasks, another device's
   CHECK(api->attempts() == before);
 
   // The server refuses the same when a client skips the checks.
-  const std::string token = OnenetLocal::token(
-      "products/" + std::string(kProduct) + "/devices/meter-1", cloud.device_key(0));
+  const std::string token = cloud.device_token(kProduct, "meter-1");
   const std::string base = "/fuse-ota/" + std::string(kProduct) + "/meter-1";
   CHECK(cloud.curl("POST", base + "/version", R"({"s_version":"a b"})", token)["code"] == 10400);
   CHECK(cloud.curl("POST", base + "/version", R"({"s_version":7})", token)["code"] == 10400);

@@ -37,8 +37,7 @@ const char* kThingModel = R"({
 // mosquitto_rr: one connection that subscribes to the reply topic, sends the request and
 // prints the reply.
 json request(const OnenetLocal& cloud, const std::string& operation, const std::string& payload) {
-  const std::string token =
-      OnenetLocal::token("products/" + std::string(kProduct) + "/devices/dev1", cloud.device_key());
+  const std::string token = cloud.device_token(kProduct, "dev1");
   const std::string base = "$sys/" + std::string(kProduct) + "/dev1/thing/" + operation;
   std::string output;
   const int status = run({"mosquitto_rr",

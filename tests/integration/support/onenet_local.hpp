@@ -66,6 +66,13 @@ class OnenetLocal {
   /// The event log, one JSON object per line.
   std::vector<nlohmann::json> events() const;
 
+  /// A device's login token (version 2018-10-31) signed with the key of the `key_index`-th
+  /// seeded device.
+  std::string device_token(const std::string& product, const std::string& device,
+                           size_t key_index = 0) const {
+    return token("products/" + product + "/devices/" + device, device_key(key_index));
+  }
+
   /// A user-level token for the HTTP API.
   std::string user_token() const {
     return token("userid/" + info["user"]["id"].get<std::string>(),
