@@ -18,17 +18,20 @@ Status parse_token(std::string_view token, ParsedToken* out) {
   size_t next_expected = 0;
 
   while (!token.empty()) {
+    // Views cut by hand over lengths already checked: substr() would throw std::out_of_range,
+    // whose code an MCU image (-fno-exceptions) would then carry from libstdc++.
     const size_t amp = token.find('&');
-    const std::string_view pair = token.substr(0, amp);
-    token = amp == std::string_view::npos ? std::string_view() : token.substr(amp + 1);
+    const size_t pair_length = amp == std::string_view::npos ? token.size() : amp;
+    const std::string_view pair(token.data(), pair_length);
+    token.remove_prefix(amp == std::string_view::npos ? token.size() : amp + 1);
     const size_t eq = pair.find('=');
     if (eq == std::string_view::npos || eq + 1 == pair.size()) return Status::kAuthTokenMalformed;
-    const std::string_view key = pair.substr(0, eq);
+    const std::string_view key(pair.data(), eq);
     size_t index = 0;
     while (index < 5 && kFields[index] != key) ++index;
     if (index == 5 || seen[index]) return Status::kAuthTokenMalformed;
     seen[index] = true;
-    values[index] = pair.substr(eq + 1);
+    values[index] = std::string_view(pair.data() + eq + 1, pair.size() - eq - 1);
     if (index != next_expected) in_order = false;
     ++next_expected;
   }
