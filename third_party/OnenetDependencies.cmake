@@ -45,19 +45,26 @@ endif()
 
 # nlohmann/json everywhere (model, tools, tests), always in no-throw mode: a throw would be
 # abort(), so only the non-throwing API is used (parse(..., nullptr, false), find, is_*).
+# Inside another project (add_subdirectory) it is optional: without it the thing model, gateways
+# and provisioning are not built, and the rest is.
 find_package(nlohmann_json 3 QUIET CONFIG)
-if(NOT nlohmann_json_FOUND)
+if(NOT nlohmann_json_FOUND AND (PROJECT_IS_TOP_LEVEL OR ONENET_BUILD_SAMPLES OR ONENET_BUILD_TOOLS
+                                OR ONENET_BUILD_TESTS OR ONENET_BUILD_FUZZ))
   onenet_missing("nlohmann/json" "nlohmann-json3-dev")
 endif()
-set_property(TARGET nlohmann_json::nlohmann_json APPEND PROPERTY INTERFACE_COMPILE_DEFINITIONS JSON_NOEXCEPTION)
+# onenet::json passes JSON_NOEXCEPTION on to whoever links it. Our own build also sets it on
+# nlohmann's target, for the tools and tests that use nlohmann/json directly; inside another
+# project that target may be the application's, and is left alone.
+if(nlohmann_json_FOUND AND PROJECT_IS_TOP_LEVEL)
+  set_property(TARGET nlohmann_json::nlohmann_json APPEND PROPERTY INTERFACE_COMPILE_DEFINITIONS JSON_NOEXCEPTION)
+endif()
 set(CMAKE_POSITION_INDEPENDENT_CODE ON)  # the mosquitto plugin links sdk/ into a shared object
 
-# libcurl for sdk/provision (OneNET's HTTP API), used by onenet-cli and the tests.
-if(ONENET_BUILD_SAMPLES OR ONENET_BUILD_TESTS)
-  find_package(CURL 7.85 QUIET)
-  if(NOT CURL_FOUND)
-    onenet_missing("libcurl (7.85 or later)" "libcurl4-openssl-dev")
-  endif()
+# libcurl for sdk/provision (OneNET's HTTP API): built whenever libcurl is there; required by
+# onenet-cli and the tests.
+find_package(CURL 7.85 QUIET)
+if(NOT CURL_FOUND AND (ONENET_BUILD_SAMPLES OR ONENET_BUILD_TESTS))
+  onenet_missing("libcurl (7.85 or later)" "libcurl4-openssl-dev")
 endif()
 
 if(ONENET_BUILD_TESTS)

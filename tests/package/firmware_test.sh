@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The SDK in a firmware project: tests/package/firmware adds it with add_subdirectory() under
+# platform/embedded/arm-none-eabi-cortex-m4.cmake and links a minimal device. Checks that the
+# image is a Cortex-M (32-bit ARM) executable, and that the portable core asks nothing of the
+# heap, C++ exceptions or RTTI: no undefined reference from its libraries to malloc, operator
+# new, the exception runtime or libstdc++'s throwing helpers.
+# Usage: firmware_test.sh SOURCE_DIR
+set -euo pipefail
+source=$1
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+generator=()
+command -v ninja >/dev/null && generator=(-G Ninja)
+failures=0
+check() {  # check NAME COMMAND...
+  if "${@:2}"; then echo "ok: $1"; else echo "FAIL: $1"; failures=$((failures + 1)); fi
+}
+
+cmake -S "$source/tests/package/firmware" -B "$work/build" "${generator[@]}" \
+  -DCMAKE_TOOLCHAIN_FILE="$source/platform/embedded/arm-none-eabi-cortex-m4.cmake" \
+  -DCMAKE_BUILD_TYPE=MinSizeRel -DONENET_SDK_SOURCE="$source" >"$work/configure.log" \
+  || { cat "$work/configure.log"; exit 1; }
+cmake --build "$work/build" -j 2 >"$work/build.log" || { cat "$work/build.log"; exit 1; }
+
+header=$(arm-none-eabi-readelf -h "$work/build/firmware.elf")
+check "the image is a 32-bit ARM executable" \
+  bash -c 'grep -q "Class: *ELF32" <<<"$1" && grep -q "Machine: *ARM" <<<"$1"' _ "$header"
+
+mapfile -t libraries < <(find "$work/build/onenet-sdk" -name 'libonenet_*.a' | sort)
+check "the core's five libraries were built" test "${#libraries[@]}" -eq 5
+undefined=$(arm-none-eabi-nm -u --format=just-symbols "${libraries[@]}" | grep -v ':$' | sort -u)
+forbidden='^(malloc|calloc|realloc|free|_Zn[wa]j|_Zd[la]Pv.*|__cxa_.*|__gxx_personality.*|_Unwind_.*|_ZSt[0-9]+__throw_.*|_ZTI.*)$'
+found=$(grep -E "$forbidden" <<<"$undefined" || true)
+check "no heap, exception or RTTI symbol is referenced by the core${found:+ (found: ${found//$'\n'/ })}" \
+  test -z "$found"
+
+[ "$failures" -eq 0 ] && echo "all firmware checks passed"
+exit "$((failures > 0))"

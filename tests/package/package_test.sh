@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The SDK as its users take it, both ways the README gives: installed (cmake --install) and found
+# with find_package(OnenetSdk), and added to a project with add_subdirectory(). Each way builds
+# tests/package/app, an application outside the SDK's tree, which then signs a token and posts
+# properties as a device to an onenet-local this script starts (and stops, by its pid).
+# Usage: package_test.sh BUILD_DIR SOURCE_DIR ONENET_LOCAL CXX_COMPILER
+set -euo pipefail
+build=$1 source=$2 onenet_local=$3 cxx=$4
+work=$(mktemp -d)
+local_pid=""
+cleanup() {
+  if [ -n "$local_pid" ]; then kill -TERM "$local_pid" 2>/dev/null; wait "$local_pid" || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+generator=()
+command -v ninja >/dev/null && generator=(-G Ninja)
+failures=0
+check() {  # check NAME COMMAND...
+  if "${@:2}"; then echo "ok: $1"; else echo "FAIL: $1"; failures=$((failures + 1)); fi
+}
+
+echo "== cmake --install into $work/prefix"
+cmake --install "$build" --prefix "$work/prefix" >"$work/install.log"
+check "the package's config file is installed" test -f "$work/prefix/lib/cmake/OnenetSdk/OnenetSdkConfig.cmake"
+check "the public headers are installed" test -f "$work/prefix/include/onenet/client/client.hpp"
+check "the platform headers are installed" test -f "$work/prefix/include/onenet/platform/transport.hpp"
+check "OneNET's CA certificate is installed" cmp -s "$source/platform/certs/onenet-mqtts-ca.pem" \
+  "$work/prefix/share/onenet-sdk/onenet-mqtts-ca.pem"
+check "onenet-cli is installed" test -x "$work/prefix/bin/onenet-cli"
+
+echo "== an application built against the installed SDK (find_package)"
+cmake -S "$source/tests/package/app" -B "$work/installed" "${generator[@]}" \
+  -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_PREFIX_PATH="$work/prefix" >"$work/installed.log"
+cmake --build "$work/installed" -j 2 >>"$work/installed.log" || { cat "$work/installed.log"; exit 1; }
+
+echo "== an application with the SDK as a subdirectory (add_subdirectory)"
+cmake -S "$source/tests/package/app" -B "$work/subdir" "${generator[@]}" \
+  -DCMAKE_CXX_COMPILER="$cxx" -DONENET_SDK_SOURCE="$source" >"$work/subdir.log"
+cmake --build "$work/subdir" -j 2 >>"$work/subdir.log" || { cat "$work/subdir.log"; exit 1; }
+# Inside another project the SDK builds its libraries only: no tests, samples or tools.
+targets=$(cmake --build "$work/subdir" --target help)
+check "no SDK test, sample or tool is built inside an application" \
+  bash -c '! grep -Eq "onenet_unit_tests|onenet-cli|onenet-local" <<<"$1"' _ "$targets"
+
+echo "== both applications as a device on onenet-local"
+mkfifo "$work/ready"
+"$onenet_local" --data-dir "$work/cloud" --mqtt-port 0 --http-port 0 \
+  --seed-device PackageP01/app-1 >"$work/ready" &
+local_pid=$!
+exec 3<"$work/ready"  # held open until the end: onenet-local's stdout stays a live pipe
+IFS= read -r -t 60 ready <&3 || { echo "FAIL: onenet-local did not start"; exit 1; }
+field() { python3 -c "import json,sys; d=json.loads(sys.argv[1]); print($1)" "$ready"; }
+port=$(field "d['mqtt']['port']")
+key=$(field "d['devices'][0]['key']")
+check "installed: the application's device works" \
+  "$work/installed/package_app" 127.0.0.1 "$port" PackageP01 app-1 "$key"
+check "subdirectory: the application's device works" \
+  "$work/subdir/package_app" 127.0.0.1 "$port" PackageP01 app-1 "$key"
+
+[ "$failures" -eq 0 ] && echo "all package checks passed"
+exit "$((failures > 0))"
