@@ -2,10 +2,12 @@
 #include <cstdio>
 
 #include "commands.hpp"
+#include "onenet/version.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"onenet-cli: OneNET tokens, MQTT publish/subscribe, provisioning and OTA"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", "onenet-cli " ONENET_SDK_VERSION_STRING " (OneNET device SDK)");
   CLI::App* token = onenet_cli::add_token_command(app);
   CLI::App* pub = onenet_cli::add_pub_command(app);
   CLI::App* sub = onenet_cli::add_sub_command(app);
@@ -18,6 +20,8 @@ int main(int argc, char** argv) {
     return app.exit(help);
   } catch (const CLI::CallForAllHelp& help) {
     return app.exit(help);
+  } catch (const CLI::CallForVersion& version) {
+    return app.exit(version);
   } catch (const CLI::ParseError& error) {
     std::fprintf(stderr, "onenet-cli: %s (see --help)\n", error.what());
     return onenet_cli::kExitBadInput;

@@ -28,6 +28,9 @@ check "the platform headers are installed" test -f "$work/prefix/include/onenet/
 check "OneNET's CA certificate is installed" cmp -s "$source/platform/certs/onenet-mqtts-ca.pem" \
   "$work/prefix/share/onenet-sdk/onenet-mqtts-ca.pem"
 check "onenet-cli is installed" test -x "$work/prefix/bin/onenet-cli"
+version=$(sed -n 's/^#define ONENET_SDK_VERSION_STRING "\(.*\)"$/\1/p' "$source/sdk/include/onenet/version.hpp")
+check "onenet-cli --version is the SDK's version ($version)" \
+  test "$("$work/prefix/bin/onenet-cli" --version)" = "onenet-cli $version (OneNET device SDK)"
 
 echo "== an application built against the installed SDK (find_package)"
 cmake -S "$source/tests/package/app" -B "$work/installed" "${generator[@]}" \

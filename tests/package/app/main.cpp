@@ -1,7 +1,9 @@
 // What a user's first program does with the SDK, built from outside the SDK's own tree: sign a
 // token (checked against onenet-protocol.md's vector V3), then log in to a OneNET-compatible
 // cloud as a device and post properties, one refused locally by the thing model and one answered
-// by the cloud. Exit 0 only if every step gave what it should; each failure says which step.
+// by the cloud. Installed, it also checks that the package's version is its headers'.
+// Exit 0 only if every step gave what it should; each failure says which step.
+//
 // Usage: package_app HOST PORT PRODUCT DEVICE KEY
 #include <chrono>
 #include <cstdio>
@@ -17,6 +19,7 @@
 #include "onenet/platform/hmac.hpp"
 #include "onenet/platform/system.hpp"
 #include "onenet/platform/transport.hpp"
+#include "onenet/version.hpp"
 
 namespace {
 
@@ -37,6 +40,12 @@ int main(int argc, char** argv) {
   const std::string host = argv[1];
   const auto port = static_cast<uint16_t>(std::atoi(argv[2]));
   const std::string product = argv[3], device_name = argv[4], key = argv[5];
+
+#ifdef EXPECTED_SDK_VERSION
+  if (std::string(ONENET_SDK_VERSION_STRING) != EXPECTED_SDK_VERSION)
+    return fail("version", std::string("headers ") + ONENET_SDK_VERSION_STRING + ", package " +
+                               EXPECTED_SDK_VERSION);
+#endif
 
   // 1. The token of vector V3 (sha256), byte for byte, with the platform's HMAC.
   onenet::auth::TokenRequest request;
