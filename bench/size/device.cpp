@@ -7,33 +7,14 @@
 #include "onenet/auth/token.hpp"
 #include "onenet/client/client.hpp"
 #include "onenet/model/topics.hpp"
+#include "stub_port.hpp"
 
 namespace {
 
-class NullTransport : public onenet::port::Transport {
- public:
-  onenet::Status open(uint32_t) override { return onenet::Status::kOk; }
-  int32_t send(const uint8_t*, size_t size) override { return static_cast<int32_t>(size); }
-  int32_t recv(uint8_t*, size_t) override { return 0; }
-  onenet::Status wait(uint32_t, bool) override { return onenet::Status::kOk; }
-  void close() override {}
-};
-
-class TickClock : public onenet::port::Clock {
- public:
-  uint64_t now_ms() override { return ++ticks; }
-  volatile uint64_t ticks = 0;
-};
-
-onenet::Status null_hmac(onenet::port::HmacAlgorithm, onenet::ByteView, onenet::ByteView,
-                         uint8_t* out) {
-  out[0] = 0;
-  return onenet::Status::kOk;
-}
-onenet::Status null_random(onenet::MutableByteView out) {
-  if (out.size) out.data[0] = 4;
-  return onenet::Status::kOk;
-}
+using onenet_size::null_hmac;
+using onenet_size::null_random;
+using onenet_size::NullTransport;
+using onenet_size::TickClock;
 
 struct App : onenet::client::Handler {
   void on_message(const onenet::client::Message& m) override {

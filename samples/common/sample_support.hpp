@@ -1,5 +1,6 @@
 // What the samples share: a time-stamped log line, reading a file, SIGINT/SIGTERM as a stop
 // request, and the transport their --tls/--cafile flags choose. Samples only; not SDK API.
+// Nothing here needs the thing model (thing_model_file.hpp does), so the MCU sample uses it too.
 #pragma once
 
 #include <signal.h>
@@ -14,7 +15,6 @@
 #include <sstream>
 #include <string>
 
-#include "onenet/model/thing_model.hpp"
 #include "onenet/platform/transport.hpp"
 
 namespace onenet_sample {
@@ -52,8 +52,6 @@ inline void log(const char* format, ...) {
   std::fflush(stdout);
 }
 
-/// Loads a thing-model file into `model`; false with the reason ("cannot read PATH", or what the
-/// loader refused) in `error`.
 /// The whole file into `text`; false when it cannot be read.
 inline bool read_file(const std::string& path, std::string* text) {
   std::ifstream in(path);
@@ -62,18 +60,6 @@ inline bool read_file(const std::string& path, std::string* text) {
   if (!in) return false;
   *text = content.str();
   return true;
-}
-
-inline bool load_thing_model(const std::string& path, onenet::model::ThingModel* model,
-                             std::string* error) {
-  std::string text;
-  if (!read_file(path, &text)) {
-    *error = "cannot read " + path;
-    return false;
-  }
-  if (model->load(text, error)) return true;
-  *error = path + ": " + *error;
-  return false;
 }
 
 /// Why start() failed: the object's own words when it has them (`detail`, e.g. which name is

@@ -21,6 +21,7 @@
 #include "onenet/platform/system.hpp"
 #include "onenet/platform/transport.hpp"
 #include "sample_support.hpp"
+#include "thing_model_file.hpp"
 
 namespace {
 

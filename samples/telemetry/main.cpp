@@ -21,6 +21,7 @@
 #include "onenet/platform/transport.hpp"
 #include "onenet/provision/api_client.hpp"
 #include "sample_support.hpp"
+#include "thing_model_file.hpp"
 
 namespace {
 
