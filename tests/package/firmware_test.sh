@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The SDK in a firmware project: tests/package/firmware adds it with add_subdirectory() under
-# platform/embedded/arm-none-eabi-cortex-m4.cmake and links a minimal device. Checks that the
-# image is a Cortex-M (32-bit ARM) executable, and that the portable core asks nothing of the
+# platform/embedded/arm-none-eabi-cortex-m4.cmake and links a minimal device and the MCU sample's
+# device (samples/mcu-device). Checks that the images are Cortex-M (32-bit ARM) executables, and that the portable core asks nothing of the
 # heap, C++ exceptions or RTTI: no undefined reference from its libraries to malloc, operator
 # new, the exception runtime or libstdc++'s throwing helpers.
 # Usage: firmware_test.sh SOURCE_DIR
@@ -22,9 +22,12 @@ cmake -S "$source/tests/package/firmware" -B "$work/build" "${generator[@]}" \
   || { cat "$work/configure.log"; exit 1; }
 cmake --build "$work/build" -j 2 >"$work/build.log" || { cat "$work/build.log"; exit 1; }
 
-header=$(arm-none-eabi-readelf -h "$work/build/firmware.elf")
-check "the image is a 32-bit ARM executable" \
-  bash -c 'grep -q "Class: *ELF32" <<<"$1" && grep -q "Machine: *ARM" <<<"$1"' _ "$header"
+for image in firmware.elf mcu-device.elf; do
+  header=$(arm-none-eabi-readelf -h "$work/build/$image")
+  check "$image is a 32-bit ARM executable" \
+    bash -c 'grep -q "Class: *ELF32" <<<"$1" && grep -q "Machine: *ARM" <<<"$1"' _ "$header"
+done
+arm-none-eabi-size "$work/build/firmware.elf" "$work/build/mcu-device.elf"
 
 mapfile -t libraries < <(find "$work/build/onenet-sdk" -name 'libonenet_*.a' | sort)
 check "the core's five libraries were built" test "${#libraries[@]}" -eq 5

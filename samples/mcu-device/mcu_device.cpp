@@ -1,0 +1,346 @@
+#include "mcu_device.hpp"
+
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+
+#include "onenet/model/topics.hpp"
+
+namespace mcu_sample {
+namespace {
+
+using onenet::Status;
+
+// A JSON reader just large enough for property/set: it walks one object's members and skips
+// their values (strings with escapes, nested objects and arrays) without recursion or copies.
+// It never reads past `text`, and anything it does not understand ends the walk as malformed.
+class ObjectWalker {
+ public:
+  explicit ObjectWalker(std::string_view text) : text_(text) {
+    skip_spaces();
+    ok_ = at_ < text_.size() && text_[at_] == '{';
+    ++at_;
+  }
+
+  /// The next member: true with its key (raw, between the quotes) and value (its whole text);
+  /// false at the end of the object or on malformed text (then malformed() says so).
+  bool next(std::string_view* key, std::string_view* value) {
+    if (!ok_ || done_) return false;
+    skip_spaces();
+    if (at_ < text_.size() && text_[at_] == '}' && members_ == 0) return finish();
+    if (members_ > 0) {
+      if (at_ < text_.size() && text_[at_] == '}') return finish();
+      if (!take(',')) return fail();
+      skip_spaces();
+    }
+    const size_t key_start = at_;
+    if (!skip_string()) return fail();
+    *key = text_.substr(key_start + 1, at_ - key_start - 2);
+    skip_spaces();
+    if (!take(':')) return fail();
+    skip_spaces();
+    const size_t value_start = at_;
+    if (!skip_value()) return fail();
+    *value = text_.substr(value_start, at_ - value_start);
+    ++members_;
+    return true;
+  }
+
+  bool malformed() const { return !ok_; }
+
+ private:
+  bool finish() {
+    done_ = true;
+    return false;
+  }
+  bool fail() {
+    ok_ = false;
+    return false;
+  }
+  bool take(char c) {
+    if (at_ >= text_.size() || text_[at_] != c) return false;
+    ++at_;
+    return true;
+  }
+  void skip_spaces() {
+    while (at_ < text_.size() &&
+           (text_[at_] == ' ' || text_[at_] == '\t' || text_[at_] == '\n' || text_[at_] == '\r'))
+      ++at_;
+  }
+  bool skip_string() {
+    if (!take('"')) return false;
+    while (at_ < text_.size()) {
+      const char c = text_[at_++];
+      if (c == '"') return true;
+      if (c == '\\') ++at_;  // the escaped character, whatever it is
+    }
+    return false;
+  }
+  // One value; objects and arrays by counting brackets outside strings.
+  bool skip_value() {
+    if (at_ >= text_.size()) return false;
+    const char first = text_[at_];
+    if (first == '"') return skip_string();
+    if (first == '{' || first == '[') {
+      size_t depth = 0;
+      while (at_ < text_.size()) {
+        const char c = text_[at_];
+        if (c == '"') {
+          if (!skip_string()) return false;
+          continue;
+        }
+        ++at_;
+        if (c == '{' || c == '[') ++depth;
+        if ((c == '}' || c == ']') && --depth == 0) return true;
+      }
+      return false;
+    }
+    const size_t start = at_;  // a number or a literal: up to the next delimiter
+    while (at_ < text_.size() && text_[at_] != ',' && text_[at_] != '}' && text_[at_] != ']' &&
+           text_[at_] != ' ' && text_[at_] != '\n' && text_[at_] != '\r' && text_[at_] != '\t')
+      ++at_;
+    return at_ > start;
+  }
+
+  std::string_view text_;
+  size_t at_ = 0;
+  size_t members_ = 0;
+  bool ok_ = true;
+  bool done_ = false;
+};
+
+// A plain decimal integer (no sign, fraction or exponent) of at most 9 digits, so no overflow.
+bool parse_whole_number(std::string_view text, uint32_t* out) {
+  if (text.empty() || text.size() > 9) return false;
+  uint32_t value = 0;
+  for (const char c : text) {
+    if (c < '0' || c > '9') return false;
+    value = value * 10 + static_cast<uint32_t>(c - '0');
+  }
+  *out = value;
+  return true;
+}
+
+// A reply's "code" member, or -1 when it has none that is a whole number.
+int32_t reply_code(std::string_view payload) {
+  ObjectWalker reply(payload);
+  std::string_view key, value;
+  uint32_t code = 0;
+  while (reply.next(&key, &value)) {
+    if (key == "code" && parse_whole_number(value, &code)) return static_cast<int32_t>(code);
+  }
+  return -1;
+}
+
+IntervalSet refused(const char* problem) {
+  IntervalSet result;
+  result.problem = problem;
+  return result;
+}
+
+}  // namespace
+
+IntervalSet parse_interval_set(std::string_view payload, char* id, size_t id_capacity) {
+  if (id_capacity > 0) id[0] = '\0';
+  ObjectWalker request(payload);
+  std::string_view key, value, params;
+  bool have_params = false;
+  while (request.next(&key, &value)) {
+    if (key == "id" && value.size() >= 2 && value.front() == '"' &&
+        value.size() - 2 < id_capacity &&
+        std::memchr(value.data(), '\\', value.size()) == nullptr) {
+      std::memcpy(id, value.data() + 1, value.size() - 2);
+      id[value.size() - 2] = '\0';
+    } else if (key == "params") {
+      params = value;
+      have_params = true;
+    }
+  }
+  if (request.malformed()) return refused("malformed JSON");
+  if (!have_params || params.front() != '{') return refused("params: expected an object");
+
+  ObjectWalker members(params);
+  uint32_t seconds = 0;
+  bool have_interval = false;
+  while (members.next(&key, &value)) {
+    if (key != "interval") return refused("only interval can be set");
+    if (!parse_whole_number(value, &seconds) || seconds < 1 || seconds > 3600)
+      return refused("interval: expected an integer from 1 to 3600");
+    have_interval = true;
+  }
+  if (members.malformed()) return refused("malformed JSON");
+  if (!have_interval) return refused("params: nothing to set");
+  IntervalSet result;
+  result.ok = true;
+  result.seconds = seconds;
+  return result;
+}
+
+McuDevice::McuDevice(onenet::port::Transport& transport, onenet::port::Clock& clock,
+                     onenet::port::HmacFunction hmac, onenet::port::RandomFunction random,
+                     UnixSecondsFunction unix_seconds, LogFunction log)
+    : clock_(clock),
+      hmac_(hmac),
+      unix_seconds_(unix_seconds),
+      log_(log),
+      client_(transport, clock, random, storage_.view(), *this) {}
+
+Status McuDevice::start(const Identity& identity) {
+  identity_ = identity;
+  if (identity.product.size() > kMaxName || identity.device.size() > kMaxName)
+    return Status::kInvalidArgument;
+  std::snprintf(resource_, sizeof resource_, "products/%.*s/devices/%.*s",
+                static_cast<int>(identity.product.size()), identity.product.data(),
+                static_cast<int>(identity.device.size()), identity.device.data());
+  using onenet::model::Operation;
+  const onenet::Result<size_t> lengths[] = {
+      onenet::model::make_thing_filter(filter_, sizeof filter_, identity.product, identity.device),
+      onenet::model::make_topic(post_topic_, sizeof post_topic_, identity.product, identity.device,
+                                Operation::kPropertyPost),
+      onenet::model::make_topic(set_reply_topic_, sizeof set_reply_topic_, identity.product,
+                                identity.device, Operation::kPropertySet, /*reply=*/true)};
+  for (const auto& length : lengths) {
+    if (!length) return length.status();
+  }
+  // A first token now, so a bad key is said at start and not at every login.
+  const onenet::Result<size_t> token_length = sign_token();
+  if (!token_length) return token_length.status();
+
+  onenet::client::Options options;
+  options.profile = onenet::client::Profile::kOneNet;  // OneNET's rules, checked locally
+  options.connect.client_id = identity.device;
+  options.connect.has_username = true;
+  options.connect.username = identity.product;
+  options.connect.has_password = true;
+  options.connect.password = std::string_view(token_, token_length.value());
+  Status s = client_.configure(options);
+  if (s != Status::kOk) return s;
+  const onenet::codec::Subscription downlinks[] = {{filter_, onenet::codec::QoS::kAtMostOnce}};
+  s = client_.subscribe(downlinks, 1);
+  if (s != Status::kOk) return s;
+  return client_.start();
+}
+
+void McuDevice::poll(uint32_t max_wait_ms, int32_t temperature_tenths) {
+  client_.poll(max_wait_ms);
+  if (client_.state() == onenet::client::State::kConnected && clock_.now_ms() >= next_report_ms_) {
+    next_report_ms_ = clock_.now_ms() + uint64_t{interval_s_} * 1000;
+    report(temperature_tenths);
+  }
+}
+
+void McuDevice::stop() {
+  client_.disconnect();
+}
+
+// A fresh token before every login (section 1): a device that runs for months never presents
+// an expired one.
+void McuDevice::before_connect(onenet::codec::Connect& connect) {
+  const onenet::Result<size_t> n = sign_token();
+  if (!n) {
+    logf("cannot sign the token: error %d", static_cast<int>(n.status()));
+    return;
+  }
+  connect.has_password = true;
+  connect.password = std::string_view(token_, n.value());
+}
+
+onenet::Result<size_t> McuDevice::sign_token() {
+  onenet::auth::TokenRequest request;
+  request.resource = resource_;
+  request.access_key = identity_.key;
+  request.expires_at = unix_seconds_() + kTokenLifetimeSeconds;
+  return onenet::auth::sign_token(request, hmac_, token_, sizeof token_);
+}
+
+void McuDevice::report(int32_t temperature_tenths) {
+  // Tenths printed as integers: newlib-nano's printf has no %f unless the firmware links it in.
+  const char* sign = temperature_tenths < 0 ? "-" : "";
+  const uint32_t magnitude =
+      static_cast<uint32_t>(temperature_tenths < 0 ? -temperature_tenths : temperature_tenths);
+  const int length = std::snprintf(
+      payload_, sizeof payload_,
+      "{\"id\":\"%lu\",\"version\":\"1.0\",\"params\":{\"temperature\":{\"value\":%s%lu.%lu}}}",
+      static_cast<unsigned long>(next_id_++), sign, static_cast<unsigned long>(magnitude / 10),
+      static_cast<unsigned long>(magnitude % 10));
+  const onenet::Result<uint16_t> sent = client_.publish(
+      post_topic_, onenet::ByteView(reinterpret_cast<const uint8_t*>(payload_), size_t(length)),
+      onenet::codec::QoS::kAtLeastOnce);
+  if (!sent) {
+    logf("report not sent: error %d", static_cast<int>(sent.status()));
+    return;
+  }
+  ++reports_sent_;
+  logf("reported temperature %s%lu.%lu", sign, static_cast<unsigned long>(magnitude / 10),
+       static_cast<unsigned long>(magnitude % 10));
+}
+
+void McuDevice::on_message(const onenet::client::Message& message) {
+  onenet::model::TopicParts parts;
+  if (!onenet::model::parse_topic(message.topic, &parts)) return;
+  const std::string_view payload(reinterpret_cast<const char*>(message.payload.data),
+                                 message.payload.size);
+  using onenet::model::Operation;
+  if (parts.operation == Operation::kPropertyPost && parts.is_reply) {
+    // The reply's code; 200 is success (section 4.3).
+    if (reply_code(payload) == 200) {
+      ++reports_accepted_;
+      logf("report accepted (%lu of %lu)", static_cast<unsigned long>(reports_accepted_),
+           static_cast<unsigned long>(reports_sent_));
+    } else {
+      logf("report refused: %.*s", static_cast<int>(payload.size()), payload.data());
+    }
+  } else if (parts.operation == Operation::kPropertySet && !parts.is_reply) {
+    answer_set(payload);
+  }
+}
+
+void McuDevice::answer_set(std::string_view payload) {
+  char id[24];
+  const IntervalSet set = parse_interval_set(payload, id, sizeof id);
+  if (id[0] == '\0') {
+    logf("property set without a readable id: not answered");
+    return;
+  }
+  if (set.ok) {
+    interval_s_ = set.seconds;
+    next_report_ms_ = clock_.now_ms() + uint64_t{interval_s_} * 1000;
+    logf("property set: interval = %lu s", static_cast<unsigned long>(interval_s_));
+  } else {
+    logf("property set refused: %s", set.problem);
+  }
+  const int length =
+      std::snprintf(payload_, sizeof payload_, "{\"id\":\"%s\",\"code\":%d,\"msg\":\"%s\"}", id,
+                    set.ok ? 200 : 400, set.ok ? "success" : set.problem);
+  const onenet::Result<uint16_t> sent =
+      client_.publish(set_reply_topic_,
+                      onenet::ByteView(reinterpret_cast<const uint8_t*>(payload_), size_t(length)),
+                      onenet::codec::QoS::kAtMostOnce);
+  if (!sent) logf("set_reply not sent: error %d", static_cast<int>(sent.status()));
+}
+
+void McuDevice::on_state(onenet::client::State state, Status reason) {
+  if (state == onenet::client::State::kConnected) {
+    logf("connected");
+  } else if (state == onenet::client::State::kBackoff) {
+    logf("link down (error %d), reconnecting", static_cast<int>(reason));
+  } else if (state == onenet::client::State::kIdle) {
+    logf("disconnected");
+  }
+}
+
+void McuDevice::on_subscribed(std::string_view filter, Status result, onenet::codec::QoS) {
+  if (result != Status::kOk)
+    logf("subscription %.*s refused", static_cast<int>(filter.size()), filter.data());
+}
+
+void McuDevice::logf(const char* format, ...) {
+  char line[160];
+  va_list args;
+  va_start(args, format);
+  std::vsnprintf(line, sizeof line, format, args);
+  va_end(args);
+  log_(line);
+}
+
+}  // namespace mcu_sample

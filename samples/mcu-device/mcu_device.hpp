@@ -1,0 +1,107 @@
+// A OneNET device written as it is on a microcontroller: the SDK's portable core only (the MQTT
+// client, token signing and the OneJSON topic table), every buffer static, no heap, exceptions,
+// RTTI or JSON library. It reports a temperature at QoS 1 every `interval` seconds, counts the
+// cloud's replies, and answers property/set of `interval` on set_reply.
+//
+// Everything outside the SDK is the port, given by the caller: the transport, clocks, HMAC,
+// random source and a log line sink. main_linux.cpp gives the Linux port; a firmware gives its
+// own (tests/package/firmware links this file for Cortex-M4 with a stub port).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "onenet/auth/token.hpp"
+#include "onenet/client/client.hpp"
+#include "onenet/port.hpp"
+
+namespace mcu_sample {
+
+using UnixSecondsFunction = uint64_t (*)();      ///< wall clock, for the token's et
+using LogFunction = void (*)(const char* line);  ///< one line, no newline (a UART, stdout)
+
+/// The device's identity. Borrowed: the strings must outlive the device.
+struct Identity {
+  std::string_view product;
+  std::string_view device;
+  std::string_view key;  ///< the device key, Base64, as the console shows it
+};
+
+/// The `interval` a property/set carries, or why it cannot be taken.
+struct IntervalSet {
+  bool ok = false;
+  uint32_t seconds = 0;
+  const char* problem = "";  ///< the reply's msg when !ok
+};
+
+/// Reads a property/set payload as this device takes it: `"params":{"interval":N}` with N an
+/// integer from 1 to 3600 and no other member. Anything else (another member, a fraction, a
+/// string, malformed text) is refused with the reason. `id` receives the request's id (at most
+/// `id_capacity - 1` characters, NUL-terminated; empty when it cannot be read).
+IntervalSet parse_interval_set(std::string_view payload, char* id, size_t id_capacity);
+
+class McuDevice : public onenet::client::Handler {
+ public:
+  /// The port's pieces, borrowed for the device's life.
+  McuDevice(onenet::port::Transport& transport, onenet::port::Clock& clock,
+            onenet::port::HmacFunction hmac, onenet::port::RandomFunction random,
+            UnixSecondsFunction unix_seconds, LogFunction log);
+
+  /// Checks the identity (its topics must fit the static buffers, its key must decode), asks
+  /// for $sys/{product}/{device}/thing/# and starts connecting. Returns kOk, kInvalidArgument
+  /// (names too long for this device's buffers) or the token's or the client's refusal.
+  onenet::Status start(const Identity& identity);
+
+  /// The main loop's call: runs the client (waiting at most `max_wait_ms`) and reports
+  /// `temperature_tenths` (tenths of a degree) once connected and the interval has passed.
+  void poll(uint32_t max_wait_ms, int32_t temperature_tenths);
+
+  /// Sends DISCONNECT and closes the link.
+  void stop();
+
+  uint32_t interval_s() const { return interval_s_; }
+  uint32_t reports_sent() const { return reports_sent_; }
+  uint32_t reports_accepted() const { return reports_accepted_; }
+  onenet::client::State state() const { return client_.state(); }
+
+ private:
+  void on_state(onenet::client::State state, onenet::Status reason) override;
+  void on_message(const onenet::client::Message& message) override;
+  void on_subscribed(std::string_view filter, onenet::Status result,
+                     onenet::codec::QoS granted) override;
+  void before_connect(onenet::codec::Connect& connect) override;
+
+  onenet::Result<size_t> sign_token();  // into token_
+  void report(int32_t temperature_tenths);
+  void answer_set(std::string_view payload);
+  void logf(const char* format, ...) __attribute__((format(printf, 2, 3)));
+
+  // A day: a token is signed before every login, so it only has to outlive one connection's
+  // start (OneNET checks et at CONNECT).
+  static constexpr uint64_t kTokenLifetimeSeconds = 24 * 3600;
+  static constexpr size_t kMaxName = 64;  // OneNET's device names; product ids are 10
+
+  onenet::port::Clock& clock_;
+  onenet::port::HmacFunction hmac_;
+  UnixSecondsFunction unix_seconds_;
+  LogFunction log_;
+  Identity identity_;
+
+  onenet::client::StaticStorage<512, 384, 1024, 4, 96> storage_;
+  onenet::client::Client client_;
+  char resource_[24 + 2 * kMaxName];  // "products/{pid}/devices/{dev}"
+  char token_[onenet::auth::max_token_length(sizeof resource_, 10) + 1];
+  char filter_[24 + 2 * kMaxName];
+  char post_topic_[48 + 2 * kMaxName];
+  char set_reply_topic_[48 + 2 * kMaxName];
+  char payload_[160];
+
+  uint32_t interval_s_ = 5;
+  uint64_t next_report_ms_ = 0;
+  uint32_t next_id_ = 1;
+  uint32_t reports_sent_ = 0;
+  uint32_t reports_accepted_ = 0;
+};
+
+}  // namespace mcu_sample
