@@ -13,9 +13,10 @@ cmake -S . -B build/fuzz "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link \
   -DONENET_SANITIZE=address,undefined -DONENET_BUILD_FUZZ=ON -DONENET_BUILD_TESTS=OFF \
   -DONENET_BUILD_SAMPLES=OFF -DONENET_BUILD_TOOLS=OFF >/dev/null
-cmake --build build/fuzz -j 2 --target fuzz_decode fuzz_topic fuzz_token fuzz_client fuzz_model
+cmake --build build/fuzz -j 2 --target fuzz_decode fuzz_topic fuzz_token fuzz_client fuzz_model \
+  fuzz_mcu_sample
 mkdir -p build/fuzz/artifacts
-for target in fuzz_decode fuzz_topic fuzz_token fuzz_client fuzz_model; do
+for target in fuzz_decode fuzz_topic fuzz_token fuzz_client fuzz_model fuzz_mcu_sample; do
   work=build/fuzz/corpus/$target
   rm -rf "$work"; mkdir -p "$work"
   cp tests/fuzz/corpus/$target/* "$work"/ 2>/dev/null || true
