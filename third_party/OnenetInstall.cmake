@@ -50,3 +50,50 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/OnenetSdkConfigVersion.cm
 install(FILES ${PROJECT_BINARY_DIR}/OnenetSdkConfig.cmake
               ${PROJECT_BINARY_DIR}/OnenetSdkConfigVersion.cmake
         DESTINATION ${ONENET_INSTALL_CMAKEDIR})
+
+# pkg-config, for builds without CMake (make, meson): one module, onenet-sdk, with every library
+# this installation has, in link order (static libraries: each before what it uses), and the
+# definitions the headers read.
+set(onenet_pc_libs "")
+foreach(target onenet_platform_model onenet_gateway onenet_model onenet_provision onenet_json
+               onenet_platform_net onenet_platform_mbedtls onenet_platform onenet_client
+               onenet_codec onenet_topics onenet_auth onenet_common)
+  if(TARGET ${target})
+    string(APPEND onenet_pc_libs " -l${target}")
+  endif()
+endforeach()
+set(onenet_pc_cflags "")
+set(onenet_pc_requires "")
+set(onenet_pc_extra_libs "")
+if(TARGET onenet_json)
+  string(APPEND onenet_pc_cflags " -DJSON_NOEXCEPTION")
+  list(APPEND onenet_pc_requires nlohmann_json)
+endif()
+if(ONENET_PACKAGE_NEEDS_OPENSSL)
+  string(APPEND onenet_pc_cflags " -DONENET_HAVE_OPENSSL_HMAC=1")
+  list(APPEND onenet_pc_requires openssl)
+endif()
+if(TARGET onenet_platform_net AND ONENET_TLS STREQUAL "openssl")
+  string(APPEND onenet_pc_cflags " -DONENET_HAVE_OPENSSL_TLS=1")
+endif()
+if(TARGET onenet_platform AND ONENET_MBEDCRYPTO_LIB AND ONENET_MBEDTLS_INCLUDE)
+  string(APPEND onenet_pc_cflags " -DONENET_HAVE_MBEDTLS_HMAC=1")
+  string(APPEND onenet_pc_extra_libs " -lmbedcrypto")
+endif()
+if(TARGET onenet_platform_mbedtls)
+  string(APPEND onenet_pc_cflags " -DONENET_HAVE_MBEDTLS_TLS=1")
+  set(onenet_pc_extra_libs " -lmbedtls -lmbedx509${onenet_pc_extra_libs}")
+endif()
+if(TARGET onenet_provision)
+  list(APPEND onenet_pc_requires libcurl)
+endif()
+if(TARGET onenet_platform_net)
+  string(APPEND onenet_pc_extra_libs " -pthread")
+endif()
+list(JOIN onenet_pc_requires " " onenet_pc_requires)
+# The prefix relative to the .pc file, so the installation can be moved (and --prefix given to
+# cmake --install works).
+file(RELATIVE_PATH onenet_pc_prefix "/prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/prefix")
+string(REGEX REPLACE "/$" "" onenet_pc_prefix "${onenet_pc_prefix}")
+configure_file(${CMAKE_CURRENT_LIST_DIR}/onenet-sdk.pc.in ${PROJECT_BINARY_DIR}/onenet-sdk.pc @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/onenet-sdk.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

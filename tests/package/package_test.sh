@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The SDK as its users take it, both ways the README gives: installed (cmake --install) and found
-# with find_package(OnenetSdk), and added to a project with add_subdirectory(). Each way builds
-# tests/package/app, an application outside the SDK's tree, which then signs a token and posts
-# properties as a device to an onenet-local this script starts (and stops, by its pid).
+# The SDK as its users take it, the three ways the README gives: installed (cmake --install) and
+# found with find_package(OnenetSdk) or with pkg-config, and added to a project with
+# add_subdirectory(). Each way builds tests/package/app, an application outside the SDK's tree,
+# which then signs a token and posts properties as a device to an onenet-local this script
+# starts (and stops, by its pid).
 # Usage: package_test.sh BUILD_DIR SOURCE_DIR ONENET_LOCAL CXX_COMPILER
 set -euo pipefail
 build=$1 source=$2 onenet_local=$3 cxx=$4
@@ -37,6 +38,12 @@ cmake -S "$source/tests/package/app" -B "$work/installed" "${generator[@]}" \
   -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_PREFIX_PATH="$work/prefix" >"$work/installed.log"
 cmake --build "$work/installed" -j 2 >>"$work/installed.log" || { cat "$work/installed.log"; exit 1; }
 
+echo "== an application built without CMake, with pkg-config"
+flags=$(PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig" pkg-config --cflags --libs onenet-sdk)
+# shellcheck disable=SC2086  # the flags are words
+"$cxx" -std=c++17 -Wall -Wextra -Werror "$source/tests/package/app/main.cpp" $flags \
+  -o "$work/pkgconfig_app"
+
 echo "== an application with the SDK as a subdirectory (add_subdirectory)"
 cmake -S "$source/tests/package/app" -B "$work/subdir" "${generator[@]}" \
   -DCMAKE_CXX_COMPILER="$cxx" -DONENET_SDK_SOURCE="$source" >"$work/subdir.log"
@@ -60,6 +67,8 @@ check "installed: the application's device works" \
   "$work/installed/package_app" 127.0.0.1 "$port" PackageP01 app-1 "$key"
 check "subdirectory: the application's device works" \
   "$work/subdir/package_app" 127.0.0.1 "$port" PackageP01 app-1 "$key"
+check "pkg-config: the application's device works" \
+  "$work/pkgconfig_app" 127.0.0.1 "$port" PackageP01 app-1 "$key"
 
 [ "$failures" -eq 0 ] && echo "all package checks passed"
 exit "$((failures > 0))"
