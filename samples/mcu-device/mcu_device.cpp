@@ -176,6 +176,14 @@ IntervalSet parse_interval_set(std::string_view payload, char* id, size_t id_cap
   return result;
 }
 
+// Whether snprintf wrote all of a payload into payload_ (it is sized for every payload this
+// device writes; a cut one must not be sent, nor a length past the buffer).
+bool McuDevice::fits(int length) {
+  if (length >= 0 && static_cast<size_t>(length) < sizeof payload_) return true;
+  logf("payload does not fit in %u bytes: not sent", static_cast<unsigned>(sizeof payload_));
+  return false;
+}
+
 McuDevice::McuDevice(onenet::port::Transport& transport, onenet::port::Clock& clock,
                      onenet::port::HmacFunction hmac, onenet::port::RandomFunction random,
                      UnixSecondsFunction unix_seconds, LogFunction log)
@@ -263,6 +271,7 @@ void McuDevice::report(int32_t temperature_tenths) {
       "{\"id\":\"%lu\",\"version\":\"1.0\",\"params\":{\"temperature\":{\"value\":%s%lu.%lu}}}",
       static_cast<unsigned long>(next_id_++), sign, static_cast<unsigned long>(magnitude / 10),
       static_cast<unsigned long>(magnitude % 10));
+  if (!fits(length)) return;
   const onenet::Result<uint16_t> sent = client_.publish(
       post_topic_, onenet::ByteView(reinterpret_cast<const uint8_t*>(payload_), size_t(length)),
       onenet::codec::QoS::kAtLeastOnce);
@@ -312,6 +321,7 @@ void McuDevice::answer_set(std::string_view payload) {
   const int length =
       std::snprintf(payload_, sizeof payload_, "{\"id\":\"%s\",\"code\":%d,\"msg\":\"%s\"}", id,
                     set.ok ? 200 : 400, set.ok ? "success" : set.problem);
+  if (!fits(length)) return;
   const onenet::Result<uint16_t> sent =
       client_.publish(set_reply_topic_,
                       onenet::ByteView(reinterpret_cast<const uint8_t*>(payload_), size_t(length)),

@@ -73,6 +73,7 @@ class McuDevice : public onenet::client::Handler {
   void before_connect(onenet::codec::Connect& connect) override;
 
   onenet::Result<size_t> sign_token();  // into token_
+  bool fits(int length);
   void report(int32_t temperature_tenths);
   void answer_set(std::string_view payload);
   void logf(const char* format, ...) __attribute__((format(printf, 2, 3)));
