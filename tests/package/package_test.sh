@@ -2,11 +2,11 @@
 # The SDK as its users take it, the three ways the README gives: installed (cmake --install) and
 # found with find_package(OnenetSdk) or with pkg-config, and added to a project with
 # add_subdirectory(). Each way builds tests/package/app, an application outside the SDK's tree,
-# which then signs a token and posts properties as a device to an onenet-local this script
-# starts (and stops, by its pid).
-# Usage: package_test.sh BUILD_DIR SOURCE_DIR ONENET_LOCAL CXX_COMPILER
+# which then signs a token and posts properties as a device to the installed onenet-local, which
+# this script starts (and stops, by its pid).
+# Usage: package_test.sh BUILD_DIR SOURCE_DIR CXX_COMPILER
 set -euo pipefail
-build=$1 source=$2 onenet_local=$3 cxx=$4
+build=$1 source=$2 cxx=$3
 work=$(mktemp -d)
 local_pid=""
 cleanup() {
@@ -29,6 +29,9 @@ check "the platform headers are installed" test -f "$work/prefix/include/onenet/
 check "OneNET's CA certificate is installed" cmp -s "$source/platform/certs/onenet-mqtts-ca.pem" \
   "$work/prefix/share/onenet-sdk/onenet-mqtts-ca.pem"
 check "onenet-cli is installed" test -x "$work/prefix/bin/onenet-cli"
+check "onenet-local is installed" test -x "$work/prefix/bin/onenet-local"
+check "onenet-local's mosquitto plugin is installed" \
+  test -f "$work/prefix/lib/onenet-sdk/onenet_local_plugin.so"
 version=$(sed -n 's/^#define ONENET_SDK_VERSION_STRING "\(.*\)"$/\1/p' "$source/sdk/include/onenet/version.hpp")
 check "onenet-cli --version is the SDK's version ($version)" \
   test "$("$work/prefix/bin/onenet-cli" --version)" = "onenet-cli $version (OneNET device SDK)"
@@ -53,9 +56,9 @@ targets=$(cmake --build "$work/subdir" --target help)
 check "no SDK test, sample or tool is built inside an application" \
   bash -c '! grep -Eq "onenet_unit_tests|onenet-cli|onenet-local" <<<"$1"' _ "$targets"
 
-echo "== both applications as a device on onenet-local"
+echo "== each application as a device on the installed onenet-local"
 mkfifo "$work/ready"
-"$onenet_local" --data-dir "$work/cloud" --mqtt-port 0 --http-port 0 \
+"$work/prefix/bin/onenet-local" --data-dir "$work/cloud" --mqtt-port 0 --http-port 0 \
   --seed-device PackageP01/app-1 >"$work/ready" &
 local_pid=$!
 exec 3<"$work/ready"  # held open until the end: onenet-local's stdout stays a live pipe

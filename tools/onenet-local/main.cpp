@@ -111,7 +111,17 @@ std::string plugin_path(const std::string& given) {
   const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
   if (n <= 0) die("cannot find my own path; give --plugin");
   self[n] = '\0';
-  return std::filesystem::path(self).parent_path() / "onenet_local_plugin.so";
+  const std::filesystem::path beside = std::filesystem::path(self).parent_path();
+  // In the build tree the plugin is beside this program; installed (cmake --install), it is in
+  // the library directory, at this path from the program's directory.
+  for (const std::filesystem::path& candidate :
+       {beside / "onenet_local_plugin.so",
+        beside / ONENET_LOCAL_PLUGIN_FROM_BINDIR / "onenet_local_plugin.so"}) {
+    std::error_code error;
+    if (std::filesystem::is_regular_file(candidate, error)) return candidate.string();
+  }
+  die("cannot find onenet_local_plugin.so beside me or in " +
+      (beside / ONENET_LOCAL_PLUGIN_FROM_BINDIR).string() + "; give --plugin");
 }
 
 }  // namespace
