@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Every test suite: installs what is missing, builds with g++ and runs all suites; builds with
+# Every test suite: installs what is missing, builds with g++ and runs all suites (among them the
+# SDK installed and used as its users do, and cross-built in a firmware: tests/package); builds with
 # clang under ASan+UBSan and runs them again; runs the Linux runner's cases under TSan; builds
 # with mbedTLS instead of OpenSSL and runs the unit and client suites; builds the core for
 # Cortex-M4 with -fno-exceptions -fno-rtti (scripts/size.sh); runs each fuzzer briefly. Exit

@@ -264,8 +264,9 @@ onenet::Result<size_t> McuDevice::sign_token() {
 void McuDevice::report(int32_t temperature_tenths) {
   // Tenths printed as integers: newlib-nano's printf has no %f unless the firmware links it in.
   const char* sign = temperature_tenths < 0 ? "-" : "";
-  const uint32_t magnitude =
-      static_cast<uint32_t>(temperature_tenths < 0 ? -temperature_tenths : temperature_tenths);
+  // In unsigned arithmetic, so that even INT32_MIN has a magnitude.
+  const uint32_t as_unsigned = static_cast<uint32_t>(temperature_tenths);
+  const uint32_t magnitude = temperature_tenths < 0 ? 0u - as_unsigned : as_unsigned;
   const int length = std::snprintf(
       payload_, sizeof payload_,
       "{\"id\":\"%lu\",\"version\":\"1.0\",\"params\":{\"temperature\":{\"value\":%s%lu.%lu}}}",
