@@ -9,8 +9,11 @@ set -euo pipefail
 build=$1 source=$2 cxx=$3
 work=$(mktemp -d)
 local_pid=""
+broker_pid=""
 cleanup() {
   if [ -n "$local_pid" ]; then kill -TERM "$local_pid" 2>/dev/null; wait "$local_pid" || true; fi
+  # onenet-local stops its mosquitto; should it have died first, the broker is stopped here.
+  if [ -n "$broker_pid" ] && kill -0 "$broker_pid" 2>/dev/null; then kill -TERM "$broker_pid"; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -64,6 +67,7 @@ local_pid=$!
 exec 3<"$work/ready"  # held open until the end: onenet-local's stdout stays a live pipe
 IFS= read -r -t 60 ready <&3 || { echo "FAIL: onenet-local did not start"; exit 1; }
 field() { python3 -c "import json,sys; d=json.loads(sys.argv[1]); print($1)" "$ready"; }
+broker_pid=$(field "d['broker_pid']")
 port=$(field "d['mqtt']['port']")
 key=$(field "d['devices'][0]['key']")
 check "installed: the application's device works" \
@@ -72,6 +76,12 @@ check "subdirectory: the application's device works" \
   "$work/subdir/package_app" 127.0.0.1 "$port" PackageP01 app-1 "$key"
 check "pkg-config: the application's device works" \
   "$work/pkgconfig_app" 127.0.0.1 "$port" PackageP01 app-1 "$key"
+
+kill -TERM "$local_pid"
+wait "$local_pid" && status=0 || status=$?
+local_pid=""
+check "the installed onenet-local stops cleanly" test "$status" -eq 0
+check "and its broker with it" bash -c '! kill -0 "$1" 2>/dev/null' _ "$broker_pid"
 
 [ "$failures" -eq 0 ] && echo "all package checks passed"
 exit "$((failures > 0))"
