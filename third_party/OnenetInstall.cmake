@@ -7,7 +7,15 @@
 include(CMakePackageConfigHelpers)
 
 get_property(onenet_exported_targets GLOBAL PROPERTY ONENET_EXPORTED_TARGETS)
+# The tools too, as the package's executables onenet::onenet-cli and onenet::onenet-local: an
+# application's own tests can start onenet-local with $<TARGET_FILE:onenet::onenet-local>.
+foreach(tool onenet-cli onenet-local)
+  if(TARGET ${tool})
+    list(APPEND onenet_exported_targets ${tool})
+  endif()
+endforeach()
 install(TARGETS ${onenet_exported_targets} EXPORT OnenetSdkTargets
+        RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})

@@ -60,8 +60,11 @@ check "no SDK test, sample or tool is built inside an application" \
   bash -c '! grep -Eq "onenet_unit_tests|onenet-cli|onenet-local" <<<"$1"' _ "$targets"
 
 echo "== each application as a device on the installed onenet-local"
+# Found as the package names it (onenet::onenet-local), as an application's own tests would.
+check "the package names the installed onenet-local" \
+  test "$(cat "$work/installed/onenet-local-path.txt")" = "$work/prefix/bin/onenet-local"
 mkfifo "$work/ready"
-"$work/prefix/bin/onenet-local" --data-dir "$work/cloud" --mqtt-port 0 --http-port 0 \
+"$(cat "$work/installed/onenet-local-path.txt")" --data-dir "$work/cloud" --mqtt-port 0 --http-port 0 \
   --seed-device PackageP01/app-1 >"$work/ready" &
 local_pid=$!
 exec 3<"$work/ready"  # held open until the end: onenet-local's stdout stays a live pipe
