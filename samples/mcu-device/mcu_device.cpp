@@ -35,13 +35,13 @@ class ObjectWalker {
     }
     const size_t key_start = at_;
     if (!skip_string()) return fail();
-    *key = text_.substr(key_start + 1, at_ - key_start - 2);
+    *key = slice(key_start + 1, at_ - key_start - 2);
     skip_spaces();
     if (!take(':')) return fail();
     skip_spaces();
     const size_t value_start = at_;
     if (!skip_value()) return fail();
-    *value = text_.substr(value_start, at_ - value_start);
+    *value = slice(value_start, at_ - value_start);
     ++members_;
     return true;
   }
@@ -49,6 +49,11 @@ class ObjectWalker {
   bool malformed() const { return !ok_; }
 
  private:
+  // A view cut by hand over bounds already checked: substr() would throw std::out_of_range,
+  // and so bring libstdc++'s throwing code into a firmware built without exceptions.
+  std::string_view slice(size_t start, size_t length) const {
+    return std::string_view(text_.data() + start, length);
+  }
   bool finish() {
     done_ = true;
     return false;

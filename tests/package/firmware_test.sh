@@ -37,5 +37,12 @@ found=$(grep -E "$forbidden" <<<"$undefined" || true)
 check "no heap, exception or RTTI symbol is referenced by the core${found:+ (found: ${found//$'\n'/ })}" \
   test -z "$found"
 
+# The sample's own code is for copying into firmware: it must not bring in libstdc++'s throwing
+# helpers (std::string_view::substr would) or the exception runtime either.
+sample_throws=$(arm-none-eabi-nm --format=just-symbols "$work/build/mcu-device.elf" |
+  grep -E '^(_ZSt[0-9]+__throw_.*|__cxa_throw|__gxx_personality.*)$' || true)
+check "the MCU sample's image carries no throwing code${sample_throws:+ (found: ${sample_throws//$'\n'/ })}" \
+  test -z "$sample_throws"
+
 [ "$failures" -eq 0 ] && echo "all firmware checks passed"
 exit "$((failures > 0))"
