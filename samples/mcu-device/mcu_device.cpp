@@ -27,9 +27,8 @@ class ObjectWalker {
   bool next(std::string_view* key, std::string_view* value) {
     if (!ok_ || done_) return false;
     skip_spaces();
-    if (at_ < text_.size() && text_[at_] == '}' && members_ == 0) return finish();
+    if (at_ < text_.size() && text_[at_] == '}') return finish();
     if (members_ > 0) {
-      if (at_ < text_.size() && text_[at_] == '}') return finish();
       if (!take(',')) return fail();
       skip_spaces();
     }
@@ -67,10 +66,9 @@ class ObjectWalker {
     ++at_;
     return true;
   }
+  static bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
   void skip_spaces() {
-    while (at_ < text_.size() &&
-           (text_[at_] == ' ' || text_[at_] == '\t' || text_[at_] == '\n' || text_[at_] == '\r'))
-      ++at_;
+    while (at_ < text_.size() && is_space(text_[at_])) ++at_;
   }
   bool skip_string() {
     if (!take('"')) return false;
@@ -102,7 +100,7 @@ class ObjectWalker {
     }
     const size_t start = at_;  // a number or a literal: up to the next delimiter
     while (at_ < text_.size() && text_[at_] != ',' && text_[at_] != '}' && text_[at_] != ']' &&
-           text_[at_] != ' ' && text_[at_] != '\n' && text_[at_] != '\r' && text_[at_] != '\t')
+           !is_space(text_[at_]))
       ++at_;
     return at_ > start;
   }
