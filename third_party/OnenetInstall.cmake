@@ -61,35 +61,36 @@ install(FILES ${PROJECT_BINARY_DIR}/OnenetSdkConfig.cmake
 
 # pkg-config, for builds without CMake (make, meson): one module, onenet-sdk, with every library
 # this installation has, in link order (static libraries: each before what it uses), and the
-# definitions the headers read.
+# definitions the headers read: those the libraries' targets give whoever links them, so the
+# two cannot disagree.
 set(onenet_pc_libs "")
+set(onenet_pc_definitions "")
 foreach(target onenet_platform_model onenet_gateway onenet_model onenet_provision onenet_json
                onenet_platform_net onenet_platform_mbedtls onenet_platform onenet_client
                onenet_codec onenet_topics onenet_auth onenet_common)
   if(TARGET ${target})
     string(APPEND onenet_pc_libs " -l${target}")
+    get_target_property(definitions ${target} INTERFACE_COMPILE_DEFINITIONS)
+    if(definitions)
+      list(APPEND onenet_pc_definitions ${definitions})
+    endif()
   endif()
 endforeach()
-set(onenet_pc_cflags "")
+list(REMOVE_DUPLICATES onenet_pc_definitions)
+list(TRANSFORM onenet_pc_definitions PREPEND " -D")
+list(JOIN onenet_pc_definitions "" onenet_pc_cflags)
 set(onenet_pc_requires "")
 set(onenet_pc_extra_libs "")
 if(TARGET onenet_json)
-  string(APPEND onenet_pc_cflags " -DJSON_NOEXCEPTION")
   list(APPEND onenet_pc_requires nlohmann_json)
 endif()
 if(ONENET_PACKAGE_NEEDS_OPENSSL)
-  string(APPEND onenet_pc_cflags " -DONENET_HAVE_OPENSSL_HMAC=1")
   list(APPEND onenet_pc_requires openssl)
 endif()
-if(TARGET onenet_platform_net AND ONENET_TLS STREQUAL "openssl")
-  string(APPEND onenet_pc_cflags " -DONENET_HAVE_OPENSSL_TLS=1")
-endif()
 if(TARGET onenet_platform AND ONENET_MBEDCRYPTO_LIB AND ONENET_MBEDTLS_INCLUDE)
-  string(APPEND onenet_pc_cflags " -DONENET_HAVE_MBEDTLS_HMAC=1")
   string(APPEND onenet_pc_extra_libs " -lmbedcrypto")
 endif()
 if(TARGET onenet_platform_mbedtls)
-  string(APPEND onenet_pc_cflags " -DONENET_HAVE_MBEDTLS_TLS=1")
   set(onenet_pc_extra_libs " -lmbedtls -lmbedx509${onenet_pc_extra_libs}")
 endif()
 if(TARGET onenet_provision)
