@@ -9,12 +9,7 @@ set -euo pipefail
 source=$1
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-generator=()
-command -v ninja >/dev/null && generator=(-G Ninja)
-failures=0
-check() {  # check NAME COMMAND...
-  if "${@:2}"; then echo "ok: $1"; else echo "FAIL: $1"; failures=$((failures + 1)); fi
-}
+source "$(dirname "$0")/checks.sh"
 
 cmake -S "$source/tests/package/firmware" -B "$work/build" "${generator[@]}" \
   -DCMAKE_TOOLCHAIN_FILE="$source/platform/embedded/arm-none-eabi-cortex-m4.cmake" \
@@ -34,15 +29,12 @@ check "the core's five libraries were built" test "${#libraries[@]}" -eq 5
 undefined=$(arm-none-eabi-nm -u --format=just-symbols "${libraries[@]}" | grep -v ':$' | sort -u)
 forbidden='^(malloc|calloc|realloc|free|_Zn[wa]j|_Zd[la]Pv.*|__cxa_.*|__gxx_personality.*|_Unwind_.*|_ZSt[0-9]+__throw_.*|_ZTI.*)$'
 found=$(grep -E "$forbidden" <<<"$undefined" || true)
-check "no heap, exception or RTTI symbol is referenced by the core${found:+ (found: ${found//$'\n'/ })}" \
-  test -z "$found"
+check_none "no heap, exception or RTTI symbol is referenced by the core" "$found"
 
 # The sample's own code is for copying into firmware: it must not bring in libstdc++'s throwing
 # helpers (std::string_view::substr would) or the exception runtime either.
 sample_throws=$(arm-none-eabi-nm --format=just-symbols "$work/build/mcu-device.elf" |
   grep -E '^(_ZSt[0-9]+__throw_.*|__cxa_throw|__gxx_personality.*)$' || true)
-check "the MCU sample's image carries no throwing code${sample_throws:+ (found: ${sample_throws//$'\n'/ })}" \
-  test -z "$sample_throws"
+check_none "the MCU sample's image carries no throwing code" "$sample_throws"
 
-[ "$failures" -eq 0 ] && echo "all firmware checks passed"
-exit "$((failures > 0))"
+finish firmware

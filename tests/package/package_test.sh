@@ -17,12 +17,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-generator=()
-command -v ninja >/dev/null && generator=(-G Ninja)
-failures=0
-check() {  # check NAME COMMAND...
-  if "${@:2}"; then echo "ok: $1"; else echo "FAIL: $1"; failures=$((failures + 1)); fi
-}
+source "$(dirname "$0")/checks.sh"
 
 echo "== cmake --install into $work/prefix"
 cmake --install "$build" --prefix "$work/prefix" >"$work/install.log"
@@ -86,5 +81,4 @@ local_pid=""
 check "the installed onenet-local stops cleanly" test "$status" -eq 0
 check "and its broker with it" bash -c '! kill -0 "$1" 2>/dev/null' _ "$broker_pid"
 
-[ "$failures" -eq 0 ] && echo "all package checks passed"
-exit "$((failures > 0))"
+finish package
