@@ -144,4 +144,110 @@ Result<size_t> make_thing_filter(char* out, size_t out_size, std::string_view pr
   return join(out, out_size, pieces);
 }
 
+namespace {
+
+constexpr std::string_view kPointsPath = "dp/post/json";
+constexpr std::string_view kRequestPath = "cmd/request/";
+constexpr std::string_view kResponsePath = "cmd/response/";
+
+// A cmdid is one topic level the platform chose; it must be usable inside a topic name.
+bool valid_command_id(std::string_view id) {
+  if (id.empty()) return false;
+  for (const char c : id) {
+    if (c == '/' || c == '+' || c == '#' || c == '\0') return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool parse_stream_topic(std::string_view topic, StreamTopicParts* out) {
+  if (!starts_with(topic, "$sys/")) return false;
+  std::string_view rest = topic;
+  rest.remove_prefix(5);
+  StreamTopicParts parts;
+  if (!take_level(&rest, &parts.product_id) || !take_level(&rest, &parts.device_name)) return false;
+  if (starts_with(rest, kPointsPath)) {
+    rest.remove_prefix(kPointsPath.size());
+    if (rest.empty()) {
+      parts.kind = StreamTopic::kPointsPost;
+    } else if (rest == "/accepted") {
+      parts.kind = StreamTopic::kPointsAccepted;
+    } else if (rest == "/rejected") {
+      parts.kind = StreamTopic::kPointsRejected;
+    } else {
+      return false;
+    }
+    *out = parts;
+    return true;
+  }
+  const bool request = starts_with(rest, kRequestPath);
+  if (!request && !starts_with(rest, kResponsePath)) return false;
+  rest.remove_prefix(request ? kRequestPath.size() : kResponsePath.size());
+  const void* slash = std::memchr(rest.data(), '/', rest.size());
+  const size_t id_length = slash == nullptr
+                               ? rest.size()
+                               : static_cast<size_t>(static_cast<const char*>(slash) - rest.data());
+  parts.command_id = std::string_view(rest.data(), id_length);
+  if (!valid_command_id(parts.command_id)) return false;
+  rest.remove_prefix(id_length);
+  if (rest.empty()) {
+    parts.kind = request ? StreamTopic::kCommandRequest : StreamTopic::kCommandResponse;
+  } else if (!request && rest == "/accepted") {
+    parts.kind = StreamTopic::kCommandAccepted;
+  } else if (!request && rest == "/rejected") {
+    parts.kind = StreamTopic::kCommandRejected;
+  } else {
+    return false;
+  }
+  *out = parts;
+  return true;
+}
+
+Result<size_t> make_stream_topic(char* out, size_t out_size, std::string_view product_id,
+                                 std::string_view device_name, StreamTopic kind,
+                                 std::string_view command_id) {
+  if (product_id.empty() || device_name.empty()) return Status::kInvalidArgument;
+  std::string_view path = kPointsPath;
+  std::string_view suffix;
+  switch (kind) {
+    case StreamTopic::kPointsPost:
+      break;
+    case StreamTopic::kPointsAccepted:
+      suffix = "/accepted";
+      break;
+    case StreamTopic::kPointsRejected:
+      suffix = "/rejected";
+      break;
+    case StreamTopic::kCommandRequest:
+      path = kRequestPath;
+      break;
+    case StreamTopic::kCommandResponse:
+      path = kResponsePath;
+      break;
+    case StreamTopic::kCommandAccepted:
+      path = kResponsePath;
+      suffix = "/accepted";
+      break;
+    case StreamTopic::kCommandRejected:
+      path = kResponsePath;
+      suffix = "/rejected";
+      break;
+  }
+  const bool command = path != kPointsPath;
+  if (command && !valid_command_id(command_id)) return Status::kInvalidArgument;
+  const std::string_view pieces[] = {
+      "$sys/", product_id, "/", device_name, "/", path, command ? command_id : std::string_view(),
+      suffix};
+  return join(out, out_size, pieces);
+}
+
+Result<size_t> make_stream_filter(char* out, size_t out_size, std::string_view product_id,
+                                  std::string_view device_name, bool commands) {
+  if (product_id.empty() || device_name.empty()) return Status::kInvalidArgument;
+  const std::string_view pieces[] = {"$sys/", product_id, "/", device_name,
+                                     commands ? "/cmd/#" : "/dp/post/json/+"};
+  return join(out, out_size, pieces);
+}
+
 }  // namespace onenet::model

@@ -85,3 +85,91 @@ TEST_CASE("make_topic checks its buffer and arguments") {
   REQUIRE(n.ok());
   CHECK(std::string(out, n.value()) == "$sys/P/d/thing/#");
 }
+
+namespace {
+
+using onenet::model::StreamTopic;
+
+std::string stream_topic(StreamTopic kind, std::string_view command_id = {}) {
+  char out[256];
+  const auto n = onenet::model::make_stream_topic(out, sizeof out, "Pid", "dev", kind, command_id);
+  REQUIRE(n.ok());
+  return std::string(out, n.value());
+}
+
+}  // namespace
+
+TEST_CASE("data-stream topics match onenet-protocol.md sections 3 and 4.6") {
+  CHECK(stream_topic(StreamTopic::kPointsPost) == "$sys/Pid/dev/dp/post/json");
+  CHECK(stream_topic(StreamTopic::kPointsAccepted) == "$sys/Pid/dev/dp/post/json/accepted");
+  CHECK(stream_topic(StreamTopic::kPointsRejected) == "$sys/Pid/dev/dp/post/json/rejected");
+  CHECK(stream_topic(StreamTopic::kCommandRequest, "c-1") == "$sys/Pid/dev/cmd/request/c-1");
+  CHECK(stream_topic(StreamTopic::kCommandResponse, "c-1") == "$sys/Pid/dev/cmd/response/c-1");
+  CHECK(stream_topic(StreamTopic::kCommandAccepted, "c-1") ==
+        "$sys/Pid/dev/cmd/response/c-1/accepted");
+  CHECK(stream_topic(StreamTopic::kCommandRejected, "c-1") ==
+        "$sys/Pid/dev/cmd/response/c-1/rejected");
+
+  char out[64];
+  auto n = onenet::model::make_stream_filter(out, sizeof out, "Pid", "dev", false);
+  REQUIRE(n.ok());
+  CHECK(std::string(out, n.value()) == "$sys/Pid/dev/dp/post/json/+");
+  n = onenet::model::make_stream_filter(out, sizeof out, "Pid", "dev", true);
+  REQUIRE(n.ok());
+  CHECK(std::string(out, n.value()) == "$sys/Pid/dev/cmd/#");
+}
+
+TEST_CASE("parse_stream_topic recognises every data-stream topic and its command id") {
+  for (const StreamTopic kind :
+       {StreamTopic::kPointsPost, StreamTopic::kPointsAccepted, StreamTopic::kPointsRejected,
+        StreamTopic::kCommandRequest, StreamTopic::kCommandResponse, StreamTopic::kCommandAccepted,
+        StreamTopic::kCommandRejected}) {
+    const std::string text = stream_topic(kind, "5bdaf1a9-3854");
+    onenet::model::StreamTopicParts parts;
+    INFO(text);
+    REQUIRE(onenet::model::parse_stream_topic(text, &parts));
+    CHECK(parts.kind == kind);
+    CHECK(parts.product_id == "Pid");
+    CHECK(parts.device_name == "dev");
+    const bool command = kind != StreamTopic::kPointsPost && kind != StreamTopic::kPointsAccepted &&
+                         kind != StreamTopic::kPointsRejected;
+    CHECK(parts.command_id == (command ? "5bdaf1a9-3854" : ""));
+  }
+}
+
+TEST_CASE("parse_stream_topic refuses what is not a data-stream topic") {
+  onenet::model::StreamTopicParts parts;
+  for (const char* text :
+       {"$sys/Pid/dev/dp/post/json/other", "$sys/Pid/dev/dp/post/jsonx", "$sys/Pid/dev/dp/post",
+        "$sys/Pid/dev/cmd/request/", "$sys/Pid/dev/cmd/request/a/b",
+        "$sys/Pid/dev/cmd/request/a/accepted", "$sys/Pid/dev/cmd/response/a/other",
+        "$sys/Pid/dev/cmd/response//accepted", "$sys/Pid/dev/thing/property/post",
+        "$sys/Pid/dp/post/json", "sys/Pid/dev/dp/post/json", "$sys//dev/dp/post/json", ""}) {
+    INFO(text);
+    CHECK_FALSE(onenet::model::parse_stream_topic(text, &parts));
+  }
+  // And the OneJSON table does not take data-stream topics.
+  onenet::model::TopicParts onejson;
+  CHECK_FALSE(onenet::model::parse_topic("$sys/Pid/dev/dp/post/json", &onejson));
+}
+
+TEST_CASE("make_stream_topic checks its buffer and the command id") {
+  char out[64];
+  using onenet::Status;
+  using onenet::model::make_stream_topic;
+  CHECK(make_stream_topic(out, sizeof out, "Pid", "dev", StreamTopic::kCommandResponse).status() ==
+        Status::kInvalidArgument);
+  for (const char* bad : {"a/b", "a+", "#", ""}) {
+    INFO(bad);
+    CHECK(make_stream_topic(out, sizeof out, "Pid", "dev", StreamTopic::kCommandResponse, bad)
+              .status() == Status::kInvalidArgument);
+  }
+  CHECK(make_stream_topic(out, sizeof out, "", "dev", StreamTopic::kPointsPost).status() ==
+        Status::kInvalidArgument);
+  // "$sys/Pid/dev/dp/post/json" is 25 characters: 26 bytes with the NUL.
+  CHECK(make_stream_topic(out, 25, "Pid", "dev", StreamTopic::kPointsPost).status() ==
+        Status::kBufferTooSmall);
+  const auto fits = make_stream_topic(out, 26, "Pid", "dev", StreamTopic::kPointsPost);
+  REQUIRE(fits.ok());
+  CHECK(fits.value() == 25);
+}

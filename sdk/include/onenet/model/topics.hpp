@@ -1,6 +1,7 @@
 // The OneJSON topic table (onenet-protocol.md section 3): every operation, its direction, and
 // its topic under $sys/{product}/{device}/thing/. One table, used both to build topics and to
-// recognise them. Heap-free: builds into caller buffers and parses into views.
+// recognise them. Below it, the data-stream protocol's topics (dp/post/json, cmd/...). Heap-free:
+// builds into caller buffers and parses into views.
 #pragma once
 
 #include <cstddef>
@@ -58,5 +59,42 @@ Result<size_t> make_topic(char* out, size_t out_size, std::string_view product_i
 /// The subscription a device needs for every downlink: "$sys/{product}/{device}/thing/#".
 Result<size_t> make_thing_filter(char* out, size_t out_size, std::string_view product_id,
                                  std::string_view device_name);
+
+/// The data-stream protocol's topics (数据流 products: onenet-protocol.md sections 3 and 4.6),
+/// under $sys/{product}/{device}/. A product speaks either this or OneJSON, chosen when it is
+/// made in OneNET's console.
+enum class StreamTopic : uint8_t {
+  kPointsPost,       ///< up   dp/post/json                       {"id": n, "dp": {...}}
+  kPointsAccepted,   ///< down dp/post/json/accepted              {"id": n}
+  kPointsRejected,   ///< down dp/post/json/rejected              {"id", "err_code", "err_msg"}
+  kCommandRequest,   ///< down cmd/request/{cmdid}                the application's bytes
+  kCommandResponse,  ///< up   cmd/response/{cmdid}               the device's bytes (< 1 KB)
+  kCommandAccepted,  ///< down cmd/response/{cmdid}/accepted      empty
+  kCommandRejected,  ///< down cmd/response/{cmdid}/rejected
+};
+
+/// What a data-stream topic is.
+struct StreamTopicParts {
+  std::string_view product_id;
+  std::string_view device_name;
+  StreamTopic kind = StreamTopic::kPointsPost;
+  std::string_view command_id;  ///< the cmdid level of the kCommand* topics
+};
+
+/// Recognises a data-stream topic. False for anything else (OneJSON topics, OTA, typos).
+bool parse_stream_topic(std::string_view topic, StreamTopicParts* out);
+
+/// Writes the topic `kind` of the device plus a NUL. `command_id` is needed by the kCommand*
+/// topics only: one topic level, so not empty and without '/', '+' or '#'. Returns the length,
+/// kBufferTooSmall, or kInvalidArgument (empty product/device, or a bad command id).
+Result<size_t> make_stream_topic(char* out, size_t out_size, std::string_view product_id,
+                                 std::string_view device_name, StreamTopic kind,
+                                 std::string_view command_id = {});
+
+/// The two subscriptions a data-stream device needs: "$sys/{product}/{device}/dp/post/json/+"
+/// (the answers to its data points) and, with `commands`, "$sys/{product}/{device}/cmd/#"
+/// (commands, and the answers to its responses).
+Result<size_t> make_stream_filter(char* out, size_t out_size, std::string_view product_id,
+                                  std::string_view device_name, bool commands);
 
 }  // namespace onenet::model
