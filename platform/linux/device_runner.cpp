@@ -72,6 +72,18 @@ std::future<ModelResult> DeviceRunner::delete_desired(std::map<std::string, int>
   });
 }
 
+std::future<ModelResult> DeviceRunner::post_datapoints(nlohmann::json values, int64_t time_s) {
+  return submit([values = std::move(values), time_s](model::Device& d, model::ReplyCallback done) {
+    return d.post_datapoints(values, std::move(done), time_s);
+  });
+}
+
+std::future<ModelResult> DeviceRunner::post_datapoint_series(nlohmann::json dp) {
+  return submit([dp = std::move(dp)](model::Device& d, model::ReplyCallback done) {
+    return d.post_datapoint_series(dp, std::move(done));
+  });
+}
+
 std::future<ModelResult> DeviceRunner::post_batch(nlohmann::json params, bool history) {
   return submit([params = std::move(params), history](model::Device& d, model::ReplyCallback done) {
     return d.post_batch(params, history, std::move(done));

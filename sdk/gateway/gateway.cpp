@@ -61,6 +61,12 @@ Status Gateway::start(const GatewayOptions& options) {
     last_error_ = "sub-device " + self + " is the gateway itself";
     return Status::kInvalidArgument;
   }
+  if (options.device.protocol != model::DataProtocol::kOneJson) {
+    last_error_ =
+        "device.protocol: gateways speak OneJSON (sub-devices, topology and batches "
+        "are thing-model topics)";
+    return Status::kInvalidArgument;
+  }
   options_ = options;
   // Room for the paced work plus the reports sent beside it.
   options_.device.max_pending =

@@ -12,6 +12,11 @@ using nlohmann::json;
 constexpr int kCodeOk = 200;
 constexpr int kCodeBadRequest = 400;
 constexpr int kCodeDeviceFailure = 100;  // what the official SDKs answer when they cannot comply
+// A command response must be shorter than 1 KB (section 4.6).
+constexpr size_t kMaxCommandResponseBytes = 1023;
+// Data-point times are Unix seconds (section 4.6); a time after 2100 is almost surely in
+// milliseconds, as OneJSON's are, and would be stored 1000 times too far ahead.
+constexpr int64_t kLatestPointSeconds = 4102444800;  // 2100-01-01T00:00:00Z
 
 std::string make(const std::string& product, const std::string& device, Operation op, bool reply,
                  const std::string& service = {}) {
@@ -112,6 +117,42 @@ std::string check_batch_points(const ThingModel& model, const json& properties, 
   return problem.empty() ? check_group(events, &ThingModel::check_event_post) : problem;
 }
 
+bool valid_stream_name(std::string_view name) {
+  if (name.empty() || name.size() > 30) return false;
+  for (const char c : name) {
+    const bool allowed = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                         (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '$';
+    if (!allowed) return false;
+  }
+  return true;
+}
+
+std::string check_datapoints(const json& dp) {
+  if (!dp.is_object() || dp.empty())
+    return "dp: expected {\"stream\": [{\"v\": value, \"t\": seconds}, ...], ...}";
+  for (auto it = dp.begin(); it != dp.end(); ++it) {
+    const std::string& stream = it.key();
+    if (!valid_stream_name(stream))
+      return "stream '" + stream + "': 1 to 30 letters, digits, '_', '.' or '$'";
+    if (!it.value().is_array() || it.value().empty())
+      return stream + ": expected a list of points {\"v\": value, \"t\": seconds}";
+    for (const json& point : it.value()) {
+      if (!point.is_object() || point.find("v") == point.end())
+        return stream + ": each point is {\"v\": value, \"t\": seconds}";
+      for (auto m = point.begin(); m != point.end(); ++m) {
+        if (m.key() != "v" && m.key() != "t") return stream + ": unknown member '" + m.key() + "'";
+      }
+      const auto t = point.find("t");
+      if (t == point.end()) continue;
+      if (!t->is_number_integer() || t->get<int64_t>() < 0)  // above INT64_MAX reads negative
+        return stream + ".t: Unix seconds, an integer of 0 or more";
+      if (t->get<int64_t>() >= kLatestPointSeconds)
+        return stream + ".t: " + t->dump() + " is after 2100: Unix seconds, not milliseconds";
+    }
+  }
+  return {};
+}
+
 std::vector<std::string> identifiers_of(const json& params) {
   std::vector<std::string> ids;
   for (const json& p : params) {
@@ -149,6 +190,11 @@ Status Device::start(const DeviceOptions& options) {
                                                  : "request_timeout_ms: must be above 0";
     return Status::kInvalidArgument;
   }
+  const bool streams = options.protocol == DataProtocol::kDataStream;
+  if (streams && options.thing_model != nullptr) {
+    last_error_ = "thing_model: a data-stream product has none (it is for OneJSON products)";
+    return Status::kInvalidArgument;
+  }
   auth::TokenRequest token;
   const std::string resource = "products/" + options.product_id + "/devices/" + options.device_name;
   token.resource = resource;
@@ -172,12 +218,21 @@ Status Device::start(const DeviceOptions& options) {
   o.connect.password = std::string_view(token_);
   Status s = client_.configure(o);
   if (s != Status::kOk) return s;
-  // One subscription carries every downlink (section 6): $sys/{pid}/{dev}/thing/#.
+  // OneJSON: one subscription carries every downlink (section 6), $sys/{pid}/{dev}/thing/#.
+  // Data streams: dp/post/json/+ and cmd/# (a wildcard before the fifth level is refused).
   char filter[512];
-  const Result<size_t> n =
-      make_thing_filter(filter, sizeof filter, options_.product_id, options_.device_name);
+  Result<size_t> n =
+      streams ? make_stream_filter(filter, sizeof filter, options_.product_id, options_.device_name,
+                                   false)
+              : make_thing_filter(filter, sizeof filter, options_.product_id, options_.device_name);
   if (!n) return n.status();
   filter_.assign(filter, n.value());
+  command_filter_.clear();
+  if (streams) {
+    n = make_stream_filter(filter, sizeof filter, options_.product_id, options_.device_name, true);
+    if (!n) return n.status();
+    command_filter_.assign(filter, n.value());
+  }
   ota_topic_.clear();
   if (options_.ota_inform) {
     ota_topic_ = "$sys/" + options_.product_id + "/" + options_.device_name + "/ota/inform";
@@ -188,9 +243,22 @@ Status Device::start(const DeviceOptions& options) {
 }
 
 Status Device::subscribe_downlinks() {
-  const codec::Subscription subs[] = {{filter_, codec::QoS::kAtMostOnce},
-                                      {ota_topic_, codec::QoS::kAtMostOnce}};
-  return client_.subscribe(subs, ota_topic_.empty() ? 1 : 2);
+  codec::Subscription subs[3];
+  size_t count = 0;
+  for (const std::string* filter : {&filter_, &command_filter_, &ota_topic_}) {
+    if (!filter->empty()) subs[count++] = {*filter, codec::QoS::kAtMostOnce};
+  }
+  return client_.subscribe(subs, count);
+}
+
+Status Device::require_protocol(DataProtocol protocol) {
+  if (options_.protocol == protocol) return Status::kOk;
+  last_error_ = protocol == DataProtocol::kDataStream
+                    ? "data points are for data-stream products; this device speaks OneJSON "
+                      "(DeviceOptions::protocol)"
+                    : "thing-model requests are for OneJSON products; this device speaks the "
+                      "data-stream protocol (DeviceOptions::protocol)";
+  return Status::kInvalidArgument;
 }
 
 // A fresh token before every login, so a long-running device never presents an expired one.
@@ -245,7 +313,10 @@ Status Device::disconnect() {
 }
 
 std::string Device::next_id() {
-  next_id_ = next_id_ % 9999999999999ULL + 1;  // ids are at most 13 digits (section 4.1)
+  // OneJSON ids are at most 13 digits (section 4.1); data-point ids are int32 above 0 (4.6).
+  const uint64_t largest =
+      options_.protocol == DataProtocol::kDataStream ? INT32_MAX : 9999999999999ULL;
+  next_id_ = next_id_ % largest + 1;
   return std::to_string(next_id_);
 }
 
@@ -257,19 +328,28 @@ Result<std::string> Device::request(Operation operation, json params, ReplyCallb
     last_error_ = "topo/get/result answers topo/get: gateway::Gateway::get_topology sends it";
     return Status::kInvalidArgument;
   }
+  const Status speaks = require_protocol(DataProtocol::kOneJson);
+  if (speaks != Status::kOk) return speaks;
+  const std::string topic = make(options_.product_id, options_.device_name, operation, false);
+  return send_request(topic, {{"version", "1.0"}, {"params", std::move(params)}}, "params",
+                      std::move(done));
+}
+
+Result<std::string> Device::send_request(const std::string& topic, json body, const char* content,
+                                         ReplyCallback done) {
   if (pending_.size() >= options_.max_pending) return Status::kModelTooManyPending;
   const uint64_t id_before = next_id_;
   const std::string id = next_id();
-  const json body = {{"id", id}, {"version", "1.0"}, {"params", std::move(params)}};
+  // A data point's id is a number; a OneJSON request's a string.
+  body["id"] = options_.protocol == DataProtocol::kDataStream ? json(next_id_) : json(id);
   const std::string payload = to_text(body);
   // to_text wrote U+FFFD for any byte that is not UTF-8, so only text holding one needs the
   // walk over every string that tells a caller's bad bytes from a U+FFFD it meant.
-  if (payload.find("\xEF\xBF\xBD") != std::string::npos && !is_utf8(body["params"])) {
+  if (payload.find("\xEF\xBF\xBD") != std::string::npos && !is_utf8(body[content])) {
     next_id_ = id_before;  // nothing was sent under this id
-    last_error_ = "params: a string or key is not UTF-8 (JSON text must be)";
+    last_error_ = std::string(content) + ": a string or key is not UTF-8 (JSON text must be)";
     return Status::kModelInvalidValue;
   }
-  const std::string topic = make(options_.product_id, options_.device_name, operation, false);
   // QoS 1: stored across reconnects until the broker has it (OneNET takes QoS <= 1).
   const Result<uint16_t> sent =
       client_.publish(topic, std::string_view(payload), codec::QoS::kAtLeastOnce);
@@ -277,6 +357,35 @@ Result<std::string> Device::request(Operation operation, json params, ReplyCallb
   pending_[id] =
       Pending{clock_.now_ms() + options_.request_timeout_ms, std::move(done), sent.value(), false};
   return id;
+}
+
+Result<std::string> Device::post_datapoints(const json& values, ReplyCallback done,
+                                            int64_t time_s) {
+  const Status speaks = require_protocol(DataProtocol::kDataStream);
+  if (speaks != Status::kOk) return speaks;
+  if (!values.is_object() || values.empty()) {
+    last_error_ = "values: expected {\"stream\": value, ...}";
+    return Status::kModelInvalidValue;
+  }
+  json dp = json::object();
+  for (auto it = values.begin(); it != values.end(); ++it) {
+    json point = {{"v", it.value()}};
+    if (time_s != 0) point["t"] = time_s;  // a negative one is refused by the check
+    dp[it.key()] = json::array({std::move(point)});
+  }
+  return post_datapoint_series(dp, std::move(done));
+}
+
+Result<std::string> Device::post_datapoint_series(const json& dp, ReplyCallback done) {
+  const Status speaks = require_protocol(DataProtocol::kDataStream);
+  if (speaks != Status::kOk) return speaks;
+  last_error_ = check_datapoints(dp);
+  if (!last_error_.empty()) return Status::kModelInvalidValue;
+  char topic[512];
+  const Result<size_t> n = make_stream_topic(topic, sizeof topic, options_.product_id,
+                                             options_.device_name, StreamTopic::kPointsPost);
+  if (!n) return n.status();
+  return send_request(std::string(topic, n.value()), {{"dp", dp}}, "dp", std::move(done));
 }
 
 Result<std::string> Device::post_properties(const json& values, ReplyCallback done,
@@ -415,7 +524,9 @@ void Device::on_delivered(uint16_t packet_id, Status result) {
 // Every downlink, replies included, comes through filter_: a refusal must not go unnoticed (the
 // client does not resubscribe a refused filter by itself).
 void Device::on_subscribed(std::string_view filter, Status result, codec::QoS /*granted*/) {
-  if (result == Status::kOk || (filter != filter_ && filter != ota_topic_)) return;
+  const bool ours = filter == filter_ || (!command_filter_.empty() && filter == command_filter_) ||
+                    (!ota_topic_.empty() && filter == ota_topic_);
+  if (result == Status::kOk || !ours) return;
   subscription_refused_ = true;
   last_error_ = "the cloud refused the subscription to " + std::string(filter) +
                 ": no command or reply arrives until it is accepted (asked again at the next "
@@ -425,11 +536,17 @@ void Device::on_subscribed(std::string_view filter, Status result, codec::QoS /*
 
 void Device::on_message(const client::Message& message) {
   const bool ota_inform = !ota_topic_.empty() && message.topic == ota_topic_;
+  const bool streams = options_.protocol == DataProtocol::kDataStream;
   TopicParts topic;
-  if (!ota_inform &&
-      (!parse_topic(message.topic, &topic) || topic.product_id != options_.product_id ||
-       topic.device_name != options_.device_name)) {
-    return;
+  StreamTopicParts stream_topic;
+  if (!ota_inform) {
+    const bool ours = streams ? parse_stream_topic(message.topic, &stream_topic) &&
+                                    stream_topic.product_id == options_.product_id &&
+                                    stream_topic.device_name == options_.device_name
+                              : parse_topic(message.topic, &topic) &&
+                                    topic.product_id == options_.product_id &&
+                                    topic.device_name == options_.device_name;
+    if (!ours) return;
   }
   std::string payload;
   if (message.offset == 0 && message.complete()) {
@@ -449,6 +566,10 @@ void Device::on_message(const client::Message& message) {
   }
   if (ota_inform) {
     answer_ota_inform(payload);
+    return;
+  }
+  if (streams) {
+    on_stream_message(stream_topic, payload);
     return;
   }
   const bool uplink = is_uplink(topic.operation);
@@ -472,6 +593,74 @@ void Device::on_message(const client::Message& message) {
   }
   if (!topic.is_reply && !uplink) answer_command(topic, payload);
   // Anything else is our own request or reply echoed back by the thing/# subscription.
+}
+
+void Device::on_stream_message(const StreamTopicParts& topic, const std::string& payload) {
+  const std::string command_id(topic.command_id);
+  switch (topic.kind) {
+    case StreamTopic::kPointsAccepted:
+    case StreamTopic::kPointsRejected: {
+      const json body = parse_json(payload);
+      // An id of -1 is the cloud saying it could not read one: no request of ours (ours are
+      // readable) can be matched with it, and the one it was times out.
+      const int64_t id = body.is_object() ? integer_member(body, "id", -1) : -1;
+      if (id <= 0) return;
+      if (topic.kind == StreamTopic::kPointsAccepted) {
+        complete(std::to_string(id), Status::kOk, Reply{kCodeOk, "accepted", {}});
+        return;
+      }
+      const int64_t code = integer_member(body, "err_code", INT64_MIN);
+      if (code < INT32_MIN || code > INT32_MAX) {
+        complete(std::to_string(id), Status::kModelBadReply, Reply{});
+        return;
+      }
+      complete(std::to_string(id), Status::kOk,
+               Reply{static_cast<int>(code), string_member(body, "err_msg"), {}});
+      return;
+    }
+    case StreamTopic::kCommandRequest:
+      answer_stream_command(command_id, payload);
+      return;
+    case StreamTopic::kCommandAccepted:
+      commands_.on_command_answered(command_id, Status::kOk, Reply{kCodeOk, "accepted", {}});
+      return;
+    case StreamTopic::kCommandRejected: {
+      // Its payload is taken to be shaped as dp/post/json/rejected's (section 4.6 names the
+      // codes, not the shape).
+      const json body = parse_json(payload);
+      const int64_t code =
+          body.is_object() ? integer_member(body, "err_code", INT64_MIN) : INT64_MIN;
+      if (code < INT32_MIN || code > INT32_MAX) {
+        commands_.on_command_answered(command_id, Status::kModelBadReply, Reply{});
+        return;
+      }
+      commands_.on_command_answered(
+          command_id, Status::kOk,
+          Reply{static_cast<int>(code), string_member(body, "err_msg"), {}});
+      return;
+    }
+    case StreamTopic::kPointsPost:
+    case StreamTopic::kCommandResponse:
+      return;  // our own uplinks: cmd/# carries our responses back to us
+  }
+}
+
+void Device::answer_stream_command(const std::string& command_id, std::string_view payload) {
+  std::optional<std::string> response = commands_.on_command(command_id, payload);
+  if (!response) return;  // OneNET lets a device leave a command unanswered
+  if (response->size() > kMaxCommandResponseBytes) {
+    last_error_ = "response to command " + command_id + ": " + std::to_string(response->size()) +
+                  " bytes, not sent (OneNET takes less than 1024)";
+    commands_.on_command_answered(command_id, Status::kModelInvalidValue,
+                                  Reply{0, last_error_, {}});
+    return;
+  }
+  char topic[512];
+  const Result<size_t> n =
+      make_stream_topic(topic, sizeof topic, options_.product_id, options_.device_name,
+                        StreamTopic::kCommandResponse, command_id);
+  if (!n) return;  // the id came in a topic of the same shape, so this cannot fail
+  (void)send_or_wait(std::string(topic, n.value()), std::move(*response));
 }
 
 void Device::answer_command(const TopicParts& topic, const std::string& payload) {
@@ -527,6 +716,8 @@ void Device::send_reply(const TopicParts& topic, const std::string& id, const Re
 Status Device::answer(Operation operation, const std::string& id, const Reply& reply,
                       const std::string& service_id) {
   if (is_uplink(operation)) return Status::kInvalidArgument;
+  const Status speaks = require_protocol(DataProtocol::kOneJson);
+  if (speaks != Status::kOk) return speaks;
   json body = {{"id", id}, {"code", reply.code}, {"msg", reply.msg}};
   if (!reply.data.is_null()) body["data"] = reply.data;
   const std::string topic_name =

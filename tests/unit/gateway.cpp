@@ -357,7 +357,7 @@ TEST_CASE("gateway: at most kMaxSubDevices sub-devices, OneNET's limit per gatew
   CHECK(h.gateway.add({"SubPid", "one-more", kKey}) == Status::kOk);
 }
 
-TEST_CASE("gateway: the gateway is not its own sub-device, added before start() or after") {
+TEST_CASE("gateway: start() refuses itself as a sub-device, a zero sasToken life, data streams") {
   GatewayHarness h;
   // Before start() the gateway's identity is not known yet: start() finds it.
   REQUIRE(h.gateway.add({"GwPid", "gw", kKey}) == Status::kOk);
@@ -370,6 +370,12 @@ TEST_CASE("gateway: the gateway is not its own sub-device, added before start() 
   expired.sas_token_ttl_seconds = 0;
   CHECK(h.gateway.start(expired) == Status::kInvalidArgument);
   CHECK(h.gateway.last_error() == "sas_token_ttl_seconds: must be above 0");
+  // A data-stream product cannot be a gateway: sub-devices are thing-model topics.
+  onenet::gateway::GatewayOptions streams = h.options;
+  streams.device.protocol = onenet::model::DataProtocol::kDataStream;
+  CHECK(h.gateway.start(streams) == Status::kInvalidArgument);
+  CHECK(h.gateway.last_error().find("gateways speak OneJSON") != std::string::npos);
+  CHECK(h.transport.take_packets().empty());
   h.connect();
   CHECK(h.gateway.last_error().empty());
   // Started, it is not started again: its options stay those in use.

@@ -1,6 +1,7 @@
 // model::Device on the scripted transport: payload shapes of onenet-protocol.md section 4,
 // reply matching, timeouts, commands and their replies, the login token.
 #include <map>
+#include <optional>
 
 #include "client_fixture.hpp"
 #include "model_fixture.hpp"
@@ -42,6 +43,18 @@ struct Commands : onenet::model::CommandHandler {
   void on_connection(onenet::client::State, Status reason) override {
     connection_reasons.push_back(reason);
   }
+  std::optional<std::string> on_command(const std::string& id, std::string_view payload) override {
+    commands.push_back(id + "=" + std::string(payload));
+    return command_response;
+  }
+  void on_command_answered(const std::string& id, Status status,
+                           const onenet::model::Reply& outcome) override {
+    answered.push_back(id + " " + onenet::to_string(status) + " " + std::to_string(outcome.code) +
+                       " " + outcome.msg);
+  }
+  std::vector<std::string> commands;  ///< "cmdid=payload"
+  std::vector<std::string> answered;  ///< "cmdid status code msg"
+  std::optional<std::string> command_response = std::string("done");
   std::vector<Status> connection_reasons;
   std::vector<json> sets;
   std::vector<json> informs;
@@ -720,4 +733,189 @@ TEST_CASE("ota/inform: subscribed only when asked for, answered on ota/inform_re
       CHECK(h.device.last_error().find("ota/inform") != std::string::npos);
     }
   }
+}
+
+namespace {
+
+// A data-stream device, connected: its SUBSCRIBE (two filters) answered with `codes`.
+void connect_data_stream(DeviceHarness& h, uint8_t first_code = 0x00, uint8_t second_code = 0x00) {
+  h.options.protocol = onenet::model::DataProtocol::kDataStream;
+  const onenet::codec::Packet subscribe = h.start_until_subscribe();
+  std::vector<std::string> filters;
+  onenet::ByteView cursor = subscribe.list;
+  onenet::codec::Subscription entry;
+  while (onenet::codec::next_filter(&cursor, true, &entry)) filters.emplace_back(entry.filter);
+  CHECK(filters == std::vector<std::string>{"$sys/Pid/dev/dp/post/json/+", "$sys/Pid/dev/cmd/#"});
+  const uint16_t id = subscribe.packet_id;
+  h.transport.deliver({0x90, 0x04, static_cast<uint8_t>(id >> 8), static_cast<uint8_t>(id),
+                       first_code, second_code});
+  h.device.poll(0);
+}
+
+}  // namespace
+
+TEST_CASE("data streams: points go on dp/post/json as section 4.6 shapes them, with int ids") {
+  DeviceHarness h;
+  connect_data_stream(h);
+  std::vector<std::pair<Status, onenet::model::Reply>> results;
+  auto record = [&](Status s, const onenet::model::Reply& r) { results.emplace_back(s, r); };
+
+  const auto first = h.device.post_datapoints({{"temp", 21.5}, {"door", "open"}}, record);
+  REQUIRE(first.ok());
+  auto [topic, body] = h.sent();
+  CHECK(topic == "$sys/Pid/dev/dp/post/json");
+  CHECK(body["id"].is_number_integer());
+  CHECK(std::to_string(body["id"].get<int64_t>()) == first.value());
+  CHECK(body["dp"] == json::parse(R"({"temp":[{"v":21.5}],"door":[{"v":"open"}]})"));
+
+  // With a time: every point carries it, in seconds.
+  const auto second = h.device.post_datapoints({{"temp", 22}}, record, 1700000000);
+  REQUIRE(second.ok());
+  std::tie(topic, body) = h.sent();
+  CHECK(body["dp"] == json::parse(R"({"temp":[{"v":22,"t":1700000000}]})"));
+
+  // A series as the protocol writes it.
+  const json series = json::parse(R"({"status":[{"v":{"color":"blue"},"t":1552289677},
+                                                {"v":{"color":"red"},"t":1552289678}]})");
+  const auto third = h.device.post_datapoint_series(series, record);
+  REQUIRE(third.ok());
+  std::tie(topic, body) = h.sent();
+  CHECK(body["dp"] == series);
+
+  // Answers are matched by id: accepted, rejected with the cloud's code, unknown ids ignored.
+  h.deliver_json(
+      "$sys/Pid/dev/dp/post/json/rejected",
+      {{"id", std::stoll(second.value())}, {"err_code", 98}, {"err_msg", "Illegal Data"}});
+  h.deliver_json("$sys/Pid/dev/dp/post/json/accepted", {{"id", std::stoll(first.value())}});
+  h.deliver_json("$sys/Pid/dev/dp/post/json/accepted", {{"id", 999}});
+  h.deliver_json("$sys/Pid/dev/dp/post/json/rejected",
+                 {{"id", -1}, {"err_code", 98}, {"err_msg", "Illegal Data"}});
+  REQUIRE(results.size() == 2);
+  CHECK(results[0].first == Status::kOk);
+  CHECK(results[0].second.code == 98);
+  CHECK(results[0].second.msg == "Illegal Data");
+  CHECK(results[1].first == Status::kOk);
+  CHECK(results[1].second.code == 200);
+  // A rejection without a readable err_code is a bad reply; the third request then has none.
+  h.deliver_json("$sys/Pid/dev/dp/post/json/rejected", {{"id", std::stoll(third.value())}});
+  REQUIRE(results.size() == 3);
+  CHECK(results[2].first == Status::kModelBadReply);
+  CHECK(h.device.pending() == 0);
+}
+
+TEST_CASE("data streams: points OneNET would refuse are refused before sending, and say why") {
+  DeviceHarness h;
+  connect_data_stream(h);
+  auto ignore = [](Status, const onenet::model::Reply&) {};
+  const std::vector<std::pair<json, std::string>> bad = {
+      {json::object(), "dp: expected"},
+      {{{"bad name", json::array({{{"v", 1}}})}}, "stream 'bad name'"},
+      {{{"a_31_characters_long_name_12345", json::array({{{"v", 1}}})}}, "1 to 30"},
+      {{{"temp", json::array()}}, "temp: expected a list"},
+      {{{"temp", 5}}, "temp: expected a list"},
+      {{{"temp", json::array({{{"value", 1}}})}}, "temp: each point"},
+      {{{"temp", json::array({{{"v", 1}, {"x", 2}}})}}, "unknown member 'x'"},
+      {{{"temp", json::array({{{"v", 1}, {"t", -1}}})}}, "temp.t: Unix seconds"},
+      {{{"temp", json::array({{{"v", 1}, {"t", 1.5}}})}}, "temp.t: Unix seconds"},
+      {{{"temp", json::array({{{"v", 1}, {"t", 1700000000000}}})}}, "not milliseconds"},
+  };
+  for (const auto& [dp, reason] : bad) {
+    INFO(dp.dump());
+    CHECK(h.device.post_datapoint_series(dp, ignore).status() == Status::kModelInvalidValue);
+    CHECK(h.device.last_error().find(reason) != std::string::npos);
+  }
+  CHECK(h.device.post_datapoints(json::array({1}), ignore).status() == Status::kModelInvalidValue);
+  CHECK(h.device.post_datapoints({{"temp", 1}}, ignore, -5).status() == Status::kModelInvalidValue);
+  CHECK(h.device.post_datapoints({{"temp", std::string("\xff")}}, ignore).status() ==
+        Status::kModelInvalidValue);
+  CHECK(h.device.last_error().find("not UTF-8") != std::string::npos);
+  CHECK(h.transport.take_packets().empty());
+  // The thing model's requests belong to the other protocol.
+  CHECK(h.device.post_properties({{"temp", 1}}, ignore).status() == Status::kInvalidArgument);
+  CHECK(h.device.last_error().find("OneJSON") != std::string::npos);
+  CHECK(h.device.answer(onenet::model::Operation::kPropertySet, "1", {}) ==
+        Status::kInvalidArgument);
+  // And the other way round.
+  DeviceHarness onejson;
+  onejson.connect();
+  CHECK(onejson.device.post_datapoints({{"temp", 1}}, ignore).status() == Status::kInvalidArgument);
+  CHECK(onejson.device.last_error().find("data-stream") != std::string::npos);
+}
+
+TEST_CASE("data streams: a command reaches on_command and its response goes on cmd/response") {
+  DeviceHarness h;
+  connect_data_stream(h);
+  // Any bytes: a command is the application's, not JSON.
+  const std::string binary("\x01\x00\xfe", 3);
+  h.transport.deliver(publish_frame("$sys/Pid/dev/cmd/request/c-7", binary.c_str(),
+                                    onenet::codec::QoS::kAtMostOnce));
+  h.device.poll(0);
+  REQUIRE(h.commands.commands.size() == 1);
+  CHECK(h.commands.commands[0] == "c-7=\x01");  // publish_frame takes a C string: one byte
+  auto packets = h.transport.take_packets();
+  REQUIRE(packets.size() == 1);
+  CHECK(packets[0].publish.topic == "$sys/Pid/dev/cmd/response/c-7");
+  CHECK(packets[0].publish.payload.as_text() == "done");
+
+  // The cloud's verdicts reach on_command_answered.
+  h.transport.deliver(
+      publish_frame("$sys/Pid/dev/cmd/response/c-7/accepted", "", onenet::codec::QoS::kAtMostOnce));
+  h.deliver_json("$sys/Pid/dev/cmd/response/c-7/rejected",
+                 {{"err_code", 113}, {"err_msg", "unknown cmdid"}});
+  h.transport.deliver(publish_frame("$sys/Pid/dev/cmd/response/c-7/rejected", "garbage",
+                                    onenet::codec::QoS::kAtMostOnce));
+  h.device.poll(0);
+  CHECK(h.commands.answered ==
+        std::vector<std::string>{
+            "c-7 ok 200 accepted", "c-7 ok 113 unknown cmdid",
+            "c-7 " + std::string(onenet::to_string(Status::kModelBadReply)) + " 200 success"});
+
+  // Our own response, carried back by cmd/#, is not a command.
+  h.transport.deliver(
+      publish_frame("$sys/Pid/dev/cmd/response/c-7", "done", onenet::codec::QoS::kAtMostOnce));
+  h.device.poll(0);
+  CHECK(h.commands.commands.size() == 1);
+
+  // No response: nothing sent. 1 KB or more: not sent, and said.
+  h.commands.command_response.reset();
+  h.transport.deliver(
+      publish_frame("$sys/Pid/dev/cmd/request/c-8", "x", onenet::codec::QoS::kAtMostOnce));
+  h.device.poll(0);
+  CHECK(h.transport.take_packets().empty());
+  h.commands.command_response = std::string(1024, 'r');
+  h.transport.deliver(
+      publish_frame("$sys/Pid/dev/cmd/request/c-9", "x", onenet::codec::QoS::kAtMostOnce));
+  h.device.poll(0);
+  CHECK(h.transport.take_packets().empty());
+  REQUIRE(h.commands.answered.size() == 4);
+  CHECK(h.commands.answered[3].rfind(
+            "c-9 " + std::string(onenet::to_string(Status::kModelInvalidValue)), 0) == 0);
+  CHECK(h.device.last_error().find("1024 bytes, not sent") != std::string::npos);
+  h.commands.command_response = std::string(1023, 'r');
+  h.transport.deliver(
+      publish_frame("$sys/Pid/dev/cmd/request/c-10", "x", onenet::codec::QoS::kAtMostOnce));
+  h.device.poll(0);
+  packets = h.transport.take_packets();
+  REQUIRE(packets.size() == 1);
+  CHECK(packets[0].publish.payload.as_text().size() == 1023);
+  // Another device's command is not ours.
+  h.transport.deliver(
+      publish_frame("$sys/Pid/other/cmd/request/c-11", "x", onenet::codec::QoS::kAtMostOnce));
+  h.device.poll(0);
+  CHECK(h.commands.commands.size() == 4);
+}
+
+TEST_CASE("data streams: a refused cmd/# is reported; a data-stream device takes no thing model") {
+  DeviceHarness h;
+  connect_data_stream(h, 0x00, 0x80);
+  REQUIRE(!h.commands.connection_reasons.empty());
+  CHECK(h.commands.connection_reasons.back() == Status::kClientSubscribeRefused);
+  CHECK(h.device.last_error().find("cmd/#") != std::string::npos);
+
+  DeviceHarness with_model;
+  const onenet::model::ThingModel model = model_test::model_of(R"({"properties":[]})");
+  with_model.options.protocol = onenet::model::DataProtocol::kDataStream;
+  with_model.options.thing_model = &model;
+  CHECK(with_model.device.start(with_model.options) == Status::kInvalidArgument);
+  CHECK(with_model.device.last_error().find("thing_model") != std::string::npos);
 }

@@ -38,6 +38,9 @@ class DeviceRunner {
   std::future<ModelResult> delete_desired(std::map<std::string, int> versions);
   /// pack/post (history = false) or history/post.
   std::future<ModelResult> post_batch(nlohmann::json params, bool history);
+  /// Data-stream products: dp/post/json (Device::post_datapoints, post_datapoint_series).
+  std::future<ModelResult> post_datapoints(nlohmann::json values, int64_t time_s = 0);
+  std::future<ModelResult> post_datapoint_series(nlohmann::json dp);
   /// Any uplink operation (the others' building block).
   std::future<ModelResult> request(model::Operation operation, nlohmann::json params);
 

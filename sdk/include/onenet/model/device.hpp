@@ -1,6 +1,6 @@
-// A OneNET device speaking the thing model (OneJSON, onenet-protocol.md sections 3-4) over one
-// client::Client. Host-side (heap, nlohmann/json); an MCU uses client::Client with
-// model/topics.hpp and its own payloads.
+// A OneNET device speaking the thing model (OneJSON, onenet-protocol.md sections 3-4), or the
+// data-stream protocol (data points and commands, section 4.6), over one client::Client. Host-side
+// (heap, nlohmann/json); an MCU uses client::Client with model/topics.hpp and its own payloads.
 //
 // Threading: like the client, single-owner. poll() drives everything; callbacks run inside it
 // and may call any member. On Linux, wrap it in platform::Runner-style code of your own, or call
@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -61,6 +62,16 @@ std::string check_reply(const ThingModel* model, Operation operation, const Repl
 std::string check_batch_points(const ThingModel& model, const nlohmann::json& properties,
                                const nlohmann::json& events, bool history);
 
+/// Whether `name` is a data stream's name OneNET takes: 1 to 30 letters, digits, '_', '.' or '$'
+/// (onenet-protocol.md section 4.6).
+bool valid_stream_name(std::string_view name);
+
+/// Checks a dp/post/json "dp" object (section 4.6): {"stream": [{"v": value, "t": seconds},
+/// ...], ...} with valid stream names, at least one point each, "v" in every point, and "t"
+/// (optional) whole seconds from 0 to before 2100 (a later one is taken for milliseconds).
+/// Returns "" or the problem, in words.
+std::string check_datapoints(const nlohmann::json& dp);
+
 /// The identifiers a property/get asks for (the strings of its params list).
 std::vector<std::string> identifiers_of(const nlohmann::json& params);
 
@@ -105,6 +116,19 @@ class CommandHandler {
   virtual Reply on_ota_inform(const nlohmann::json& /*params*/) {
     return {100, "OTA not supported", {}};
   }
+  /// cmd/request/{cmdid} (DataProtocol::kDataStream): an application's command, `payload` as it
+  /// sent it (JSON, text or binary). Return the response for cmd/response/{cmdid}: under 1 KB
+  /// (section 4.6), any bytes; or std::nullopt to send none (the application's call then ends
+  /// without one, at its timeout).
+  virtual std::optional<std::string> on_command(const std::string& /*command_id*/,
+                                                std::string_view /*payload*/) {
+    return std::nullopt;
+  }
+  /// What came of a response on_command returned: kOk with the cloud's verdict, {200,
+  /// "accepted"} or its refusal {err_code, err_msg} (a second response to one command, for
+  /// one); kModelInvalidValue when it was not sent (1 KB or more; last_error() says so).
+  virtual void on_command_answered(const std::string& /*command_id*/, Status /*status*/,
+                                   const Reply& /*outcome*/) {}
   /// The link came up or went down (reason says why). Also called, while connected, with
   /// kClientSubscribeRefused when the cloud refused the device's thing/# (or ota/inform)
   /// subscription: until it is accepted no command or reply (or OTA notice) arrives; it is asked
@@ -129,7 +153,15 @@ class GatewayListener {
   virtual void on_gateway_state(client::State state, Status reason) = 0;
 };
 
+/// The data protocol of the device's product, chosen when the product is made in OneNET's
+/// console: OneJSON (the thing model) or data streams (数据流).
+enum class DataProtocol : uint8_t {
+  kOneJson,     ///< properties, events, services, desired values, batches (thing/...)
+  kDataStream,  ///< data points on dp/post/json, commands on cmd/... (section 4.6)
+};
+
 struct DeviceOptions {
+  DataProtocol protocol = DataProtocol::kOneJson;
   std::string product_id;
   std::string device_name;
   std::string access_key;  ///< device key (Base64); a product key works too (section 7, Q3)
@@ -138,7 +170,9 @@ struct DeviceOptions {
   uint16_t keep_alive_seconds = 120;
   uint32_t request_timeout_ms = 10000;
   size_t max_pending = 64;
-  const ThingModel* thing_model = nullptr;  ///< borrowed; checked before sending and on commands
+  /// Borrowed; checked before sending and on commands. OneJSON only: a data-stream product has
+  /// no thing model.
+  const ThingModel* thing_model = nullptr;
   /// Also subscribe $sys/{pid}/{dev}/ota/inform (a second subscription of OneNET's 10): OTA
   /// notices reach CommandHandler::on_ota_inform.
   bool ota_inform = false;
@@ -196,7 +230,19 @@ class Device : public client::Handler {
   /// device's own entries (no "identity", or its own) are checked against it
   /// (kModelInvalidValue); a gateway's sub-device entries are Gateway::report's to check.
   Result<std::string> post_batch(const nlohmann::json& params, bool history, ReplyCallback done);
-  /// Any uplink request with raw `params` (the building block of the calls above).
+  /// dp/post/json (DataProtocol::kDataStream): one point per stream, `values` being
+  /// {"stream": value, ...} with any JSON values, stamped with `time_s` (Unix seconds; 0: the
+  /// cloud stamps them on arrival). The reply is {200, "accepted"} or the cloud's refusal
+  /// {err_code, err_msg}. kModelInvalidValue (see last_error()) before anything is sent for a
+  /// stream name OneNET refuses (1 to 30 letters, digits, '_', '.' or '$'); kInvalidArgument on
+  /// a OneJSON device.
+  Result<std::string> post_datapoints(const nlohmann::json& values, ReplyCallback done,
+                                      int64_t time_s = 0);
+  /// dp/post/json with the "dp" object as section 4.6 shapes it: {"stream": [{"v": value,
+  /// "t": seconds}, ...], ...}, "t" optional. Checked as post_datapoints, and for its shape.
+  Result<std::string> post_datapoint_series(const nlohmann::json& dp, ReplyCallback done);
+  /// Any uplink request with raw `params` (the building block of the calls above). OneJSON only
+  /// (kInvalidArgument on a data-stream device), as are all the calls above.
   /// kInvalidArgument for a downlink, and for kTopoGetResult, which is not a request (see
   /// gateway::Gateway::get_topology).
   Result<std::string> request(Operation operation, nlohmann::json params, ReplyCallback done);
@@ -236,15 +282,25 @@ class Device : public client::Handler {
     bool taken = false;      ///< the broker acknowledged it (PUBACK)
   };
   void answer_command(const TopicParts& topic, const std::string& payload);
+  /// Fills in body's "id", sends it on `topic` at QoS 1 and keeps `done` for its answer.
+  /// `content` names the member a caller's non-UTF-8 text is reported in.
+  Result<std::string> send_request(const std::string& topic, nlohmann::json body,
+                                   const char* content, ReplyCallback done);
   void send_reply(const TopicParts& topic, const std::string& id, const Reply& reply);
   void complete(const std::string& id, Status status, const Reply& reply);
   void send_waiting_replies();
   /// Publishes a reply now, or keeps it until the client has room (see answer()).
   Status send_or_wait(std::string topic, std::string payload);
   void answer_ota_inform(const std::string& payload);
-  /// Subscribes filter_ ($sys/{pid}/{dev}/thing/#), which carries every downlink, and
-  /// ota_topic_ when DeviceOptions::ota_inform asks for it.
+  /// The data-stream protocol's downlinks: answers to data points and responses, commands.
+  void on_stream_message(const StreamTopicParts& topic, const std::string& payload);
+  void answer_stream_command(const std::string& command_id, std::string_view payload);
+  /// Subscribes filter_ ($sys/{pid}/{dev}/thing/#, or dp/post/json/+ for data streams),
+  /// command_filter_ (cmd/#, data streams only) and ota_topic_ when DeviceOptions::ota_inform
+  /// asks for it: together they carry every downlink.
   Status subscribe_downlinks();
+  /// kOk when the device speaks `protocol`; else kInvalidArgument, with last_error() saying so.
+  Status require_protocol(DataProtocol protocol);
   std::string next_id();
 
   client::Client client_;
@@ -256,6 +312,7 @@ class Device : public client::Handler {
   DeviceOptions options_;
   std::string token_;
   std::string filter_;
+  std::string command_filter_;         ///< $sys/{pid}/{dev}/cmd/#, or "" (OneJSON)
   std::string ota_topic_;              ///< $sys/{pid}/{dev}/ota/inform, or "" (not asked for)
   bool subscription_refused_ = false;  ///< to be asked for again at the next connection
   std::string parts_;  ///< the parts so far of a message longer than rx (see DeviceOptions)
