@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <cstdlib>
 #include <thread>
 
 #include "onenet/auth/encoding.hpp"
@@ -358,6 +359,88 @@ HttpApi::HttpApi(Platform& platform)
   s.Post("/thingmodel/query-device-property-live",
          route(device_command(Operation::kPropertyGet, false)));
   s.Post("/thingmodel/call-service", route(device_command(Operation::kServiceInvoke, true)));
+
+  // ---- Data-stream products (onenet-protocol.md section 4.6): onenet-local's own routes ----
+  // OneNET's application API for them is not in onenet-protocol.md. These keep the MQTT suite's
+  // command semantics: the device must be online, and the call returns when it responds or the
+  // wait ends. Body: product_id, device_name, command (text) or command_base64 (any bytes, at
+  // most 20 KB: the documented downlink limit), timeout (seconds, 1 to 60; default 10).
+  // Answer: data {cmd_uuid, cmd_resp (the response, Base64)}.
+  s.Post("/local/datastream/command",
+         route([this](const Caller&, const json& body, httplib::Response& res) {
+           const std::string product = onenet::model::string_member(body, "product_id");
+           const std::string device = onenet::model::string_member(body, "device_name");
+           std::string command;
+           if (const json* text = onenet::model::member(body, "command");
+               text && text->is_string()) {
+             command = text->get<std::string>();
+           } else if (const json* coded = onenet::model::member(body, "command_base64");
+                      coded && coded->is_string()) {
+             const std::string& base64 = coded->get_ref<const std::string&>();
+             command.resize(onenet::auth::base64_decoded_max_length(base64.size()));
+             const auto n = onenet::auth::base64_decode(
+                 base64, reinterpret_cast<uint8_t*>(command.data()), command.size());
+             if (!n) return send(res, kBadRequest, "command_base64: not Base64");
+             command.resize(n.value());
+           } else {
+             return send(res, kBadRequest, "command or command_base64 is required");
+           }
+           if (command.size() > 20 * 1024) return send(res, kBadRequest, "command above 20 KB");
+           int64_t timeout_s = 10;
+           if (const json* t = onenet::model::member(body, "timeout")) {
+             // From the query string it is text; in the body, a number.
+             timeout_s = t->is_number_integer() ? t->get<int64_t>()
+                         : t->is_string()
+                             ? std::strtoll(t->get_ref<const std::string&>().c_str(), nullptr, 10)
+                             : 0;
+             if (timeout_s < 1 || timeout_s > 60)
+               return send(res, kBadRequest, "timeout: 1 to 60 seconds");
+           }
+           {
+             auto guard = platform_.lock();
+             if (platform_.registry().device(product, device) == nullptr)
+               return send(res, kNoDevice, "device not found");
+             if (!platform_.registry().product(product)->data_stream)
+               return send(res, kBadRequest,
+                           "product " + product + " speaks OneJSON: use /thingmodel/ calls");
+             if (platform_.presence(product, device) != 1)
+               return send(res, kDeviceOffline, "device is offline");
+           }
+           const StreamCommandResult result =
+               platform_.stream_command(product, device, command, std::chrono::seconds(timeout_s));
+           if (result.outcome == StreamCommandResult::kNotConnected)
+             return send(res, 10500, "onenet-local lost its broker link");
+           if (result.outcome == StreamCommandResult::kTimeout)
+             return send(res, kNoReply,
+                         "the device did not respond within " + std::to_string(timeout_s) + " s",
+                         {{"cmd_uuid", result.command_id}});
+           std::string coded(onenet::auth::base64_encoded_length(result.response.size()) + 1, '\0');
+           const auto n = onenet::auth::base64_encode(
+               onenet::ByteView(reinterpret_cast<const uint8_t*>(result.response.data()),
+                                result.response.size()),
+               coded.data(), coded.size());
+           coded.resize(n.ok() ? n.value() : 0);
+           send(res, kOk, "succ", {{"cmd_uuid", result.command_id}, {"cmd_resp", coded}});
+         }));
+
+  // A data-stream device's points, each stream oldest first (at most 1000 kept per stream):
+  // data {datastreams: [{id, datapoints: [{at (Unix seconds), value}]}]}.
+  s.Get("/local/datastream/points",
+        route([this](const Caller&, const json& body, httplib::Response& res) {
+          const std::string product = onenet::model::string_member(body, "product_id");
+          const std::string device = onenet::model::string_member(body, "device_name");
+          auto guard = platform_.lock();
+          if (platform_.registry().device(product, device) == nullptr)
+            return send(res, kNoDevice, "device not found");
+          json streams = json::array();
+          for (const auto& [id, points] : platform_.state(product, device).streams) {
+            json list = json::array();
+            for (const DeviceState::DataPoint& p : points)
+              list.push_back({{"at", p.time}, {"value", p.value}});
+            streams.push_back({{"id", id}, {"datapoints", list}});
+          }
+          send(res, kOk, "succ", {{"datastreams", streams}});
+        }));
 
   // ---- OTA (fuse-ota, onenet-protocol.md section 5.5) ----
   // onenet-local's own (OneNET does this from its console): upload a package and make a task

@@ -18,6 +18,7 @@
 #include <sstream>
 
 #include "http_api.hpp"
+#include "onenet/model/device.hpp"
 #include "onenet/model/thing_model.hpp"
 #include "onenet/platform/system.hpp"
 #include "platform.hpp"
@@ -35,6 +36,7 @@ struct Options {
   std::string cert;
   std::string key;
   std::vector<std::string> tsl;
+  std::vector<std::string> data_stream_products;
   std::vector<std::string> seeds;
   std::string log;
   std::string plugin;
@@ -140,6 +142,9 @@ int main(int argc, char** argv) {
   app.add_option("--key", o.key, "TLS server key");
   app.add_option("--tsl", o.tsl, "PRODUCT=FILE: the product's exported thing model");
   app.add_option("--seed-device", o.seeds, "PRODUCT/DEVICE to create if missing");
+  app.add_option("--datastream", o.data_stream_products,
+                 "PRODUCT: the product speaks the data-stream protocol (dp/post/json, cmd/...), "
+                 "not OneJSON");
   app.add_option("--log", o.log, "Event log (JSON lines; default DATA_DIR/events.jsonl)");
   app.add_option("--plugin", o.plugin,
                  "Path of onenet_local_plugin.so (default: beside this program)");
@@ -194,6 +199,10 @@ int main(int argc, char** argv) {
       const auto* d = platform.registry().device(product, device);
       seeded.push_back({{"product_id", product}, {"device_name", device}, {"key", d->key}});
     }
+    for (const std::string& product : o.data_stream_products) {
+      if (!onenet::model::valid_name(product)) die("--datastream wants a product id");
+      platform.registry().ensure_product(product).data_stream = true;
+    }
     for (const std::string& spec : o.tsl) {
       const size_t eq = spec.find('=');
       if (eq == std::string::npos) die("--tsl wants PRODUCT=FILE");
@@ -203,7 +212,8 @@ int main(int argc, char** argv) {
       text << in.rdbuf();
       onenet::model::ThingModel model;
       if (!model.load(text.str(), &error)) die(spec.substr(eq + 1) + ": " + error);
-      platform.registry().ensure_product(spec.substr(0, eq));
+      if (platform.registry().ensure_product(spec.substr(0, eq)).data_stream)
+        die("--tsl " + spec.substr(0, eq) + ": a data-stream product has no thing model");
       platform.set_thing_model(spec.substr(0, eq), std::move(model));
     }
     if (!platform.save_registry(&error)) die(error);
@@ -274,7 +284,10 @@ int main(int argc, char** argv) {
     user_id = platform.registry().user_id();
     user_key = platform.registry().user_key();
     for (const std::string& id : platform.registry().product_ids()) {
-      products.push_back({{"id", id}, {"access_key", platform.registry().product(id)->key}});
+      const onenet_local::Product* product = platform.registry().product(id);
+      products.push_back({{"id", id},
+                          {"access_key", product->key},
+                          {"protocol", product->data_stream ? "datastream" : "onejson"}});
     }
   }
   const json ready = {

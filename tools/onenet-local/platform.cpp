@@ -21,6 +21,38 @@ constexpr size_t kMaxEvents = 1000;
 constexpr int kCodeOk = 200;
 constexpr int kCodeBadRequest = 400;  // onenet-local's code for a request it refuses
 constexpr int kCodeForbidden = 403;   // a gateway acting for a device it does not own
+// Data-stream answers (section 4.6): dp/post/json/rejected's one code, and cmd/response's.
+constexpr int kStreamIllegalData = 98;
+constexpr int kStreamResponseTooLarge = 99;
+constexpr int kStreamCommandTimedOut = 112;
+constexpr int kStreamUnknownCommand = 113;
+constexpr size_t kMaxStreamResponseBytes = 1023;  // "less than 1 KB"
+constexpr size_t kMaxPointsKept = 1000;           // per stream
+constexpr size_t kMaxFinishedCommands = 1000;     // remembered to answer late responses
+
+std::string stream_topic_of(std::string_view product, std::string_view device,
+                            onenet::model::StreamTopic kind, std::string_view command_id = {}) {
+  char out[512];
+  const auto n =
+      onenet::model::make_stream_topic(out, sizeof out, product, device, kind, command_id);
+  return n.ok() ? std::string(out, n.value()) : std::string();
+}
+
+// A random UUID (version 4), as OneNET names commands (cmd_uuid).
+std::string new_command_id() {
+  uint8_t raw[16];
+  (void)onenet::platform::system_random(onenet::MutableByteView(raw, sizeof raw));
+  raw[6] = static_cast<uint8_t>((raw[6] & 0x0F) | 0x40);
+  raw[8] = static_cast<uint8_t>((raw[8] & 0x3F) | 0x80);
+  static const char kHex[] = "0123456789abcdef";
+  std::string id;
+  for (size_t i = 0; i < sizeof raw; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) id += '-';
+    id += kHex[raw[i] >> 4];
+    id += kHex[raw[i] & 0x0F];
+  }
+  return id;
+}
 
 int64_t now_ms() {
   timespec ts{};
@@ -257,8 +289,17 @@ void Platform::on_message(const onenet::client::Message& message) {
   const std::string payload(message.payload.as_text());
   onenet::model::TopicParts topic;
   if (!onenet::model::parse_topic(message.topic, &topic)) {
+    onenet::model::StreamTopicParts stream;
+    if (onenet::model::parse_stream_topic(message.topic, &stream)) {
+      if (stream.kind == onenet::model::StreamTopic::kPointsPost) {
+        handle_datapoints(stream, payload);
+      } else if (stream.kind == onenet::model::StreamTopic::kCommandResponse) {
+        handle_command_response(stream, payload);
+      }
+      return;  // the rest are our own answers and commands, echoed back
+    }
     log_ota_inform_reply(message.topic, payload);
-    return;  // not OneJSON: no answer, as OneNET
+    return;  // neither OneJSON nor data streams: no answer, as OneNET
   }
   const bool device_answering = topic.is_reply && !onenet::model::is_uplink(topic.operation);
   const bool device_asking = !topic.is_reply && onenet::model::is_uplink(topic.operation);
@@ -306,6 +347,18 @@ void Platform::handle_request(const onenet::model::TopicParts& topic, const std:
     return;
   }
   if (topic.operation == Operation::kTopoGetResult) return;  // the gateway's answer needs none
+  bool streams_only = false;
+  {
+    std::lock_guard<std::mutex> guard(mutex_);
+    streams_only = data_stream_product(product);
+  }
+  if (streams_only) {  // onenet-local's answer: OneNET's to this case is not documented
+    reply(topic, id,
+          error_body(kCodeBadRequest, "product " + product +
+                                          " speaks the data-stream protocol (dp/post/json), "
+                                          "not OneJSON"));
+    return;
+  }
   reply(topic, id, answer(topic, request));
 }
 
@@ -634,6 +687,155 @@ CommandResult Platform::command(const std::string& product_id, const std::string
     if (through_gateway && data.is_object() && data.contains("output")) data = json(data["output"]);
   }
   pending_.erase(id);
+  return result;
+}
+
+bool Platform::data_stream_product(const std::string& product_id) const {
+  const Product* product = registry_.product(product_id);
+  return product != nullptr && product->data_stream;
+}
+
+void Platform::handle_datapoints(const onenet::model::StreamTopicParts& topic,
+                                 const std::string& payload) {
+  const std::string product(topic.product_id);
+  const std::string device(topic.device_name);
+  const json request = onenet::model::parse_json(payload);
+  // -1 when the id cannot be read, as OneNET answers then (section 4.6).
+  int64_t id = -1;
+  if (const json* member = request.is_object() ? onenet::model::member(request, "id") : nullptr) {
+    if (member->is_number_integer() && member->get<int64_t>() > 0 &&
+        member->get<int64_t>() <= INT32_MAX) {
+      id = member->get<int64_t>();
+    }
+  }
+  const json dp = request.is_object() ? onenet::model::member_or(request, "dp", json()) : json();
+  std::string problem;
+  {
+    std::lock_guard<std::mutex> guard(mutex_);
+    if (request.is_discarded()) {
+      problem = "malformed JSON";
+    } else if (id < 0) {
+      problem = "id: expected an integer from 1 to 2147483647";
+    } else if (!data_stream_product(product)) {
+      problem = "product " + product + " speaks OneJSON, not the data-stream protocol";
+    } else {
+      problem = onenet::model::check_datapoints(dp);
+    }
+    if (problem.empty()) {
+      DeviceState& s = state(product, device);
+      const int64_t now = now_ms();
+      s.last_time = now;
+      for (auto it = dp.begin(); it != dp.end(); ++it) {
+        std::vector<DeviceState::DataPoint>& kept = s.streams[it.key()];
+        for (const json& point : it.value()) {
+          kept.push_back({point["v"], onenet::model::integer_member(point, "t", now / 1000)});
+        }
+        if (kept.size() > kMaxPointsKept)
+          kept.erase(kept.begin(), kept.end() - static_cast<std::ptrdiff_t>(kMaxPointsKept));
+      }
+    }
+  }
+  json entry = {{"event", "datapoints"},
+                {"product_id", product},
+                {"device_name", device},
+                {"id", id},
+                {"payload", request.is_discarded() ? json(payload) : request}};
+  if (!problem.empty()) entry["error"] = problem;
+  log(entry);
+  // OneNET's rejection says "Illegal Data" whatever the fault; the event log says which.
+  const json answer =
+      problem.empty()
+          ? json{{"id", id}}
+          : json{{"id", id}, {"err_code", kStreamIllegalData}, {"err_msg", "Illegal Data"}};
+  publish(stream_topic_of(product, device,
+                          problem.empty() ? onenet::model::StreamTopic::kPointsAccepted
+                                          : onenet::model::StreamTopic::kPointsRejected),
+          onenet::model::to_text(answer));
+}
+
+void Platform::handle_command_response(const onenet::model::StreamTopicParts& topic,
+                                       const std::string& payload) {
+  const std::string product(topic.product_id);
+  const std::string device(topic.device_name);
+  const std::string command_id(topic.command_id);
+  int refusal = 0;
+  std::string why;
+  {
+    std::lock_guard<std::mutex> guard(mutex_);
+    const auto it = stream_commands_.find(command_id);
+    if (it == stream_commands_.end() || it->second->device != device_key(product, device)) {
+      refusal = kStreamUnknownCommand;
+      why = "unknown cmdid";
+    } else if (it->second->timed_out) {
+      refusal = kStreamCommandTimedOut;
+      why = "the command timed out";
+    } else if (!it->second->waiting) {
+      refusal = kStreamUnknownCommand;  // OneNET takes one response per command
+      why = "the command was answered already";
+    } else if (payload.size() > kMaxStreamResponseBytes) {
+      refusal = kStreamResponseTooLarge;
+      why = "response of " + std::to_string(payload.size()) + " bytes: at most 1023";
+    } else {
+      it->second->waiting = false;
+      it->second->response = payload;
+      replied_.notify_all();
+    }
+  }
+  json entry = {{"event", "command_response"},
+                {"product_id", product},
+                {"device_name", device},
+                {"cmd_uuid", command_id},
+                {"bytes", payload.size()}};
+  if (refusal != 0) entry["error"] = why;
+  log(entry);
+  // Accepted: an empty message (section 4.6). Rejected: shaped as dp/post/json/rejected, which
+  // is onenet-local's guess: OneNET names the codes, not the shape.
+  publish(stream_topic_of(product, device,
+                          refusal == 0 ? onenet::model::StreamTopic::kCommandAccepted
+                                       : onenet::model::StreamTopic::kCommandRejected,
+                          command_id),
+          refusal == 0 ? std::string()
+                       : onenet::model::to_text({{"err_code", refusal}, {"err_msg", why}}));
+}
+
+StreamCommandResult Platform::stream_command(const std::string& product_id,
+                                             const std::string& device_name,
+                                             const std::string& payload,
+                                             std::chrono::milliseconds timeout) {
+  StreamCommandResult result;
+  result.command_id = new_command_id();
+  auto command = std::make_shared<PendingCommand>();
+  command->device = device_key(product_id, device_name);
+  {
+    std::lock_guard<std::mutex> guard(mutex_);
+    stream_commands_[result.command_id] = command;
+  }
+  log({{"event", "command"},
+       {"product_id", product_id},
+       {"device_name", device_name},
+       {"cmd_uuid", result.command_id},
+       {"bytes", payload.size()}});
+  const std::string topic = stream_topic_of(
+      product_id, device_name, onenet::model::StreamTopic::kCommandRequest, result.command_id);
+  const auto published = runner_->publish(topic, payload, onenet::codec::QoS::kAtMostOnce).get();
+  std::unique_lock<std::mutex> guard(mutex_);
+  if (!published.ok()) {
+    result.outcome = StreamCommandResult::kNotConnected;
+  } else if (replied_.wait_for(guard, timeout, [&] { return !command->waiting; })) {
+    result.outcome = StreamCommandResult::kResponded;
+    result.response = std::move(command->response);
+  } else {
+    result.outcome = StreamCommandResult::kTimeout;
+  }
+  // Remembered, so that a late or second response is told why it is refused.
+  command->waiting = false;
+  command->timed_out = result.outcome != StreamCommandResult::kResponded;
+  std::string().swap(command->response);
+  finished_commands_.push_back(result.command_id);
+  if (finished_commands_.size() > kMaxFinishedCommands) {
+    stream_commands_.erase(finished_commands_.front());
+    finished_commands_.erase(finished_commands_.begin());
+  }
   return result;
 }
 

@@ -37,11 +37,24 @@ struct DeviceState {
   std::vector<nlohmann::json> events;                             ///< newest last, at most 1000
   std::map<std::string, std::pair<nlohmann::json, int>> desired;  ///< value, version
   std::map<std::string, int> desired_versions;                    ///< last version per property
-  bool sub_online = false;       ///< a sub-device logged in through its gateway
-  int64_t sub_login_time = 0;    ///< Unix ms of that login: it counts only if after the gateway's
-  int64_t last_time = 0;         ///< last request, Unix ms
+  bool sub_online = false;     ///< a sub-device logged in through its gateway
+  int64_t sub_login_time = 0;  ///< Unix ms of that login: it counts only if after the gateway's
+  int64_t last_time = 0;       ///< last request, Unix ms
+  /// Data-stream products: each stream's points, oldest first, at most 1000 each.
+  struct DataPoint {
+    nlohmann::json value;
+    int64_t time = 0;  ///< Unix seconds: the point's "t", or its arrival
+  };
+  std::map<std::string, std::vector<DataPoint>> streams;
   std::string firmware_version;  ///< f_version reported to fuse-ota (section 5.5)
   std::string software_version;  ///< s_version
+};
+
+/// What a data-stream device responded to a command (section 4.6), or why there is no response.
+struct StreamCommandResult {
+  enum Outcome { kResponded, kTimeout, kNotConnected } outcome = kTimeout;
+  std::string command_id;
+  std::string response;  ///< the device's bytes
 };
 
 /// An OTA task (fuse-ota, section 5.5): one package for one device. OneNET makes them in its
@@ -90,6 +103,11 @@ class Platform : public onenet::client::Handler {
                         onenet::model::Operation operation, nlohmann::json params,
                         const std::string& service_id = {});
 
+  /// Sends a data-stream device `payload` on cmd/request/{cmdid} (a fresh cmdid, a UUID) and
+  /// waits up to `timeout` for its cmd/response/{cmdid}. Call without the lock held.
+  StreamCommandResult stream_command(const std::string& product_id, const std::string& device_name,
+                                     const std::string& payload, std::chrono::milliseconds timeout);
+
   /// The cloud side of unbinding (what OneNET's console does): removes the sub-device from its
   /// gateway's topology and sends the gateway sub/topo/change with the remaining list. False
   /// when the device is not a sub-device. Call without the lock held.
@@ -131,6 +149,12 @@ class Platform : public onenet::client::Handler {
   void reply(const onenet::model::TopicParts& topic, const std::string& id, nlohmann::json body);
   void publish(const std::string& topic, const std::string& payload);
   void log_ota_inform_reply(std::string_view topic, const std::string& payload);
+  /// dp/post/json: kept and answered on /accepted, or answered on /rejected (section 4.6).
+  void handle_datapoints(const onenet::model::StreamTopicParts& topic, const std::string& payload);
+  /// cmd/response/{cmdid}: handed to the waiting stream_command, or rejected.
+  void handle_command_response(const onenet::model::StreamTopicParts& topic,
+                               const std::string& payload);
+  bool data_stream_product(const std::string& product_id) const;  ///< with lock()
   std::string next_request_id();
 
   std::string registry_path_;
@@ -143,6 +167,14 @@ class Platform : public onenet::client::Handler {
   std::map<std::string, onenet::model::ThingModel> models_;
   std::map<std::string, DeviceState> states_;
   std::map<std::string, std::shared_ptr<Pending>> pending_;  // request id -> waiter
+  struct PendingCommand {
+    std::string device;   ///< "pid/name" the command went to
+    bool waiting = true;  ///< false once answered or timed out: a later response is rejected
+    bool timed_out = false;
+    std::string response;
+  };
+  std::map<std::string, std::shared_ptr<PendingCommand>> stream_commands_;  // cmdid -> command
+  std::vector<std::string> finished_commands_;  // oldest first: forgotten beyond 1000
   uint64_t request_counter_ = 0;
   bool connected_ = false;
   size_t max_subdevices_ = 1500;  // topo/add's limit per gateway (set_max_subdevices)

@@ -98,6 +98,7 @@ bool Registry::load(const std::string& path, std::string* error) {
     Product& product = r.products_[p.key()];
     product.id = p.key();
     product.key = onenet::model::string_member(p.value(), "key");
+    product.data_stream = onenet::model::string_member(p.value(), "protocol") == "datastream";
     const json devices = onenet::model::member_or(p.value(), "devices", json::object());
     for (auto d = devices.begin(); d != devices.end() && devices.is_object(); ++d) {
       Device dev;
@@ -131,7 +132,9 @@ bool Registry::save(const std::string& path, std::string* error) const {
     for (const auto& [name, d] : product.devices) {
       devices[name] = {{"key", d.key}, {"desc", d.desc}, {"did", d.did}, {"created", d.created}};
     }
-    products[id] = {{"key", product.key}, {"devices", devices}};
+    products[id] = {{"key", product.key},
+                    {"protocol", product.data_stream ? "datastream" : "onejson"},
+                    {"devices", devices}};
   }
   root["products"] = products;
   json topology = json::object();

@@ -23,7 +23,8 @@ struct Device {
 
 struct Product {
   std::string id;
-  std::string key;  ///< product access key (Base64)
+  std::string key;           ///< product access key (Base64)
+  bool data_stream = false;  ///< speaks the data-stream protocol (数据流), not OneJSON
   std::map<std::string, Device> devices;
 };
 

@@ -1,0 +1,275 @@
+// Data-stream products (onenet-protocol.md section 4.6) through onenet-local: model::Device in
+// DataProtocol::kDataStream posts data points the cloud keeps, and answers commands sent over
+// the HTTP API; onenet-local refuses what a raw client gets wrong.
+#include <doctest/doctest.h>
+
+#include <optional>
+
+#include "live_device.hpp"
+#include "onenet/auth/encoding.hpp"
+#include "onenet/model/device.hpp"
+#include "onenet_local.hpp"
+
+using itest::OnenetLocal;
+using itest::Process;
+using nlohmann::json;
+using onenet::Status;
+
+namespace {
+
+constexpr const char* kProduct = "DsProd0001";  // a data-stream product
+constexpr const char* kOneJsonProduct = "Ck2AF9QD2K";
+
+struct Meter : onenet::model::CommandHandler {
+  std::optional<std::string> on_command(const std::string& id, std::string_view payload) override {
+    commands.emplace_back(id, std::string(payload));
+    if (!respond) return std::nullopt;
+    return "ok:" + std::string(payload);
+  }
+  void on_command_answered(const std::string& id, Status status,
+                           const onenet::model::Reply& outcome) override {
+    answered.push_back(id + " " + onenet::to_string(status) + " " + std::to_string(outcome.code) +
+                       " " + outcome.msg);
+  }
+  bool respond = true;
+  std::vector<std::pair<std::string, std::string>> commands;  // cmdid, payload
+  std::vector<std::string> answered;                          // "cmdid status code msg"
+};
+
+struct Device : itest::LiveDevice<Meter> {
+  explicit Device(const OnenetLocal& cloud)
+      : LiveDevice(cloud.port(), kProduct, "meter-1", cloud.device_key()) {
+    options.protocol = onenet::model::DataProtocol::kDataStream;
+    options.request_timeout_ms = 5000;
+  }
+};
+
+std::vector<std::string> cloud_args() {
+  return {"--datastream",  kProduct,
+          "--seed-device", std::string(kProduct) + "/meter-1",
+          "--seed-device", std::string(kOneJsonProduct) + "/dev1"};
+}
+
+// POSTs a command over HTTP while the device polls, and returns the answer.
+json command_while_polling(const OnenetLocal& cloud, Device& device, const json& body) {
+  auto curl = Process::start({"curl", "-s", "-S", "--max-time", "30", "-X", "POST",
+                              cloud.http() + "/local/datastream/command", "-H",
+                              "authorization: " + cloud.user_token(), "-H",
+                              "Content-Type: application/json", "--data-binary", body.dump()});
+  REQUIRE(curl);
+  REQUIRE(device.poll_until([&] { return !curl->running(); }, 40000));
+  curl->wait(1000);
+  return json::parse(curl->remaining(), nullptr, false);
+}
+
+std::string base64_decode(const std::string& text) {
+  std::string out(onenet::auth::base64_decoded_max_length(text.size()), '\0');
+  const auto n =
+      onenet::auth::base64_decode(text, reinterpret_cast<uint8_t*>(out.data()), out.size());
+  REQUIRE(n.ok());
+  out.resize(n.value());
+  return out;
+}
+
+// mosquitto_rr as the device: publishes `payload` on `topic` (under the device's $sys/ root)
+// and prints the first message on `answers`.
+json exchange(const OnenetLocal& cloud, const std::string& product, const std::string& device,
+              size_t key_index, const std::string& topic, const std::string& answers,
+              const std::string& payload) {
+  const std::string root = "$sys/" + product + "/" + device + "/";
+  std::string output;
+  const int status = itest::run({"mosquitto_rr",
+                                 "-V",
+                                 "mqttv311",
+                                 "-h",
+                                 "127.0.0.1",
+                                 "-p",
+                                 std::to_string(cloud.port()),
+                                 "-i",
+                                 device,
+                                 "-u",
+                                 product,
+                                 "-P",
+                                 cloud.device_token(product, device, key_index),
+                                 "-k",
+                                 "60",
+                                 "-t",
+                                 root + topic,
+                                 "-e",
+                                 root + answers,
+                                 "-m",
+                                 payload,
+                                 "-W",
+                                 "10"},
+                                30000, &output);
+  REQUIRE(status == 0);
+  return json::parse(output, nullptr, false);
+}
+
+}  // namespace
+
+TEST_CASE("data streams: points are accepted and kept; commands reach the device and return") {
+  OnenetLocal cloud(cloud_args());
+  REQUIRE(cloud.start());
+  bool listed = false;
+  for (const json& p : cloud.info["products"])
+    listed = listed || (p["id"] == kProduct && p["protocol"] == "datastream");
+  CHECK(listed);
+  Device meter(cloud);
+  REQUIRE(meter.start());
+
+  // Points: one per stream, then a series with its own times.
+  onenet::model::Reply reply = meter.await([](onenet::model::Device& d, auto done) {
+    return d.post_datapoints({{"power", 4.5}, {"status", {{"color", "blue"}}}}, done, 1700000000);
+  });
+  CHECK(reply.code == 200);
+  reply = meter.await([](onenet::model::Device& d, auto done) {
+    return d.post_datapoint_series(
+        json::parse(R"({"power":[{"v":4.75,"t":1700000060},{"v":5,"t":1700000120}]})"), done);
+  });
+  CHECK(reply.code == 200);
+  const json points = cloud.curl("GET", std::string("/local/datastream/points?product_id=") +
+                                            kProduct + "&device_name=meter-1");
+  REQUIRE(points["code"] == 0);
+  const json expected = json::parse(R"([
+    {"id":"power","datapoints":[{"at":1700000000,"value":4.5},{"at":1700000060,"value":4.75},
+                                {"at":1700000120,"value":5}]},
+    {"id":"status","datapoints":[{"at":1700000000,"value":{"color":"blue"}}]}])");
+  CHECK(points["data"]["datastreams"] == expected);
+
+  // A command in text: the device's response comes back as the HTTP answer.
+  json answer = command_while_polling(
+      cloud, meter, {{"product_id", kProduct}, {"device_name", "meter-1"}, {"command", "open"}});
+  REQUIRE(answer["code"] == 0);
+  REQUIRE(meter.app.commands.size() == 1);
+  const std::string first_id = meter.app.commands[0].first;
+  CHECK(answer["data"]["cmd_uuid"] == first_id);
+  CHECK(meter.app.commands[0].second == "open");
+  CHECK(base64_decode(answer["data"]["cmd_resp"]) == "ok:open");
+  REQUIRE(meter.poll_until([&] { return !meter.app.answered.empty(); }));
+  CHECK(meter.app.answered[0] == first_id + " ok 200 accepted");
+
+  // Any bytes, through command_base64 ("AP8=" is 0x00 0xFF).
+  answer = command_while_polling(
+      cloud, meter,
+      {{"product_id", kProduct}, {"device_name", "meter-1"}, {"command_base64", "AP8="}});
+  REQUIRE(answer["code"] == 0);
+  REQUIRE(meter.app.commands.size() == 2);
+  CHECK(meter.app.commands[1].second == std::string("\x00\xff", 2));
+  CHECK(base64_decode(answer["data"]["cmd_resp"]) == std::string("ok:\x00\xff", 5));
+  // The HTTP answer can come before the device hears the cloud's verdict: wait for it.
+  REQUIRE(meter.poll_until([&] { return meter.app.answered.size() == 2; }));
+  CHECK(meter.app.answered[1] == meter.app.commands[1].first + " ok 200 accepted");
+
+  // Responses the cloud refuses: a second one, and one to a command it never sent.
+  const std::string root = std::string("$sys/") + kProduct + "/meter-1/cmd/response/";
+  const auto respond = [&](const std::string& id, const std::string& bytes) {
+    REQUIRE(meter.device.client()
+                .publish(root + id, std::string_view(bytes), onenet::codec::QoS::kAtLeastOnce)
+                .ok());
+  };
+  meter.app.answered.clear();
+  respond(first_id, "again");
+  respond("no-such-command", "x");
+  REQUIRE(meter.poll_until([&] { return meter.app.answered.size() == 2; }));
+  CHECK(meter.app.answered[0] == first_id + " ok 113 the command was answered already");
+  CHECK(meter.app.answered[1] == "no-such-command ok 113 unknown cmdid");
+
+  // A response of 1 KB is refused (code 99) and the command still waits for a good one.
+  meter.app.respond = false;
+  meter.app.answered.clear();
+  auto curl = Process::start(
+      {"curl", "-s", "-S", "--max-time", "30", "-X", "POST",
+       cloud.http() + "/local/datastream/command", "-H", "authorization: " + cloud.user_token(),
+       "-H", "Content-Type: application/json", "--data-binary",
+       json{{"product_id", kProduct}, {"device_name", "meter-1"}, {"command", "slow"}}.dump()});
+  REQUIRE(curl);
+  REQUIRE(meter.poll_until([&] { return meter.app.commands.size() == 3; }));
+  const std::string slow_id = meter.app.commands[2].first;
+  respond(slow_id, std::string(1024, 'r'));
+  REQUIRE(meter.poll_until([&] { return meter.app.answered.size() == 1; }));
+  CHECK(meter.app.answered[0] == slow_id + " ok 99 response of 1024 bytes: at most 1023");
+  respond(slow_id, "fine");
+  REQUIRE(meter.poll_until([&] { return !curl->running(); }, 40000));
+  curl->wait(1000);
+  answer = json::parse(curl->remaining(), nullptr, false);
+  CHECK(answer["code"] == 0);
+  CHECK(base64_decode(answer["data"]["cmd_resp"]) == "fine");
+  REQUIRE(meter.poll_until([&] { return meter.app.answered.size() == 2; }));
+  CHECK(meter.app.answered[1] == slow_id + " ok 200 accepted");
+
+  // A device that does not respond: the call ends at its timeout; a late response is refused.
+  answer = command_while_polling(
+      cloud, meter,
+      {{"product_id", kProduct}, {"device_name", "meter-1"}, {"command", "x"}, {"timeout", 1}});
+  CHECK(answer["code"] == 10410);
+  CHECK(answer["msg"] == "the device did not respond within 1 s");
+  REQUIRE(meter.app.commands.size() == 4);
+  const std::string late_id = meter.app.commands[3].first;
+  CHECK(answer["data"]["cmd_uuid"] == late_id);
+  meter.app.answered.clear();
+  respond(late_id, "late");
+  REQUIRE(meter.poll_until([&] { return meter.app.answered.size() == 1; }));
+  CHECK(meter.app.answered[0] == late_id + " ok 112 the command timed out");
+  CHECK(cloud.stop());
+}
+
+TEST_CASE(
+    "data streams: bad points get err_code 98; each protocol's calls stay with its products") {
+  OnenetLocal cloud(cloud_args());
+  REQUIRE(cloud.start());
+  // mosquitto_rr waits on one answer topic (no wildcard): the one the test expects.
+  const auto post = [&](const std::string& payload, const char* answer = "rejected") {
+    return exchange(cloud, kProduct, "meter-1", 0, "dp/post/json",
+                    std::string("dp/post/json/") + answer, payload);
+  };
+  const json rejected = json::parse(R"({"id":5,"err_code":98,"err_msg":"Illegal Data"})");
+  CHECK(post(R"({"id":5,"dp":{"bad name":[{"v":1}]}})") == rejected);
+  CHECK(post(R"({"id":5,"dp":{"power":[]}})") == rejected);
+  CHECK(post(R"({"id":5,"dp":{"power":[{"v":1,"t":1700000000000}]}})") == rejected);
+  CHECK(post(R"({"id":5})") == rejected);
+  // An id it cannot read: -1.
+  const json unread = json::parse(R"({"id":-1,"err_code":98,"err_msg":"Illegal Data"})");
+  CHECK(post(R"({"id":)") == unread);
+  CHECK(post(R"({"id":0,"dp":{"power":[{"v":1}]}})") == unread);
+  CHECK(post(R"({"id":"5","dp":{"power":[{"v":1}]}})") == unread);
+  // Still answering, and the refusals' reasons are in the event log.
+  CHECK(post(R"({"id":6,"dp":{"power":[{"v":1}]}})", "accepted") == json::parse(R"({"id":6})"));
+  bool reason_logged = false;
+  for (const json& e : cloud.events()) {
+    reason_logged = reason_logged || (e.value("event", "") == "datapoints" &&
+                                      e.value("error", "").find("bad name") != std::string::npos);
+  }
+  CHECK(reason_logged);
+
+  // OneJSON on a data-stream product, and data points on a OneJSON product.
+  const json onejson =
+      exchange(cloud, kProduct, "meter-1", 0, "thing/property/post", "thing/property/post/reply",
+               R"({"id":"7","params":{"power":{"value":1}}})");
+  CHECK(onejson["code"] == 400);
+  CHECK(onejson["msg"].get<std::string>().find("data-stream protocol") != std::string::npos);
+  CHECK(exchange(cloud, kOneJsonProduct, "dev1", 1, "dp/post/json", "dp/post/json/rejected",
+                 R"({"id":8,"dp":{"power":[{"v":1}]}})") ==
+        json::parse(R"({"id":8,"err_code":98,"err_msg":"Illegal Data"})"));
+
+  // Commands over HTTP: not to a OneJSON product, not to an offline device, not without one.
+  const auto command = [&](const json& body) {
+    return cloud.curl("POST", "/local/datastream/command", body.dump());
+  };
+  CHECK(command(
+            {{"product_id", kOneJsonProduct}, {"device_name", "dev1"}, {"command", "x"}})["code"] ==
+        10400);
+  CHECK(command({{"product_id", kProduct}, {"device_name", "meter-1"}, {"command", "x"}})["code"] ==
+        10408);
+  CHECK(command({{"product_id", kProduct}, {"device_name", "meter-1"}})["code"] == 10400);
+  CHECK(command({{"product_id", kProduct},
+                 {"device_name", "meter-1"},
+                 {"command_base64", "%%"}})["code"] == 10400);
+  CHECK(command({{"product_id", kProduct},
+                 {"device_name", "meter-1"},
+                 {"command", "x"},
+                 {"timeout", 61}})["code"] == 10400);
+  CHECK(command({{"product_id", kProduct}, {"device_name", "nobody"}, {"command", "x"}})["code"] ==
+        10404);
+  CHECK(cloud.stop());
+}
