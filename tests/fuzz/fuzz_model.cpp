@@ -3,7 +3,8 @@
 //   0  ThingModel::load (an exported thing model), then checks against what it loaded;
 //   1  every check of a fixed thing model, json_access, to_text, on the text as JSON;
 //   2  model::Device::on_message on each downlink and reply topic (ota/inform too), the text as
-//      payload;
+//      payload; and a data-stream device's (its answers, commands), which also posts the value
+//      as data points;
 //   3  gateway::Gateway: sub-device commands, topology changes and a report, from the text.
 //
 // With bit 2 of the first byte set, the rest is not text but a recipe for a JSON value (see
@@ -18,6 +19,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include "fuzz_require.hpp"
@@ -89,6 +91,9 @@ struct Echo : model::CommandHandler, gateway::SubDeviceHandler {
   }
   model::Reply on_service(const std::string& id, const json& input) override {
     return {200, id, input};
+  }
+  std::optional<std::string> on_command(const std::string&, std::string_view payload) override {
+    return std::string(payload);  // over 1023 bytes: refused, not sent
   }
 };
 
@@ -174,7 +179,8 @@ class Recipe {
         "version",    "identifier", "input", "identity", "productID", "deviceName", "subList",
         "properties", "events",     "level", "count",    "temp",      "ratio",      "on",
         "mode",       "label",      "at",    "flags",    "points",    "x",          "tags",
-        "alarm",      "reboot",     "delay", "Sub",      "s1",        "history",    "sasToken"};
+        "alarm",      "reboot",     "delay", "Sub",      "s1",        "history",    "sasToken",
+        "dp",         "v",          "t",     "err_code", "err_msg"};
     const uint8_t pick = byte();
     if (pick < 224) return kNames[pick % (sizeof kNames / sizeof kNames[0])];
     return std::string(1, static_cast<char>(byte()));
@@ -192,13 +198,18 @@ constexpr const char* kKey = "KuF3NT/jUBJ62LNBB/A8XZA9CqS3Cu79B/ABmfA1UCw=";
 struct Rig {
   SinkTransport device_link;
   SinkTransport gateway_link;
+  SinkTransport streams_link;
   FixedClock clock;
   Echo echo;
   client::StaticStorage<512, 512, 4096, 8, 256> device_storage;
   client::StaticStorage<512, 512, 4096, 8, 256> gateway_storage;
+  client::StaticStorage<512, 512, 4096, 8, 256> streams_storage;
   model::Device device{
       device_link,           clock, nullptr, platform::default_hmac(), unix_seconds,
       device_storage.view(), echo};
+  model::Device streams{
+      streams_link,           clock, nullptr, platform::default_hmac(), unix_seconds,
+      streams_storage.view(), echo};
   gateway::Gateway gateway{
       gateway_link,           clock, nullptr, platform::default_hmac(), unix_seconds,
       gateway_storage.view(), echo};
@@ -211,6 +222,10 @@ struct Rig {
     options.thing_model = &fixed_model();
     options.ota_inform = true;
     require(device.start(options) == Status::kOk);
+    options.protocol = model::DataProtocol::kDataStream;
+    options.thing_model = nullptr;
+    options.device_name = "meter";
+    require(streams.start(options) == Status::kOk);
     gateway::GatewayOptions g;
     g.device.product_id = "Gw";
     g.device.device_name = "gw";
@@ -220,9 +235,11 @@ struct Rig {
     require(gateway.add({"Sub", "s1", kKey}, &echo) == Status::kOk);
     for (int i = 0; i < 4; ++i) {
       (void)device.poll(0);
+      (void)streams.poll(0);
       (void)gateway.poll(0);
     }
     require(device.state() == client::State::kConnected);
+    require(streams.state() == client::State::kConnected);
     require(gateway.device().state() == client::State::kConnected);
   }
 };
@@ -284,6 +301,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       }
       (void)rig().device.poll(0);
       require(rig().device.state() == client::State::kConnected);  // no command costs the link
+      model::Device& streams = rig().streams;
+      for (const char* topic :
+           {"$sys/Pid/meter/dp/post/json/accepted", "$sys/Pid/meter/dp/post/json/rejected",
+            "$sys/Pid/meter/cmd/request/c1", "$sys/Pid/meter/cmd/response/c1/accepted",
+            "$sys/Pid/meter/cmd/response/c1/rejected"}) {
+        deliver(streams, topic, text);
+      }
+      // Whatever the checks let through is well-formed enough to send.
+      (void)model::check_datapoints(parsed);
+      (void)streams.post_datapoint_series(parsed, nullptr);
+      (void)streams.post_datapoints(parsed, nullptr, model::integer_member(parsed, "t", 0));
+      (void)streams.poll(0);
+      streams.expire_requests();
+      require(streams.state() == client::State::kConnected);
       break;
     }
     case 3: {

@@ -1,11 +1,14 @@
 // Topic fuzzer: the input is "filter\0topic". Oracles: no crash; matching agrees with a
-// straightforward level-by-level reference; validation and matching are consistent.
+// straightforward level-by-level reference; validation and matching are consistent. Without a
+// NUL, the input is also a topic for the OneNET topic tables (OneJSON and data streams): a
+// topic they recognise is built again, byte for byte, from what they read in it.
 #include <cstdlib>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "onenet/codec/topic.hpp"
+#include "onenet/model/topics.hpp"
 
 using namespace onenet;
 using namespace onenet::codec;
@@ -37,6 +40,23 @@ bool reference_match(std::string_view filter, std::string_view topic) {
   return f.size() == t.size();
 }
 
+// parse_topic and parse_stream_topic against make_topic and make_stream_topic.
+void check_onenet_tables(std::string_view topic) {
+  char rebuilt[1024];
+  model::TopicParts parts;
+  if (model::parse_topic(topic, &parts)) {
+    const auto n = model::make_topic(rebuilt, sizeof rebuilt, parts.product_id, parts.device_name,
+                                     parts.operation, parts.is_reply, parts.service_id);
+    if (!n.ok() || std::string_view(rebuilt, n.value()) != topic) std::abort();
+  }
+  model::StreamTopicParts stream;
+  if (model::parse_stream_topic(topic, &stream)) {
+    const auto n = model::make_stream_topic(rebuilt, sizeof rebuilt, stream.product_id,
+                                            stream.device_name, stream.kind, stream.command_id);
+    if (!n.ok() || std::string_view(rebuilt, n.value()) != topic) std::abort();
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -44,6 +64,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const size_t split = input.find('\0');
   if (split == std::string_view::npos) {
     (void)check_utf8(input);
+    if (input.size() < 1000) check_onenet_tables(input);
     return 0;
   }
   const std::string_view filter = input.substr(0, split);
