@@ -8,6 +8,7 @@
 #include "live_device.hpp"
 #include "onenet/auth/encoding.hpp"
 #include "onenet/model/device.hpp"
+#include "onenet/platform/device_runner.hpp"
 #include "onenet_local.hpp"
 
 using itest::OnenetLocal;
@@ -271,5 +272,55 @@ TEST_CASE(
                  {"timeout", 61}})["code"] == 10400);
   CHECK(command({{"product_id", kProduct}, {"device_name", "nobody"}, {"command", "x"}})["code"] ==
         10404);
+  CHECK(cloud.stop());
+}
+
+TEST_CASE("data streams: DeviceRunner posts points with futures; commands reach the handler") {
+  OnenetLocal cloud(cloud_args());
+  REQUIRE(cloud.start());
+  onenet::platform::TcpTransport transport("127.0.0.1", cloud.port());
+  onenet::platform::SystemClock clock;
+  auto storage = std::make_unique<onenet::client::StaticStorage<16384, 16384, 32768, 32, 512>>();
+  Meter meter;
+  onenet::model::Device device(transport, clock, onenet::platform::system_random,
+                               onenet::platform::default_hmac(), onenet::platform::unix_seconds,
+                               storage->view(), meter);
+  onenet::platform::DeviceRunner runner(device, transport);
+  onenet::model::DeviceOptions options;
+  options.protocol = onenet::model::DataProtocol::kDataStream;
+  options.product_id = kProduct;
+  options.device_name = "meter-1";
+  options.access_key = cloud.device_key();
+  REQUIRE(runner.start(options) == Status::kOk);
+
+  auto one = runner.post_datapoints({{"power", 3.5}}, 1700000300);
+  auto series = runner.post_datapoint_series(json::parse(R"({"power":[{"v":3.75}]})"));
+  for (auto* f : {&one, &series}) {
+    REQUIRE(f->wait_for(std::chrono::seconds(20)) == std::future_status::ready);
+    const auto r = f->get();
+    CHECK(r.status == Status::kOk);
+    CHECK(r.reply.code == 200);
+  }
+  const auto refused = runner.post_datapoints({{"no spaces", 1}}).get();
+  CHECK(refused.status == Status::kModelInvalidValue);
+  CHECK(refused.error.find("stream 'no spaces'") != std::string::npos);
+  const auto wrong_protocol = runner.post_properties({{"power", 1}}).get();
+  CHECK(wrong_protocol.status == Status::kInvalidArgument);
+
+  // The handler runs on the runner's thread; this thread only reads the answer over HTTP.
+  const json answer = cloud.curl(
+      "POST", "/local/datastream/command",
+      json{{"product_id", kProduct}, {"device_name", "meter-1"}, {"command", "ping"}}.dump());
+  CHECK(answer["code"] == 0);
+  CHECK(base64_decode(answer["data"]["cmd_resp"]) == "ok:ping");
+  runner.stop();
+  CHECK(meter.commands.size() == 1);
+  const json points = cloud.curl("GET", std::string("/local/datastream/points?product_id=") +
+                                            kProduct + "&device_name=meter-1");
+  REQUIRE(points["data"]["datastreams"].size() == 1);
+  const json& kept = points["data"]["datastreams"][0]["datapoints"];
+  REQUIRE(kept.size() == 2);
+  CHECK(kept[0] == json::parse(R"({"at":1700000300,"value":3.5})"));
+  CHECK(kept[1]["value"] == 3.75);
   CHECK(cloud.stop());
 }
