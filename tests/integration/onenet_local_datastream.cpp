@@ -324,3 +324,76 @@ TEST_CASE("data streams: DeviceRunner posts points with futures; commands reach 
   CHECK(kept[1]["value"] == 3.75);
   CHECK(cloud.stop());
 }
+
+TEST_CASE("onenet-datastream sample: reports points, answers commands, stops cleanly") {
+  OnenetLocal cloud(cloud_args());
+  REQUIRE(cloud.start());
+  auto meter = Process::start({ONENET_DATASTREAM_PATH, "--port", std::to_string(cloud.port()),
+                               "--product", kProduct, "--device", "meter-1", "--key",
+                               cloud.device_key(), "--interval", "1"});
+  REQUIRE(meter);
+  auto has = [](const std::string& text) {
+    return [text](const std::string& line) { return line.find(text) != std::string::npos; };
+  };
+  REQUIRE(meter->wait_for_line(has("connected"), 20000));
+  REQUIRE(meter->wait_for_line(has(": 200 accepted"), 20000));
+  REQUIRE(meter->wait_for_line(has(": 200 accepted"), 20000));  // a second report
+
+  const auto command = [&](const json& body) {
+    return cloud.curl("POST", "/local/datastream/command", body.dump());
+  };
+  const json base = {{"product_id", kProduct}, {"device_name", "meter-1"}};
+  json body = base;
+  body["command"] = "read";
+  json answer = command(body);
+  REQUIRE(answer["code"] == 0);
+  const json reading = json::parse(base64_decode(answer["data"]["cmd_resp"]), nullptr, false);
+  CHECK(reading["voltage"].is_number());
+  CHECK(reading["power"].is_number());
+  body["command"] = "interval 2";
+  answer = command(body);
+  REQUIRE(answer["code"] == 0);
+  CHECK(base64_decode(answer["data"]["cmd_resp"]) == R"({"interval":2,"ok":true})");
+  CHECK(meter->wait_for_line(has("interval = 2 s"), 20000));
+  for (const char* bad : {"interval 0", "interval 2x", "reboot"}) {
+    body["command"] = bad;
+    answer = command(body);
+    REQUIRE(answer["code"] == 0);
+    CHECK(json::parse(base64_decode(answer["data"]["cmd_resp"]), nullptr, false)["ok"] == false);
+  }
+  body.erase("command");
+  body["command_base64"] = "AP8=";
+  answer = command(body);
+  REQUIRE(answer["code"] == 0);
+  CHECK(meter->wait_for_line(has("(binary)"), 20000));
+
+  // The cloud kept the three streams, the object one included.
+  const json points = cloud.curl("GET", std::string("/local/datastream/points?product_id=") +
+                                            kProduct + "&device_name=meter-1");
+  std::vector<std::string> streams;
+  for (const json& s : points["data"]["datastreams"]) streams.push_back(s["id"]);
+  CHECK(streams == std::vector<std::string>{"power", "state", "voltage"});
+  CHECK(points["data"]["datastreams"][1]["datapoints"][0]["value"].contains("load"));
+
+  meter->signal(SIGTERM);
+  CHECK(meter->wait_for_line(has("disconnected"), 20000));
+  CHECK(meter->wait(20000) == 0);
+
+  // --count: it stops by itself once the last points are answered.
+  std::string out;
+  CHECK(itest::run(
+            {ONENET_DATASTREAM_PATH, "--port", std::to_string(cloud.port()), "--product", kProduct,
+             "--device", "meter-1", "--key", cloud.device_key(), "--interval", "1", "--count", "2"},
+            30000, &out) == 0);
+  size_t accepted = 0;
+  for (size_t at = out.find(": 200 accepted"); at != std::string::npos;
+       at = out.find(": 200 accepted", at + 1))
+    ++accepted;
+  CHECK(accepted == 2);
+  // A key that is not Base64: said at start, exit 2.
+  CHECK(itest::run({ONENET_DATASTREAM_PATH, "--product", kProduct, "--device", "meter-1", "--key",
+                    "not base64!"},
+                   30000, &out) == 2);
+  CHECK(out.rfind("onenet-datastream: ", 0) == 0);
+  CHECK(cloud.stop());
+}
