@@ -45,7 +45,7 @@ fi
 printf '%-44s %8d\n' "device total: codec + client + auth" "$total"
 # The raw thing model: OneJSON topics built into and parsed from caller buffers (no heap, no
 # JSON library), what an MCU uses with its own payload code. Not part of the 7 KB goal.
-report "model: OneJSON topic table (raw, heap-free)" "$(component_size model sdk/model/topics.cpp)" no
+report "model: topic tables (raw, heap-free)" "$(component_size model sdk/model/topics.cpp)" no
 
 # What a device really carries: bench/size/device.cpp (sign a token, connect with the OneNet
 # profile, subscribe, publish at QoS 1, poll) linked with --gc-sections, and the bytes each

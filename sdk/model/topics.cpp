@@ -50,6 +50,10 @@ bool starts_with(std::string_view text, std::string_view prefix) {
          std::memcmp(text.data(), prefix.data(), prefix.size()) == 0;
 }
 
+bool equals(std::string_view text, std::string_view other) {
+  return text.size() == other.size() && starts_with(text, other);
+}
+
 // Splits off the first level of `rest` (non-empty, '/'-terminated).
 bool take_level(std::string_view* rest, std::string_view* level) {
   const void* slash = std::memchr(rest->data(), '/', rest->size());
@@ -89,14 +93,14 @@ bool parse_topic(std::string_view topic, TopicParts* out) {
   TopicParts parts;
   std::string_view thing;
   if (!take_level(&rest, &parts.product_id) || !take_level(&rest, &parts.device_name) ||
-      !take_level(&rest, &thing) || thing != "thing") {
+      !take_level(&rest, &thing) || !equals(thing, "thing")) {
     return false;
   }
   // "service/{id}/invoke" and its "_reply" first: the id is free text.
   if (starts_with(rest, "service/")) {
     rest.remove_prefix(8);
     if (!take_level(&rest, &parts.service_id)) return false;
-    if (rest != "invoke" && rest != "invoke_reply") return false;
+    if (!equals(rest, "invoke") && !equals(rest, "invoke_reply")) return false;
     parts.operation = Operation::kServiceInvoke;
     parts.is_reply = rest.size() == 12;
     *out = parts;
@@ -108,7 +112,7 @@ bool parse_topic(std::string_view topic, TopicParts* out) {
     if (!starts_with(rest, path)) continue;
     std::string_view tail = rest;
     tail.remove_prefix(path.size());
-    if (tail.empty() || tail == reply_suffix(e.uplink)) {
+    if (tail.empty() || equals(tail, reply_suffix(e.uplink))) {
       parts.operation = e.operation;
       parts.is_reply = !tail.empty();
       *out = parts;
@@ -171,9 +175,9 @@ bool parse_stream_topic(std::string_view topic, StreamTopicParts* out) {
     rest.remove_prefix(kPointsPath.size());
     if (rest.empty()) {
       parts.kind = StreamTopic::kPointsPost;
-    } else if (rest == "/accepted") {
+    } else if (equals(rest, "/accepted")) {
       parts.kind = StreamTopic::kPointsAccepted;
-    } else if (rest == "/rejected") {
+    } else if (equals(rest, "/rejected")) {
       parts.kind = StreamTopic::kPointsRejected;
     } else {
       return false;
@@ -193,9 +197,9 @@ bool parse_stream_topic(std::string_view topic, StreamTopicParts* out) {
   rest.remove_prefix(id_length);
   if (rest.empty()) {
     parts.kind = request ? StreamTopic::kCommandRequest : StreamTopic::kCommandResponse;
-  } else if (!request && rest == "/accepted") {
+  } else if (!request && equals(rest, "/accepted")) {
     parts.kind = StreamTopic::kCommandAccepted;
-  } else if (!request && rest == "/rejected") {
+  } else if (!request && equals(rest, "/rejected")) {
     parts.kind = StreamTopic::kCommandRejected;
   } else {
     return false;
