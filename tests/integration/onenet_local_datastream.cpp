@@ -72,41 +72,6 @@ std::string base64_decode(const std::string& text) {
   return out;
 }
 
-// mosquitto_rr as the device: publishes `payload` on `topic` (under the device's $sys/ root)
-// and prints the first message on `answers`.
-json exchange(const OnenetLocal& cloud, const std::string& product, const std::string& device,
-              size_t key_index, const std::string& topic, const std::string& answers,
-              const std::string& payload) {
-  const std::string root = "$sys/" + product + "/" + device + "/";
-  std::string output;
-  const int status = itest::run({"mosquitto_rr",
-                                 "-V",
-                                 "mqttv311",
-                                 "-h",
-                                 "127.0.0.1",
-                                 "-p",
-                                 std::to_string(cloud.port()),
-                                 "-i",
-                                 device,
-                                 "-u",
-                                 product,
-                                 "-P",
-                                 cloud.device_token(product, device, key_index),
-                                 "-k",
-                                 "60",
-                                 "-t",
-                                 root + topic,
-                                 "-e",
-                                 root + answers,
-                                 "-m",
-                                 payload,
-                                 "-W",
-                                 "10"},
-                                30000, &output);
-  REQUIRE(status == 0);
-  return json::parse(output, nullptr, false);
-}
-
 }  // namespace
 
 TEST_CASE("data streams: points are accepted and kept; commands reach the device and return") {
@@ -221,8 +186,8 @@ TEST_CASE(
   REQUIRE(cloud.start());
   // mosquitto_rr waits on one answer topic (no wildcard): the one the test expects.
   const auto post = [&](const std::string& payload, const char* answer = "rejected") {
-    return exchange(cloud, kProduct, "meter-1", 0, "dp/post/json",
-                    std::string("dp/post/json/") + answer, payload);
+    return cloud.exchange(kProduct, "meter-1", 0, "dp/post/json",
+                          std::string("dp/post/json/") + answer, payload);
   };
   const json rejected = json::parse(R"({"id":5,"err_code":98,"err_msg":"Illegal Data"})");
   CHECK(post(R"({"id":5,"dp":{"bad name":[{"v":1}]}})") == rejected);
@@ -245,12 +210,12 @@ TEST_CASE(
 
   // OneJSON on a data-stream product, and data points on a OneJSON product.
   const json onejson =
-      exchange(cloud, kProduct, "meter-1", 0, "thing/property/post", "thing/property/post/reply",
-               R"({"id":"7","params":{"power":{"value":1}}})");
+      cloud.exchange(kProduct, "meter-1", 0, "thing/property/post", "thing/property/post/reply",
+                     R"({"id":"7","params":{"power":{"value":1}}})");
   CHECK(onejson["code"] == 400);
   CHECK(onejson["msg"].get<std::string>().find("data-stream protocol") != std::string::npos);
-  CHECK(exchange(cloud, kOneJsonProduct, "dev1", 1, "dp/post/json", "dp/post/json/rejected",
-                 R"({"id":8,"dp":{"power":[{"v":1}]}})") ==
+  CHECK(cloud.exchange(kOneJsonProduct, "dev1", 1, "dp/post/json", "dp/post/json/rejected",
+                       R"({"id":8,"dp":{"power":[{"v":1}]}})") ==
         json::parse(R"({"id":8,"err_code":98,"err_msg":"Illegal Data"})"));
 
   // Commands over HTTP: not to a OneJSON product, not to an offline device, not without one.

@@ -4,7 +4,6 @@
 #include "onenet_local.hpp"
 
 using itest::OnenetLocal;
-using itest::run;
 using nlohmann::json;
 
 namespace {
@@ -34,38 +33,10 @@ const char* kThingModel = R"({
   "combs": []
 })";
 
-// mosquitto_rr: one connection that subscribes to the reply topic, sends the request and
-// prints the reply.
+// One request as the device "dev1", and the cloud's reply.
 json request(const OnenetLocal& cloud, const std::string& operation, const std::string& payload) {
-  const std::string token = cloud.device_token(kProduct, "dev1");
-  const std::string base = "$sys/" + std::string(kProduct) + "/dev1/thing/" + operation;
-  std::string output;
-  const int status = run({"mosquitto_rr",
-                          "-V",
-                          "mqttv311",
-                          "-h",
-                          "127.0.0.1",
-                          "-p",
-                          std::to_string(cloud.port()),
-                          "-i",
-                          "dev1",
-                          "-u",
-                          kProduct,
-                          "-P",
-                          token,
-                          "-k",
-                          "60",
-                          "-t",
-                          base,
-                          "-e",
-                          base + "/reply",
-                          "-m",
-                          payload,
-                          "-W",
-                          "10"},
-                         30000, &output);
-  REQUIRE(status == 0);
-  return json::parse(output, nullptr, false);
+  return cloud.exchange(kProduct, "dev1", 0, "thing/" + operation, "thing/" + operation + "/reply",
+                        payload);
 }
 
 }  // namespace

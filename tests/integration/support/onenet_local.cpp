@@ -36,4 +36,38 @@ nlohmann::json OnenetLocal::curl(const std::string& method, const std::string& p
   return nlohmann::json::parse(output, nullptr, false);
 }
 
+nlohmann::json OnenetLocal::exchange(const std::string& product, const std::string& device,
+                                     size_t key_index, const std::string& topic,
+                                     const std::string& answer_topic,
+                                     const std::string& payload) const {
+  const std::string root = "$sys/" + product + "/" + device + "/";
+  std::string output;
+  const int status = run({"mosquitto_rr",
+                          "-V",
+                          "mqttv311",
+                          "-h",
+                          "127.0.0.1",
+                          "-p",
+                          std::to_string(port()),
+                          "-i",
+                          device,
+                          "-u",
+                          product,
+                          "-P",
+                          device_token(product, device, key_index),
+                          "-k",
+                          "60",
+                          "-t",
+                          root + topic,
+                          "-e",
+                          root + answer_topic,
+                          "-m",
+                          payload,
+                          "-W",
+                          "10"},
+                         30000, &output);
+  REQUIRE(status == 0);
+  return nlohmann::json::parse(output, nullptr, false);
+}
+
 }  // namespace itest

@@ -84,6 +84,14 @@ class OnenetLocal {
                       const std::string& body = {},
                       const std::string& authorization = "user") const;
 
+  /// mosquitto_rr as a device (its token signed with the `key_index`-th seeded key): one
+  /// connection that subscribes `$sys/{product}/{device}/{answer_topic}` (no wildcard), publishes
+  /// `payload` on `$sys/{product}/{device}/{topic}` and returns the first answer, parsed (a
+  /// discarded value when it is not JSON). Fails the test when no answer comes within 10 s.
+  nlohmann::json exchange(const std::string& product, const std::string& device, size_t key_index,
+                          const std::string& topic, const std::string& answer_topic,
+                          const std::string& payload) const;
+
   nlohmann::json info;
 
  private:
