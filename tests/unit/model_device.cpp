@@ -919,3 +919,25 @@ TEST_CASE("data streams: a refused cmd/# is reported; a data-stream device takes
   CHECK(with_model.device.start(with_model.options) == Status::kInvalidArgument);
   CHECK(with_model.device.last_error().find("thing_model") != std::string::npos);
 }
+
+TEST_CASE("data streams: with ota_inform, ota/inform is a third filter of the one SUBSCRIBE") {
+  DeviceHarness h;
+  h.options.protocol = onenet::model::DataProtocol::kDataStream;
+  h.options.ota_inform = true;
+  const onenet::codec::Packet subscribe = h.start_until_subscribe();
+  std::vector<std::string> filters;
+  onenet::ByteView cursor = subscribe.list;
+  onenet::codec::Subscription entry;
+  while (onenet::codec::next_filter(&cursor, true, &entry)) filters.emplace_back(entry.filter);
+  CHECK(filters == std::vector<std::string>{"$sys/Pid/dev/dp/post/json/+", "$sys/Pid/dev/cmd/#",
+                                            "$sys/Pid/dev/ota/inform"});
+  const uint16_t id = subscribe.packet_id;
+  h.transport.deliver(
+      {0x90, 0x05, static_cast<uint8_t>(id >> 8), static_cast<uint8_t>(id), 0x00, 0x00, 0x00});
+  h.device.poll(0);
+  h.deliver_json("$sys/Pid/dev/ota/inform", {{"id", "5"}, {"params", {{"tid", 9}}}});
+  REQUIRE(h.commands.informs.size() == 1);
+  auto [topic, reply] = h.sent();
+  CHECK(topic == "$sys/Pid/dev/ota/inform_reply");
+  CHECK(reply["code"] == 200);
+}
