@@ -819,7 +819,9 @@ TEST_CASE("data streams: points OneNET would refuse are refused before sending, 
       {{{"temp", json::array({{{"v", 1}, {"t", 1.5}}})}}, "temp.t: Unix seconds"},
       {{{"temp", json::array({{{"v", 1}, {"t", 1700000000000}}})}}, "not milliseconds"},
   };
-  for (const auto& [dp, reason] : bad) {
+  for (const auto& entry : bad) {  // no structured binding: INFO's lambda captures by name
+    const json& dp = entry.first;
+    const std::string& reason = entry.second;
     INFO(dp.dump());
     CHECK(h.device.post_datapoint_series(dp, ignore).status() == Status::kModelInvalidValue);
     CHECK(h.device.last_error().find(reason) != std::string::npos);
