@@ -305,6 +305,17 @@ TEST_CASE("Linux: DeviceRunner answers with futures, from any thread") {
   CHECK(deleted.status == Status::kOk);
   CHECK(deleted.reply.code == 200);
   CHECK(runner.delete_desired({{"nope", -1}}).get().status == Status::kModelInvalidValue);
+  const auto event = runner.post_event("overheat", {{"temperature", 31.0}}).get();
+  CHECK(event.status == Status::kOk);
+  CHECK(event.reply.code == 200);
+  const auto desired = runner.get_desired({"interval"}).get();
+  CHECK(desired.status == Status::kOk);
+  CHECK(desired.reply.code == 200);
+  const auto raw =
+      runner.request(onenet::model::Operation::kPropertyPost, {{"humidity", {{"value", 43.0}}}})
+          .get();
+  CHECK(raw.status == Status::kOk);
+  CHECK(raw.reply.code == 200);
   runner.stop();
   auto after_stop = runner.post_properties({{"temperature", 21.0}});  // nobody would run it
   REQUIRE(after_stop.wait_for(std::chrono::seconds(0)) == std::future_status::ready);

@@ -531,3 +531,33 @@ TEST_CASE(
   CHECK(h.gateway.state("SubPid", "s1") == SubState::kRefused);
   CHECK(h.gateway.queued() == 0);
 }
+
+TEST_CASE("gateway: bind() alone binds one sub-device and leaves it bound, not logged in") {
+  GatewayHarness h;
+  h.add_subs(2);
+  h.connect();
+  CHECK(h.gateway.bind("SubPid", "nobody") == Status::kInvalidArgument);
+  REQUIRE(h.gateway.bind("SubPid", "s2") == Status::kOk);
+  const auto sent = h.published();
+  REQUIRE(sent.size() == 1);  // s2 only
+  CHECK(sent[0].first == "$sys/GwPid/gw/thing/sub/topo/add");
+  CHECK(sent[0].second["params"].value("deviceName", "") == "s2");
+  h.deliver_json("$sys/GwPid/gw/thing/sub/topo/add/reply",
+                 {{"id", sent[0].second.value("id", "")}, {"code", 200}});
+  CHECK(h.gateway.state("SubPid", "s2") == SubState::kBound);
+  CHECK(h.gateway.state("SubPid", "s1") != SubState::kBound);
+  h.clock.now += 1000;
+  CHECK(h.published().empty());  // no login was asked for
+}
+
+TEST_CASE("gateway: a report of nothing, or of values that are not objects, is refused") {
+  GatewayHarness h;
+  h.add_subs(1);
+  h.connect();
+  CHECK(h.gateway.report({}, false, nullptr) == Status::kInvalidArgument);
+  CHECK(h.gateway.last_error() == "nothing to report");
+  const onenet::gateway::SubReport list_of_values{"SubPid", "s1", json::array({1}), json::object()};
+  CHECK(h.gateway.report({list_of_values}, false, nullptr) == Status::kModelInvalidValue);
+  CHECK(h.gateway.last_error() == "SubPid/s1: properties and events must be objects");
+  CHECK(h.published().empty());
+}

@@ -943,3 +943,58 @@ TEST_CASE("data streams: with ota_inform, ota/inform is a third filter of the on
   CHECK(topic == "$sys/Pid/dev/ota/inform_reply");
   CHECK(reply["code"] == 200);
 }
+
+TEST_CASE("with RequeuePolicy::kDrop, a request the link lost unsent ends kClientNotConnected") {
+  DeviceHarness h;
+  h.options.client.requeue = onenet::client::RequeuePolicy::kDrop;
+  h.connect();
+  std::vector<Status> results;
+  REQUIRE(h.device
+              .post_properties({{"t", 1}},
+                               [&](Status s, const onenet::model::Reply&) { results.push_back(s); })
+              .ok());
+  REQUIRE(h.transport.take_packets().size() == 1);  // sent, never acknowledged
+  h.transport.dead = true;
+  h.device.poll(0);
+  CHECK(results.empty());  // not taken by the broker: it waits for the next connection
+  CHECK(h.device.pending() == 1);
+  h.clock.now += h.device.next_timeout_ms();
+  h.device.poll(0);
+  REQUIRE(h.transport.take_packets().size() == 1);  // CONNECT
+  h.transport.deliver({0x20, 0x02, 0x00, 0x00});    // a fresh session: nothing resumed
+  h.device.poll(0);
+  // Dropped, not sent again: its callback hears so at once, not at its timeout.
+  CHECK(results == std::vector<Status>{Status::kClientNotConnected});
+  CHECK(h.device.pending() == 0);
+  for (const auto& p : h.transport.take_packets()) CHECK(p.type != PacketType::kPublish);
+}
+
+TEST_CASE("a reply that is not JSON ends its request as a bad reply when its id can be read") {
+  DeviceHarness h;
+  h.connect();
+  std::vector<Status> results;
+  const std::string id =
+      h.device
+          .post_properties({{"t", 1}},
+                           [&](Status s, const onenet::model::Reply&) { results.push_back(s); })
+          .value();
+  h.transport.take_packets();
+  const std::string broken = R"({"id":")" + id + R"(","code":200,)";
+  h.transport.deliver(publish_frame("$sys/Pid/dev/thing/property/post/reply", broken.c_str(),
+                                    onenet::codec::QoS::kAtMostOnce));
+  h.device.poll(0);
+  CHECK(results == std::vector<Status>{Status::kModelBadReply});
+  CHECK(h.device.pending() == 0);
+}
+
+TEST_CASE("posts that are not the shape their call takes are refused, and say why") {
+  DeviceHarness h;
+  h.connect();
+  h.transport.take_packets();
+  CHECK(h.device.post_properties(json::object(), nullptr).status() == Status::kModelInvalidValue);
+  CHECK(h.device.last_error() == "values: expected {\"property\": value, ...}");
+  CHECK(h.device.post_properties(json::array({1}), nullptr).status() == Status::kModelInvalidValue);
+  CHECK(h.device.post_batch(json::object(), false, nullptr).status() == Status::kModelInvalidValue);
+  CHECK(h.device.last_error() == "params: expected a list of device entries");
+  CHECK(h.transport.take_packets().empty());
+}
