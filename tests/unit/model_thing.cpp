@@ -233,3 +233,23 @@ TEST_CASE("requests and commands in their section 4 shapes") {
   CHECK(m.check_service_output("reboot", {{"ok", "yes"}}).find("expected true or false") !=
         std::string::npos);
 }
+
+TEST_CASE("fields, events and services that cannot be read are refused, each with its reason") {
+  const std::vector<std::pair<const char*, const char*>> cases = {
+      {R"({"events":[{"identifier":"e","outputData":{"code":1}}]})",
+       "event e: expected a list of fields"},
+      {R"({"events":[{"identifier":"e","outputData":[{"dataType":{"type":"int32"}}]}]})",
+       "event e: a field has no identifier"},
+      {R"({"services":[{"identifier":"s","inputData":[{"identifier":"d"}]}]})",
+       "service s.d: missing dataType"},
+      {R"({"events":[{"outputData":[]}]})", "thing model: an event lacks an identifier"},
+      {R"({"services":[{"callType":"sync"}]})", "thing model: a service lacks an identifier"},
+  };
+  for (const auto& entry : cases) {
+    CAPTURE(entry.first);
+    ThingModel m;
+    std::string error;
+    CHECK_FALSE(m.load(entry.first, &error));
+    CHECK(error == entry.second);
+  }
+}
