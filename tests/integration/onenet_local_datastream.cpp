@@ -3,6 +3,7 @@
 // the HTTP API; onenet-local refuses what a raw client gets wrong.
 #include <doctest/doctest.h>
 
+#include <memory>
 #include <optional>
 
 #include "live_device.hpp"
@@ -51,16 +52,26 @@ std::vector<std::string> cloud_args() {
           "--seed-device", std::string(kOneJsonProduct) + "/dev1"};
 }
 
-// POSTs a command over HTTP while the device polls, and returns the answer.
-json command_while_polling(const OnenetLocal& cloud, Device& device, const json& body) {
+// POSTs a command over HTTP in a curl of its own, so that the test can poll the device meanwhile.
+std::unique_ptr<Process> start_command(const OnenetLocal& cloud, const json& body) {
   auto curl = Process::start({"curl", "-s", "-S", "--max-time", "30", "-X", "POST",
                               cloud.http() + "/local/datastream/command", "-H",
                               "authorization: " + cloud.user_token(), "-H",
                               "Content-Type: application/json", "--data-binary", body.dump()});
   REQUIRE(curl);
-  REQUIRE(device.poll_until([&] { return !curl->running(); }, 40000));
-  curl->wait(1000);
-  return json::parse(curl->remaining(), nullptr, false);
+  return curl;
+}
+
+// The answer of a command started with start_command, polling the device until it comes.
+json finish_command(Device& device, Process& curl) {
+  REQUIRE(device.poll_until([&] { return !curl.running(); }, 40000));
+  curl.wait(1000);
+  return json::parse(curl.remaining(), nullptr, false);
+}
+
+json command_while_polling(const OnenetLocal& cloud, Device& device, const json& body) {
+  const auto curl = start_command(cloud, body);
+  return finish_command(device, *curl);
 }
 
 std::string base64_decode(const std::string& text) {
@@ -144,21 +155,15 @@ TEST_CASE("data streams: points are accepted and kept; commands reach the device
   // A response of 1 KB is refused (code 99) and the command still waits for a good one.
   meter.app.respond = false;
   meter.app.answered.clear();
-  auto curl = Process::start(
-      {"curl", "-s", "-S", "--max-time", "30", "-X", "POST",
-       cloud.http() + "/local/datastream/command", "-H", "authorization: " + cloud.user_token(),
-       "-H", "Content-Type: application/json", "--data-binary",
-       json{{"product_id", kProduct}, {"device_name", "meter-1"}, {"command", "slow"}}.dump()});
-  REQUIRE(curl);
+  const auto curl = start_command(
+      cloud, {{"product_id", kProduct}, {"device_name", "meter-1"}, {"command", "slow"}});
   REQUIRE(meter.poll_until([&] { return meter.app.commands.size() == 3; }));
   const std::string slow_id = meter.app.commands[2].first;
   respond(slow_id, std::string(1024, 'r'));
   REQUIRE(meter.poll_until([&] { return meter.app.answered.size() == 1; }));
   CHECK(meter.app.answered[0] == slow_id + " ok 99 response of 1024 bytes: at most 1023");
   respond(slow_id, "fine");
-  REQUIRE(meter.poll_until([&] { return !curl->running(); }, 40000));
-  curl->wait(1000);
-  answer = json::parse(curl->remaining(), nullptr, false);
+  answer = finish_command(meter, *curl);
   CHECK(answer["code"] == 0);
   CHECK(base64_decode(answer["data"]["cmd_resp"]) == "fine");
   REQUIRE(meter.poll_until([&] { return meter.app.answered.size() == 2; }));
