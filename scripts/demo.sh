@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job, end to end, on this machine only: a OneNET-compatible cloud (onenet-local), a
 # device reporting telemetry to it (onenet-telemetry), and the cloud's HTTP API setting a
-# property, calling a service and sending an OTA update to the device. Installs what is missing,
+# property, calling a service and sending an OTA update to the device; then a meter on a
+# data-stream product (onenet-datastream) posting data points and answering a command. Installs what is missing,
 # builds, runs, shows what happened, and stops everything it started (by pid).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,16 +10,21 @@ cd "$(dirname "$0")/.."
 generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)
 cmake -S . -B build/gcc "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build/gcc -j 2 --target onenet-cli onenet-local onenet_local_plugin onenet-telemetry >/dev/null
+cmake --build build/gcc -j 2 --target onenet-cli onenet-local onenet_local_plugin onenet-telemetry \
+  onenet-datastream >/dev/null
 
 bin=build/gcc
 work=$(mktemp -d /tmp/onenet-demo-XXXXXX)
 product=DemoProd01
 device=sensor-1
+meter_product=MeterProd01
+meter=meter-1
 local_pid=""
 device_pid=""
+meter_pid=""
 cleanup() {
   [ -n "$device_pid" ] && kill -TERM "$device_pid" 2>/dev/null && wait "$device_pid" 2>/dev/null || true
+  [ -n "$meter_pid" ] && kill -TERM "$meter_pid" 2>/dev/null && wait "$meter_pid" 2>/dev/null || true
   [ -n "$local_pid" ] && kill -TERM "$local_pid" 2>/dev/null && wait "$local_pid" 2>/dev/null || true
   rm -rf "$work"
 }
@@ -28,9 +34,10 @@ say() { printf '\n== %s\n' "$*"; }
 field() { python3 -c "import json,sys; d=json.load(open('$work/ready.json')); print($1)"; }
 pretty() { python3 -c "import json,sys; print(json.dumps(json.load(sys.stdin), ensure_ascii=False, indent=2))"; }
 
-say "starting onenet-local (mosquitto + plugin + HTTP API) with device $product/$device"
+say "starting onenet-local (mosquitto + plugin + HTTP API) with devices $product/$device and $meter_product/$meter (data streams)"
 "$bin/tools/onenet-local/onenet-local" --data-dir "$work/cloud" --mqtt-port 0 --http-port 0 \
-  --seed-device "$product/$device" --tsl "$product=samples/telemetry/thing-model.json" >"$work/ready.json" &
+  --seed-device "$product/$device" --tsl "$product=samples/telemetry/thing-model.json" \
+  --datastream "$meter_product" --seed-device "$meter_product/$meter" >"$work/ready.json" &
 local_pid=$!
 for _ in $(seq 100); do [ -s "$work/ready.json" ] && break; kill -0 "$local_pid" || exit 1; sleep 0.1; done
 mqtt_port=$(field "d['mqtt']['port']")
@@ -38,6 +45,7 @@ http=$(field "d['http']")
 user_id=$(field "d['user']['id']")
 user_key=$(field "d['user']['access_key']")
 device_key=$(field "d['devices'][0]['key']")
+meter_key=$(field "d['devices'][1]['key']")
 echo "MQTT on 127.0.0.1:$mqtt_port, HTTP API at $http"
 
 say "starting the device: onenet-telemetry, reporting every 2 s"
@@ -97,6 +105,22 @@ wait "$device_pid"
 device_pid=""
 say "the device's log"
 cat "$work/device.log"
+
+say "a data-stream product: starting onenet-datastream ($meter_product/$meter), four reports a second apart"
+ONENET_KEY="$meter_key" "$bin/samples/datastream/onenet-datastream" --port "$mqtt_port" \
+  --product "$meter_product" --device "$meter" --interval 1 --count 4 >"$work/meter.log" 2>&1 &
+meter_pid=$!
+for _ in $(seq 100); do [ "$(grep -c 'accepted' "$work/meter.log")" -ge 2 ] && break; kill -0 "$meter_pid" || { cat "$work/meter.log"; exit 1; }; sleep 0.2; done
+say "cloud -> meter: the command 'read' (onenet-local's POST /local/datastream/command); its response, decoded"
+api POST /local/datastream/command "{\"product_id\":\"$meter_product\",\"device_name\":\"$meter\",\"command\":\"read\"}" |
+  python3 -c "import base64,json,sys; d=json.load(sys.stdin); print('code', d['code'], 'response', base64.b64decode(d['data']['cmd_resp']).decode())"
+say "the cloud's view: the meter's data points (onenet-local's GET /local/datastream/points)"
+api GET "/local/datastream/points?product_id=$meter_product&device_name=$meter" |
+  python3 -c "import json,sys; [print(s['id'], [p['value'] for p in s['datapoints']]) for s in json.load(sys.stdin)['data']['datastreams']]"
+wait "$meter_pid"  # it stops by itself after its fourth report is answered
+meter_pid=""
+say "the meter's log"
+cat "$work/meter.log"
 
 say "stopping onenet-local"
 kill -TERM "$local_pid"
