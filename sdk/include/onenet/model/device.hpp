@@ -119,7 +119,8 @@ class CommandHandler {
   /// cmd/request/{cmdid} (DataProtocol::kDataStream): an application's command, `payload` as it
   /// sent it (JSON, text or binary). Return the response for cmd/response/{cmdid}: under 1 KB
   /// (section 4.6), any bytes; or std::nullopt to send none (the application's call then ends
-  /// without one, at its timeout).
+  /// without one, at its timeout). `payload` is valid only during the call: copy what you keep.
+  /// A response the client has no room for yet waits, as Device::answer's replies do.
   virtual std::optional<std::string> on_command(const std::string& /*command_id*/,
                                                 std::string_view /*payload*/) {
     return std::nullopt;
