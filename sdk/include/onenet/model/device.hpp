@@ -131,9 +131,10 @@ class CommandHandler {
   virtual void on_command_answered(const std::string& /*command_id*/, Status /*status*/,
                                    const Reply& /*outcome*/) {}
   /// The link came up or went down (reason says why). Also called, while connected, with
-  /// kClientSubscribeRefused when the cloud refused the device's thing/# (or ota/inform)
-  /// subscription: until it is accepted no command or reply (or OTA notice) arrives; it is asked
-  /// for again at every connection.
+  /// kClientSubscribeRefused when the cloud refused one of the device's subscriptions (thing/#;
+  /// for data streams dp/post/json/+ or cmd/#; ota/inform): until it is accepted, what comes on
+  /// it (commands, replies, OTA notices) does not arrive; it is asked for again at every
+  /// connection.
   virtual void on_connection(client::State /*state*/, Status /*reason*/) {}
   /// A message from the cloud could not be read (kClientMessageTooLarge: longer than the
   /// receive buffer): it is acknowledged and skipped, so no reply goes back for it. `topic`
@@ -242,8 +243,9 @@ class Device : public client::Handler {
   /// dp/post/json with the "dp" object as section 4.6 shapes it: {"stream": [{"v": value,
   /// "t": seconds}, ...], ...}, "t" optional. Checked as post_datapoints, and for its shape.
   Result<std::string> post_datapoint_series(const nlohmann::json& dp, ReplyCallback done);
-  /// Any uplink request with raw `params` (the building block of the calls above). OneJSON only
-  /// (kInvalidArgument on a data-stream device), as are all the calls above.
+  /// Any uplink request with raw `params` (the building block of post_properties, post_event,
+  /// get_desired, delete_desired and post_batch). OneJSON only, as they are: kInvalidArgument
+  /// on a data-stream device.
   /// kInvalidArgument for a downlink, and for kTopoGetResult, which is not a request (see
   /// gateway::Gateway::get_topology).
   Result<std::string> request(Operation operation, nlohmann::json params, ReplyCallback done);
