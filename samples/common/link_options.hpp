@@ -1,10 +1,11 @@
-// The flags every sample's connection takes: the broker, TLS, and the OneNET identity it logs
-// in with. Samples only; not SDK API.
+// The flags every sample's connection takes (the broker, TLS, and the OneNET identity it logs
+// in with), and how every sample parses its command line. Samples only; not SDK API.
 #pragma once
 
 #include <CLI/CLI.hpp>
 
 #include <cstdint>
+#include <cstdio>
 #include <string>
 
 #include "decimal_option.hpp"
@@ -41,6 +42,19 @@ inline void add_link_options(CLI::App& app, LinkFlags& flags, const std::string&
          (owner.empty() ? "Device key" : owner + "device key") + " (Base64); or env ONENET_KEY")
       ->envname("ONENET_KEY")
       ->required();
+}
+
+/// Parses the command line as every sample does: -1 to go on; else the exit code, 0 after
+/// --help, or 2 for flags it cannot use, said in one line ("NAME: why (see --help)").
+inline int parse_flags(CLI::App& app, int argc, char** argv, const char* name) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);
+    std::fprintf(stderr, "%s: %s (see --help)\n", name, e.what());
+    return 2;
+  }
+  return -1;
 }
 
 }  // namespace onenet_sample

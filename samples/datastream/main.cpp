@@ -101,13 +101,9 @@ int main(int argc, char** argv) {
   app.add_option("--count", count, "Stop after this many reports (0: run until a signal)")
       ->default_val(0)
       ->transform(onenet_sample::decimal());
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) return app.exit(e);
-    std::fprintf(stderr, "onenet-datastream: %s (see --help)\n", e.what());
-    return 2;
-  }
+  if (const int exit_code = onenet_sample::parse_flags(app, argc, argv, "onenet-datastream");
+      exit_code >= 0)
+    return exit_code;
 
   const auto transport = onenet_sample::make_transport(link.host, link.port, link.tls, link.cafile);
   onenet::platform::SystemClock clock;

@@ -141,13 +141,9 @@ int main(int argc, char** argv) {
   app.add_option("--rounds", rounds, "Stop after this many report rounds (0: run until a signal)")
       ->default_val(0)
       ->transform(onenet_sample::decimal());
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) return app.exit(e);
-    std::fprintf(stderr, "onenet-gateway: %s (see --help)\n", e.what());
-    return 2;
-  }
+  if (const int exit_code = onenet_sample::parse_flags(app, argc, argv, "onenet-gateway");
+      exit_code >= 0)
+    return exit_code;
   std::vector<SubDeviceLine> lines;
   std::string error;
   if (!load_subdevices(subdevices_file, &lines, &error)) {

@@ -30,13 +30,9 @@ int main(int argc, char** argv) {
   unsigned count = 0;
   app.add_option("--count", count, "Stop after this many accepted reports (0: run until SIGINT)")
       ->transform(onenet_sample::decimal());
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& error) {
-    if (error.get_exit_code() == 0) return app.exit(error);
-    std::fprintf(stderr, "onenet-mcu-device: %s (see --help)\n", error.what());
-    return 2;
-  }
+  if (const int exit_code = onenet_sample::parse_flags(app, argc, argv, "onenet-mcu-device");
+      exit_code >= 0)
+    return exit_code;
 
   const auto transport = onenet_sample::make_transport(link.host, link.port, link.tls, link.cafile);
   onenet::platform::SystemClock clock;

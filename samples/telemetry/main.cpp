@@ -157,13 +157,9 @@ int main(int argc, char** argv) {
   app.add_option("--software-version", software_version,
                  "The version this device reports running (OTA)")
       ->default_val("1.0");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) return app.exit(e);
-    std::fprintf(stderr, "onenet-telemetry: %s (see --help)\n", e.what());
-    return 2;
-  }
+  if (const int exit_code = onenet_sample::parse_flags(app, argc, argv, "onenet-telemetry");
+      exit_code >= 0)
+    return exit_code;
 
   onenet::model::ThingModel model;
   if (!tsl_path.empty()) {
