@@ -25,6 +25,15 @@ std::string make(const std::string& product, const std::string& device, Operatio
   return n.ok() ? std::string(out, n.value()) : std::string();
 }
 
+// A data-stream refusal, {"err_code", "err_msg"} (section 4.6), into `*out`; false (and `*out`
+// left a default Reply) when it has no integer code that fits an int.
+bool read_refusal(const json& body, Reply* out) {
+  const int64_t code = body.is_object() ? integer_member(body, "err_code", INT64_MIN) : INT64_MIN;
+  if (code < INT32_MIN || code > INT32_MAX) return false;
+  *out = Reply{static_cast<int>(code), string_member(body, "err_msg"), {}};
+  return true;
+}
+
 }  // namespace
 
 std::string request_id(const json& request) {
@@ -609,13 +618,9 @@ void Device::on_stream_message(const StreamTopicParts& topic, const std::string&
         complete(std::to_string(id), Status::kOk, Reply{kCodeOk, "accepted", {}});
         return;
       }
-      const int64_t code = integer_member(body, "err_code", INT64_MIN);
-      if (code < INT32_MIN || code > INT32_MAX) {
-        complete(std::to_string(id), Status::kModelBadReply, Reply{});
-        return;
-      }
-      complete(std::to_string(id), Status::kOk,
-               Reply{static_cast<int>(code), string_member(body, "err_msg"), {}});
+      Reply refusal;
+      complete(std::to_string(id),
+               read_refusal(body, &refusal) ? Status::kOk : Status::kModelBadReply, refusal);
       return;
     }
     case StreamTopic::kCommandRequest:
@@ -627,16 +632,10 @@ void Device::on_stream_message(const StreamTopicParts& topic, const std::string&
     case StreamTopic::kCommandRejected: {
       // Its payload is taken to be shaped as dp/post/json/rejected's (section 4.6 names the
       // codes, not the shape).
-      const json body = parse_json(payload);
-      const int64_t code =
-          body.is_object() ? integer_member(body, "err_code", INT64_MIN) : INT64_MIN;
-      if (code < INT32_MIN || code > INT32_MAX) {
-        commands_.on_command_answered(command_id, Status::kModelBadReply, Reply{});
-        return;
-      }
-      commands_.on_command_answered(
-          command_id, Status::kOk,
-          Reply{static_cast<int>(code), string_member(body, "err_msg"), {}});
+      Reply refusal;
+      const bool read = read_refusal(parse_json(payload), &refusal);
+      commands_.on_command_answered(command_id, read ? Status::kOk : Status::kModelBadReply,
+                                    refusal);
       return;
     }
     case StreamTopic::kPointsPost:
