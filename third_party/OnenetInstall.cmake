@@ -67,7 +67,7 @@ set(onenet_pc_libs "")
 set(onenet_pc_definitions "")
 foreach(target onenet_platform_model onenet_gateway onenet_model onenet_provision onenet_json
                onenet_platform_net onenet_platform_mbedtls onenet_platform onenet_client
-               onenet_codec onenet_topics onenet_auth onenet_common)
+               onenet_codec onenet_topics onenet_ota onenet_auth onenet_common)
   if(TARGET ${target})
     string(APPEND onenet_pc_libs " -l${target}")
     get_target_property(definitions ${target} INTERFACE_COMPILE_DEFINITIONS)

@@ -4,123 +4,20 @@
 #include <cstdio>
 #include <cstring>
 
+#include "onenet/json_walker.hpp"
 #include "onenet/model/topics.hpp"
 
 namespace mcu_sample {
 namespace {
 
 using onenet::Status;
+using onenet::lite_json::ObjectWalker;
 
-// A JSON reader just large enough for property/set: it walks one object's members and skips
-// their values (strings with escapes, nested objects and arrays) without recursion or copies.
-// It never reads past `text`, and anything it does not understand ends the walk as malformed.
-class ObjectWalker {
- public:
-  explicit ObjectWalker(std::string_view text) : text_(text) {
-    skip_spaces();
-    ok_ = at_ < text_.size() && text_[at_] == '{';
-    ++at_;
-  }
-
-  /// The next member: true with its key (raw, between the quotes) and value (its whole text);
-  /// false at the end of the object or on malformed text (then malformed() says so).
-  bool next(std::string_view* key, std::string_view* value) {
-    if (!ok_ || done_) return false;
-    skip_spaces();
-    if (at_ < text_.size() && text_[at_] == '}') return finish();
-    if (members_ > 0) {
-      if (!take(',')) return fail();
-      skip_spaces();
-    }
-    const size_t key_start = at_;
-    if (!skip_string()) return fail();
-    *key = slice(key_start + 1, at_ - key_start - 2);
-    skip_spaces();
-    if (!take(':')) return fail();
-    skip_spaces();
-    const size_t value_start = at_;
-    if (!skip_value()) return fail();
-    *value = slice(value_start, at_ - value_start);
-    ++members_;
-    return true;
-  }
-
-  bool malformed() const { return !ok_; }
-
- private:
-  // A view cut by hand over bounds already checked: substr() would throw std::out_of_range,
-  // and so bring libstdc++'s throwing code into a firmware built without exceptions.
-  std::string_view slice(size_t start, size_t length) const {
-    return std::string_view(text_.data() + start, length);
-  }
-  bool finish() {
-    done_ = true;
-    return false;
-  }
-  bool fail() {
-    ok_ = false;
-    return false;
-  }
-  bool take(char c) {
-    if (at_ >= text_.size() || text_[at_] != c) return false;
-    ++at_;
-    return true;
-  }
-  static bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-  void skip_spaces() {
-    while (at_ < text_.size() && is_space(text_[at_])) ++at_;
-  }
-  bool skip_string() {
-    if (!take('"')) return false;
-    while (at_ < text_.size()) {
-      const char c = text_[at_++];
-      if (c == '"') return true;
-      if (c == '\\') ++at_;  // the escaped character, whatever it is
-    }
-    return false;
-  }
-  // One value; objects and arrays by counting brackets outside strings.
-  bool skip_value() {
-    if (at_ >= text_.size()) return false;
-    const char first = text_[at_];
-    if (first == '"') return skip_string();
-    if (first == '{' || first == '[') {
-      size_t depth = 0;
-      while (at_ < text_.size()) {
-        const char c = text_[at_];
-        if (c == '"') {
-          if (!skip_string()) return false;
-          continue;
-        }
-        ++at_;
-        if (c == '{' || c == '[') ++depth;
-        if ((c == '}' || c == ']') && --depth == 0) return true;
-      }
-      return false;
-    }
-    const size_t start = at_;  // a number or a literal: up to the next delimiter
-    while (at_ < text_.size() && text_[at_] != ',' && text_[at_] != '}' && text_[at_] != ']' &&
-           !is_space(text_[at_]))
-      ++at_;
-    return at_ > start;
-  }
-
-  std::string_view text_;
-  size_t at_ = 0;
-  size_t members_ = 0;
-  bool ok_ = true;
-  bool done_ = false;
-};
-
-// A plain decimal integer (no sign, fraction or exponent) of at most 9 digits, so no overflow.
+// A plain decimal integer that fits 32 bits (no sign, fraction or exponent).
 bool parse_whole_number(std::string_view text, uint32_t* out) {
-  if (text.empty() || text.size() > 9) return false;
-  uint32_t value = 0;
-  for (const char c : text) {
-    if (c < '0' || c > '9') return false;
-    value = value * 10 + static_cast<uint32_t>(c - '0');
-  }
-  *out = value;
+  uint64_t value = 0;
+  if (!onenet::lite_json::read_unsigned(text, &value) || value > UINT32_MAX) return false;
+  *out = static_cast<uint32_t>(value);
   return true;
 }
 
@@ -149,11 +46,11 @@ IntervalSet parse_interval_set(std::string_view payload, char* id, size_t id_cap
   std::string_view key, value, params;
   bool have_params = false;
   while (request.next(&key, &value)) {
-    if (key == "id" && value.size() >= 2 && value.front() == '"' &&
-        value.size() - 2 < id_capacity &&
-        std::memchr(value.data(), '\\', value.size()) == nullptr) {
-      std::memcpy(id, value.data() + 1, value.size() - 2);
-      id[value.size() - 2] = '\0';
+    std::string_view text;
+    if (key == "id" && onenet::lite_json::read_plain_string(value, &text) &&
+        text.size() < id_capacity) {
+      std::memcpy(id, text.data(), text.size());
+      id[text.size()] = '\0';
     } else if (key == "params") {
       params = value;
       have_params = true;

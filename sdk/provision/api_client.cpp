@@ -13,8 +13,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "md5.hpp"
 #include "onenet/model/json_access.hpp"
+#include "onenet/ota/md5.hpp"
 
 namespace onenet::provision {
 namespace {
@@ -354,6 +354,18 @@ std::string ota_path(const std::string& product_id, const std::string& name) {
   return "/fuse-ota/" + query_escape(product_id) + "/" + query_escape(name);
 }
 
+}  // namespace
+
+std::string md5_hex(std::string_view bytes) {
+  ota::Md5 md5;
+  md5.update(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  char hex[33];
+  md5.hex_digest(hex);
+  return hex;
+}
+
+namespace {
+
 bool is_md5_hex(const std::string& text) {
   if (text.size() != 32) return false;
   for (const char c : text) {
@@ -365,7 +377,7 @@ bool is_md5_hex(const std::string& text) {
 // The MD5 of the first `size` bytes of `file`, lower-case hex; "" when it cannot be read.
 std::string md5_of(std::FILE* file, uint64_t size) {
   if (std::fseek(file, 0, SEEK_SET) != 0) return {};
-  detail::Md5 md5;
+  ota::Md5 md5;
   uint8_t buffer[16384];
   for (uint64_t left = size; left > 0;) {
     const size_t want = left < sizeof buffer ? static_cast<size_t>(left) : sizeof buffer;
@@ -374,7 +386,9 @@ std::string md5_of(std::FILE* file, uint64_t size) {
     md5.update(buffer, n);
     left -= n;
   }
-  return md5.digest();
+  char hex[33];
+  md5.hex_digest(hex);
+  return hex;
 }
 
 std::string lower(std::string text) {
