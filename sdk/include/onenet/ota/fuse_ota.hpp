@@ -1,0 +1,153 @@
+// OTA over HTTP (fuse-ota, onenet-protocol.md section 5.5) for a device without libcurl or a
+// heap: HTTP/1.1 over any port::Transport, one request per connection, every byte in a buffer
+// the caller gives. provision::ApiClient is the same API for hosts.
+//
+// The usual order: report the running versions, check for a task (when ota/inform arrives over
+// MQTT, or at start), download the package into the device's spare flash with its MD5 checked,
+// report 101, install, report 201 (or 102-107 and 202-208 with why it failed), then report the
+// new version after the restart.
+//
+// Blocking: every call blocks until it is done, each step (connect, send, every wait for bytes)
+// for at most FuseOtaOptions::timeout_ms, so a dead link ends a call and never hangs it. The
+// MQTT client is not polled meanwhile; a long download can call it from its PackageSink.
+// Not thread-safe: one call at a time.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "onenet/bytes.hpp"
+#include "onenet/ota/md5.hpp"
+#include "onenet/port.hpp"
+#include "onenet/status.hpp"
+
+namespace onenet::ota {
+namespace detail {
+struct ResponseHead;
+class BodyDecoder;
+}  // namespace detail
+
+/// Which software a task updates (check's `type` query).
+enum class Kind : uint8_t {
+  kFirmware = 1,  ///< FOTA: the module's firmware (reported as f_version)
+  kSoftware = 2,  ///< SOTA: the application (reported as s_version)
+};
+
+/// A task as check describes it (its `data`). Plain data: it may be kept in flash to resume.
+struct Task {
+  uint64_t tid = 0;      ///< the task id
+  char target[21] = {};  ///< the version it installs: 1-20 of [A-Za-z0-9_.-], NUL-terminated
+  uint32_t size = 0;     ///< bytes of the package (packages of 4 GiB or more are refused)
+  char md5[33] = {};     ///< the package's MD5: 32 lower-case hex digits, NUL-terminated
+  uint8_t status = 0;    ///< 1 pending, 2 downloading, 3 upgrading
+  uint8_t type = 0;      ///< 1 full package, 2 difference
+};
+
+/// Who calls: the device and its token. Borrowed for the call only.
+struct Caller {
+  std::string_view product_id;   ///< 1-64 of [A-Za-z0-9_.-]
+  std::string_view device_name;  ///< 1-64 of [A-Za-z0-9_.-]
+  /// A token OneNET takes for this device (auth::sign_token: the device's, resource
+  /// products/{pid}/devices/{name}; a product token works too), sent as the `authorization`
+  /// header. Never logged or kept.
+  std::string_view token;
+};
+
+struct FuseOtaOptions {
+  /// The Host header: the API's name. The transport is what connects (to port 80, or to 443
+  /// through a TLS layer such as platform::MbedTlsTransport, whose server name should match).
+  std::string_view host = "iot-api.heclouds.com";
+  uint32_t timeout_ms = 10000;  ///< each step: connecting, sending, every wait for bytes
+  /// Requests in a row that fail on the network (refused, dropped, silent) before a call gives
+  /// up; a download request that brings bytes starts the count again. Retries go at once (the
+  /// port has no sleep): wait between calls when one fails with a network status.
+  uint8_t max_attempts = 3;
+};
+
+/// Takes the next piece of the package, in order: `offset` is where it starts in the package.
+/// It runs inside FuseOtaClient::download; the bytes live until it returns. Return kOk to go
+/// on, or any other status to stop the download with it (a flash write failed, say): the piece
+/// then does not count as received.
+using PackageSink = Status (*)(void* context, uint32_t offset, ByteView bytes);
+
+/// Whether `version` is one fuse-ota takes: 1 to 20 of letters, digits, '_', '.' and '-'.
+bool valid_version(std::string_view version);
+
+class FuseOtaClient {
+ public:
+  /// Smallest buffer: a request with a token of about 200 bytes, then the answer's head.
+  static constexpr size_t kMinBufferSize = 512;
+
+  /// Everything is borrowed and must outlive the client. `buffer` holds one request and then
+  /// the answer's head (its header fields must fit) and the pieces of the body; 1 KB is
+  /// plenty for OneNET. A buffer under kMinBufferSize fails every call with kBufferTooSmall.
+  /// `options.host` must stay valid too.
+  FuseOtaClient(port::Transport& transport, port::Clock& clock, MutableByteView buffer,
+                const FuseOtaOptions& options = FuseOtaOptions());
+
+  /// POST /fuse-ota/{pid}/{name}/version: the versions running now. An empty one is left out;
+  /// at least one is needed.
+  Status report_version(const Caller& caller, std::string_view firmware_version,
+                        std::string_view software_version);
+
+  /// GET /fuse-ota/{pid}/{name}/check?type=&version=: a task for `kind` from
+  /// `current_version`. kOk with `*out` filled; kProvisionNoOtaTask when there is none
+  /// (OneNET's 12012, "not exist").
+  Status check(const Caller& caller, Kind kind, std::string_view current_version, Task* out);
+
+  /// GET /fuse-ota/{pid}/{name}/{tid}/check: kOk while the task is still to be carried out,
+  /// kProvisionNoOtaTask once it is not (finished, cancelled or never existed).
+  Status task_active(const Caller& caller, uint64_t tid);
+
+  /// POST /fuse-ota/{pid}/{name}/{tid}/status with {"step": step}: 0-100 download progress,
+  /// 101 downloaded, 102-107 download failed, 201 installed, 202-208 install failed (the
+  /// legacy step table, onenet-protocol.md section 5.5). Other steps: kInvalidArgument.
+  Status report_step(const Caller& caller, uint64_t tid, int step);
+
+  /// GET /fuse-ota/{pid}/{name}/{tid}/download from byte `*received` on, each piece to `sink`,
+  /// until `task.size` bytes are in, asking for the rest with a Range after a dropped link (up
+  /// to max_attempts requests in a row that bring nothing). `*digest` is the MD5 of the bytes
+  /// received so far: a fresh Md5 with `*received` 0, or the state saved with `*received` to
+  /// resume a download a restart cut short. Both are updated as pieces are taken, so they are
+  /// right whatever the call returns.
+  /// kOk: the package is whole and its MD5 is the task's. kProvisionOtaChecksumMismatch: it is
+  /// whole but its MD5 is not (start again from 0 with a fresh Md5). kProvisionNoOtaTask: the
+  /// task is gone. kProvisionBadResponse: the server sent more bytes than task.size, a range
+  /// that does not start at `*received`, or something that is not HTTP. kInvalidArgument:
+  /// a task check would not have given (no tid, size 0, an md5 that is not 32 hex digits),
+  /// `*received` past its size, or no sink. The sink's own status when it stops the download.
+  Status download(const Caller& caller, const Task& task, uint32_t* received, Md5* digest,
+                  PackageSink sink, void* context);
+
+  /// About the last call that failed: OneNET's `code` (0 when the failure came before an
+  /// answer), the HTTP status (0 when none arrived) and a message: OneNET's `msg` (its raw
+  /// JSON text, cut to 63 bytes) or what went wrong. Reset by every call.
+  int last_code() const { return last_code_; }
+  int last_http_status() const { return last_http_status_; }
+  const char* last_message() const { return last_message_; }
+
+ private:
+  struct Exchange;
+  Status check_caller(const Caller& caller);
+  Status call(const Caller& caller, Exchange* exchange);
+  Status attempt(Exchange* exchange);
+  size_t write_request(const Exchange& exchange, bool* overflowed);
+  Status send_request(size_t length);
+  Status read_more(size_t offset, size_t* count);
+  Status read_head(size_t* filled, size_t* head_size);
+  Status read_envelope(Exchange* exchange, detail::BodyDecoder* body, size_t rest);
+  Status take_package(Exchange* exchange, const detail::ResponseHead& head,
+                      detail::BodyDecoder* body, size_t rest);
+  Status fail(Status status, std::string_view message);
+
+  port::Transport& transport_;
+  port::Clock& clock_;
+  MutableByteView buffer_;
+  FuseOtaOptions options_;
+  int last_code_ = 0;
+  int last_http_status_ = 0;
+  char last_message_[64] = {};
+};
+
+}  // namespace onenet::ota
