@@ -1,5 +1,6 @@
 // OTA through onenet-local: fuse-ota over HTTP with provision::ApiClient (report, check,
-// download with resume and MD5, steps), and the ota/inform notice over MQTT to model::Device.
+// download with resume and MD5, steps) and with the MCU's ota::FuseOtaClient over TCP, and the
+// ota/inform notice over MQTT to model::Device.
 #include <doctest/doctest.h>
 
 #include <signal.h>
@@ -10,7 +11,9 @@
 #include "live_device.hpp"
 #include "onenet/auth/encoding.hpp"
 #include "onenet/model/device.hpp"
+#include "onenet/ota/fuse_ota.hpp"
 #include "onenet/platform/hmac.hpp"
+#include "onenet/platform/transport.hpp"
 #include "onenet/provision/api_client.hpp"
 #include "onenet_local.hpp"
 
@@ -442,4 +445,133 @@ TEST_CASE("onenet-telemetry --ota-api: hears the notice, downloads, reports the 
                    30000, &out) == 2);
   CHECK(out.find("--software-version") != std::string::npos);
   CHECK(cloud.stop());
+}
+
+namespace {
+
+// The HTTP API's port, from onenet-local's "http://127.0.0.1:PORT".
+uint16_t http_port(const OnenetLocal& cloud) {
+  const std::string url = cloud.http();
+  return static_cast<uint16_t>(std::stoi(url.substr(url.rfind(':') + 1)));
+}
+
+// Where an MCU would write flash: the pieces in order, with a power cut after `cut_after` bytes.
+struct Flash {
+  std::string bytes;
+  size_t cut_after = SIZE_MAX;
+  bool in_order = true;
+
+  static Status write(void* context, uint32_t offset, onenet::ByteView piece) {
+    auto& flash = *static_cast<Flash*>(context);
+    if (offset != flash.bytes.size()) flash.in_order = false;
+    if (flash.bytes.size() >= flash.cut_after) return Status::kTransportIoError;
+    flash.bytes.append(piece.as_text());
+    return Status::kOk;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("FuseOtaClient (the MCU's fuse-ota) over TCP: report, check, download, steps") {
+  OnenetLocal cloud(cloud_args());
+  REQUIRE(cloud.start());
+  onenet::platform::TcpTransport tcp("127.0.0.1", http_port(cloud));
+  onenet::platform::SystemClock clock;
+  uint8_t buffer[1024];
+  onenet::ota::FuseOtaClient ota(tcp, clock, onenet::MutableByteView(buffer, sizeof buffer));
+  const std::string token = cloud.device_token(kProduct, "meter-1");
+  const onenet::ota::Caller device{kProduct, "meter-1", token};
+
+  REQUIRE(ota.report_version(device, "FW-1.0", "") == Status::kOk);
+  onenet::ota::Task task;
+  CHECK(ota.check(device, onenet::ota::Kind::kFirmware, "FW-1.0", &task) ==
+        Status::kProvisionNoOtaTask);
+  CHECK(ota.last_code() == 12012);
+
+  const std::string package = make_package(200 * 1024 + 5);
+  const json created = make_task(cloud, task_body("meter-1", 1, "FW-2.0", package));
+  REQUIRE(created["code"] == 0);
+  REQUIRE(ota.check(device, onenet::ota::Kind::kFirmware, "FW-1.0", &task) == Status::kOk);
+  CHECK(task.tid == created["data"]["tid"].get<uint64_t>());
+  CHECK(std::string(task.target) == "FW-2.0");
+  CHECK(task.size == package.size());
+  CHECK(std::string(task.md5) == created["data"]["md5"].get<std::string>());
+  CHECK(task.status == 1);
+  CHECK(ota.task_active(device, task.tid) == Status::kOk);
+
+  // The power goes after 70 KB: the count and MD5 saved with the flash resume it after the
+  // restart, with a new client, from where it stopped (a Range).
+  Flash flash;
+  flash.cut_after = 70 * 1024;
+  uint32_t received = 0;
+  onenet::ota::Md5 digest;
+  CHECK(ota.download(device, task, &received, &digest, Flash::write, &flash) ==
+        Status::kTransportIoError);
+  REQUIRE(received == flash.bytes.size());
+  REQUIRE(received >= 70 * 1024);
+  REQUIRE(received < package.size());
+  const uint32_t saved_received = received;
+  const onenet::ota::Md5 saved_digest = digest;
+
+  onenet::ota::FuseOtaClient after_restart(tcp, clock,
+                                           onenet::MutableByteView(buffer, sizeof buffer));
+  received = saved_received;
+  digest = saved_digest;
+  flash.cut_after = SIZE_MAX;  // powered again
+  REQUIRE(after_restart.download(device, task, &received, &digest, Flash::write, &flash) ==
+          Status::kOk);
+  CHECK(received == package.size());
+  CHECK(flash.in_order);
+  CHECK(flash.bytes == package);
+
+  REQUIRE(after_restart.report_step(device, task.tid, 101) == Status::kOk);
+  REQUIRE(after_restart.check(device, onenet::ota::Kind::kFirmware, "FW-1.0", &task) ==
+          Status::kOk);
+  CHECK(task.status == 3);
+  REQUIRE(after_restart.report_step(device, task.tid, 201) == Status::kOk);
+  CHECK(has_event(cloud, [&](const json& e) {
+    return e.value("event", "") == "ota_step" && e.value("tid", "") == std::to_string(task.tid) &&
+           e.value("step", 0) == 201;
+  }));
+  CHECK(after_restart.task_active(device, task.tid) == Status::kProvisionNoOtaTask);
+  CHECK(after_restart.report_version(device, "FW-2.0", "") == Status::kOk);
+  CHECK(after_restart.check(device, onenet::ota::Kind::kFirmware, "FW-2.0", &task) ==
+        Status::kProvisionNoOtaTask);
+  CHECK(cloud.stop());
+}
+
+TEST_CASE("FuseOtaClient over TCP: a wrong token, another device's task, a dead port") {
+  OnenetLocal cloud(cloud_args());
+  REQUIRE(cloud.start());
+  onenet::platform::TcpTransport tcp("127.0.0.1", http_port(cloud));
+  onenet::platform::SystemClock clock;
+  uint8_t buffer[1024];
+  onenet::ota::FuseOtaClient ota(tcp, clock, onenet::MutableByteView(buffer, sizeof buffer));
+  REQUIRE(make_task(cloud, task_body("meter-1", 2, "V2.0", make_package(1000)))["code"] == 0);
+
+  // meter-2's key on meter-1's token.
+  const std::string wrong_key = cloud.device_token(kProduct, "meter-1", 1);
+  onenet::ota::Task task;
+  CHECK(ota.check({kProduct, "meter-1", wrong_key}, onenet::ota::Kind::kSoftware, "V1.0", &task) ==
+        Status::kProvisionBadCredentials);
+  CHECK(ota.last_code() == 10403);
+  CHECK(std::string(ota.last_message()).find("authentication failed") == 0);
+
+  // meter-2 with its own token asks for meter-1's task by its id.
+  const std::string meter1 = cloud.device_token(kProduct, "meter-1");
+  REQUIRE(ota.check({kProduct, "meter-1", meter1}, onenet::ota::Kind::kSoftware, "V1.0", &task) ==
+          Status::kOk);
+  const std::string meter2 = cloud.device_token(kProduct, "meter-2", 1);
+  uint32_t received = 0;
+  onenet::ota::Md5 digest;
+  Flash flash;
+  CHECK(ota.download({kProduct, "meter-2", meter2}, task, &received, &digest, Flash::write,
+                     &flash) == Status::kProvisionNoOtaTask);
+  CHECK(flash.bytes.empty());
+
+  // The API gone: each attempt is refused, and the call ends.
+  CHECK(cloud.stop());
+  CHECK(ota.task_active({kProduct, "meter-1", meter1}, task.tid) ==
+        Status::kProvisionNetworkFailed);
+  CHECK(std::string(ota.last_message()) == "cannot connect");
 }
