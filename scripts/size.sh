@@ -133,10 +133,36 @@ if [ -f bench/size/device.cpp ]; then
   printf '%-44s %8d\n' "  the same with -flto" "$lto_image"
 fi
 
+# OTA for MCUs (fuse-ota over any transport): what bench/size/ota.cpp (report, check,
+# download to flash with its MD5, steps) links of sdk/ota and the JSON walker. Not part of the
+# 7 KB goal: a device that takes no updates links none of it.
+ota_files=$(sources sdk/ota/*.cpp)
+if [ -n "$ota_files" ] && [ -f bench/size/ota.cpp ]; then
+  ota_objects=$(component_size ota $ota_files sdk/common/json_walker.cpp)
+  report "ota: fuse-ota over any transport (objects)" "$ota_objects" no
+  arm-none-eabi-g++ "${flags[@]}" -c bench/size/ota.cpp -o "$out/update-main.o"
+  arm-none-eabi-g++ -mcpu=cortex-m4 -mthumb -Os --specs=nano.specs --specs=nosys.specs \
+    -Wl,--gc-sections -Wl,-Map="$out/ota.map" "$out/update-main.o" "$out"/ota-*.o \
+    -o "$out/ota.elf"
+  ota_linked=$(awk -v prefix="$out/ota-" '
+      function hex(text,   i, v) {
+        text = tolower(text); sub(/^0x/, "", text); v = 0
+        for (i = 1; i <= length(text); i++) v = v * 16 + index("0123456789abcdef", substr(text, i, 1)) - 1
+        return v
+      }
+      /^Linker script and memory map/ { on = 1; next }
+      !on { next }
+      /^ \.(text|rodata|data)[^ ]*$/ { pending = 1; next }
+      pending { pending = 0; if (index($3, prefix) == 1) sum += hex($2); next }
+      /^ \.(text|rodata|data)[^ ]* +0x/ { if (index($4, prefix) == 1) sum += hex($3) }
+      END { print sum + 0 }' "$out/ota.map")
+  printf '%-44s %8d\n' "  linked into an updating device" "$ota_linked"
+fi
+
 # Not linked by a device: servers, tests, and the optional error sentences.
 [ -f sdk/codec/broker.cpp ] && report "codec: broker side (onenet-local, tests)" "$(component_size broker sdk/codec/broker.cpp)" no
 report "auth: token parse/verify (servers)" "$(component_size verify sdk/auth/token_verify.cpp)" no
-report "common: status sentences (to_string)" "$(component_size common sdk/common/*.cpp)" no
+report "common: status sentences (to_string)" "$(component_size common sdk/common/status.cpp)" no
 
 # The embedded ports over mbedTLS (platform/embedded): they compile for Cortex-M4 against
 # Debian's mbedTLS headers with a bare-metal configuration written here (Debian's defaults
