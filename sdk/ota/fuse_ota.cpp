@@ -69,7 +69,7 @@ class RequestWriter {
       overflowed_ = true;
       return *this;
     }
-    std::memcpy(out_.data + length_, text.data(), text.size());
+    if (!text.empty()) std::memcpy(out_.data + length_, text.data(), text.size());
     length_ += text.size();
     return *this;
   }
@@ -145,7 +145,7 @@ Status FuseOtaClient::fail(Status status, std::string_view message) {
   while (length > 0 && length < message.size() &&
          (static_cast<uint8_t>(message[length]) & 0xC0) == 0x80)
     --length;
-  std::memcpy(last_message_, message.data(), length);
+  if (length > 0) std::memcpy(last_message_, message.data(), length);  // data() may be null
   last_message_[length] = '\0';
   return status;
 }
