@@ -4,6 +4,8 @@
 
 #include <cmath>
 #include <cstdio>
+#include <memory>
+#include <string>
 
 #include "decimal_option.hpp"
 #include "link_options.hpp"
@@ -19,6 +21,25 @@ void log_line(const char* line) {
   onenet_sample::log("%s", line);
 }
 
+// The spare flash slot, in memory: a board writes its second bank here.
+struct MemorySlot {
+  std::string bytes;
+
+  static onenet::Status write(void* context, uint32_t offset, onenet::ByteView piece) {
+    auto& slot = *static_cast<MemorySlot*>(context);
+    if (offset != slot.bytes.size()) return onenet::Status::kInvalidArgument;  // out of order
+    slot.bytes.append(piece.as_text());
+    return onenet::Status::kOk;
+  }
+  // Installing is simulated: a board would mark the bank bootable and restart.
+  static bool install(void* context, const onenet::ota::Task& task) {
+    auto& slot = *static_cast<MemorySlot*>(context);
+    const bool whole = slot.bytes.size() == task.size;
+    slot.bytes.clear();
+    return whole;
+  }
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -30,16 +51,36 @@ int main(int argc, char** argv) {
   unsigned count = 0;
   app.add_option("--count", count, "Stop after this many accepted reports (0: run until SIGINT)")
       ->transform(onenet_sample::decimal());
+  uint16_t api_port = 0;
+  app.add_option("--api-port", api_port,
+                 "Take firmware updates (fuse-ota) from the HTTP API on this port of --host "
+                 "(onenet-local's http port; 0: no updates)");
+  std::string firmware_version = "1.0";
+  app.add_option("--firmware-version", firmware_version,
+                 "The firmware version this device reports as running")
+      ->capture_default_str();
   if (const int exit_code = onenet_sample::parse_flags(app, argc, argv, "onenet-mcu-device");
       exit_code >= 0)
     return exit_code;
 
   const auto transport = onenet_sample::make_transport(link.host, link.port, link.tls, link.cafile);
   onenet::platform::SystemClock clock;
-  // Static, as on an MCU: the device holds its buffers (about 3 KB) in itself.
+  // Static, as on an MCU: the device holds its buffers (about 5.5 KB with OTA's) in itself.
   static mcu_sample::McuDevice device(*transport, clock, onenet::platform::default_hmac(),
                                       onenet::platform::system_random,
                                       onenet::platform::unix_seconds, log_line);
+  std::unique_ptr<onenet::platform::NativeTransport> api;
+  static MemorySlot slot;
+  if (api_port != 0) {
+    api = onenet_sample::make_transport(link.host, api_port, /*tls=*/false, "");  // stops on SIGINT
+    const onenet::Status ota =
+        device.enable_ota(*api, {MemorySlot::write, MemorySlot::install, &slot}, firmware_version);
+    if (ota != onenet::Status::kOk) {
+      std::fprintf(
+          stderr, "onenet-mcu-device: --firmware-version: 1-20 letters, digits, '_', '.' or '-'\n");
+      return 2;
+    }
+  }
   const onenet::Status started = device.start({link.product, link.device, link.key});
   if (started != onenet::Status::kOk) {
     std::fprintf(stderr, "onenet-mcu-device: %s\n", onenet::to_string(started));

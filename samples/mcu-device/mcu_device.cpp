@@ -93,6 +93,18 @@ McuDevice::McuDevice(onenet::port::Transport& transport, onenet::port::Clock& cl
       log_(log),
       client_(transport, clock, random, storage_.view(), *this) {}
 
+Status McuDevice::enable_ota(onenet::port::Transport& api, const FirmwareSlot& slot,
+                             std::string_view running_version) {
+  if (!onenet::ota::valid_version(running_version) || slot.write == nullptr ||
+      slot.install == nullptr)
+    return Status::kInvalidArgument;
+  api_ = &api;
+  slot_ = slot;
+  std::memcpy(firmware_version_, running_version.data(), running_version.size());
+  firmware_version_[running_version.size()] = '\0';
+  return Status::kOk;
+}
+
 Status McuDevice::start(const Identity& identity) {
   identity_ = identity;
   if (identity.product.size() > kMaxName || identity.device.size() > kMaxName)
@@ -110,6 +122,13 @@ Status McuDevice::start(const Identity& identity) {
   for (const auto& length : lengths) {
     if (!length) return length.status();
   }
+  // OTA's topics are not OneJSON's (the topic table does not build them): written here.
+  const auto product = static_cast<int>(identity.product.size());
+  const auto device = static_cast<int>(identity.device.size());
+  std::snprintf(ota_inform_topic_, sizeof ota_inform_topic_, "$sys/%.*s/%.*s/ota/inform", product,
+                identity.product.data(), device, identity.device.data());
+  std::snprintf(ota_reply_topic_, sizeof ota_reply_topic_, "$sys/%.*s/%.*s/ota/inform_reply",
+                product, identity.product.data(), device, identity.device.data());
   // A first token now, so a bad key is said at start and not at every login.
   const onenet::Result<size_t> token_length = sign_token();
   if (!token_length) return token_length.status();
@@ -123,8 +142,10 @@ Status McuDevice::start(const Identity& identity) {
   options.connect.password = std::string_view(token_, token_length.value());
   Status s = client_.configure(options);
   if (s != Status::kOk) return s;
-  const onenet::codec::Subscription downlinks[] = {{filter_, onenet::codec::QoS::kAtMostOnce}};
-  s = client_.subscribe(downlinks, 1);
+  const onenet::codec::Subscription downlinks[] = {
+      {filter_, onenet::codec::QoS::kAtMostOnce},
+      {ota_inform_topic_, onenet::codec::QoS::kAtMostOnce}};
+  s = client_.subscribe(downlinks, api_ != nullptr ? 2 : 1);
   if (s != Status::kOk) return s;
   return client_.start();
 }
@@ -134,6 +155,10 @@ void McuDevice::poll(uint32_t max_wait_ms, int32_t temperature_tenths) {
   if (client_.state() == onenet::client::State::kConnected && clock_.now_ms() >= next_report_ms_) {
     next_report_ms_ = clock_.now_ms() + uint64_t{interval_s_} * 1000;
     report(temperature_tenths);
+  }
+  if (update_due_ && client_.state() == onenet::client::State::kConnected) {
+    update_due_ = false;
+    update_firmware();
   }
 }
 
@@ -186,6 +211,9 @@ void McuDevice::report(int32_t temperature_tenths) {
 }
 
 void McuDevice::on_message(const onenet::client::Message& message) {
+  const std::string_view payload_text(reinterpret_cast<const char*>(message.payload.data),
+                                      message.payload.size);
+  if (api_ != nullptr && message.topic == ota_inform_topic_) return answer_ota_inform(payload_text);
   onenet::model::TopicParts parts;
   if (!onenet::model::parse_topic(message.topic, &parts)) return;
   const std::string_view payload(reinterpret_cast<const char*>(message.payload.data),
@@ -230,9 +258,113 @@ void McuDevice::answer_set(std::string_view payload) {
   if (!sent) logf("set_reply not sent: error %d", static_cast<int>(sent.status()));
 }
 
+// ota/inform: a new task. Answered at once ({id, code}, as OneJSON replies); the check and the
+// download run from poll(), outside the client's callback.
+void McuDevice::answer_ota_inform(std::string_view payload) {
+  char id[24] = "";
+  ObjectWalker notice(payload);
+  std::string_view key, value, text;
+  while (notice.next(&key, &value)) {
+    if (key == "id" && onenet::lite_json::read_plain_string(value, &text) &&
+        text.size() < sizeof id) {
+      std::memcpy(id, text.data(), text.size());
+      id[text.size()] = '\0';
+    }
+  }
+  logf("ota/inform: an update is offered");
+  update_due_ = true;
+  if (id[0] == '\0') return;  // nothing to answer to
+  const int length = std::snprintf(payload_, sizeof payload_,
+                                   "{\"id\":\"%s\",\"code\":200,\"msg\":\"success\"}", id);
+  if (!fits(length)) return;
+  const onenet::Result<uint16_t> sent =
+      client_.publish(ota_reply_topic_,
+                      onenet::ByteView(reinterpret_cast<const uint8_t*>(payload_), size_t(length)),
+                      onenet::codec::QoS::kAtMostOnce);
+  if (!sent) logf("ota/inform_reply not sent: error %d", static_cast<int>(sent.status()));
+}
+
+// A piece of the package: to the flash slot, then the MQTT client runs a little, so that a
+// long download does not starve its keep-alive.
+Status McuDevice::take_piece(void* context, uint32_t offset, onenet::ByteView piece) {
+  auto& device = *static_cast<McuDevice*>(context);
+  const Status written = device.slot_.write(device.slot_.context, offset, piece);
+  if (written != Status::kOk) return written;
+  device.client_.poll(0);
+  return Status::kOk;
+}
+
+// The step a failed download reports (the legacy table, onenet-protocol.md section 5.5).
+int McuDevice::report_failed_download(Status status) {
+  switch (status) {
+    case Status::kProvisionOtaChecksumMismatch:
+      return 205;  // MD5
+    case Status::kProvisionTimeout:
+      return 104;  // timeout
+    case Status::kProvisionNetworkFailed:
+      return 106;  // signal
+    default:
+      return 107;  // unknown (the flash write failed, the answer was not OneNET's)
+  }
+}
+
+// Report the version running (once a start), check for a task, download it into the slot,
+// install it, and report each step and the new version.
+void McuDevice::update_firmware() {
+  const onenet::Result<size_t> token_length = sign_token();
+  if (!token_length) return;
+  onenet::ota::FuseOtaClient ota(*api_, clock_,
+                                 onenet::MutableByteView(ota_buffer_, sizeof ota_buffer_));
+  const onenet::ota::Caller caller{identity_.product, identity_.device,
+                                   std::string_view(token_, token_length.value())};
+  if (!version_reported_) {
+    const Status s = ota.report_version(caller, firmware_version_, "");
+    version_reported_ = s == Status::kOk;
+    if (!version_reported_)
+      logf("version not reported: error %d (%s)", static_cast<int>(s), ota.last_message());
+  }
+  onenet::ota::Task task;
+  Status s = ota.check(caller, onenet::ota::Kind::kFirmware, firmware_version_, &task);
+  if (s == Status::kProvisionNoOtaTask) {
+    logf("firmware %s is current", firmware_version_);
+    return;
+  }
+  if (s != Status::kOk) {
+    logf("update check failed: error %d (%s)", static_cast<int>(s), ota.last_message());
+    return;
+  }
+  logf("update to %s: %lu bytes", task.target, static_cast<unsigned long>(task.size));
+  uint32_t received = 0;
+  onenet::ota::Md5 digest;
+  s = ota.download(caller, task, &received, &digest, take_piece, this);
+  if (s != Status::kOk) {
+    logf("download failed at %lu bytes: error %d (%s)", static_cast<unsigned long>(received),
+         static_cast<int>(s), ota.last_message());
+    ota.report_step(caller, task.tid, report_failed_download(s));
+    return;
+  }
+  logf("downloaded %lu bytes, MD5 %s checked", static_cast<unsigned long>(received), task.md5);
+  ota.report_step(caller, task.tid, 101);
+  if (!slot_.install(slot_.context, task)) {
+    logf("install of %s failed", task.target);
+    ota.report_step(caller, task.tid, 206);
+    return;
+  }
+  // On a board the restart comes here, and the new firmware reports 201 and its version at
+  // its first login; this sample runs on.
+  std::memcpy(firmware_version_, task.target, sizeof firmware_version_);
+  ++updates_installed_;
+  s = ota.report_step(caller, task.tid, 201);
+  if (s == Status::kOk) s = ota.report_version(caller, firmware_version_, "");
+  logf("installed %s%s", firmware_version_, s == Status::kOk ? "" : " (not reported)");
+}
+
 void McuDevice::on_state(onenet::client::State state, Status reason) {
   if (state == onenet::client::State::kConnected) {
     logf("connected");
+    // At the first login after a start (a restart, on a board): report the version running,
+    // and look for an update that was made while the device was off.
+    if (api_ != nullptr && !version_reported_) update_due_ = true;
   } else if (state == onenet::client::State::kBackoff) {
     logf("link down (error %d), reconnecting", static_cast<int>(reason));
   } else if (state == onenet::client::State::kIdle) {

@@ -1,7 +1,10 @@
 // A OneNET device written as it is on a microcontroller: the SDK's portable core only (the MQTT
-// client, token signing and the OneJSON topic table), every buffer static, no heap, exceptions,
-// RTTI or JSON library. It reports a temperature at QoS 1 every `interval` seconds, counts the
-// cloud's replies, and answers property/set of `interval` on set_reply.
+// client, token signing, the OneJSON topic table and fuse-ota), every buffer static, no heap,
+// exceptions, RTTI or JSON library. It reports a temperature at QoS 1 every `interval` seconds,
+// counts the cloud's replies, answers property/set of `interval` on set_reply, and, with OTA on,
+// takes firmware updates: at start and on each ota/inform it checks fuse-ota for a task,
+// downloads the package into its spare flash slot with the MD5 checked, installs it and reports
+// the steps and its new version.
 //
 // Everything outside the SDK is the port, given by the caller: the transport, clocks, HMAC,
 // random source and a log line sink. main_linux.cpp gives the Linux port; a firmware gives its
@@ -14,6 +17,7 @@
 
 #include "onenet/auth/token.hpp"
 #include "onenet/client/client.hpp"
+#include "onenet/ota/fuse_ota.hpp"
 #include "onenet/port.hpp"
 
 namespace mcu_sample {
@@ -26,6 +30,17 @@ struct Identity {
   std::string_view product;
   std::string_view device;
   std::string_view key;  ///< the device key, Base64, as the console shows it
+};
+
+/// The spare flash slot an update is written to, given by the port. Borrowed.
+struct FirmwareSlot {
+  /// Writes the package's next piece at `offset` of the slot; kOk, or why not (the download
+  /// then stops and step 107 is reported).
+  onenet::ota::PackageSink write = nullptr;
+  /// Called once the package is whole and its MD5 checked: installs it (on a board, marks the
+  /// slot bootable for the restart). False when it cannot (step 206 is reported).
+  bool (*install)(void* context, const onenet::ota::Task& task) = nullptr;
+  void* context = nullptr;  ///< given to both
 };
 
 /// The `interval` a property/set carries, or why it cannot be taken.
@@ -48,13 +63,24 @@ class McuDevice : public onenet::client::Handler {
             onenet::port::HmacFunction hmac, onenet::port::RandomFunction random,
             UnixSecondsFunction unix_seconds, LogFunction log);
 
+  /// Turns firmware updates on, before start(): `api` is a transport to OneNET's HTTP API
+  /// (iot-api.heclouds.com, port 80, or a TLS layer on 443), `running_version` the firmware's
+  /// version (1-20 of [A-Za-z0-9_.-]). All borrowed for the device's life. kInvalidArgument for
+  /// a version fuse-ota refuses or a slot without both functions.
+  onenet::Status enable_ota(onenet::port::Transport& api, const FirmwareSlot& slot,
+                            std::string_view running_version);
+
   /// Checks the identity (its topics must fit the static buffers, its key must decode), asks
-  /// for $sys/{product}/{device}/thing/# and starts connecting. Returns kOk, kInvalidArgument
-  /// (names too long for this device's buffers) or the token's or the client's refusal.
+  /// for $sys/{product}/{device}/thing/# (and ota/inform with OTA on) and starts connecting.
+  /// Returns kOk, kInvalidArgument (names too long for this device's buffers) or the token's or the
+  /// client's refusal.
   onenet::Status start(const Identity& identity);
 
   /// The main loop's call: runs the client (waiting at most `max_wait_ms`) and reports
   /// `temperature_tenths` (tenths of a degree) once connected and the interval has passed.
+  /// With OTA on, an update check due (at the first connection, and after each ota/inform) is
+  /// made here: it blocks while it runs (each HTTP step for at most 10 s), and polls the
+  /// client between the package's pieces.
   void poll(uint32_t max_wait_ms, int32_t temperature_tenths);
 
   /// Sends DISCONNECT and closes the link.
@@ -64,6 +90,8 @@ class McuDevice : public onenet::client::Handler {
   uint32_t reports_sent() const { return reports_sent_; }
   uint32_t reports_accepted() const { return reports_accepted_; }
   onenet::client::State state() const { return client_.state(); }
+  const char* firmware_version() const { return firmware_version_; }
+  uint32_t updates_installed() const { return updates_installed_; }
 
  private:
   void on_state(onenet::client::State state, onenet::Status reason) override;
@@ -76,6 +104,10 @@ class McuDevice : public onenet::client::Handler {
   bool fits(int length);
   void report(int32_t temperature_tenths);
   void answer_set(std::string_view payload);
+  void answer_ota_inform(std::string_view payload);
+  void update_firmware();
+  int report_failed_download(onenet::Status status);
+  static onenet::Status take_piece(void* context, uint32_t offset, onenet::ByteView piece);
   void logf(const char* format, ...) __attribute__((format(printf, 2, 3)));
 
   // A day: a token is signed before every login, so it only has to outlive one connection's
@@ -89,7 +121,8 @@ class McuDevice : public onenet::client::Handler {
   LogFunction log_;
   Identity identity_;
 
-  onenet::client::StaticStorage<512, 384, 1024, 4, 96> storage_;
+  // Subscriptions: thing/# and ota/inform, each at most 6 + 30 + 2 * kMaxName bytes.
+  onenet::client::StaticStorage<512, 384, 1024, 4, 2 * (36 + 2 * kMaxName)> storage_;
   onenet::client::Client client_;
   char resource_[24 + 2 * kMaxName];  // "products/{pid}/devices/{dev}"
   char token_[onenet::auth::max_token_length(sizeof resource_, 10) + 1];
@@ -97,6 +130,17 @@ class McuDevice : public onenet::client::Handler {
   char post_topic_[48 + 2 * kMaxName];
   char set_reply_topic_[48 + 2 * kMaxName];
   char payload_[160];
+  char ota_inform_topic_[48 + 2 * kMaxName];
+  char ota_reply_topic_[48 + 2 * kMaxName];
+
+  // OTA (off until enable_ota): the API's link, its buffer, and the flash slot.
+  onenet::port::Transport* api_ = nullptr;
+  FirmwareSlot slot_;
+  uint8_t ota_buffer_[1024];
+  char firmware_version_[21] = "";
+  bool update_due_ = false;
+  bool version_reported_ = false;
+  uint32_t updates_installed_ = 0;
 
   uint32_t interval_s_ = 5;
   uint64_t next_report_ms_ = 0;

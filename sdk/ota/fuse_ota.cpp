@@ -467,7 +467,9 @@ Status FuseOtaClient::read_envelope(Exchange* exchange, BodyDecoder* body, size_
       have_code = lite_json::read_unsigned(value, &code);
     } else if (key == "msg") {
       lite_json::read_plain_string(value, &message);
-      if (message.empty() && value.size() >= 2) message = value.substr(1, value.size() - 2);
+      // A msg with escapes: its raw text (no substr: it could throw, see http.cpp).
+      if (message.empty() && value.size() >= 2 && value[0] == '"')
+        message = std::string_view(value.data() + 1, value.size() - 2);
     } else if (key == "data") {
       exchange->data = value;
     }

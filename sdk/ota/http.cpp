@@ -7,6 +7,12 @@
 namespace onenet::ota::detail {
 namespace {
 
+// A view cut by hand over bounds already checked: substr() would throw std::out_of_range, and
+// so bring libstdc++'s throwing code into a firmware built without exceptions.
+std::string_view slice(std::string_view text, size_t start, size_t length) {
+  return std::string_view(text.data() + start, length);
+}
+
 char lower(char c) {
   return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
 }
@@ -62,7 +68,7 @@ bool read_field(std::string_view line, ResponseHead* head) {
   const size_t colon = line.find(':');
   if (colon == std::string_view::npos || colon == 0) return false;
   const std::string_view name(line.data(), colon);
-  const std::string_view value = trimmed(line.substr(colon + 1));
+  const std::string_view value = trimmed(slice(line, colon + 1, line.size() - colon - 1));
   if (same_name(name, "content-length")) {
     uint64_t length = 0;
     if (!lite_json::read_unsigned(value, &length)) return false;
@@ -76,11 +82,11 @@ bool read_field(std::string_view line, ResponseHead* head) {
     head->json = contains_ignoring_case(value, "json");
   } else if (same_name(name, "content-range")) {
     // "bytes FIRST-LAST/LENGTH" (RFC 9110 section 14.4); only FIRST is needed.
-    if (value.size() < 7 || !same_name(value.substr(0, 6), "bytes ")) return false;
-    const std::string_view range = value.substr(6);
+    if (value.size() < 7 || !same_name(slice(value, 0, 6), "bytes ")) return false;
+    const std::string_view range = slice(value, 6, value.size() - 6);
     const size_t dash = range.find('-');
     if (dash == std::string_view::npos ||
-        !lite_json::read_unsigned(range.substr(0, dash), &head->range_first))
+        !lite_json::read_unsigned(slice(range, 0, dash), &head->range_first))
       return false;
     head->has_range = true;
   }
@@ -105,7 +111,7 @@ bool parse_response_head(std::string_view head, ResponseHead* out) {
   while (at < head.size()) {
     const size_t end = head.find('\n', at);
     if (end == std::string_view::npos) return false;  // head_length() would not have ended here
-    std::string_view line = head.substr(at, end - at);
+    std::string_view line = slice(head, at, end - at);
     at = end + 1;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (first) {

@@ -1,12 +1,13 @@
 // samples/mcu-device through onenet-local: a device written with the portable core alone
-// (client, token, topic table; static buffers, no JSON library) logs in, reports, and answers
-// property sets it can and cannot take.
+// (client, token, topic table, fuse-ota; static buffers, no JSON library) logs in, reports,
+// answers property sets it can and cannot take, and takes a firmware update.
 #include <doctest/doctest.h>
 
 #include <csignal>
 #include <future>
 #include <string>
 
+#include "onenet/auth/encoding.hpp"
 #include "onenet_local.hpp"
 
 using itest::OnenetLocal;
@@ -19,6 +20,25 @@ constexpr const char* kProduct = "McuProd001";
 
 std::function<bool(const std::string&)> has(const std::string& text) {
   return [text](const std::string& line) { return line.find(text) != std::string::npos; };
+}
+
+std::string base64(const std::string& bytes) {
+  std::string out(onenet::auth::base64_encoded_length(bytes.size()), '\0');
+  const auto n = onenet::auth::base64_encode(onenet::ByteView(bytes), out.data(), out.size());
+  REQUIRE(n.ok());
+  out.resize(n.value());
+  return out;
+}
+
+uint16_t http_port(const OnenetLocal& cloud) {
+  const std::string url = cloud.http();
+  return static_cast<uint16_t>(std::stoi(url.substr(url.rfind(':') + 1)));
+}
+
+size_t count_events(const OnenetLocal& cloud, const std::function<bool(const json&)>& match) {
+  size_t n = 0;
+  for (const json& e : cloud.events()) n += match(e) ? 1 : 0;
+  return n;
 }
 
 }  // namespace
@@ -81,5 +101,62 @@ TEST_CASE("onenet-mcu-device sample: reports, takes an interval, refuses what it
                     kProduct, "--device", "mcu-1", "--key", "not base64!"},
                    30000, &out) == 2);
   CHECK(out.find("onenet-mcu-device: the access key is not valid Base64") == 0);
+  CHECK(cloud.stop());
+}
+
+TEST_CASE("onenet-mcu-device --api-port: an update heard on ota/inform, downloaded and installed") {
+  OnenetLocal cloud({"--seed-device", std::string(kProduct) + "/mcu-1"});
+  REQUIRE(cloud.start());
+  auto device =
+      Process::start({ONENET_MCU_DEVICE_PATH, "--port", std::to_string(cloud.port()), "--product",
+                      kProduct, "--device", "mcu-1", "--key", cloud.device_key(), "--api-port",
+                      std::to_string(http_port(cloud)), "--firmware-version", "FW-1.0"});
+  REQUIRE(device);
+  // At its first login it reports its version and finds nothing to do.
+  REQUIRE(device->wait_for_line(has("firmware FW-1.0 is current"), 20000));
+
+  // Bytes that are not all alike, so a misplaced piece shows in the MD5.
+  std::string package(48 * 1024 + 11, '\0');
+  for (size_t i = 0; i < package.size(); ++i) package[i] = static_cast<char>((i * 7919) >> 3);
+  const json created = cloud.curl("POST", "/local/ota/task",
+                                  json{{"product_id", kProduct},
+                                       {"device_name", "mcu-1"},
+                                       {"type", 1},
+                                       {"target", "FW-2.0"},
+                                       {"package", base64(package)}}
+                                      .dump());
+  REQUIRE(created.value("code", -1) == 0);
+  const std::string md5 = created["data"]["md5"];
+  const std::string tid = std::to_string(created["data"]["tid"].get<int64_t>());
+
+  CHECK(device->wait_for_line(has("ota/inform: an update is offered"), 20000));
+  CHECK(device->wait_for_line(has("update to FW-2.0: " + std::to_string(package.size()) + " bytes"),
+                              20000));
+  CHECK(device->wait_for_line(has("MD5 " + md5 + " checked"), 20000));
+  REQUIRE(device->wait_for_line(has("installed FW-2.0"), 20000));
+  // Still a working device: it reports on.
+  CHECK(device->wait_for_line(has("report accepted"), 20000));
+
+  // The cloud's view: the notice answered, steps 101 and 201, the task over, and the new
+  // version (a check from it finds nothing).
+  CHECK(count_events(cloud, [](const json& e) {
+          return e.value("event", "") == "ota_inform_reply" && e["payload"].is_object() &&
+                 e["payload"].value("code", 0) == 200 && e["payload"].contains("id");
+        }) == 1);
+  for (int step : {101, 201}) {
+    CAPTURE(step);
+    CHECK(count_events(cloud, [&](const json& e) {
+            return e.value("event", "") == "ota_step" && e.value("tid", "") == tid &&
+                   e.value("step", 0) == step;
+          }) == 1);
+  }
+  const std::string device_token = cloud.device_token(kProduct, "mcu-1");
+  const json after =
+      cloud.curl("GET", "/fuse-ota/" + std::string(kProduct) + "/mcu-1/check?type=1&version=FW-2.0",
+                 "", device_token);
+  CHECK(after.value("code", -1) == 12012);
+
+  device->signal(SIGTERM);
+  CHECK(device->wait(20000) == 0);
   CHECK(cloud.stop());
 }

@@ -25,7 +25,7 @@ done
 arm-none-eabi-size "$work/build/firmware.elf" "$work/build/mcu-device.elf"
 
 mapfile -t libraries < <(find "$work/build/onenet-sdk" -name 'libonenet_*.a' | sort)
-check "the core's five libraries were built" test "${#libraries[@]}" -eq 5
+check "the core's six libraries were built" test "${#libraries[@]}" -eq 6
 undefined=$(arm-none-eabi-nm -u --format=just-symbols "${libraries[@]}" | grep -v ':$' | sort -u)
 forbidden='^(malloc|calloc|realloc|free|_Zn[wa]j|_Zd[la]Pv.*|__cxa_.*|__gxx_personality.*|_Unwind_.*|_ZSt[0-9]+__throw_.*|_ZTI.*)$'
 found=$(grep -E "$forbidden" <<<"$undefined" || true)
