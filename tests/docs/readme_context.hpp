@@ -25,5 +25,13 @@ inline std::string sub_key = key;
 inline uint64_t now_unix = 0;
 inline onenet::model::ThingModel model;
 inline onenet::model::CommandHandler own_commands;
+// The OTA example on an MCU: a second link (to the HTTP API), the device's token, and the
+// board's flash writer and spare bank.
+inline onenet::platform::TcpTransport api_transport("127.0.0.1", 80);
+inline std::string token;
+inline bool flash_write(uint32_t, const uint8_t*, size_t) {
+  return true;
+}
+inline constexpr uint32_t kSlotB = 0x08080000;
 
 }  // namespace readme
