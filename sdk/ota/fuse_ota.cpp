@@ -388,16 +388,22 @@ Status FuseOtaClient::attempt(Exchange* exchange) {
   return read_envelope(exchange, &body, rest);
 }
 
+// The request, whole; a transport that stays full for timeout_ms (it may say it is ready and
+// then take nothing) ends the attempt.
 Status FuseOtaClient::send_request(size_t length) {
   size_t sent = 0;
+  uint64_t deadline = clock_.now_ms() + options_.timeout_ms;
   while (sent < length) {
     const int32_t n = transport_.send(buffer_.data + sent, length - sent);
     if (n > 0) {
       sent += static_cast<size_t>(n);
+      deadline = clock_.now_ms() + options_.timeout_ms;
       continue;
     }
     if (n < 0) return fail(Status::kProvisionNetworkFailed, "the link dropped while sending");
-    const Status s = transport_.wait(options_.timeout_ms, true);
+    const uint64_t now = clock_.now_ms();
+    const Status s = now < deadline ? transport_.wait(static_cast<uint32_t>(deadline - now), true)
+                                    : Status::kTransportTimeout;
     if (s == Status::kTransportCancelled) return s;
     if (s == Status::kTransportTimeout)
       return fail(Status::kProvisionTimeout, "the request could not be sent in time");

@@ -51,6 +51,7 @@ class ScriptedServer : public onenet::port::Transport {
   }
   int32_t send(const uint8_t* data, size_t size) override {
     if (!is_open) return -1;
+    if (send_stuck) return 0;
     const size_t n = size < send_chunk ? size : send_chunk;
     requests.back().append(reinterpret_cast<const char*>(data), n);
     return static_cast<int32_t>(n);
@@ -67,6 +68,7 @@ class ScriptedServer : public onenet::port::Transport {
   }
   Status wait(uint32_t, bool) override {
     ++waits;
+    if (clock != nullptr) clock->now += 1000;  // each wait takes a second of the fake clock
     return at == current.bytes.size() && current.hang ? Status::kTransportTimeout : Status::kOk;
   }
   void close() override { is_open = false; }
@@ -76,6 +78,8 @@ class ScriptedServer : public onenet::port::Transport {
   size_t chunk = 4096;
   size_t send_chunk = 4096;
   int refuse_opens = 0;
+  bool send_stuck = false;  ///< send takes nothing, and wait says it is ready all the same
+  client_test::FakeClock* clock = nullptr;
   int opens = 0;
   int waits = 0;
 
@@ -366,6 +370,14 @@ TEST_CASE("fuse-ota answers that refuse, and answers that are not OneNET's") {
     for (int i = 0; i < 3; ++i) f.server.answers.push_back({"HTTP/1.1 200 OK\r\n", true});
     CHECK(check() == Status::kProvisionTimeout);
     CHECK(f.server.opens == 3);
+  }
+  SUBCASE("a transport that says it is ready and takes nothing: the send times out") {
+    f.server.send_stuck = true;
+    f.server.clock = &f.clock;
+    CHECK(check() == Status::kProvisionTimeout);
+    CHECK(std::string(f.ota.last_message()) == "the request could not be sent in time");
+    CHECK(f.server.opens == 3);
+    CHECK(f.server.waits == 30);  // ten one-second waits of the 10-s timeout, three times
   }
   SUBCASE("refused connections, then an answer") {
     f.server.refuse_opens = 2;
