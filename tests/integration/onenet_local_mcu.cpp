@@ -30,11 +30,6 @@ std::string base64(const std::string& bytes) {
   return out;
 }
 
-uint16_t http_port(const OnenetLocal& cloud) {
-  const std::string url = cloud.http();
-  return static_cast<uint16_t>(std::stoi(url.substr(url.rfind(':') + 1)));
-}
-
 size_t count_events(const OnenetLocal& cloud, const std::function<bool(const json&)>& match) {
   size_t n = 0;
   for (const json& e : cloud.events()) n += match(e) ? 1 : 0;
@@ -110,7 +105,7 @@ TEST_CASE("onenet-mcu-device --api-port: an update heard on ota/inform, download
   auto device =
       Process::start({ONENET_MCU_DEVICE_PATH, "--port", std::to_string(cloud.port()), "--product",
                       kProduct, "--device", "mcu-1", "--key", cloud.device_key(), "--api-port",
-                      std::to_string(http_port(cloud)), "--firmware-version", "FW-1.0"});
+                      std::to_string(cloud.http_port()), "--firmware-version", "FW-1.0"});
   REQUIRE(device);
   // At its first login it reports its version and finds nothing to do.
   REQUIRE(device->wait_for_line(has("firmware FW-1.0 is current"), 20000));

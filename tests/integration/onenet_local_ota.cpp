@@ -449,11 +449,14 @@ TEST_CASE("onenet-telemetry --ota-api: hears the notice, downloads, reports the 
 
 namespace {
 
-// The HTTP API's port, from onenet-local's "http://127.0.0.1:PORT".
-uint16_t http_port(const OnenetLocal& cloud) {
-  const std::string url = cloud.http();
-  return static_cast<uint16_t>(std::stoi(url.substr(url.rfind(':') + 1)));
-}
+// fuse-ota as an MCU holds it: a FuseOtaClient over TCP to onenet-local's HTTP API.
+struct McuOta {
+  explicit McuOta(const OnenetLocal& cloud) : tcp("127.0.0.1", cloud.http_port()) {}
+  onenet::platform::TcpTransport tcp;
+  onenet::platform::SystemClock clock;
+  uint8_t buffer[1024] = {};
+  onenet::ota::FuseOtaClient ota{tcp, clock, onenet::MutableByteView(buffer, sizeof buffer)};
+};
 
 // Where an MCU would write flash: the pieces in order, with a power cut after `cut_after` bytes.
 struct Flash {
@@ -475,10 +478,8 @@ struct Flash {
 TEST_CASE("FuseOtaClient (the MCU's fuse-ota) over TCP: report, check, download, steps") {
   OnenetLocal cloud(cloud_args());
   REQUIRE(cloud.start());
-  onenet::platform::TcpTransport tcp("127.0.0.1", http_port(cloud));
-  onenet::platform::SystemClock clock;
-  uint8_t buffer[1024];
-  onenet::ota::FuseOtaClient ota(tcp, clock, onenet::MutableByteView(buffer, sizeof buffer));
+  McuOta link(cloud);
+  onenet::ota::FuseOtaClient& ota = link.ota;
   const std::string token = cloud.device_token(kProduct, "meter-1");
   const onenet::ota::Caller device{kProduct, "meter-1", token};
 
@@ -513,8 +514,8 @@ TEST_CASE("FuseOtaClient (the MCU's fuse-ota) over TCP: report, check, download,
   const uint32_t saved_received = received;
   const onenet::ota::Md5 saved_digest = digest;
 
-  onenet::ota::FuseOtaClient after_restart(tcp, clock,
-                                           onenet::MutableByteView(buffer, sizeof buffer));
+  McuOta restarted(cloud);
+  onenet::ota::FuseOtaClient& after_restart = restarted.ota;
   received = saved_received;
   digest = saved_digest;
   flash.cut_after = SIZE_MAX;  // powered again
@@ -543,10 +544,8 @@ TEST_CASE("FuseOtaClient (the MCU's fuse-ota) over TCP: report, check, download,
 TEST_CASE("FuseOtaClient over TCP: a wrong token, another device's task, a dead port") {
   OnenetLocal cloud(cloud_args());
   REQUIRE(cloud.start());
-  onenet::platform::TcpTransport tcp("127.0.0.1", http_port(cloud));
-  onenet::platform::SystemClock clock;
-  uint8_t buffer[1024];
-  onenet::ota::FuseOtaClient ota(tcp, clock, onenet::MutableByteView(buffer, sizeof buffer));
+  McuOta link(cloud);
+  onenet::ota::FuseOtaClient& ota = link.ota;
   REQUIRE(make_task(cloud, task_body("meter-1", 2, "V2.0", make_package(1000)))["code"] == 0);
 
   // meter-2's key on meter-1's token.

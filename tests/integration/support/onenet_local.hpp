@@ -57,6 +57,11 @@ class OnenetLocal {
 
   uint16_t port() const { return info["mqtt"]["port"].get<uint16_t>(); }
   std::string http() const { return info["http"].get<std::string>(); }
+  /// The HTTP API's port (of http(), "http://127.0.0.1:PORT"), for a raw transport to it.
+  uint16_t http_port() const {
+    const std::string url = http();
+    return static_cast<uint16_t>(std::stoi(url.substr(url.rfind(':') + 1)));
+  }
   std::string device_key(size_t i = 0) const {
     return info["devices"][i]["key"].get<std::string>();
   }
