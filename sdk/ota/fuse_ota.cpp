@@ -365,8 +365,21 @@ Status FuseOtaClient::attempt(Exchange* exchange) {
   const size_t length = write_request(*exchange, &overflowed);
   if (overflowed) return fail(Status::kBufferTooSmall, "the request does not fit in the buffer");
   const Status opened = transport_.open(options_.timeout_ms);
-  if (opened == Status::kTransportCancelled) return opened;
-  if (opened != Status::kOk) return fail(Status::kProvisionNetworkFailed, "cannot connect");
+  switch (opened) {
+    case Status::kOk:
+      break;
+    // Final, as they are: a stop, or a TLS layer that will not trust the server (another
+    // attempt would be refused the same way).
+    case Status::kTransportCancelled:
+      return opened;
+    case Status::kTlsSetupFailed:
+    case Status::kTlsHandshakeFailed:
+    case Status::kTlsVerifyFailed:
+    case Status::kTlsCaLoadFailed:
+      return fail(opened, "TLS: the server is not trusted, or TLS cannot be set up");
+    default:
+      return fail(Status::kProvisionNetworkFailed, "cannot connect");
+  }
   if (const Status s = send_request(length); s != Status::kOk) return s;
   size_t filled = 0, head_size = 0;
   if (const Status s = read_head(&filled, &head_size); s != Status::kOk) return s;

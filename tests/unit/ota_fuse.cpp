@@ -40,7 +40,7 @@ class ScriptedServer : public onenet::port::Transport {
     ++opens;
     if (refuse_opens > 0) {
       --refuse_opens;
-      return Status::kTransportConnectFailed;
+      return refusal;
     }
     requests.emplace_back();
     current = answers.empty() ? Answer{"", false} : answers.front();
@@ -78,6 +78,7 @@ class ScriptedServer : public onenet::port::Transport {
   size_t chunk = 4096;
   size_t send_chunk = 4096;
   int refuse_opens = 0;
+  Status refusal = Status::kTransportConnectFailed;  ///< what a refused open returns
   bool send_stuck = false;  ///< send takes nothing, and wait says it is ready all the same
   client_test::FakeClock* clock = nullptr;
   int opens = 0;
@@ -373,6 +374,18 @@ TEST_CASE("fuse-ota answers that refuse, and answers that are not OneNET's") {
     CHECK(std::string(f.ota.last_message()) == "the request could not be sent in time");
     CHECK(f.server.opens == 3);
     CHECK(f.server.waits == 30);  // ten one-second waits of the 10-s timeout, three times
+  }
+  SUBCASE("a TLS layer that does not trust the server: its status, and no second attempt") {
+    f.server.refuse_opens = 3;
+    f.server.refusal = Status::kTlsVerifyFailed;
+    CHECK(check() == Status::kTlsVerifyFailed);
+    CHECK(f.server.opens == 1);
+  }
+  SUBCASE("a stop requested while connecting: at once") {
+    f.server.refuse_opens = 3;
+    f.server.refusal = Status::kTransportCancelled;
+    CHECK(check() == Status::kTransportCancelled);
+    CHECK(f.server.opens == 1);
   }
   SUBCASE("refused connections, then an answer") {
     f.server.refuse_opens = 2;

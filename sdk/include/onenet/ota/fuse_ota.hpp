@@ -120,6 +120,10 @@ class FuseOtaClient {
   Status download(const Caller& caller, const Task& task, uint32_t* received, Md5* digest,
                   PackageSink sink, void* context);
 
+  // Every call also ends with the transport's own status when its open() is cancelled
+  // (kTransportCancelled) or its TLS layer refuses the server or cannot start (kTls*): those
+  // are not tried again. Other connection failures are kProvisionNetworkFailed.
+
   /// About the last call that failed: OneNET's `code` (0 when the failure came before an
   /// answer), the HTTP status (0 when none arrived) and a message: OneNET's `msg` (its raw
   /// JSON text, cut to 63 bytes) or what went wrong. Reset by every call.
