@@ -398,7 +398,11 @@ Status FuseOtaClient::attempt(Exchange* exchange) {
   if (exchange->kind == Exchange::Kind::kDownload && !head.json &&
       (head.status == 200 || head.status == 206))
     return take_package(exchange, head, &body, rest);
-  return read_envelope(exchange, &body, rest);
+  const Status answered = read_envelope(exchange, &body, rest);
+  // A download answered with a success envelope and no package: not the API's way.
+  if (answered == Status::kOk && exchange->kind == Exchange::Kind::kDownload)
+    return fail(Status::kProvisionBadResponse, "a download answered without the package");
+  return answered;
 }
 
 // The request, whole; a transport that stays full for timeout_ms (it may say it is ready and

@@ -567,6 +567,12 @@ TEST_CASE("fuse-ota download: what ends it, and what it leaves") {
         {package_answer(package.substr(10), 206, "Content-Range: bytes 10-4999/5000\r\n")});
     CHECK(download() == Status::kProvisionBadResponse);
   }
+  SUBCASE("a success envelope instead of the package") {
+    f.server.answers.push_back({json_answer(R"({"code":0,"msg":"succ"})")});
+    CHECK(download() == Status::kProvisionBadResponse);
+    CHECK(std::string(f.ota.last_message()) == "a download answered without the package");
+    CHECK(f.server.opens == 1);
+  }
   SUBCASE("the task is gone") {
     f.server.answers.push_back({json_answer(R"({"code":12012,"msg":"not exist"})")});
     CHECK(download() == Status::kProvisionNoOtaTask);
