@@ -13,7 +13,11 @@
 #include "onenet/model/device.hpp"
 #include "onenet/ota/fuse_ota.hpp"
 #include "onenet/platform/hmac.hpp"
+#include "onenet/platform/system.hpp"
 #include "onenet/platform/transport.hpp"
+#if defined(ONENET_HAVE_MBEDTLS_TLS)
+#include "onenet/platform/mbedtls_transport.hpp"
+#endif
 #include "onenet/provision/api_client.hpp"
 #include "onenet_local.hpp"
 
@@ -573,4 +577,92 @@ TEST_CASE("FuseOtaClient over TCP: a wrong token, another device's task, a dead 
   CHECK(ota.task_active({kProduct, "meter-1", meter1}, task.tid) ==
         Status::kProvisionNetworkFailed);
   CHECK(std::string(ota.last_message()) == "cannot connect");
+}
+
+namespace {
+
+onenet::Status keep(void* context, uint32_t offset, onenet::ByteView piece) {
+  auto& flash = *static_cast<std::string*>(context);
+  if (offset != flash.size()) return Status::kInvalidArgument;
+  flash.append(piece.as_text());
+  return Status::kOk;
+}
+
+// Checks for the task and downloads it through `transport`, as a device does: true when the
+// package arrived whole with its MD5.
+bool fetch_over(onenet::port::Transport& transport, const onenet::ota::Caller& device,
+                const std::string& package) {
+  onenet::platform::SystemClock clock;
+  uint8_t buffer[1024];
+  onenet::ota::FuseOtaClient ota(transport, clock, onenet::MutableByteView(buffer, sizeof buffer));
+  onenet::ota::Task task;
+  const Status checked = ota.check(device, onenet::ota::Kind::kSoftware, "V1.0", &task);
+  INFO(ota.last_message());
+  REQUIRE(checked == Status::kOk);
+  std::string flash;
+  uint32_t received = 0;
+  onenet::ota::Md5 digest;
+  const Status s = ota.download(device, task, &received, &digest, keep, &flash);
+  INFO(ota.last_message());
+  CHECK(s == Status::kOk);
+  return s == Status::kOk && flash == package;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "fuse-ota over HTTPS (--https-port): ApiClient, and FuseOtaClient over OpenSSL and mbedTLS") {
+  std::vector<std::string> args = cloud_args();
+  args.insert(args.end(), {"--https-port", "0"});
+  OnenetLocal cloud(args);
+  REQUIRE(cloud.start());
+  const std::string https = cloud.info["https"].get<std::string>();
+  const std::string ca_file = cloud.info["ca"].get<std::string>();
+  REQUIRE(https.rfind("https://127.0.0.1:", 0) == 0);
+  const auto port = static_cast<uint16_t>(std::stoi(https.substr(https.rfind(':') + 1)));
+
+  // libcurl, verifying the server against onenet-local's CA.
+  onenet::provision::ApiOptions o;
+  o.api_url = https;
+  o.ca_file = ca_file;
+  o.resource = "products/" + std::string(kProduct) + "/devices/meter-1";
+  o.access_key = cloud.device_key(0);
+  o.token_version = "2018-10-31";
+  o.hmac = onenet::platform::default_hmac();
+  auto created = ApiClient::create(std::move(o));
+  REQUIRE(created.ok());
+  ApiClient& api = *created.value();
+  REQUIRE(api.ota_report_version(kProduct, "meter-1", "", "V1.0") == Status::kOk);
+  const std::string package = make_package(150 * 1024 + 9);
+  REQUIRE(make_task(cloud, task_body("meter-1", 2, "V2.0", package))["code"] == 0);
+  OtaTask task;
+  REQUIRE(api.ota_check(kProduct, "meter-1", OtaKind::kSoftware, "V1.0", &task) == Status::kOk);
+  TempDir dir;
+  REQUIRE(api.ota_download(kProduct, "meter-1", task, dir.file("package.bin")) == Status::kOk);
+  CHECK(read_file(dir.file("package.bin")) == package);
+
+  // An MCU's way: FuseOtaClient through a TLS layer over TCP, by OpenSSL and by mbedTLS.
+  const std::string token = cloud.device_token(kProduct, "meter-1");
+  const onenet::ota::Caller device{kProduct, "meter-1", token};
+  onenet::platform::TlsOptions tls;
+  tls.ca_file = ca_file;
+  tls.server_name = "localhost";  // in the certificate; mbedTLS 2.28 matches names, not IPs
+  onenet::platform::TlsTransport openssl_link("127.0.0.1", port, tls);
+  CHECK(fetch_over(openssl_link, device, package));
+#if defined(ONENET_HAVE_MBEDTLS_TLS)
+  const std::string ca_pem = read_file(ca_file);
+  onenet::platform::SystemClock clock;
+  onenet::platform::TcpTransport tcp("127.0.0.1", port);
+  onenet::platform::MbedTlsOptions mbed;
+  mbed.ca_pem = ca_pem.c_str();
+  mbed.server_name = "localhost";
+  mbed.random = onenet::platform::system_random;
+  mbed.clock = &clock;
+  onenet::platform::MbedTlsTransport mbedtls_link(tcp, mbed);
+  CHECK(fetch_over(mbedtls_link, device, package));
+#endif
+  // The plain API is still there beside it.
+  McuOta plain(cloud);
+  CHECK(fetch_over(plain.tcp, device, package));
+  CHECK(cloud.stop());
 }

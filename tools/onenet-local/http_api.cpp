@@ -122,9 +122,13 @@ json device_json(Platform& platform, const Device& d) {
 
 }  // namespace
 
-HttpApi::HttpApi(Platform& platform)
-    : platform_(platform), server_(std::make_unique<httplib::Server>()) {
-  httplib::Server& s = *server_;
+HttpApi::HttpApi(Platform& platform) : platform_(platform) {
+  plain_.server = std::make_unique<httplib::Server>();
+  add_routes(*plain_.server);
+}
+
+// Every route, on the plain and the TLS listener alike.
+void HttpApi::add_routes(httplib::Server& s) {
   s.set_payload_max_length(kMaxPackageRequestBytes);
   // The other routes' limit, checked on the announced length before the body is read (a chunked
   // body, which announces none, is bounded by the package limit).
@@ -609,27 +613,49 @@ HttpApi::~HttpApi() {
 }
 
 int HttpApi::bind(uint16_t port) {
-  if (port == 0) return server_->bind_to_any_port("127.0.0.1");
-  return server_->bind_to_port("127.0.0.1", port) ? port : -1;
+  if (port == 0) return plain_.server->bind_to_any_port("127.0.0.1");
+  return plain_.server->bind_to_port("127.0.0.1", port) ? port : -1;
+}
+
+int HttpApi::bind_tls(uint16_t port, const std::string& cert_file, const std::string& key_file) {
+#if defined(CPPHTTPLIB_OPENSSL_SUPPORT)
+  auto server = std::make_unique<httplib::SSLServer>(cert_file.c_str(), key_file.c_str());
+  if (!server->is_valid()) return -1;  // the certificate or key cannot be loaded
+  add_routes(*server);
+  const int bound = port == 0 ? server->bind_to_any_port("127.0.0.1")
+                              : (server->bind_to_port("127.0.0.1", port) ? port : -1);
+  if (bound >= 0) tls_.server = std::move(server);
+  return bound;
+#else
+  (void)port;
+  (void)cert_file;
+  (void)key_file;
+  return -1;
+#endif
 }
 
 void HttpApi::start() {
-  listen_returned_ = false;
-  thread_ = std::make_unique<std::thread>([this] {
-    server_->listen_after_bind();
-    listen_returned_ = true;
-  });
-  // httplib's stop() does nothing until the listen loop has begun (is_running()): a SIGTERM
-  // right after start-up was lost, and stop() then waited forever on accept(). So start()
-  // returns only once the server runs (or its listen loop has already given up).
-  while (!server_->is_running() && !listen_returned_) std::this_thread::yield();
+  for (Listener* l : {&plain_, &tls_}) {
+    if (!l->server) continue;
+    l->returned = false;
+    l->thread = std::make_unique<std::thread>([l] {
+      l->server->listen_after_bind();
+      l->returned = true;
+    });
+    // httplib's stop() does nothing until the listen loop has begun (is_running()): a SIGTERM
+    // right after start-up was lost, and stop() then waited forever on accept(). So start()
+    // returns only once the server runs (or its listen loop has already given up).
+    while (!l->server->is_running() && !l->returned) std::this_thread::yield();
+  }
 }
 
 void HttpApi::stop() {
-  if (!thread_) return;
-  server_->stop();
-  thread_->join();
-  thread_.reset();
+  for (Listener* l : {&plain_, &tls_}) {
+    if (!l->thread) continue;
+    l->server->stop();
+    l->thread->join();
+    l->thread.reset();
+  }
 }
 
 }  // namespace onenet_local

@@ -27,15 +27,25 @@ class HttpApi {
   ~HttpApi();
   /// Binds 127.0.0.1:port (0: any free port); returns the port, or -1.
   int bind(uint16_t port);
-  /// Serves on a thread of its own until stop().
+  /// The same API over TLS (OneNET's is https://iot-api.heclouds.com), with this certificate
+  /// and key: binds 127.0.0.1:port (0: any free port) and returns the port, or -1 (the files
+  /// cannot be used, or this build's cpp-httplib has no TLS).
+  int bind_tls(uint16_t port, const std::string& cert_file, const std::string& key_file);
+  /// Serves (both, when bind_tls ran) on threads of their own until stop().
   void start();
   void stop();
 
  private:
+  struct Listener {
+    std::unique_ptr<httplib::Server> server;
+    std::unique_ptr<std::thread> thread;
+    std::atomic<bool> returned{false};
+  };
+  void add_routes(httplib::Server& s);
+
   Platform& platform_;
-  std::unique_ptr<httplib::Server> server_;
-  std::unique_ptr<std::thread> thread_;
-  std::atomic<bool> listen_returned_{false};
+  Listener plain_;
+  Listener tls_;
 };
 
 }  // namespace onenet_local

@@ -33,6 +33,7 @@ struct Options {
   uint16_t mqtt_port = 1883;
   uint16_t http_port = 8080;
   int mqtts_port = -1;
+  int https_port = -1;
   std::string cert;
   std::string key;
   std::vector<std::string> tsl;
@@ -138,6 +139,10 @@ int main(int argc, char** argv) {
   app.add_option("--http-port", o.http_port, "HTTP API port (0: any free port)")->default_val(8080);
   app.add_option("--mqtts-port", o.mqtts_port,
                  "Also listen with TLS on this port (0: any free port)");
+  app.add_option("--https-port", o.https_port,
+                 "Also serve the HTTP API over TLS on this port (0: any free port), as OneNET's "
+                 "https://iot-api.heclouds.com")
+      ->check(CLI::Range(0, 65535));
   app.add_option("--cert", o.cert, "TLS server certificate (default: minted with a local CA)");
   app.add_option("--key", o.key, "TLS server key");
   app.add_option("--tsl", o.tsl, "PRODUCT=FILE: the product's exported thing model");
@@ -222,7 +227,8 @@ int main(int argc, char** argv) {
   if (o.mqtt_port == 0) o.mqtt_port = onenet::platform::free_loopback_port();
   std::string ca, cert = o.cert, key = o.key;
   if (o.mqtts_port == 0) o.mqtts_port = onenet::platform::free_loopback_port();
-  if (o.mqtts_port > 0 && cert.empty()) mint_certificates(o.data_dir, &ca, &cert, &key);
+  if ((o.mqtts_port > 0 || o.https_port >= 0) && cert.empty())
+    mint_certificates(o.data_dir, &ca, &cert, &key);
 
   std::ostringstream conf;
   if (::geteuid() == 0)
@@ -275,6 +281,17 @@ int main(int argc, char** argv) {
     ::waitpid(broker, nullptr, 0);
     die("cannot listen on HTTP port " + std::to_string(o.http_port));
   }
+  int https_port = -1;
+  if (o.https_port >= 0) {
+    https_port = http.bind_tls(static_cast<uint16_t>(o.https_port), cert, key);
+    if (https_port < 0) {
+      platform.stop();
+      ::kill(broker, SIGTERM);
+      ::waitpid(broker, nullptr, 0);
+      die("cannot serve HTTPS on port " + std::to_string(o.https_port) +
+          " (the certificate or key cannot be used, or this build has no TLS for HTTP)");
+    }
+  }
   http.start();
 
   std::string user_id, user_key;
@@ -296,6 +313,7 @@ int main(int argc, char** argv) {
         {"port", o.mqtt_port},
         {"tls_port", o.mqtts_port > 0 ? json(o.mqtts_port) : json()}}},
       {"http", "http://127.0.0.1:" + std::to_string(http_port)},
+      {"https", https_port >= 0 ? json("https://127.0.0.1:" + std::to_string(https_port)) : json()},
       {"ca", ca.empty() ? json() : json(ca)},
       {"user", {{"id", user_id}, {"access_key", user_key}}},
       {"products", products},
