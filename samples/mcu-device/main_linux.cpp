@@ -55,6 +55,9 @@ int main(int argc, char** argv) {
   app.add_option("--api-port", api_port,
                  "Take firmware updates (fuse-ota) from the HTTP API on this port of --host "
                  "(onenet-local's http port; 0: no updates)");
+  bool api_tls = false;
+  app.add_flag("--api-tls", api_tls,
+               "Reach the HTTP API over TLS (HTTPS, as OneNET's), verified against --cafile");
   std::string firmware_version = "1.0";
   app.add_option("--firmware-version", firmware_version,
                  "The firmware version this device reports as running")
@@ -72,7 +75,12 @@ int main(int argc, char** argv) {
   std::unique_ptr<onenet::platform::NativeTransport> api;
   static MemorySlot slot;
   if (api_port != 0) {
-    api = onenet_sample::make_transport(link.host, api_port, /*tls=*/false, "");  // stops on SIGINT
+    if (api_tls && link.cafile.empty()) {
+      std::fprintf(stderr, "onenet-mcu-device: --api-tls needs --cafile\n");
+      return 2;
+    }
+    api = onenet_sample::make_transport(link.host, api_port, api_tls,
+                                        link.cafile);  // stops on SIGINT
     const onenet::Status ota =
         device.enable_ota(*api, {MemorySlot::write, MemorySlot::install, &slot}, firmware_version);
     if (ota != onenet::Status::kOk) {

@@ -99,13 +99,18 @@ TEST_CASE("onenet-mcu-device sample: reports, takes an interval, refuses what it
   CHECK(cloud.stop());
 }
 
-TEST_CASE("onenet-mcu-device --api-port: an update heard on ota/inform, downloaded and installed") {
-  OnenetLocal cloud({"--seed-device", std::string(kProduct) + "/mcu-1"});
+TEST_CASE(
+    "onenet-mcu-device --api-port --api-tls: an update heard on ota/inform, downloaded, "
+    "installed") {
+  // The API over HTTPS, as OneNET's: the device verifies onenet-local's CA.
+  OnenetLocal cloud({"--seed-device", std::string(kProduct) + "/mcu-1", "--https-port", "0"});
   REQUIRE(cloud.start());
+  const std::string https = cloud.info["https"].get<std::string>();
   auto device =
       Process::start({ONENET_MCU_DEVICE_PATH, "--port", std::to_string(cloud.port()), "--product",
                       kProduct, "--device", "mcu-1", "--key", cloud.device_key(), "--api-port",
-                      std::to_string(cloud.http_port()), "--firmware-version", "FW-1.0"});
+                      https.substr(https.rfind(':') + 1), "--api-tls", "--cafile",
+                      cloud.info["ca"].get<std::string>(), "--firmware-version", "FW-1.0"});
   REQUIRE(device);
   // At its first login it reports its version and finds nothing to do.
   REQUIRE(device->wait_for_line(has("firmware FW-1.0 is current"), 20000));
