@@ -295,7 +295,7 @@ Status McuDevice::take_piece(void* context, uint32_t offset, onenet::ByteView pi
 }
 
 // The step a failed download reports (the legacy table, onenet-protocol.md section 5.5).
-int McuDevice::report_failed_download(Status status) {
+int McuDevice::failed_download_step(Status status) {
   switch (status) {
     case Status::kProvisionOtaChecksumMismatch:
       return 205;  // MD5
@@ -340,7 +340,7 @@ void McuDevice::update_firmware() {
   if (s != Status::kOk) {
     logf("download failed at %lu bytes: error %d (%s)", static_cast<unsigned long>(received),
          static_cast<int>(s), ota.last_message());
-    ota.report_step(caller, task.tid, report_failed_download(s));
+    ota.report_step(caller, task.tid, failed_download_step(s));
     return;
   }
   logf("downloaded %lu bytes, MD5 %s checked", static_cast<unsigned long>(received), task.md5);
