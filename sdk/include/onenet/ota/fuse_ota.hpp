@@ -114,7 +114,8 @@ class FuseOtaClient {
   /// kOk: the package is whole and its MD5 is the task's. kProvisionOtaChecksumMismatch: it is
   /// whole but its MD5 is not (start again from 0 with a fresh Md5). kProvisionNoOtaTask: the
   /// task is gone. kProvisionBadResponse: the server sent more bytes than task.size, a range
-  /// that does not start at `*received`, or something that is not HTTP. kInvalidArgument:
+  /// that does not start at `*received`, a success envelope instead of the package, or
+  /// something that is not HTTP. kInvalidArgument:
   /// a task check would not have given (no tid, size 0, an md5 that is not 32 hex digits),
   /// `*received` past its size, or no sink. The sink's own status when it stops the download.
   Status download(const Caller& caller, const Task& task, uint32_t* received, Md5* digest,

@@ -8,7 +8,7 @@
 
 namespace onenet::ota {
 
-/// A running MD5. A plain value (88 bytes, no pointers): copy it to keep a checkpoint, or save
+/// A running MD5. A plain value (96 bytes, no pointers): copy it to keep a checkpoint, or save
 /// it beside the byte count of a download to resume it after a restart on the same build.
 class Md5 {
  public:
