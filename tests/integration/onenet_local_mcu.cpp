@@ -105,12 +105,11 @@ TEST_CASE(
   // The API over HTTPS, as OneNET's: the device verifies onenet-local's CA.
   OnenetLocal cloud({"--seed-device", std::string(kProduct) + "/mcu-1", "--https-port", "0"});
   REQUIRE(cloud.start());
-  const std::string https = cloud.info["https"].get<std::string>();
   auto device =
       Process::start({ONENET_MCU_DEVICE_PATH, "--port", std::to_string(cloud.port()), "--product",
                       kProduct, "--device", "mcu-1", "--key", cloud.device_key(), "--api-port",
-                      https.substr(https.rfind(':') + 1), "--api-tls", "--cafile",
-                      cloud.info["ca"].get<std::string>(), "--firmware-version", "FW-1.0"});
+                      std::to_string(cloud.https_port()), "--api-tls", "--cafile", cloud.ca_file(),
+                      "--firmware-version", "FW-1.0"});
   REQUIRE(device);
   // At its first login it reports its version and finds nothing to do.
   REQUIRE(device->wait_for_line(has("firmware FW-1.0 is current"), 20000));

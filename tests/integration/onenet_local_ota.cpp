@@ -616,10 +616,10 @@ TEST_CASE(
   args.insert(args.end(), {"--https-port", "0"});
   OnenetLocal cloud(args);
   REQUIRE(cloud.start());
-  const std::string https = cloud.info["https"].get<std::string>();
-  const std::string ca_file = cloud.info["ca"].get<std::string>();
+  const std::string https = cloud.https();
+  const std::string ca_file = cloud.ca_file();
   REQUIRE(https.rfind("https://127.0.0.1:", 0) == 0);
-  const auto port = static_cast<uint16_t>(std::stoi(https.substr(https.rfind(':') + 1)));
+  const uint16_t port = cloud.https_port();
 
   // libcurl, verifying the server against onenet-local's CA.
   onenet::provision::ApiOptions o;

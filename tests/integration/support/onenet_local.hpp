@@ -58,10 +58,12 @@ class OnenetLocal {
   uint16_t port() const { return info["mqtt"]["port"].get<uint16_t>(); }
   std::string http() const { return info["http"].get<std::string>(); }
   /// The HTTP API's port (of http(), "http://127.0.0.1:PORT"), for a raw transport to it.
-  uint16_t http_port() const {
-    const std::string url = http();
-    return static_cast<uint16_t>(std::stoi(url.substr(url.rfind(':') + 1)));
-  }
+  uint16_t http_port() const { return port_of(http()); }
+  /// With --https-port: the API over TLS ("https://127.0.0.1:PORT") and its port.
+  std::string https() const { return info["https"].get<std::string>(); }
+  uint16_t https_port() const { return port_of(https()); }
+  /// The CA onenet-local minted (its TLS listeners' certificates are signed by it).
+  std::string ca_file() const { return info["ca"].get<std::string>(); }
   std::string device_key(size_t i = 0) const {
     return info["devices"][i]["key"].get<std::string>();
   }
@@ -100,6 +102,10 @@ class OnenetLocal {
   nlohmann::json info;
 
  private:
+  static uint16_t port_of(const std::string& url) {  // "scheme://host:PORT"
+    return static_cast<uint16_t>(std::stoi(url.substr(url.rfind(':') + 1)));
+  }
+
   std::vector<std::string> extra_;
   TempDir owned_dir_;
   std::string data_dir_;
