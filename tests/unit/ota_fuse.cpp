@@ -205,6 +205,7 @@ TEST_CASE("HTTP head: status line and the fields that frame the body") {
     INFO(bad);
     CHECK_FALSE(parse_response_head(bad, &head));
   }
+  CHECK_FALSE(parse_response_head("HTTP/1.1 200 OK\r\nA: b\r\n", &head));  // no empty line
   // The same length twice is allowed (RFC 9112 section 6.3).
   CHECK(parse_response_head("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\n",
                             &head));
@@ -234,7 +235,7 @@ TEST_CASE("HTTP body: chunked, by length and to the close, in any pieces") {
   CHECK_FALSE(done);  // only the close ends it
 
   for (const char* bad :
-       {"x\r\n", "\r\n", "5\r\nhelloXX", "5\rX", "1234567890123456\r\n", "-1\r\n"}) {
+       {"x\r\n", "\r\n", "5\r\nhelloXX", "5\rX", "1234567890123456\r\n", "-1\r\n", "5x\r\n"}) {
     INFO(bad);
     decode_all(BodyDecoder(BodyDecoder::Framing::kChunked), bad, 1, &done, &failed);
     CHECK(failed);
@@ -308,13 +309,31 @@ TEST_CASE("fuse-ota answers that refuse, and answers that are not OneNET's") {
     CHECK(f.ota.last_http_status() == 401);
   }
   SUBCASE("another code: its message, cut at a character and not inside one") {
-    // 30 three-byte characters (90 bytes): the message keeps the 21 whole ones that fit in 63.
-    std::string message;
+    // "x" and 30 three-byte characters (91 bytes): 63 bytes would end inside the 21st
+    // character, so the message keeps "x" and the 20 whole ones before it (61 bytes).
+    std::string message = "x";
     for (int i = 0; i < 30; ++i) message += "\xe4\xb8\x8d";
     f.server.answers.push_back({json_answer(R"({"code":10001,"msg":")" + message + "\"}")});
     CHECK(check() == Status::kProvisionApiError);
     CHECK(f.ota.last_code() == 10001);
-    CHECK(std::string(f.ota.last_message()) == message.substr(0, 63));
+    CHECK(std::string(f.ota.last_message()) == message.substr(0, 61));
+  }
+  SUBCASE("a message with escapes: its raw text") {
+    f.server.answers.push_back({json_answer(R"({"code":10001,"msg":"a \"quoted\" word"})")});
+    CHECK(check() == Status::kProvisionApiError);
+    CHECK(std::string(f.ota.last_message()) == R"(a \"quoted\" word)");
+  }
+  SUBCASE("JSON that is not the envelope") {
+    f.server.answers.push_back({json_answer(R"({"msg":"no code"})")});
+    CHECK(check() == Status::kProvisionBadResponse);
+    CHECK(std::string(f.ota.last_message()) == "the answer is not OneNET's JSON envelope");
+  }
+  SUBCASE("a chunked answer that cannot be read") {
+    f.server.answers.push_back(
+        {"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+         "zz\r\n{}\r\n0\r\n\r\n"});
+    CHECK(check() == Status::kProvisionBadResponse);
+    CHECK(std::string(f.ota.last_message()) == "a chunked answer that cannot be read");
   }
   SUBCASE("a task without an md5") {
     f.server.answers.push_back(
@@ -426,6 +445,11 @@ TEST_CASE("fuse-ota: version and step reports, and the arguments refused before 
         Status::kInvalidArgument);
   CHECK(f.ota.check(f.caller, static_cast<onenet::ota::Kind>(3), "1.0", &task) ==
         Status::kInvalidArgument);
+  FuseOtaOptions no_host;
+  no_host.host = "";
+  FuseOtaClient hostless(f.server, f.clock, MutableByteView(f.storage, sizeof f.storage), no_host);
+  CHECK(hostless.task_active(f.caller, 1) == Status::kInvalidArgument);
+  CHECK(std::string(hostless.last_message()) == "options.host: empty, or with spaces");
   Caller bad = f.caller;
   bad.token = "sign=x\r\nX-Injected: 1";
   CHECK(f.ota.task_active(bad, 1) == Status::kInvalidArgument);
@@ -596,6 +620,14 @@ TEST_CASE("fuse-ota download: what ends it, and what it leaves") {
       f.server.answers.push_back({package_answer(package).substr(0, 50), true});
     CHECK(download() == Status::kProvisionTimeout);
     CHECK(f.server.opens == 3);
+  }
+  SUBCASE("a chunked package that cannot be read: what came before it is kept") {
+    f.server.answers.push_back({"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n" +
+                                package.substr(0, 16) + "\r\nnot a size\r\n"});
+    CHECK(download() == Status::kProvisionBadResponse);
+    CHECK(std::string(f.ota.last_message()) == "a chunked body that cannot be read");
+    CHECK(received == 16);
+    CHECK(sink.bytes == package.substr(0, 16));
   }
   SUBCASE("tasks and counts check would not have given") {
     task.md5[5] = 'x';
