@@ -58,6 +58,11 @@ int main(int argc, char** argv) {
   bool api_tls = false;
   app.add_flag("--api-tls", api_tls,
                "Reach the HTTP API over TLS (HTTPS, as OneNET's), verified against --cafile");
+  uint32_t slot_size = 1024 * 1024;
+  app.add_option("--slot-size", slot_size,
+                 "Bytes of the flash slot updates are written to (a larger package is refused)")
+      ->capture_default_str()
+      ->check(CLI::Range(uint32_t{1}, uint32_t{64} * 1024 * 1024));
   std::string firmware_version = "1.0";
   app.add_option("--firmware-version", firmware_version,
                  "The firmware version this device reports as running")
@@ -81,8 +86,8 @@ int main(int argc, char** argv) {
     }
     api = onenet_sample::make_transport(link.host, api_port, api_tls,
                                         link.cafile);  // stops on SIGINT
-    const onenet::Status ota =
-        device.enable_ota(*api, {MemorySlot::write, MemorySlot::install, &slot}, firmware_version);
+    const onenet::Status ota = device.enable_ota(
+        *api, {MemorySlot::write, MemorySlot::install, &slot, slot_size}, firmware_version);
     if (ota != onenet::Status::kOk) {
       std::fprintf(
           stderr, "onenet-mcu-device: --firmware-version: 1-20 letters, digits, '_', '.' or '-'\n");

@@ -96,7 +96,7 @@ McuDevice::McuDevice(onenet::port::Transport& transport, onenet::port::Clock& cl
 Status McuDevice::enable_ota(onenet::port::Transport& api, const FirmwareSlot& slot,
                              std::string_view running_version) {
   if (!onenet::ota::valid_version(running_version) || slot.write == nullptr ||
-      slot.install == nullptr)
+      slot.install == nullptr || slot.capacity == 0)
     return Status::kInvalidArgument;
   api_ = &api;
   slot_ = slot;
@@ -334,6 +334,14 @@ void McuDevice::update_firmware() {
     return;
   }
   logf("update to %s: %lu bytes", task.target, static_cast<unsigned long>(task.size));
+  if (task.size > slot_.capacity) {
+    // Refused before a byte is fetched: the legacy table's 102 is "not enough room".
+    s = ota.report_step(caller, task.tid, 102);
+    logf("the package does not fit the slot (%lu bytes): not downloaded, step 102 %s",
+         static_cast<unsigned long>(slot_.capacity),
+         s == Status::kOk ? "reported" : "not reported");
+    return;
+  }
   uint32_t received = 0;
   onenet::ota::Md5 digest;
   s = ota.download(caller, task, &received, &digest, take_piece, this);

@@ -41,6 +41,8 @@ struct FirmwareSlot {
   /// slot bootable for the restart). False when it cannot (step 206 is reported).
   bool (*install)(void* context, const onenet::ota::Task& task) = nullptr;
   void* context = nullptr;  ///< given to both
+  /// Bytes the slot holds: a larger package is not downloaded (step 102, no room).
+  uint32_t capacity = 0;
 };
 
 /// The `interval` a property/set carries, or why it cannot be taken.
@@ -66,7 +68,7 @@ class McuDevice : public onenet::client::Handler {
   /// Turns firmware updates on, before start(): `api` is a transport to OneNET's HTTP API
   /// (iot-api.heclouds.com, port 80, or a TLS layer on 443), `running_version` the firmware's
   /// version (1-20 of [A-Za-z0-9_.-]). All borrowed for the device's life. kInvalidArgument for
-  /// a version fuse-ota refuses or a slot without both functions.
+  /// a version fuse-ota refuses, or a slot without both functions or without room.
   onenet::Status enable_ota(onenet::port::Transport& api, const FirmwareSlot& slot,
                             std::string_view running_version);
 

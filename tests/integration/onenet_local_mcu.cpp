@@ -159,3 +159,38 @@ TEST_CASE(
   CHECK(device->wait(20000) == 0);
   CHECK(cloud.stop());
 }
+
+TEST_CASE("onenet-mcu-device: a package larger than its flash slot is refused unfetched (102)") {
+  OnenetLocal cloud({"--seed-device", std::string(kProduct) + "/mcu-1"});
+  REQUIRE(cloud.start());
+  auto device =
+      Process::start({ONENET_MCU_DEVICE_PATH, "--port", std::to_string(cloud.port()), "--product",
+                      kProduct, "--device", "mcu-1", "--key", cloud.device_key(), "--api-port",
+                      std::to_string(cloud.http_port()), "--slot-size", "1000"});
+  REQUIRE(device);
+  REQUIRE(device->wait_for_line(has("firmware 1.0 is current"), 20000));
+  const json created = cloud.curl("POST", "/local/ota/task",
+                                  json{{"product_id", kProduct},
+                                       {"device_name", "mcu-1"},
+                                       {"type", 1},
+                                       {"target", "2.0"},
+                                       {"package", base64(std::string(1001, 'p'))}}
+                                      .dump());
+  REQUIRE(created.value("code", -1) == 0);
+  const std::string tid = std::to_string(created["data"]["tid"].get<int64_t>());
+  CHECK(device->wait_for_line(has("update to 2.0: 1001 bytes"), 20000));
+  // The line comes once the cloud has answered the report (and logged it).
+  REQUIRE(device->wait_for_line(
+      has("does not fit the slot (1000 bytes): not downloaded, step 102 reported"), 20000));
+  CHECK(count_events(cloud, [&](const json& e) {
+          return e.value("event", "") == "ota_step" && e.value("tid", "") == tid &&
+                 e.value("step", 0) == 102;
+        }) == 1);
+  CHECK(count_events(cloud, [](const json& e) {
+          return e.value("event", "") == "http" &&
+                 e.value("path", "").find("/download") != std::string::npos;
+        }) == 0);
+  device->signal(SIGTERM);
+  CHECK(device->wait(20000) == 0);
+  CHECK(cloud.stop());
+}
