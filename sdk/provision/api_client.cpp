@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "onenet/model/json_access.hpp"
+#include "onenet/ota/fuse_ota.hpp"  // ota::valid_version
 #include "onenet/ota/md5.hpp"
 
 namespace onenet::provision {
@@ -27,7 +28,6 @@ constexpr int kOneNetAuthFailed = 10403;
 // check endpoints, onenet-protocol.md section 5.5).
 constexpr int kOneNetNoSuchTask = 12012;
 constexpr uint64_t kTokenLifetimeSeconds = 3600;
-constexpr size_t kMaxOtaVersionLength = 20;  // section 5.5
 
 // OneNET's answers are pages of at most a few hundred records: kilobytes. A server sending more
 // than this is not OneNET's API, and is cut off rather than allowed to fill memory.
@@ -339,13 +339,7 @@ Status ApiClient::delete_device(const std::string& product_id, const std::string
 // ---- OTA over HTTP (fuse-ota, onenet-protocol.md section 5.5) ---------------------------------
 
 bool valid_ota_version(const std::string& version) {
-  if (version.empty() || version.size() > kMaxOtaVersionLength) return false;
-  for (const char c : version) {
-    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                    c == '_' || c == '.' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
+  return ota::valid_version(version);  // one rule for hosts and MCUs
 }
 
 namespace {
