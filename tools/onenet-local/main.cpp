@@ -268,29 +268,25 @@ int main(int argc, char** argv) {
     struct timespec pause = {0, 10 * 1000 * 1000};
     ::nanosleep(&pause, nullptr);  // a bounded start-up probe: mosquitto gives no other signal
   }
-  if (!platform.start(o.mqtt_port, std::chrono::seconds(10))) {
-    ::kill(broker, SIGTERM);
-    ::waitpid(broker, nullptr, 0);
-    die("the platform client could not log in to mosquitto");
-  }
-  onenet_local::HttpApi http(platform);
-  const int http_port = http.bind(o.http_port);
-  if (http_port < 0) {
+  // A start that fails from here on leaves nothing running: the platform client (stop() is
+  // safe when it never started) and the broker go before the message.
+  const auto stop_and_die = [&](const std::string& message) {
     platform.stop();
     ::kill(broker, SIGTERM);
     ::waitpid(broker, nullptr, 0);
-    die("cannot listen on HTTP port " + std::to_string(o.http_port));
-  }
+    die(message);
+  };
+  if (!platform.start(o.mqtt_port, std::chrono::seconds(10)))
+    stop_and_die("the platform client could not log in to mosquitto");
+  onenet_local::HttpApi http(platform);
+  const int http_port = http.bind(o.http_port);
+  if (http_port < 0) stop_and_die("cannot listen on HTTP port " + std::to_string(o.http_port));
   int https_port = -1;
   if (o.https_port >= 0) {
     https_port = http.bind_tls(static_cast<uint16_t>(o.https_port), cert, key);
-    if (https_port < 0) {
-      platform.stop();
-      ::kill(broker, SIGTERM);
-      ::waitpid(broker, nullptr, 0);
-      die("cannot serve HTTPS on port " + std::to_string(o.https_port) +
-          " (the certificate or key cannot be used, or this build has no TLS for HTTP)");
-    }
+    if (https_port < 0)
+      stop_and_die("cannot serve HTTPS on port " + std::to_string(o.https_port) +
+                   " (the certificate or key cannot be used, or this build has no TLS for HTTP)");
   }
   http.start();
 
