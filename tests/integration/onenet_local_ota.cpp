@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "flash_slot.hpp"
 #include "live_device.hpp"
 #include "onenet/auth/encoding.hpp"
 #include "onenet/model/device.hpp"
@@ -21,6 +22,7 @@
 #include "onenet/provision/api_client.hpp"
 #include "onenet_local.hpp"
 
+using itest::FlashSlot;
 using itest::OnenetLocal;
 using itest::Process;
 using itest::TempDir;
@@ -462,21 +464,6 @@ struct McuOta {
   onenet::ota::FuseOtaClient ota{tcp, clock, onenet::MutableByteView(buffer, sizeof buffer)};
 };
 
-// Where an MCU would write flash: the pieces in order, with a power cut after `cut_after` bytes.
-struct Flash {
-  std::string bytes;
-  size_t cut_after = SIZE_MAX;
-  bool in_order = true;
-
-  static Status write(void* context, uint32_t offset, onenet::ByteView piece) {
-    auto& flash = *static_cast<Flash*>(context);
-    if (offset != flash.bytes.size()) flash.in_order = false;
-    if (flash.bytes.size() >= flash.cut_after) return Status::kTransportIoError;
-    flash.bytes.append(piece.as_text());
-    return Status::kOk;
-  }
-};
-
 }  // namespace
 
 TEST_CASE("FuseOtaClient (the MCU's fuse-ota) over TCP: report, check, download, steps") {
@@ -506,11 +493,11 @@ TEST_CASE("FuseOtaClient (the MCU's fuse-ota) over TCP: report, check, download,
 
   // The power goes after 70 KB: the count and MD5 saved with the flash resume it after the
   // restart, with a new client, from where it stopped (a Range).
-  Flash flash;
+  FlashSlot flash;
   flash.cut_after = 70 * 1024;
   uint32_t received = 0;
   onenet::ota::Md5 digest;
-  CHECK(ota.download(device, task, &received, &digest, Flash::write, &flash) ==
+  CHECK(ota.download(device, task, &received, &digest, FlashSlot::write, &flash) ==
         Status::kTransportIoError);
   REQUIRE(received == flash.bytes.size());
   REQUIRE(received >= 70 * 1024);
@@ -523,7 +510,7 @@ TEST_CASE("FuseOtaClient (the MCU's fuse-ota) over TCP: report, check, download,
   received = saved_received;
   digest = saved_digest;
   flash.cut_after = SIZE_MAX;  // powered again
-  REQUIRE(after_restart.download(device, task, &received, &digest, Flash::write, &flash) ==
+  REQUIRE(after_restart.download(device, task, &received, &digest, FlashSlot::write, &flash) ==
           Status::kOk);
   CHECK(received == package.size());
   CHECK(flash.in_order);
@@ -567,8 +554,8 @@ TEST_CASE("FuseOtaClient over TCP: a wrong token, another device's task, a dead 
   const std::string meter2 = cloud.device_token(kProduct, "meter-2", 1);
   uint32_t received = 0;
   onenet::ota::Md5 digest;
-  Flash flash;
-  CHECK(ota.download({kProduct, "meter-2", meter2}, task, &received, &digest, Flash::write,
+  FlashSlot flash;
+  CHECK(ota.download({kProduct, "meter-2", meter2}, task, &received, &digest, FlashSlot::write,
                      &flash) == Status::kProvisionNoOtaTask);
   CHECK(flash.bytes.empty());
 
@@ -581,13 +568,6 @@ TEST_CASE("FuseOtaClient over TCP: a wrong token, another device's task, a dead 
 
 namespace {
 
-onenet::Status keep(void* context, uint32_t offset, onenet::ByteView piece) {
-  auto& flash = *static_cast<std::string*>(context);
-  if (offset != flash.size()) return Status::kInvalidArgument;
-  flash.append(piece.as_text());
-  return Status::kOk;
-}
-
 // Checks for the task and downloads it through `transport`, as a device does: true when the
 // package arrived whole with its MD5.
 bool fetch_over(onenet::port::Transport& transport, const onenet::ota::Caller& device,
@@ -599,13 +579,13 @@ bool fetch_over(onenet::port::Transport& transport, const onenet::ota::Caller& d
   const Status checked = ota.check(device, onenet::ota::Kind::kSoftware, "V1.0", &task);
   INFO(ota.last_message());
   REQUIRE(checked == Status::kOk);
-  std::string flash;
+  FlashSlot flash;
   uint32_t received = 0;
   onenet::ota::Md5 digest;
-  const Status s = ota.download(device, task, &received, &digest, keep, &flash);
+  const Status s = ota.download(device, task, &received, &digest, FlashSlot::write, &flash);
   INFO(ota.last_message());
   CHECK(s == Status::kOk);
-  return s == Status::kOk && flash == package;
+  return s == Status::kOk && flash.in_order && flash.bytes == package;
 }
 
 }  // namespace
