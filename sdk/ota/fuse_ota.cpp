@@ -43,6 +43,11 @@ bool header_safe(std::string_view text) {
   return true;
 }
 
+// A hex digit in lower case, as MD5 digests are written here (Md5::hex_digest).
+char lower_hex(char c) {
+  return (c >= 'A' && c <= 'F') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
 bool is_md5_hex(std::string_view text) {
   if (text.size() != 32) return false;
   for (const char c : text) {
@@ -214,10 +219,7 @@ Status FuseOtaClient::check(const Caller& caller, Kind kind, std::string_view cu
       task.target[text.size()] = '\0';
       have_target = true;
     } else if (key == "md5" && is_text && is_md5_hex(text)) {
-      for (size_t i = 0; i < 32; ++i) {
-        const char c = text[i];
-        task.md5[i] = (c >= 'A' && c <= 'F') ? static_cast<char>(c - 'A' + 'a') : c;
-      }
+      for (size_t i = 0; i < 32; ++i) task.md5[i] = lower_hex(text[i]);
       task.md5[32] = '\0';
       have_md5 = true;
     }
@@ -270,10 +272,7 @@ Status FuseOtaClient::download(const Caller& caller, const Task& task, uint32_t*
   char hex[33];
   digest->hex_digest(hex);
   for (size_t i = 0; i < 32; ++i) {
-    const char expected = (task.md5[i] >= 'A' && task.md5[i] <= 'F')
-                              ? static_cast<char>(task.md5[i] - 'A' + 'a')
-                              : task.md5[i];
-    if (hex[i] != expected)
+    if (hex[i] != lower_hex(task.md5[i]))  // a task filled by hand may say it in upper case
       return fail(Status::kProvisionOtaChecksumMismatch, "the package's MD5 is not the task's");
   }
   return Status::kOk;
