@@ -47,6 +47,23 @@ printf '%-44s %8d\n' "device total: codec + client + auth" "$total"
 # JSON library), what an MCU uses with its own payload code. Not part of the 7 KB goal.
 report "model: topic tables (raw, heap-free)" "$(component_size model sdk/model/topics.cpp)" no
 
+# linked PREFIX [MAP] -> bytes of the .text/.rodata/.data input sections from $out/PREFIX*.o in a
+# linker map (default: the minimal device's, $out/device.map).
+linked() {
+  awk -v prefix="$out/$1" '
+    function hex(text,   i, v) {  # mawk has no strtonum
+      text = tolower(text); sub(/^0x/, "", text); v = 0
+      for (i = 1; i <= length(text); i++) v = v * 16 + index("0123456789abcdef", substr(text, i, 1)) - 1
+      return v
+    }
+    /^Linker script and memory map/ { on = 1; next }
+    !on { next }
+    /^ \.(text|rodata|data)[^ ]*$/ { pending = 1; next }           # name alone; numbers follow
+    pending { pending = 0; if (index($3, prefix) == 1) sum += hex($2); next }
+    /^ \.(text|rodata|data)[^ ]* +0x/ { if (index($4, prefix) == 1) sum += hex($3) }
+    END { print sum + 0 }' "${2:-$out/device.map}"
+}
+
 # What a device really carries: bench/size/device.cpp (sign a token, connect with the OneNet
 # profile, subscribe, publish at QoS 1, poll) linked with --gc-sections, and the bytes each
 # component contributes to the image, read from the linker map. The stubs in device.cpp (the
@@ -63,20 +80,6 @@ if [ -f bench/size/device.cpp ]; then
     -Wl,--gc-sections -Wl,-Map="$out/device.map" "$out/device-main.o" \
     "$out"/auth-encoding.o "$out"/auth-token.o "$out"/codec-*.o "$out"/client-*.o \
     "$out"/model-topics.o "${common_objects[@]}" -o "$out/device.elf"
-  linked() {  # linked PREFIX -> bytes of .text/.rodata/.data input sections from $out/PREFIX*.o
-    awk -v prefix="$out/$1" '
-      function hex(text,   i, v) {  # mawk has no strtonum
-        text = tolower(text); sub(/^0x/, "", text); v = 0
-        for (i = 1; i <= length(text); i++) v = v * 16 + index("0123456789abcdef", substr(text, i, 1)) - 1
-        return v
-      }
-      /^Linker script and memory map/ { on = 1; next }
-      !on { next }
-      /^ \.(text|rodata|data)[^ ]*$/ { pending = 1; next }           # name alone; numbers follow
-      pending { pending = 0; if (index($3, prefix) == 1) sum += hex($2); next }
-      /^ \.(text|rodata|data)[^ ]* +0x/ { if (index($4, prefix) == 1) sum += hex($3) }
-      END { print sum + 0 }' "$out/device.map"
-  }
   printf '\n%-44s %8s\n' "linked into a device (--gc-sections)" "bytes"
   linked_total=0
   for part in "auth:auth-" "codec:codec-" "client:client-" "common:common-"; do
@@ -144,18 +147,7 @@ if [ -n "$ota_files" ] && [ -f bench/size/ota.cpp ]; then
   arm-none-eabi-g++ -mcpu=cortex-m4 -mthumb -Os --specs=nano.specs --specs=nosys.specs \
     -Wl,--gc-sections -Wl,-Map="$out/ota.map" "$out/update-main.o" "$out"/ota-*.o \
     -o "$out/ota.elf"
-  ota_linked=$(awk -v prefix="$out/ota-" '
-      function hex(text,   i, v) {
-        text = tolower(text); sub(/^0x/, "", text); v = 0
-        for (i = 1; i <= length(text); i++) v = v * 16 + index("0123456789abcdef", substr(text, i, 1)) - 1
-        return v
-      }
-      /^Linker script and memory map/ { on = 1; next }
-      !on { next }
-      /^ \.(text|rodata|data)[^ ]*$/ { pending = 1; next }
-      pending { pending = 0; if (index($3, prefix) == 1) sum += hex($2); next }
-      /^ \.(text|rodata|data)[^ ]* +0x/ { if (index($4, prefix) == 1) sum += hex($3) }
-      END { print sum + 0 }' "$out/ota.map")
+  ota_linked=$(linked ota- "$out/ota.map")
   printf '%-44s %8d\n' "  linked into an updating device" "$ota_linked"
 fi
 
