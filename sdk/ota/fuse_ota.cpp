@@ -86,21 +86,18 @@ class RequestWriter {
   // Decimal digits by subtracting powers of ten: no 64-bit division, which on a Cortex-M
   // would link the runtime's division routine (about 700 bytes) for a few numbers.
   __attribute__((noinline)) RequestWriter& number(uint64_t value) {
+    uint64_t powers[20];  // 10^0 .. 10^19, the largest that fits
+    powers[0] = 1;
+    for (int place = 1; place < 20; ++place) powers[place] = powers[place - 1] * 10;
     char digits[20];
     size_t count = 0;
-    uint64_t power = 1;
-    for (int place = 0; place < 19; ++place) power *= 10;  // 10^19, the largest that fits
     for (int place = 19; place >= 0; --place) {
       char digit = '0';
-      while (value >= power) {
-        value -= power;
+      while (value >= powers[place]) {
+        value -= powers[place];
         ++digit;
       }
       if (digit != '0' || count > 0 || place == 0) digits[count++] = digit;
-      // The next power down, by multiplying up again (no division): 10^(place-1).
-      uint64_t next = 1;
-      for (int i = 1; i < place; ++i) next *= 10;
-      power = next;
     }
     return text(std::string_view(digits, count));
   }
