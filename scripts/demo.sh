@@ -64,6 +64,12 @@ api() {  # api METHOD PATH [BODY]
   fi
 }
 query="?product_id=$product&device_name=$device"
+# The cloud's side of the thing model through the SDK's own tool (sdk/provision's ApiClient).
+thing() {  # thing ACTION [FLAGS...]
+  local action=$1; shift
+  "$bin/samples/onenet-cli/onenet-cli" thing "$action" --api "$http" --user-id "$user_id" \
+    --access-key "$user_key" --product "$product" --name "$device" "$@"
+}
 
 say "waiting for the first report to reach the cloud"
 for _ in $(seq 100); do
@@ -73,14 +79,14 @@ for _ in $(seq 100); do
 done
 api GET "/device/detail$query" | python3 -c "import json,sys; d=json.load(sys.stdin)['data']; print('device', d['name'], 'status', {0:'offline',1:'online',2:'never connected'}[d['status']])"
 
-say "cloud -> device: set property interval = 1 (POST /thingmodel/set-device-property)"
-api POST /thingmodel/set-device-property "{\"product_id\":\"$product\",\"device_name\":\"$device\",\"params\":{\"interval\":1}}" | pretty
+say "cloud -> device: set property interval = 1 (onenet-cli thing set: POST /thingmodel/set-device-property)"
+thing set --params '{"interval":1}'
 
-say "cloud -> device: call service reboot with delay 3 (POST /thingmodel/call-service)"
-api POST /thingmodel/call-service "{\"product_id\":\"$product\",\"device_name\":\"$device\",\"identifier\":\"reboot\",\"params\":{\"delay\":3}}" | pretty
+say "cloud -> device: call service reboot with delay 3 (onenet-cli thing call: POST /thingmodel/call-service)"
+thing call --service reboot --params '{"delay":3}'
 
 say "cloud -> device: an invalid value is refused by the thing model before it is sent"
-api POST /thingmodel/set-device-property "{\"product_id\":\"$product\",\"device_name\":\"$device\",\"params\":{\"interval\":0}}" | pretty
+thing set --params '{"interval":0}' || true
 
 # Let a few reports at the new interval arrive.
 say "cloud -> device: an OTA update to 2.0 (a 64 KB package; onenet-local's POST /local/ota/task)"
@@ -94,8 +100,8 @@ cmp -s "$work/package.bin" "$work/$device-2.0.bin" && echo "the device's copy of
 
 for _ in $(seq 30); do [ "$(grep -c 'reported temperature' "$work/device.log")" -ge 5 ] && break; sleep 0.2; done
 
-say "the cloud's view: latest properties (GET /thingmodel/query-device-property)"
-api GET "/thingmodel/query-device-property$query" | pretty
+say "the cloud's view: latest properties (onenet-cli thing properties: GET /thingmodel/query-device-property)"
+thing properties
 say "the cloud's view: events (GET /thingmodel/query-device-event)"
 api GET "/thingmodel/query-device-event$query" | pretty
 

@@ -1,10 +1,12 @@
-// onenet-cli device create|detail|list|delete, onenet-cli provision and onenet-cli ota
-// version|check|download|step: OneNET's HTTP API through sdk/provision. Credentials come from
-// flags, then environment variables, then a JSON config file; the access key is never printed.
+// onenet-cli device create|detail|list|delete, onenet-cli provision, onenet-cli ota
+// version|check|download|step and onenet-cli thing properties|set|call: OneNET's HTTP API through
+// sdk/provision. Credentials come from flags, then environment variables, then a JSON config
+// file; the access key is never printed.
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -54,6 +56,9 @@ struct ApiFlags {
   std::string tid;
   int step = -1;
   bool report = false;
+  // thing
+  std::string params;
+  std::string service;
 };
 
 ApiFlags flags;
@@ -201,7 +206,9 @@ void add_api_options(CLI::App* cmd) {
   cmd->add_option("--timeout", flags.timeout_s, "Seconds per request attempt")
       ->default_val(10)
       ->transform(decimal());
-  cmd->add_option("--retries", flags.retries, "Retries after network failures")
+  cmd->add_option(
+         "--retries", flags.retries,
+         "Retries after network failures (a command to a device: only while none of it was sent)")
       ->default_val(3)
       ->transform(decimal());
   cmd->add_option("--product", flags.product, "Product id")->required();
@@ -501,7 +508,101 @@ int run_ota(const std::string& action) {
   return 0;
 }
 
+std::string thing_action;
+
+// A report time (ms since the epoch) as UTC ISO 8601, as people read it; "-" when not given.
+std::string utc_time(int64_t ms) {
+  if (ms <= 0) return "-";
+  const std::time_t seconds = static_cast<std::time_t>(ms / 1000);
+  std::tm parts{};
+  if (::gmtime_r(&seconds, &parts) == nullptr) return "-";
+  char text[40];
+  const size_t date = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &parts);
+  if (date == 0) return "-";
+  std::snprintf(text + date, sizeof text - date, ".%03dZ", static_cast<int>(ms % 1000));
+  return text;
+}
+
+// The cloud's side of the thing model: what an application does to a device.
+int run_thing(const std::string& action) {
+  command_name = "thing " + action;
+  int exit_status = 0;
+  auto client = make_client(&exit_status);
+  if (!client) return exit_status;
+  const auto failed = [&] {
+    return client->last_error().status == Status::kInvalidArgument
+               ? say_error(kExitBadInput, client->last_error().message)
+               : api_failure(*client);
+  };
+  if (action == "properties") {
+    std::vector<onenet::provision::PropertyValue> values;
+    if (client->query_device_properties(flags.product, flags.name, &values) != Status::kOk)
+      return failed();
+    if (flags.json_output) {
+      json list = json::array();
+      for (const auto& v : values) {
+        list.push_back({{"identifier", v.identifier},
+                        {"value", json::parse(v.value_json, nullptr, false)},
+                        {"time", v.time_ms},
+                        {"name", v.name},
+                        {"data_type", v.data_type}});
+      }
+      std::printf("%s\n", list.dump().c_str());
+    } else {
+      for (const auto& v : values) {
+        std::printf("%s\t%s\t%s\n", v.identifier.c_str(), v.value_json.c_str(),
+                    utc_time(v.time_ms).c_str());
+      }
+    }
+    return 0;
+  }
+  if (action == "set") {
+    if (client->set_device_properties(flags.product, flags.name, flags.params) != Status::kOk)
+      return failed();
+    std::printf("%s/%s accepted %s\n", flags.product.c_str(), flags.name.c_str(),
+                flags.params.c_str());
+    return 0;
+  }
+  // call: the service's output alone, so a script can read it: out=$(onenet-cli thing call ...).
+  std::string output;
+  if (client->call_service(flags.product, flags.name, flags.service, flags.params, &output) !=
+      Status::kOk) {
+    return failed();
+  }
+  std::printf("%s\n", output.c_str());
+  return 0;
+}
+
 }  // namespace
+
+CLI::App* add_thing_command(CLI::App& app) {
+  CLI::App* cmd = app.add_subcommand(
+      "thing", "The thing model from the cloud's side: read properties, set them, call services");
+  cmd->require_subcommand(1);
+  const std::pair<const char*, const char*> actions[] = {
+      {"properties", "Show the latest value of each property the device reported"},
+      {"set", "Set properties on the device (--params '{\"interval\":5}'); waits for its reply"},
+      {"call", "Call a service of the device (--service ID [--params JSON]); prints its output"}};
+  for (const auto& [action, help] : actions) {
+    const std::string name = action;
+    CLI::App* sub = cmd->add_subcommand(action, help);
+    add_api_options(sub);
+    sub->add_option("--name", flags.name, "Device name")->required();
+    if (name == "properties") sub->add_flag("--json", flags.json_output, "Print JSON");
+    if (name == "set")
+      sub->add_option("--params", flags.params, "Properties and values, a JSON object")->required();
+    if (name == "call") {
+      sub->add_option("--service", flags.service, "The service's identifier")->required();
+      sub->add_option("--params", flags.params, "The service's input, a JSON object (default {})");
+    }
+    sub->callback([name] { thing_action = name; });
+  }
+  return cmd;
+}
+
+int run_thing_command() {
+  return run_thing(thing_action);
+}
 
 CLI::App* add_device_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("device", "Create, show, list or delete devices (HTTP API)");

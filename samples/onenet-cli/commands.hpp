@@ -26,5 +26,7 @@ CLI::App* add_provision_command(CLI::App& app);
 int run_provision_command();
 CLI::App* add_ota_command(CLI::App& app);
 int run_ota_command();
+CLI::App* add_thing_command(CLI::App& app);
+int run_thing_command();
 
 }  // namespace onenet_cli

@@ -1,11 +1,12 @@
-// onenet-cli: tokens, and (as the SDK grows) raw publish/subscribe and provisioning.
+// onenet-cli: tokens, raw publish/subscribe, and OneNET's HTTP API (devices, OTA, thing model).
 #include <cstdio>
 
 #include "commands.hpp"
 #include "onenet/version.hpp"
 
 int main(int argc, char** argv) {
-  CLI::App app{"onenet-cli: OneNET tokens, MQTT publish/subscribe, provisioning and OTA"};
+  CLI::App app{
+      "onenet-cli: OneNET tokens, MQTT publish/subscribe, provisioning, OTA and the thing model"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "onenet-cli " ONENET_SDK_VERSION_STRING " (OneNET device SDK)");
   CLI::App* token = onenet_cli::add_token_command(app);
@@ -14,6 +15,7 @@ int main(int argc, char** argv) {
   CLI::App* device = onenet_cli::add_device_command(app);
   CLI::App* provision = onenet_cli::add_provision_command(app);
   CLI::App* ota = onenet_cli::add_ota_command(app);
+  CLI::App* thing = onenet_cli::add_thing_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& help) {
@@ -32,5 +34,6 @@ int main(int argc, char** argv) {
   if (device->parsed()) return onenet_cli::run_device_command();
   if (provision->parsed()) return onenet_cli::run_provision_command();
   if (ota->parsed()) return onenet_cli::run_ota_command();
+  if (thing->parsed()) return onenet_cli::run_thing_command();
   return onenet_cli::kExitBadInput;
 }

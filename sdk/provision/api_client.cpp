@@ -185,7 +185,7 @@ Status ApiClient::api_failure(int api_code, const std::string& message) {
 }
 
 Status ApiClient::call(const char* method, const std::string& path_and_query,
-                       const std::string& body, std::string* data_json) {
+                       const std::string& body, std::string* data_json, Retry retry) {
   error_ = ApiError();
   const Result<std::string> token = sign();
   if (!token) return token.status();
@@ -227,6 +227,12 @@ Status ApiClient::call(const char* method, const std::string& path_and_query,
     ++attempts_;
     code = curl_easy_perform(h);
     if (code == CURLE_OK || !is_network_failure(code) || attempt >= options_.max_attempts) break;
+    if (retry == Retry::kUntilSent) {
+      // libcurl counts the request bytes it wrote in this transfer; none means the server cannot
+      // have acted on it (nothing listened, the connection or its TLS set-up failed).
+      long sent = 0;
+      if (curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &sent) != CURLE_OK || sent != 0) break;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));  // backoff, not a sync
     delay_ms *= 2;
   }
@@ -334,6 +340,78 @@ Status ApiClient::delete_device(const std::string& product_id, const std::string
     return fail(Status::kInvalidArgument, 0, "product id and device name must be UTF-8");
   }
   return call("POST", "/device/delete", body.dump(), nullptr);
+}
+
+// ---- The thing model from the application's side (onenet-protocol.md section 5.1) ------------
+
+namespace {
+
+// A command's params as JSON text: "" stands for {}. Returns "" or the problem, in words.
+std::string parse_params(const std::string& params_json, json* params) {
+  *params = params_json.empty() ? json::object() : model::parse_json(params_json);
+  // The parser also refuses strings that are not UTF-8, so what parses can be sent as it is.
+  if (params->is_discarded()) return "params: not JSON (or not UTF-8)";
+  return params->is_object() ? std::string() : "params: expected a JSON object";
+}
+
+}  // namespace
+
+Status ApiClient::query_device_properties(const std::string& product_id, const std::string& name,
+                                          std::vector<PropertyValue>* out) {
+  std::string data;
+  const Status s = call("GET",
+                        "/thingmodel/query-device-property?product_id=" + query_escape(product_id) +
+                            "&device_name=" + query_escape(name),
+                        {}, &data);
+  if (s != Status::kOk) return s;
+  const json parsed = model::parse_json(data);
+  if (!parsed.is_array()) {
+    return fail(Status::kProvisionBadResponse, 0,
+                "query-device-property: no list of properties in the answer");
+  }
+  for (const json& item : parsed) {
+    // An entry without an identifier names nothing; it is passed over, not guessed at.
+    if (!item.is_object() || text_of(item, "identifier").empty()) continue;
+    PropertyValue v;
+    v.identifier = text_of(item, "identifier");
+    const auto value = item.find("value");
+    v.value_json = value == item.end() ? "null" : value->dump();
+    v.time_ms = model::integer_member(item, "time", 0);
+    v.name = text_of(item, "name");
+    v.data_type = text_of(item, "data_type");
+    if (out) out->push_back(std::move(v));
+  }
+  return Status::kOk;
+}
+
+Status ApiClient::set_device_properties(const std::string& product_id, const std::string& name,
+                                        const std::string& params_json) {
+  error_ = ApiError();
+  json params;
+  std::string problem = parse_params(params_json, &params);
+  if (problem.empty() && params.empty()) problem = "params: no property to set";
+  if (problem.empty() && !model::is_utf8(json{product_id, name}))
+    problem = "product id and device name must be UTF-8";
+  if (!problem.empty()) return fail(Status::kInvalidArgument, 0, "set-device-property: " + problem);
+  const json body = {{"product_id", product_id}, {"device_name", name}, {"params", params}};
+  return call("POST", "/thingmodel/set-device-property", body.dump(), nullptr, Retry::kUntilSent);
+}
+
+Status ApiClient::call_service(const std::string& product_id, const std::string& name,
+                               const std::string& identifier, const std::string& params_json,
+                               std::string* output_json) {
+  error_ = ApiError();
+  json params;
+  std::string problem = parse_params(params_json, &params);
+  if (problem.empty() && identifier.empty()) problem = "no service identifier";
+  if (problem.empty() && !model::is_utf8(json{product_id, name, identifier}))
+    problem = "product id, device name and identifier must be UTF-8";
+  if (!problem.empty()) return fail(Status::kInvalidArgument, 0, "call-service: " + problem);
+  const json body = {{"product_id", product_id},
+                     {"device_name", name},
+                     {"identifier", identifier},
+                     {"params", params}};
+  return call("POST", "/thingmodel/call-service", body.dump(), output_json, Retry::kUntilSent);
 }
 
 // ---- OTA over HTTP (fuse-ota, onenet-protocol.md section 5.5) ---------------------------------

@@ -362,3 +362,88 @@ TEST_CASE("OTA answers that are not what fuse-ota sends: refused with a reason, 
   }
   CHECK_FALSE(std::ifstream(dir.file("p.bin")).good());
 }
+
+TEST_CASE("thing-model commands: retried only while none of the request was sent") {
+  auto options_for = [](const std::string& url) {
+    return loopback_options(url, "userid/1", 3, 300);
+  };
+  SUBCASE("nothing listens: nothing was sent, so each attempt is made") {
+    auto api = make_client(options_for("http://127.0.0.1:" + std::to_string(itest::free_port())));
+    CHECK(api->set_device_properties("P", "d", R"({"interval":5})") ==
+          Status::kProvisionNetworkFailed);
+    CHECK(api->attempts() == 3);
+    CHECK(api->call_service("P", "d", "reboot", "{}", nullptr) == Status::kProvisionNetworkFailed);
+    CHECK(api->attempts() == 6);
+  }
+  SUBCASE("the server takes the request and never answers: it may have acted, so once only") {
+    RawServer server(RawServer::Mode::kHold);
+    auto api = make_client(options_for(server.url()));
+    CHECK(api->set_device_properties("P", "d", R"({"interval":5})") == Status::kProvisionTimeout);
+    CHECK(server.accepted == 1);
+    CHECK(api->call_service("P", "d", "reboot", R"({"delay":1})", nullptr) ==
+          Status::kProvisionTimeout);
+    CHECK(server.accepted == 2);
+    // A query changes nothing: it is retried as every other read is.
+    CHECK(api->query_device_properties("P", "d", nullptr) == Status::kProvisionTimeout);
+    CHECK(server.accepted == 5);
+  }
+}
+
+TEST_CASE("thing-model commands: params checked before anything is sent; odd answers refused") {
+  SUBCASE("bad params") {
+    auto api = make_client(loopback_options(
+        "http://127.0.0.1:" + std::to_string(itest::free_port()), "userid/1", 1, 300));
+    const std::pair<const char*, const char*> refused[] = {
+        {R"({"interval":)", "params: not JSON (or not UTF-8)"},
+        {"[1,2]", "params: expected a JSON object"},
+        {"42", "params: expected a JSON object"},
+        {"{}", "params: no property to set"},
+        {"{\"name\":\"\xC3\x28\"}", "params: not JSON (or not UTF-8)"},
+    };
+    for (const auto& [params, problem] : refused) {
+      const std::string shown = params;
+      CAPTURE(shown);
+      CHECK(api->set_device_properties("P", "d", params) == Status::kInvalidArgument);
+      CHECK(api->last_error().message == std::string("set-device-property: ") + problem);
+    }
+    CHECK(api->call_service("P", "d", "", "{}", nullptr) == Status::kInvalidArgument);
+    CHECK(api->last_error().message == "call-service: no service identifier");
+    CHECK(api->call_service("P", "d", "reboot", "[]", nullptr) == Status::kInvalidArgument);
+    CHECK(api->set_device_properties("P", "d\xFF", R"({"interval":5})") ==
+          Status::kInvalidArgument);
+    CHECK(api->attempts() == 0);
+    // "" is no input: {} is sent (and here, with nothing listening, the request fails).
+    CHECK(api->call_service("P", "d", "reboot", "", nullptr) == Status::kProvisionNetworkFailed);
+  }
+  SUBCASE("a call's output is the answer's data, or null") {
+    RawServer with_data("200 OK", "application/json",
+                        R"({"code":0,"msg":"succ","data":{"result":[1,2]}})");
+    std::string output;
+    auto api = make_client(loopback_options(with_data.url(), "userid/1", 1, 2000));
+    REQUIRE(api->call_service("P", "d", "s", "", &output) == Status::kOk);
+    CHECK(output == R"({"result":[1,2]})");
+    RawServer without("200 OK", "application/json", R"({"code":0,"msg":"succ"})");
+    api = make_client(loopback_options(without.url(), "userid/1", 1, 2000));
+    REQUIRE(api->call_service("P", "d", "s", "", &output) == Status::kOk);
+    CHECK(output == "null");
+  }
+  SUBCASE("a property list: entries without an identifier passed over; not a list refused") {
+    RawServer server("200 OK", "application/json",
+                     R"({"code":0,"data":[{"identifier":"t","value":{"a":1},"time":5},
+                         {"value":3},7,{"identifier":"s"}]})");
+    auto api = make_client(loopback_options(server.url(), "userid/1", 1, 2000));
+    std::vector<onenet::provision::PropertyValue> values;
+    REQUIRE(api->query_device_properties("P", "d", &values) == Status::kOk);
+    REQUIRE(values.size() == 2);
+    CHECK(values[0].identifier == "t");
+    CHECK(values[0].value_json == R"({"a":1})");
+    CHECK(values[0].time_ms == 5);
+    CHECK(values[1].identifier == "s");
+    CHECK(values[1].value_json == "null");
+    CHECK(values[1].time_ms == 0);
+    RawServer object("200 OK", "application/json", R"({"code":0,"data":{"t":1}})");
+    api = make_client(loopback_options(object.url(), "userid/1", 1, 2000));
+    CHECK(api->query_device_properties("P", "d", &values) == Status::kProvisionBadResponse);
+    CHECK(values.size() == 2);  // nothing appended
+  }
+}

@@ -3,7 +3,9 @@
 #include <doctest/doctest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <set>
 #include <sstream>
@@ -413,4 +415,148 @@ TEST_CASE("onenet-cli provision: a progress bar on a terminal") {
   CHECK(out.find("5/5") != std::string::npos);
   CHECK(out.find("t3 created") == std::string::npos);  // no per-device lines on a terminal
   CHECK(local.stop());
+}
+
+namespace {
+
+// onenet-local with the telemetry sample's product, and the sample running as its device
+// (reports every second; answers property/set of its interval and the reboot service).
+struct TelemetryRig {
+  OnenetLocal local{{"--seed-device", "Ck2AF9QD2K/sensor-1", "--tsl",
+                     "Ck2AF9QD2K=" ONENET_SOURCE_DIR "/samples/telemetry/thing-model.json"}};
+  std::unique_ptr<Process> device;
+
+  void start_device() {
+    device = Process::start({ONENET_TELEMETRY_PATH, "--port", std::to_string(local.port()),
+                             "--product", "Ck2AF9QD2K", "--device", "sensor-1", "--key",
+                             local.device_key(), "--interval", "1", "--tsl",
+                             ONENET_SOURCE_DIR "/samples/telemetry/thing-model.json"});
+    REQUIRE(device);
+    REQUIRE(device->wait_for_line(said("reported temperature"), 20000));
+  }
+  // Stops the device; returns what it logged since the last line a test waited for.
+  std::string stop_device() {
+    device->signal(SIGTERM);
+    CHECK(device->wait(20000) == 0);
+    std::string rest;
+    for (std::string line; device->read_line(&line, 5000);) rest += line + "\n";
+    rest += device->remaining();
+    device.reset();
+    return rest;
+  }
+  static std::function<bool(const std::string&)> said(const std::string& text) {
+    return [text](const std::string& line) { return line.find(text) != std::string::npos; };
+  }
+};
+
+}  // namespace
+
+TEST_CASE("thing-model API: read, set and call on a running device; refusals carry OneNET's code") {
+  TelemetryRig rig;
+  REQUIRE(rig.local.start());
+  auto api = make_client(user_options(rig.local));
+
+  // Offline: OneNET refuses at once, nothing reaches a device.
+  CHECK(api->set_device_properties("Ck2AF9QD2K", "sensor-1", R"({"interval":2})") ==
+        Status::kProvisionApiError);
+  CHECK(api->last_error().code == 10408);
+  CHECK(api->last_error().message == "device is offline");
+
+  rig.start_device();
+  std::vector<onenet::provision::PropertyValue> values;
+  REQUIRE(api->query_device_properties("Ck2AF9QD2K", "sensor-1", &values) == Status::kOk);
+  std::map<std::string, onenet::provision::PropertyValue> by_id;
+  for (const auto& v : values) by_id[v.identifier] = v;
+  REQUIRE(by_id.count("temperature") == 1);
+  CHECK(json::parse(by_id["temperature"].value_json, nullptr, false).is_number_float());
+  CHECK(by_id["temperature"].time_ms > 0);
+  CHECK(by_id["temperature"].data_type == "float");
+  CHECK(by_id["interval"].value_json == "1");
+
+  CHECK(api->set_device_properties("Ck2AF9QD2K", "sensor-1", R"({"interval":2})") == Status::kOk);
+  CHECK(rig.device->wait_for_line(TelemetryRig::said("property set: interval = 2 s"), 20000));
+  // The device reports the new interval with its next report; the cloud then holds it.
+  CHECK(rig.device->wait_for_line(TelemetryRig::said("reported temperature"), 20000));
+  values.clear();
+  REQUIRE(api->query_device_properties("Ck2AF9QD2K", "sensor-1", &values) == Status::kOk);
+  CHECK(std::any_of(values.begin(), values.end(), [](const auto& v) {
+    return v.identifier == "interval" && v.value_json == "2";
+  }));
+
+  std::string output;
+  CHECK(api->call_service("Ck2AF9QD2K", "sensor-1", "reboot", R"({"delay":3})", &output) ==
+        Status::kOk);
+  CHECK(json::parse(output, nullptr, false) == json{{"result", "rebooting in 3 s"}});
+  CHECK(rig.device->wait_for_line(TelemetryRig::said("service reboot called (delay 3 s)"), 20000));
+
+  // The thing model's refusals, in OneNET's words, with nothing passed to the device.
+  CHECK(api->set_device_properties("Ck2AF9QD2K", "sensor-1", R"({"interval":0})") ==
+        Status::kProvisionApiError);
+  CHECK(api->last_error().code == 10412);
+  CHECK(api->last_error().message.find("below the minimum") != std::string::npos);
+  CHECK(api->call_service("Ck2AF9QD2K", "sensor-1", "self_destruct", "", &output) ==
+        Status::kProvisionApiError);
+  CHECK(api->last_error().message.find("unknown service") != std::string::npos);
+  CHECK(api->set_device_properties("Ck2AF9QD2K", "ghost", R"({"interval":2})") ==
+        Status::kProvisionApiError);
+  CHECK(api->last_error().code == 10404);
+  // The refused commands never reached the device: after the call it saw no other command.
+  const std::string rest = rig.stop_device();
+  CHECK(rest.find("property set") == std::string::npos);
+  CHECK(rest.find("service") == std::string::npos);
+  CHECK(rig.local.stop());
+}
+
+TEST_CASE("onenet-cli thing: properties, set and call; errors are one line") {
+  TelemetryRig rig;
+  REQUIRE(rig.local.start());
+  std::string out;
+  const std::vector<std::string> device = {"--product", "Ck2AF9QD2K", "--name", "sensor-1"};
+  const auto thing = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), "thing");
+    args.insert(args.end(), device.begin(), device.end());
+    return cli(rig.local, args);
+  };
+
+  CHECK(run(thing({"set", "--params", R"({"interval":2})"}), 30000, &out) == 1);
+  CHECK(out == "onenet-cli thing set: device is offline (OneNET code 10408)\n");
+
+  rig.start_device();
+  REQUIRE(run(thing({"properties"}), 30000, &out) == 0);
+  CHECK(out.find("interval\t1\t20") != std::string::npos);  // value, then the time in UTC
+  CHECK(out.find("temperature\t") != std::string::npos);
+  REQUIRE(run(thing({"properties", "--json"}), 30000, &out) == 0);
+  const json listed = json::parse(out, nullptr, false);
+  REQUIRE(listed.is_array());
+  CHECK(std::any_of(listed.begin(), listed.end(), [](const json& p) {
+    return p.value("identifier", "") == "interval" && p["value"] == 1 &&
+           p.value("data_type", "") == "int32";
+  }));
+
+  REQUIRE(run(thing({"set", "--params", R"({"interval":2})"}), 30000, &out) == 0);
+  CHECK(out == "Ck2AF9QD2K/sensor-1 accepted {\"interval\":2}\n");
+  CHECK(rig.device->wait_for_line(TelemetryRig::said("property set: interval = 2 s"), 20000));
+  REQUIRE(run(thing({"call", "--service", "reboot", "--params", R"({"delay":3})"}), 30000, &out) ==
+          0);
+  CHECK(json::parse(out, nullptr, false) == json{{"result", "rebooting in 3 s"}});
+
+  // Refused by the thing model: exit 1, OneNET's words.
+  CHECK(run(thing({"set", "--params", R"({"interval":0})"}), 30000, &out) == 1);
+  CHECK(count_lines(out) == 1);
+  CHECK(out.find("below the minimum 1 (OneNET code 10412)") != std::string::npos);
+  CHECK(run(thing({"call", "--service", "reboot", "--params", R"({"delay":"soon"})"}), 30000,
+            &out) == 1);
+  CHECK(out.find("expected an integer") != std::string::npos);
+  // Params that are not an object of values: exit 2, one line, nothing sent.
+  for (const char* params : {R"({"interval":)", "[1]", "{}", "7"}) {
+    const std::string shown = params;
+    CAPTURE(shown);
+    CHECK(run(thing({"set", "--params", params}), 30000, &out) == 2);
+    CHECK(count_lines(out) == 1);
+    CHECK(out.rfind("onenet-cli thing set: set-device-property: params:", 0) == 0);
+  }
+  CHECK(run(thing({"call", "--params", "{}"}), 30000, &out) == 2);  // no --service
+  const std::string rest = rig.stop_device();
+  CHECK(rest.find("property set") == std::string::npos);
+  CHECK(rig.local.stop());
 }

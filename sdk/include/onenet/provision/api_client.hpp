@@ -1,5 +1,6 @@
-// A client for OneNET's HTTP API (device create, detail, list, delete; OTA over HTTP), for hosts:
-// factory tools, provisioning scripts, the gateway's set-up, a Linux device's updates. Not for
+// A client for OneNET's HTTP API (device create, detail, list, delete; OTA over HTTP; the thing
+// model from the application's side), for hosts: factory tools, provisioning scripts, the
+// gateway's set-up, a Linux device's updates, test rigs that drive a device. Not for
 // microcontrollers: it uses the heap, libcurl and nlohmann/json (../../shared/onenet-protocol.md
 // section 5.1).
 //
@@ -13,6 +14,8 @@
 // connect, connection dropped, timeout) are retried with exponential backoff up to
 // `max_attempts`; nothing else is retried. An answer that is not OneNET's JSON envelope, or is
 // longer than 16 MiB (it is cut off there, so memory stays bounded), is kProvisionBadResponse.
+// A command to a device (set_device_properties, call_service) is retried only while nothing of it
+// was sent: a request whose answer was lost may have reached the device, and must not act twice.
 //
 // Blocking: every call blocks for at most about max_attempts x timeout_ms plus the backoff.
 // Threads: one ApiClient per thread (it owns one libcurl handle and its connection).
@@ -76,6 +79,15 @@ struct OtaTask {
   std::string md5;     ///< the package's MD5, 32 hex digits
   int status = 0;      ///< 1 pending, 2 downloading, 3 upgrading
   int type = 0;        ///< 1 full package, 2 difference
+};
+
+/// A property's latest value as the cloud holds it (an entry of query-device-property's `data`).
+struct PropertyValue {
+  std::string identifier;
+  std::string value_json;  ///< the value as JSON text: 21.5, true, "on", {"x":1}, [1,2]
+  int64_t time_ms = 0;     ///< when the device reported it, ms since the epoch (0: not given)
+  std::string name;        ///< the thing model's name for it, when the answer gives one
+  std::string data_type;   ///< the thing model's type ("int32", "struct", ...), when given
 };
 
 /// Called while an OTA package downloads: bytes held so far (resumed bytes included) of `total`.
@@ -161,6 +173,30 @@ class ApiClient {
   Status ota_report_step(const std::string& product_id, const std::string& name,
                          const std::string& tid, int step);
 
+  // The thing model from the application's side (onenet-protocol.md section 5.1): what a cloud
+  // application does to a device, and what a test rig or a developer does to one under
+  // development. OneNET checks each command against the product's thing model and passes it to
+  // the device over MQTT; the call waits for the device's reply (OneNET gives up after about
+  // 5 s). A refusal (unknown identifier, a value out of range, the device offline or silent, the
+  // device's own error reply) is kProvisionApiError with OneNET's code and message in
+  // last_error(). `params_json` is JSON text, checked before anything is sent
+  // (kInvalidArgument: not JSON, not an object, not UTF-8).
+
+  /// GET /thingmodel/query-device-property: the latest value of each property the device has
+  /// reported, appended to `*out`.
+  Status query_device_properties(const std::string& product_id, const std::string& name,
+                                 std::vector<PropertyValue>* out);
+  /// POST /thingmodel/set-device-property with `params_json`, a non-empty object such as
+  /// {"interval": 5}: kOk once the device has accepted the values (its property/set_reply).
+  Status set_device_properties(const std::string& product_id, const std::string& name,
+                               const std::string& params_json);
+  /// POST /thingmodel/call-service: invokes the device's service `identifier` with the input
+  /// `params_json` (an object; "" stands for {}) and, on kOk, puts the service's output (the
+  /// reply's `data`, JSON text, "null" when there is none) in `*output_json` when not null.
+  Status call_service(const std::string& product_id, const std::string& name,
+                      const std::string& identifier, const std::string& params_json,
+                      std::string* output_json);
+
   /// The last failure; status kOk after a success.
   const ApiError& last_error() const { return error_; }
   /// HTTP requests sent so far, retries included (for tools' statistics and tests).
@@ -169,8 +205,11 @@ class ApiClient {
  private:
   struct Curl;
   explicit ApiClient(ApiOptions options);
+  /// Which failed attempts call() repeats: every network failure, or (a command that must not
+  /// act twice) only those where nothing of the request was sent.
+  enum class Retry { kNetworkFailures, kUntilSent };
   Status call(const char* method, const std::string& path_and_query, const std::string& body,
-              std::string* data_json);
+              std::string* data_json, Retry retry = Retry::kNetworkFailures);
   /// A fresh authorization token, or a failure recorded in error_.
   Result<std::string> sign();
   /// The failure an answer's envelope carries (code != 0), as call() reports it.
