@@ -474,6 +474,29 @@ TEST_CASE("with large_messages_in_parts, a message longer than rx arrives in par
   CHECK(h.client.state() == onenet::client::State::kConnected);
 }
 
+TEST_CASE("in parts, a message whose head fills rx leaves no room for a part: acked and skipped") {
+  SmallRxHarness h;  // rx: 48 B
+  connect_scripted(h.client, h.transport, h.options);
+  const std::string payload = counting_payload(1000);
+  // 1 type byte + 2 length bytes + 2 + 41 topic bytes + a 2-byte id: the head is all of rx.
+  const std::string filling(41, 'f');
+  const std::string fitting(40, 'g');  // one byte shorter: parts of one byte each
+  h.transport.deliver(publish_frame(filling.c_str(), payload.c_str(), QoS::kAtLeastOnce, 31));
+  h.transport.deliver(publish_frame(fitting.c_str(), payload.c_str(), QoS::kAtLeastOnce, 32));
+  for (int i = 0; i < 5000 && !h.transport.inbound.empty(); ++i) h.client.poll(0);
+  REQUIRE(h.transport.inbound.empty());
+  CHECK(
+      h.handler.dropped ==
+      std::vector<std::string>{filling + ":" + onenet::to_string(Status::kClientMessageTooLarge)});
+  CHECK(h.handler.messages_from_parts() == std::vector<std::string>{fitting + ":1000"});
+  CHECK(h.handler.part_bytes == payload);
+  const auto packets = h.transport.take_packets();
+  REQUIRE(packets.size() == 2);
+  CHECK((packets[0].type == PacketType::kPuback && packets[0].packet_id == 31));
+  CHECK((packets[1].type == PacketType::kPuback && packets[1].packet_id == 32));
+  CHECK(h.client.state() == onenet::client::State::kConnected);
+}
+
 TEST_CASE("messages in parts: QoS 0 and QoS 2, a QoS 2 duplicate delivered once") {
   SmallRxHarness h;
   connect_scripted(h.client, h.transport, h.options);
