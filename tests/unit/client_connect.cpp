@@ -229,6 +229,42 @@ TEST_CASE("backoff: full jitter under a doubling ceiling, capped at the maximum"
   random_values() = {0xFFFFFFFFu};
 }
 
+TEST_CASE("backoff: a link that lasted 30 s starts the ceiling again, a shorter one does not") {
+  Harness h;                                 // initial 1000 ms, max 8000 ms
+  h.options.connect.keep_alive_seconds = 0;  // no PINGREQ to answer while the link lives
+  random_values() = {0xFFFFFFFFu};
+  // The delay that random value draws from [0, ceiling]: distinct for each ceiling below.
+  const auto drawn = [](uint32_t ceiling) { return 0xFFFFFFFFu % (ceiling + 1); };
+  h.connect();
+  // Drops the link `lived_ms` after it came up; returns the delay drawn, then reconnects.
+  const auto drop_after = [&h](uint64_t lived_ms) {
+    h.clock.now += lived_ms;
+    h.client.poll(0);
+    REQUIRE(h.client.state() == State::kConnected);
+    h.transport.dead = true;
+    h.client.poll(0);
+    REQUIRE(h.client.state() == State::kBackoff);
+    const uint32_t delay = h.client.next_timeout_ms();
+    h.clock.now += delay;
+    h.client.poll(0);
+    REQUIRE(h.client.state() == State::kAwaitingConnack);
+    h.transport.take_packets();
+    h.transport.deliver({0x20, 0x02, 0x00, 0x00});
+    h.client.poll(0);
+    REQUIRE(h.client.state() == State::kConnected);
+    return delay;
+  };
+  // A link that keeps dropping soon after it came up (a broker refusing us after CONNACK, a
+  // flapping network) is not hammered: the ceiling keeps doubling across the connections.
+  CHECK(drop_after(1000) == drawn(1000));
+  CHECK(drop_after(29999) == drawn(2000));
+  CHECK(drop_after(1000) == drawn(4000));
+  // One that held for 30 s was a working link: its loss starts again from the initial delay.
+  CHECK(drop_after(30000) == drawn(1000));
+  CHECK(drop_after(1000) == drawn(2000));
+  random_values() = {0xFFFFFFFFu};
+}
+
 TEST_CASE("garbage from the broker is a protocol violation; so is PUBLISH before CONNACK") {
   Harness h;
   h.connect();
