@@ -265,6 +265,78 @@ TEST_CASE("backoff: a link that lasted 30 s starts the ceiling again, a shorter 
   random_values() = {0xFFFFFFFFu};
 }
 
+namespace {
+
+// Renews its password before every attempt, as a OneNET device renews its token; or, once told
+// to, makes the CONNECT one tx cannot hold.
+class RenewingHandler : public RecordingHandler {
+ public:
+  void before_connect(onenet::codec::Connect& connect) override {
+    ++calls;
+    password = oversized ? std::string(4096, 'p') : "token-" + std::to_string(calls);
+    connect.has_username = true;  // MQTT 3.1.1 sends no password without a user name
+    connect.username = "device";
+    connect.has_password = true;
+    connect.password =
+        onenet::ByteView(reinterpret_cast<const uint8_t*>(password.data()), password.size());
+  }
+  int calls = 0;
+  bool oversized = false;
+  std::string password;
+};
+
+}  // namespace
+
+TEST_CASE("before_connect renews the CONNECT at every attempt; one it makes unsendable stops") {
+  FakeClock clock;
+  ScriptedTransport transport;
+  RenewingHandler handler;
+  onenet::client::StaticStorage<512, 512, 1024, 4, 256> storage;  // tx: 512 B
+  onenet::client::Client client(transport, clock, scripted_random, storage.view(), handler);
+  onenet::client::Options options;
+  options.connect.client_id = "c1";
+  options.connect.keep_alive_seconds = 0;
+  REQUIRE(client.configure(options) == Status::kOk);
+  REQUIRE(client.start() == Status::kOk);
+  const auto attempt_password = [&] {
+    while (client.state() != State::kAwaitingConnack && client.state() != State::kIdle) {
+      clock.now += client.next_timeout_ms();
+      client.poll(0);
+    }
+    const auto packets = transport.take_packets();
+    REQUIRE(packets.size() == 1);
+    REQUIRE(packets[0].type == PacketType::kConnect);
+    return std::string(packets[0].connect.password.as_text());
+  };
+  CHECK(attempt_password() == "token-1");
+  transport.deliver({0x20, 0x02, 0x00, 0x05});  // refused: not authorized
+  client.poll(0);
+  REQUIRE(client.state() == State::kBackoff);
+  CHECK(attempt_password() == "token-2");  // a fresh one for the next attempt
+  transport.deliver({0x20, 0x02, 0x00, 0x00});
+  client.poll(0);
+  REQUIRE(client.state() == State::kConnected);
+
+  // The link drops; the CONNECT made for the next attempt does not fit tx. Sending it again
+  // would fail the same way: the client stops and says why.
+  handler.oversized = true;
+  transport.dead = true;
+  client.poll(0);
+  REQUIRE(client.state() == State::kBackoff);
+  const int opens = transport.opens;
+  clock.now += client.next_timeout_ms();
+  client.poll(0);
+  CHECK(client.state() == State::kIdle);
+  CHECK(client.last_error() == Status::kClientMessageTooLarge);
+  CHECK(handler.reasons.back() == Status::kClientMessageTooLarge);
+  CHECK_FALSE(transport.is_open);
+  CHECK(transport.take_packets().empty());
+  clock.now += 60000;
+  client.poll(0);
+  CHECK(transport.opens == opens + 1);  // that one attempt, and none after it
+  CHECK(handler.calls == 3);
+}
+
 TEST_CASE("garbage from the broker is a protocol violation; so is PUBLISH before CONNACK") {
   Harness h;
   h.connect();
