@@ -322,6 +322,19 @@ TEST_CASE("OTA download: a link that drops mid-package is resumed where it stopp
     CHECK(api->ota_download("P", "d", task, path) == Status::kProvisionNetworkFailed);
     CHECK(api->attempts() == 2);
   }
+  SUBCASE("a file that cannot be written: said at once, and a full disk is not retried") {
+    RawServer server(package, package.size());
+    auto api = make_client(options_for(server.url()));
+    CHECK(api->ota_download("P", "d", task, dir.file("no/such/dir/p.bin")) ==
+          Status::kInvalidArgument);
+    CHECK(api->last_error().message ==
+          dir.file("no/such/dir/p.bin") + ": cannot be opened for writing");
+    CHECK(server.accepted == 0);
+    // /dev/full takes the open and refuses every write (ENOSPC), as a full disk does.
+    CHECK(api->ota_download("P", "d", task, "/dev/full") == Status::kInvalidArgument);
+    CHECK(api->last_error().message.find("write failed") != std::string::npos);
+    CHECK(server.accepted == 1);
+  }
 }
 
 TEST_CASE("OTA answers that are not what fuse-ota sends: refused with a reason, no file left") {
