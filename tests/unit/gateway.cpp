@@ -502,6 +502,40 @@ TEST_CASE("gateway: a bind whose reply was lost with the link is sent again befo
   CHECK(h.gateway.state("SubPid", "s1") == SubState::kOnline);
 }
 
+TEST_CASE(
+    "gateway: a bind or a login the cloud never answers is asked again while the link is up") {
+  GatewayHarness h;
+  h.options.device.request_timeout_ms = 1000;
+  h.add_subs(1);
+  h.connect();
+  h.start_binding();  // never answered
+  h.clock.now += 999;
+  CHECK(h.published().empty());  // not before its timeout
+  h.clock.now += 1;
+  h.gateway.poll(0);  // the bind times out
+  h.clock.now += 200;
+  auto sent = h.published();
+  REQUIRE(sent.size() == 1);
+  CHECK(sent[0].first == "$sys/GwPid/gw/thing/sub/topo/add");
+  CHECK(h.gateway.state("SubPid", "s1") == SubState::kUnknown);
+  h.deliver_json("$sys/GwPid/gw/thing/sub/topo/add/reply",
+                 {{"id", sent[0].second.value("id", "")}, {"code", 200}});
+  h.clock.now += 200;
+  sent = h.published();
+  REQUIRE(sent.size() == 1);  // the login, never answered either
+  CHECK(sent[0].first == "$sys/GwPid/gw/thing/sub/login");
+  h.clock.now += 1000;
+  h.gateway.poll(0);
+  CHECK(h.gateway.state("SubPid", "s1") == SubState::kLoggingIn);  // still wanted online
+  h.clock.now += 200;
+  sent = h.published();
+  REQUIRE(sent.size() == 1);
+  CHECK(sent[0].first == "$sys/GwPid/gw/thing/sub/login");
+  h.deliver_json("$sys/GwPid/gw/thing/sub/login/reply",
+                 {{"id", sent[0].second.value("id", "")}, {"code", 200}});
+  CHECK(h.gateway.state("SubPid", "s1") == SubState::kOnline);
+}
+
 TEST_CASE("gateway: bind_and_login_all() twice binds each sub-device once") {
   GatewayHarness h;
   h.add_subs(2);
