@@ -595,3 +595,25 @@ TEST_CASE("gateway: a report of nothing, or of values that are not objects, is r
   CHECK(h.gateway.last_error() == "SubPid/s1: properties and events must be objects");
   CHECK(h.published().empty());
 }
+
+TEST_CASE("gateway: a report that would exceed max_pending is refused whole, nothing sent") {
+  GatewayHarness h;
+  h.options.max_in_flight = 1;
+  h.options.device.max_pending = 0;  // raised to its floor: max_in_flight + 20
+  h.add_subs(1);
+  h.connect();
+  // One device with 2,200 points: 22 pack/post messages of 100 points, one more than may await
+  // replies.
+  onenet::gateway::SubReport report{"SubPid", "s1", json::object(), json::object()};
+  for (int i = 0; i < 2200; ++i) report.properties["t" + std::to_string(i)] = {{"value", i}};
+  int called = 0;
+  const auto count_calls = [&called](Status, const onenet::model::Reply&) { ++called; };
+  CHECK(h.gateway.report({report}, false, count_calls) == Status::kModelTooManyPending);
+  CHECK(h.gateway.last_error() == "too many requests awaiting replies for 22 more messages");
+  CHECK(h.published().empty());
+  report.properties.erase("t0");
+  for (int i = 1; i < 100; ++i) report.properties.erase("t" + std::to_string(i));
+  CHECK(h.gateway.report({report}, false, count_calls) == Status::kOk);  // 21 messages
+  CHECK(h.published().size() == 21);
+  CHECK(called == 0);  // none answered yet; the refused report never calls back
+}
