@@ -617,3 +617,53 @@ TEST_CASE("gateway: a report that would exceed max_pending is refused whole, not
   CHECK(h.published().size() == 21);
   CHECK(called == 0);  // none answered yet; the refused report never calls back
 }
+
+TEST_CASE(
+    "gateway: after a restart, topo/get marks the cloud's bound sub-devices, which log in "
+    "without a new bind") {
+  GatewayHarness h;
+  h.add_subs(3);  // a fresh process: every binding unknown
+  h.connect();
+  onenet::gateway::Gateway::Topology listed;
+  Status got = Status::kInternalError;
+  REQUIRE(h.gateway.get_topology([&](Status s, const auto& list) {
+    got = s;
+    listed = list;
+  }) == Status::kOk);
+  auto sent = h.published();
+  REQUIRE(sent.size() == 1);
+  CHECK(sent[0].first == "$sys/GwPid/gw/thing/sub/topo/get");
+  // The cloud holds s1 and s3 (and one this process did not add), with an entry it cannot read.
+  h.deliver_json("$sys/GwPid/gw/thing/sub/topo/get/reply",
+                 {{"id", sent[0].second.value("id", "")},
+                  {"code", 200},
+                  {"data", json::array({{{"productID", "SubPid"}, {"deviceName", "s1"}},
+                                        {{"productID", "SubPid"}, {"deviceName", "s3"}},
+                                        {{"productID", "SubPid"}, {"deviceName", "other"}},
+                                        7})}});
+  CHECK(got == Status::kOk);
+  CHECK(listed.size() == 3);
+  CHECK(h.gateway.state("SubPid", "s1") == SubState::kBound);
+  CHECK(h.gateway.state("SubPid", "s2") == SubState::kUnknown);
+  CHECK(h.gateway.state("SubPid", "s3") == SubState::kBound);
+  sent = h.published();
+  REQUIRE(sent.size() == 1);  // the synchronisation confirmed (section 4.5)
+  CHECK(sent[0].first == "$sys/GwPid/gw/thing/sub/topo/get/result");
+
+  // bind_and_login_all(): s1 and s3 log in at once; only s2 is bound first.
+  h.gateway.bind_and_login_all();
+  std::vector<std::string> topics;
+  for (int step = 0; step < 10; ++step) {
+    h.clock.now += 200;
+    for (const auto& [topic, body] : h.published()) {
+      topics.push_back(topic.substr(topic.find("/thing/sub/") + 11));
+      if (topic.find("/sub/topo/add") != std::string::npos ||
+          topic.find("/sub/login") != std::string::npos) {
+        h.deliver_json(topic + "/reply", {{"id", body.value("id", "")}, {"code", 200}});
+      }
+    }
+  }
+  CHECK(std::count(topics.begin(), topics.end(), "topo/add") == 1);
+  CHECK(std::count(topics.begin(), topics.end(), "login") == 3);
+  CHECK(h.gateway.online_count() == 3);
+}
