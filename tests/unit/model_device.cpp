@@ -354,6 +354,12 @@ TEST_CASE("commands: property set, property get and service invoke are answered 
   CHECK(topic == "$sys/Pid/dev/thing/service/reboot/invoke_reply");
   CHECK(body["id"] == "102");
   CHECK(body["data"]["echo"]["delay"] == 3);
+
+  // An id sent as a number is answered as the string OneJSON's ids are (section 4.1).
+  h.deliver_json("$sys/Pid/dev/thing/property/set", {{"id", 103}, {"params", {{"interval", 6}}}});
+  std::tie(topic, body) = h.sent();
+  CHECK(topic == "$sys/Pid/dev/thing/property/set_reply");
+  CHECK(body == json::parse(R"({"id":"103","code":200,"msg":"success"})"));
 }
 
 TEST_CASE("a handler's successful reply the thing model refuses goes out as code 100") {
