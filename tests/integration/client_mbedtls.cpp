@@ -14,6 +14,7 @@
 #include "onenet/ota/fuse_ota.hpp"
 #include "onenet/platform/mbedtls_transport.hpp"
 #include "onenet/platform/system.hpp"
+#include "silent_listener.hpp"
 
 using itest::LiveClient;
 using itest::Mosquitto;
@@ -119,6 +120,16 @@ TEST_CASE("mbedTLS refuses another CA and a name the certificate lacks, and need
   auto garbage_ca =
       mbedtls_client(broker.tls_port(), "not a certificate", "localhost", "mbedtls-5");
   CHECK(refusal(*garbage_ca) == Status::kTlsCaLoadFailed);
+}
+
+TEST_CASE("mbedTLS: a handshake with a server that never answers ends at the open timeout") {
+  itest::SilentListener listener(false);  // the connection is queued; nothing ever answers
+  itest::TempDir dir;
+  itest::TestPki pki(dir);
+  MbedTlsOverTcp tls(listener.port(), pki.ca_pem, "localhost");
+  CHECK(tls.open(300) == Status::kTransportTimeout);
+  const uint8_t byte = 0;
+  CHECK(tls.send(&byte, 1) < 0);  // closed, not half open
 }
 
 TEST_CASE("fuse-ota over mbedTLS: a package from an HTTPS server, resumed, and an untrusted one") {

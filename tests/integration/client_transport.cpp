@@ -1,5 +1,6 @@
 // The Linux TCP transport against a raw loopback peer: receive coalescing loses nothing,
-// waits out silence, and never holds back the message that follows a stream.
+// waits out silence, and never holds back the message that follows a stream. And the TLS
+// transport's handshake with a peer that never answers ends at its timeout.
 #include <doctest/doctest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -8,6 +9,7 @@
 #include <string>
 
 #include "onenet/platform/transport.hpp"
+#include "silent_listener.hpp"
 
 using onenet::Status;
 using onenet::platform::TcpTransport;
@@ -111,4 +113,14 @@ TEST_CASE("receive coalescing off: the same exchanges") {
   TcpTransport transport("127.0.0.1", peer.port());
   open_to(peer, transport, 0);
   exchange_round(peer, transport);
+}
+
+TEST_CASE("a TLS handshake with a server that never answers ends at the open timeout") {
+  itest::SilentListener listener(false);  // the connection is queued; nothing ever answers
+  onenet::platform::TlsOptions tls;
+  tls.ca_file = ONENET_SOURCE_DIR "/platform/certs/onenet-mqtts-ca.pem";
+  onenet::platform::TlsTransport transport("127.0.0.1", listener.port(), tls);
+  CHECK(transport.open(300) == Status::kTransportTimeout);
+  const uint8_t byte = 0;
+  CHECK(transport.send(&byte, 1) < 0);  // closed, not half open
 }
