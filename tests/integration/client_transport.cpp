@@ -124,3 +124,23 @@ TEST_CASE("a TLS handshake with a server that never answers ends at the open tim
   const uint8_t byte = 0;
   CHECK(transport.send(&byte, 1) < 0);  // closed, not half open
 }
+
+TEST_CASE("a TCP connect to a listener that drops every SYN ends at the open timeout") {
+  itest::SilentListener listener(true);  // its accept queue is full: the kernel drops our SYNs
+  TcpTransport transport("127.0.0.1", listener.port());
+  CHECK(transport.open(300) == Status::kTransportTimeout);
+  const uint8_t byte = 0;
+  CHECK(transport.send(&byte, 1) < 0);
+}
+
+TEST_CASE("a client certificate that cannot be loaded fails the set-up, before any connection") {
+  // A connect to this listener would hang to the timeout: the set-up's verdict shows it was not
+  // made.
+  itest::SilentListener listener(true);
+  onenet::platform::TlsOptions tls;
+  tls.ca_file = ONENET_SOURCE_DIR "/platform/certs/onenet-mqtts-ca.pem";
+  tls.cert_file = "/nonexistent/client.pem";
+  onenet::platform::TlsTransport transport("127.0.0.1", listener.port(), tls);
+  CHECK(transport.open(2000) == Status::kTlsSetupFailed);
+  CHECK(transport.open(2000) == Status::kTlsSetupFailed);  // the same at every attempt
+}
