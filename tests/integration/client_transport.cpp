@@ -1,6 +1,7 @@
 // The Linux TCP transport against a raw loopback peer: receive coalescing loses nothing,
-// waits out silence, and never holds back the message that follows a stream. And the TLS
-// transport's handshake with a peer that never answers ends at its timeout.
+// waits out silence, and never holds back the message that follows a stream. And opens that
+// cannot succeed end, never hang: a connect whose SYNs are dropped and a TLS handshake with a
+// silent peer at the timeout, a client certificate that cannot be loaded at once.
 #include <doctest/doctest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
