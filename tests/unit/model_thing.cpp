@@ -154,6 +154,21 @@ TEST_CASE("int32 and int64: integers only, within specs and the type's range") {
         std::string::npos);
 }
 
+TEST_CASE("integer bounds written as JSON integers are exact, also beyond 2^53") {
+  ThingModel m;
+  std::string error;
+  REQUIRE_MESSAGE(m.load(R"({"properties":[{"identifier":"n","dataType":{"type":"int64",
+      "specs":{"min":-5,"max":9007199254740993}}}]})",
+                         &error),
+                  error);
+  // Through a double the maximum would round to 2^53 and refuse the last value allowed.
+  CHECK(check(m, "n", 9007199254740993LL) == "");
+  CHECK(check(m, "n", 9007199254740994LL).find("above the maximum 9007199254740993") !=
+        std::string::npos);
+  CHECK(check(m, "n", -5) == "");
+  CHECK(check(m, "n", -6).find("below the minimum -5") != std::string::npos);
+}
+
 TEST_CASE("float and double: numbers within specs; float's own range") {
   const ThingModel m = model();
   CHECK(check(m, "f", -55) == "");
