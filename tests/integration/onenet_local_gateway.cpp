@@ -481,6 +481,50 @@ TEST_CASE(
   CHECK(cloud.stop());
 }
 
+TEST_CASE("onenet-gateway sample: a JSON sub-device file works; files it cannot use are one line") {
+  OnenetLocal cloud({"--seed-device", std::string(kGatewayProduct) + "/gw-1"});
+  REQUIRE(cloud.start());
+  itest::TempDir dir;
+  const std::string file = dir.file("fleet.json");
+  REQUIRE(itest::run({"env", "ONENET_API=" + cloud.http(),
+                      "ONENET_USER_ID=" + cloud.info["user"]["id"].get<std::string>(),
+                      "ONENET_ACCESS_KEY=" + cloud.info["user"]["access_key"].get<std::string>(),
+                      ONENET_CLI_PATH, "provision", "--product", "SensorProd", "--count", "3",
+                      "--prefix", "node-", "--out", file},
+                     60000) == 0);
+  auto gateway = itest::Process::start({ONENET_GATEWAY_PATH, "--port", std::to_string(cloud.port()),
+                                        "--product", kGatewayProduct, "--device", "gw-1", "--key",
+                                        cloud.device_key(0), "--subdevices-file", file});
+  REQUIRE(gateway);
+  CHECK(gateway->wait_for_line(
+      [](const std::string& l) { return l.find("all 3 sub-devices online") != std::string::npos; },
+      30000));
+  gateway->signal(SIGTERM);
+  CHECK(gateway->wait(20000) == 0);
+
+  const std::pair<std::string, std::string> bad[] = {
+      {"", "cannot read " + dir.file("sub") + " (or it is empty)"},
+      {"[{\"device_name\": \"a\",", dir.file("sub") + ": not valid JSON"},
+      {R"([{"device_name": "a"}])",
+       dir.file("sub") + ": each entry needs product_id, device_name and key"},
+      {R"([{"product_id": "SensorProd", "device_name": "no spaces", "key": "a2V5"}])",
+       dir.file("sub") + ": sub-device 'SensorProd/no spaces': product id and device name are 1 "
+                         "to 64"},
+  };
+  for (const auto& [text, said] : bad) {
+    CAPTURE(text);
+    itest::write_file(dir.file("sub"), text);
+    std::string out;
+    CHECK(itest::run({ONENET_GATEWAY_PATH, "--port", std::to_string(cloud.port()), "--product",
+                      kGatewayProduct, "--device", "gw-1", "--key", cloud.device_key(0),
+                      "--subdevices-file", dir.file("sub")},
+                     30000, &out) == 2);
+    CHECK(out.rfind("onenet-gateway: " + said, 0) == 0);
+    CHECK(std::count(out.begin(), out.end(), '\n') == 1);
+  }
+  CHECK(cloud.stop());
+}
+
 TEST_CASE(
     "onenet-gateway sample: a stop during a connect that hangs ends the attempt, and says so") {
   itest::SilentListener listener(true);  // SYNs to it are dropped: the connect hangs
