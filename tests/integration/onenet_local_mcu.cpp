@@ -194,3 +194,44 @@ TEST_CASE("onenet-mcu-device: a package larger than its flash slot is refused un
   CHECK(device->wait(20000) == 0);
   CHECK(cloud.stop());
 }
+
+TEST_CASE("onenet-mcu-device: a package that fails its MD5 is not installed (205); it goes on") {
+  OnenetLocal cloud({"--seed-device", std::string(kProduct) + "/mcu-1"});
+  REQUIRE(cloud.start());
+  auto device =
+      Process::start({ONENET_MCU_DEVICE_PATH, "--port", std::to_string(cloud.port()), "--product",
+                      kProduct, "--device", "mcu-1", "--key", cloud.device_key(), "--api-port",
+                      std::to_string(cloud.http_port())});
+  REQUIRE(device);
+  REQUIRE(device->wait_for_line(has("firmware 1.0 is current"), 20000));
+  // onenet-local announces an MD5 that is not the package's: a package damaged on its way.
+  const std::string wrong_md5(32, 'a');
+  json task = {{"product_id", kProduct},
+               {"device_name", "mcu-1"},
+               {"type", 1},
+               {"target", "2.0"},
+               {"package", base64(std::string(5000, 'p'))},
+               {"md5", "not hex"}};
+  CHECK(cloud.curl("POST", "/local/ota/task", task.dump()).value("msg", "") ==
+        "md5: 32 hex digits");
+  task["md5"] = wrong_md5;
+  const json created = cloud.curl("POST", "/local/ota/task", task.dump());
+  REQUIRE(created.value("code", -1) == 0);
+  CHECK(created["data"].value("md5", "") == wrong_md5);
+  const std::string tid = std::to_string(created["data"]["tid"].get<int64_t>());
+
+  CHECK(device->wait_for_line(has("update to 2.0: 5000 bytes"), 20000));
+  REQUIRE(device->wait_for_line(has("download failed at 5000 bytes"), 20000));
+  // Its step is reported right after that line, before the device goes on: the next report's
+  // line comes after the cloud logged the step. Not installed: still a working device on 1.0.
+  REQUIRE(device->wait_for_line(has("report accepted"), 20000));
+  CHECK(count_events(cloud, [&](const json& e) {
+          return e.value("event", "") == "ota_step" && e.value("tid", "") == tid &&
+                 e.value("step", 0) == 205;
+        }) == 1);
+  device->signal(SIGTERM);
+  CHECK(device->wait(20000) == 0);
+  const std::string rest = device->remaining();
+  CHECK(rest.find("installed") == std::string::npos);
+  CHECK(cloud.stop());
+}

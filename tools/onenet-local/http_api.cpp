@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <thread>
 
@@ -472,12 +473,19 @@ void HttpApi::add_routes(httplib::Server& s) {
            package.resize(decoded.value());
            if (package.size() > kMaxPackageBytes)
              return send(res, kBadRequest, "package: at most 8 MiB");
+           // Optional: an MD5 announced in place of the package's own, so that a device's
+           // handling of a package damaged on its way (step 205) can be tried out.
+           std::string md5 = onenet::model::string_member(body, "md5");
+           for (char& c : md5) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+           if (body.contains("md5") &&
+               (md5.size() != 32 || md5.find_first_not_of("0123456789abcdef") != std::string::npos))
+             return send(res, kBadRequest, "md5: 32 hex digits");
            OtaTask task;
            task.product_id = product;
            task.device_name = device;
            task.kind = static_cast<int>(kind);
            task.target = target;
-           task.md5 = onenet::provision::md5_hex(package);
+           task.md5 = md5.empty() ? onenet::provision::md5_hex(package) : md5;
            const json answer = {{"size", package.size()}, {"md5", task.md5}};
            task.package = std::move(package);
            int64_t tid = 0;
