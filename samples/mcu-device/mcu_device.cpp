@@ -294,20 +294,6 @@ Status McuDevice::take_piece(void* context, uint32_t offset, onenet::ByteView pi
   return Status::kOk;
 }
 
-// The step a failed download reports (the legacy table, onenet-protocol.md section 5.5).
-int McuDevice::failed_download_step(Status status) {
-  switch (status) {
-    case Status::kProvisionOtaChecksumMismatch:
-      return 205;  // MD5
-    case Status::kProvisionTimeout:
-      return 104;  // timeout
-    case Status::kProvisionNetworkFailed:
-      return 106;  // signal
-    default:
-      return 107;  // unknown (the flash write failed, the answer was not OneNET's)
-  }
-}
-
 // Report the version running (once a start), check for a task, download it into the slot,
 // install it, and report each step and the new version.
 void McuDevice::update_firmware() {
@@ -348,7 +334,9 @@ void McuDevice::update_firmware() {
   if (s != Status::kOk) {
     logf("download failed at %lu bytes: error %d (%s)", static_cast<unsigned long>(received),
          static_cast<int>(s), ota.last_message());
-    ota.report_step(caller, task.tid, failed_download_step(s));
+    // 205 MD5, 104 timeout, 106 the link, 107 anything else; nothing when the task is gone.
+    const int step = onenet::ota::download_failure_step(s);
+    if (step != 0) ota.report_step(caller, task.tid, step);
     return;
   }
   logf("downloaded %lu bytes, MD5 %s checked", static_cast<unsigned long>(received), task.md5);

@@ -108,7 +108,6 @@ class McuDevice : public onenet::client::Handler {
   void answer_set(std::string_view payload);
   void answer_ota_inform(std::string_view payload);
   void update_firmware();
-  static int failed_download_step(onenet::Status status);
   static onenet::Status take_piece(void* context, uint32_t offset, onenet::ByteView piece);
   void logf(const char* format, ...) __attribute__((format(printf, 2, 3)));
 

@@ -16,6 +16,7 @@
 
 #include "commands.hpp"
 #include "onenet/model/device.hpp"
+#include "onenet/ota/fuse_ota.hpp"
 #include "onenet/platform/hmac.hpp"
 #include "onenet/provision/api_client.hpp"
 
@@ -489,14 +490,9 @@ int run_ota(const std::string& action) {
       });
   if (terminal) std::fprintf(stderr, "\n");
   if (downloaded != Status::kOk) {
-    // Section 5.5's codes: 104 download timed out, 107 download failed otherwise, 205 MD5.
-    if (downloaded == Status::kProvisionTimeout) report(104);
-    if (downloaded == Status::kProvisionOtaChecksumMismatch) report(205);
-    if (downloaded != Status::kProvisionTimeout &&
-        downloaded != Status::kProvisionOtaChecksumMismatch &&
-        downloaded != Status::kProvisionNoOtaTask) {
-      report(107);
-    }
+    // Section 5.5's codes: 205 MD5, 104 timed out, 106 the link, 107 otherwise.
+    const int step = onenet::ota::download_failure_step(downloaded);
+    if (step != 0) report(step);
     return downloaded == Status::kInvalidArgument
                ? say_error(kExitBadInput, client->last_error().message)
                : api_failure(*client);
@@ -679,8 +675,8 @@ CLI::App* add_ota_command(CLI::App& app) {
       if (name == "download") {
         sub->add_option("--out", flags.out, "Package file")->required();
         sub->add_flag("--report", flags.report,
-                      "Report the steps: progress 0-100 by tenths, 101 when downloaded, 104, 107 "
-                      "or 205 (MD5) when it failed");
+                      "Report the steps: progress 0-100 by tenths, 101 when downloaded, 104 "
+                      "(timed out), 106 (the link), 107 or 205 (MD5) when it failed");
       }
     }
     sub->callback([name] { ota_action = name; });

@@ -16,6 +16,7 @@
 #include "link_options.hpp"
 #include "onenet/model/device.hpp"
 #include "onenet/model/json_access.hpp"
+#include "onenet/ota/fuse_ota.hpp"
 #include "onenet/platform/hmac.hpp"
 #include "onenet/platform/system.hpp"
 #include "onenet/platform/transport.hpp"
@@ -101,10 +102,13 @@ void update_software(onenet::provision::ApiClient& api, const std::string& produ
   const std::string path = dir + "/" + device + "-" + task.target + ".bin";
   log("OTA: task %s, %s -> %s, %llu bytes", task.tid.c_str(), version->c_str(), task.target.c_str(),
       static_cast<unsigned long long>(task.size));
-  if (api.ota_download(product, device, task, path) != onenet::Status::kOk) {
+  const onenet::Status downloaded = api.ota_download(product, device, task, path);
+  if (downloaded != onenet::Status::kOk) {
     log("OTA download failed: %s", api.last_error().message.c_str());
-    // 107: download failed for another reason (section 5.5); the cloud may make a new task.
-    (void)api.ota_report_step(product, device, task.tid, 107);
+    // Section 5.5's step for it (205 MD5, 104 timed out, 106 the link, 107 otherwise); the cloud
+    // may make a new task.
+    const int step = onenet::ota::download_failure_step(downloaded);
+    if (step != 0) (void)api.ota_report_step(product, device, task.tid, step);
     return;
   }
   log("OTA: downloaded %s (MD5 %s checked)", path.c_str(), task.md5.c_str());

@@ -116,6 +116,22 @@ bool valid_version(std::string_view version) {
   return path_safe(version, kMaxVersion);
 }
 
+int download_failure_step(Status status) {
+  switch (status) {
+    case Status::kOk:
+    case Status::kProvisionNoOtaTask:
+      return 0;
+    case Status::kProvisionOtaChecksumMismatch:
+      return 205;
+    case Status::kProvisionTimeout:
+      return 104;
+    case Status::kProvisionNetworkFailed:
+      return 106;
+    default:
+      return 107;
+  }
+}
+
 // One call: what it asks, and what its answer gave.
 struct FuseOtaClient::Exchange {
   enum class Kind : uint8_t { kVersion, kCheck, kTaskCheck, kStep, kDownload };

@@ -432,8 +432,23 @@ TEST_CASE("onenet-telemetry --ota-api: hears the notice, downloads, reports the 
              e.value("step", 0) == step;
     }));
   }
+
+  // A package that fails its MD5 (onenet-local announces another): not installed, step 205.
+  json damaged = task_body("meter-1", 2, "3.0", make_package(20000));
+  damaged["md5"] = std::string(32, 'b');
+  const json second = make_task(cloud, damaged);
+  REQUIRE(second["code"] == 0);
+  REQUIRE(device->wait_for_line(has("OTA download failed"), 20000));
+  // The step goes out right after that line, on the same thread: once the device has stopped,
+  // it is in the cloud's log.
   device->signal(SIGTERM);
   CHECK(device->wait(20000) == 0);
+  const std::string second_tid = std::to_string(second["data"]["tid"].get<int64_t>());
+  CHECK(has_event(cloud, [&](const json& e) {
+    return e.value("event", "") == "ota_step" && e.value("tid", "") == second_tid &&
+           e.value("step", 0) == 205;
+  }));
+  CHECK_FALSE(std::ifstream(dir.file("meter-1-3.0.bin")).good());  // deleted, not installed
 
   // An OTA API that is not there: said, and the device goes on reporting.
   std::string out;

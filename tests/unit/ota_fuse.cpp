@@ -650,3 +650,16 @@ TEST_CASE("fuse-ota download: what ends it, and what it leaves") {
     CHECK(f.server.opens == 0);
   }
 }
+
+TEST_CASE("download_failure_step: the step section 5.5's table gives each way a download ends") {
+  using onenet::ota::download_failure_step;
+  CHECK(download_failure_step(Status::kProvisionOtaChecksumMismatch) == 205);
+  CHECK(download_failure_step(Status::kProvisionTimeout) == 104);
+  CHECK(download_failure_step(Status::kProvisionNetworkFailed) == 106);
+  CHECK(download_failure_step(Status::kProvisionBadResponse) == 107);
+  CHECK(download_failure_step(Status::kInvalidArgument) == 107);  // a flash write the sink refused
+  CHECK(download_failure_step(Status::kTlsVerifyFailed) == 107);
+  // Nothing to report: a whole package, or a task that is gone.
+  CHECK(download_failure_step(Status::kOk) == 0);
+  CHECK(download_failure_step(Status::kProvisionNoOtaTask) == 0);
+}

@@ -74,6 +74,13 @@ using PackageSink = Status (*)(void* context, uint32_t offset, ByteView bytes);
 /// Whether `version` is one fuse-ota takes: 1 to 20 of letters, digits, '_', '.' and '-'.
 bool valid_version(std::string_view version);
 
+/// The step that reports a download ended by `status` (the step table of onenet-protocol.md
+/// section 5.5): 205 the package failed its MD5, 104 timed out, 106 the link failed (signal),
+/// 107 anything else (a flash write, an answer that is not OneNET's). 0, nothing to report, for
+/// kOk and for kProvisionNoOtaTask (the task is gone). The same for FuseOtaClient::download and
+/// provision::ApiClient::ota_download, whose statuses are these.
+int download_failure_step(Status status);
+
 class FuseOtaClient {
  public:
   /// Smallest buffer: a request with a token of about 200 bytes, then the answer's head.
