@@ -399,6 +399,22 @@ TEST_CASE("onenet-cli ota: a device's version, check, download and steps, with i
     return e.value("event", "") == "ota_step" && e.value("step", 0) == 201;
   }));
   CHECK(cli({"step", "--tid", tid, "--step", "201"}, &output) == 1);  // the task is over
+
+  // --report of a package that fails its MD5 (onenet-local announces another): exit 1, the file
+  // deleted, and step 205 in the cloud.
+  json damaged = task_body("meter-1", 2, "V3", make_package(3000));
+  damaged["md5"] = std::string(32, 'c');
+  const json second = make_task(cloud, damaged);
+  REQUIRE(second["code"] == 0);
+  const std::string second_tid = std::to_string(second["data"]["tid"].get<int64_t>());
+  CHECK(cli({"download", "--version", "V2", "--out", dir.file("v3.bin"), "--report"}, &output) ==
+        1);
+  CHECK(output.find("does not match the task's MD5") != std::string::npos);
+  CHECK_FALSE(std::ifstream(dir.file("v3.bin")).good());
+  CHECK(has_event(cloud, [&](const json& e) {
+    return e.value("event", "") == "ota_step" && e.value("tid", "") == second_tid &&
+           e.value("step", 0) == 205;
+  }));
   CHECK(cloud.stop());
 }
 
