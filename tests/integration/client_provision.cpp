@@ -24,6 +24,7 @@ using itest::run;
 using onenet::Status;
 using onenet::provision::ApiClient;
 using onenet::provision::ApiOptions;
+using onenet::provision::DeviceInfo;
 
 namespace {
 
@@ -458,5 +459,32 @@ TEST_CASE("thing-model commands: params checked before anything is sent; odd ans
     api = make_client(loopback_options(object.url(), "userid/1", 1, 2000));
     CHECK(api->query_device_properties("P", "d", &values) == Status::kProvisionBadResponse);
     CHECK(values.size() == 2);  // nothing appended
+  }
+}
+
+TEST_CASE("device calls: a success envelope without what the call needs is refused, and says so") {
+  const auto answering = [](const char* body) {
+    return std::make_unique<RawServer>("200 OK", "application/json", body);
+  };
+  DeviceInfo device;
+  {
+    auto server = answering(R"({"code":0,"msg":"succ","data":{"name":"d"}})");
+    auto api = make_client(loopback_options(server->url(), "userid/1", 1, 2000));
+    CHECK(api->create_device("P", "d", "", &device) == Status::kProvisionBadResponse);
+    CHECK(api->last_error().message == "device/create: no data.sec_key in the answer");
+  }
+  {
+    auto server = answering(R"({"code":0,"msg":"succ"})");
+    auto api = make_client(loopback_options(server->url(), "userid/1", 1, 2000));
+    CHECK(api->device_detail("P", "d", &device) == Status::kProvisionBadResponse);
+    CHECK(api->last_error().message == "device/detail: no device in the answer");
+  }
+  {
+    auto server = answering(R"({"code":0,"msg":"succ","data":{"list":7}})");
+    auto api = make_client(loopback_options(server->url(), "userid/1", 1, 2000));
+    std::vector<DeviceInfo> devices;
+    CHECK(api->list_devices("P", &devices) == Status::kProvisionBadResponse);
+    CHECK(api->last_error().message == "device/list: no data.list in the answer");
+    CHECK(devices.empty());
   }
 }
