@@ -416,6 +416,37 @@ TEST_CASE("gateway: after the gateway's link drops, every sub-device comes back 
   CHECK(cloud.stop());
 }
 
+namespace {
+
+// onenet-cli provision writes `count` SensorProd sub-devices (`prefix`1..N) to `file` (CSV, or
+// JSON for *.json), and onenet-gateway (gw-1) starts with them and `flags`.
+std::unique_ptr<itest::Process> provision_and_start_gateway(const OnenetLocal& cloud,
+                                                            const std::string& file, int count,
+                                                            const std::string& prefix,
+                                                            std::vector<std::string> flags) {
+  REQUIRE(itest::run({"env", "ONENET_API=" + cloud.http(),
+                      "ONENET_USER_ID=" + cloud.info["user"]["id"].get<std::string>(),
+                      "ONENET_ACCESS_KEY=" + cloud.info["user"]["access_key"].get<std::string>(),
+                      ONENET_CLI_PATH, "provision", "--product", "SensorProd", "--count",
+                      std::to_string(count), "--prefix", prefix, "--out", file},
+                     60000) == 0);
+  std::vector<std::string> argv = {ONENET_GATEWAY_PATH,
+                                   "--port",
+                                   std::to_string(cloud.port()),
+                                   "--product",
+                                   kGatewayProduct,
+                                   "--device",
+                                   "gw-1",
+                                   "--key",
+                                   cloud.device_key(0),
+                                   "--subdevices-file",
+                                   file};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  return itest::Process::start(argv);
+}
+
+}  // namespace
+
 TEST_CASE(
     "onenet-gateway sample: provisioned sub-devices online, reporting, answering; clean exit") {
   OnenetLocal cloud({"--seed-device", std::string(kGatewayProduct) + "/gw-1"});
@@ -423,16 +454,8 @@ TEST_CASE(
   itest::TempDir dir;
   const std::string file = dir.file("fleet.csv");
   // The documented path: onenet-cli provision writes the file the gateway reads.
-  REQUIRE(itest::run({"env", "ONENET_API=" + cloud.http(),
-                      "ONENET_USER_ID=" + cloud.info["user"]["id"].get<std::string>(),
-                      "ONENET_ACCESS_KEY=" + cloud.info["user"]["access_key"].get<std::string>(),
-                      ONENET_CLI_PATH, "provision", "--product", "SensorProd", "--count", "30",
-                      "--prefix", "sensor-", "--out", file},
-                     60000) == 0);
-  auto gateway = itest::Process::start({ONENET_GATEWAY_PATH, "--port", std::to_string(cloud.port()),
-                                        "--product", kGatewayProduct, "--device", "gw-1", "--key",
-                                        cloud.device_key(0), "--subdevices-file", file,
-                                        "--interval", "1", "--logins-per-second", "200"});
+  auto gateway = provision_and_start_gateway(cloud, file, 30, "sensor-",
+                                             {"--interval", "1", "--logins-per-second", "200"});
   REQUIRE(gateway);
   auto has = [](const std::string& text) {
     return [text](const std::string& line) { return line.find(text) != std::string::npos; };
@@ -486,15 +509,7 @@ TEST_CASE("onenet-gateway sample: a JSON sub-device file works; files it cannot 
   REQUIRE(cloud.start());
   itest::TempDir dir;
   const std::string file = dir.file("fleet.json");
-  REQUIRE(itest::run({"env", "ONENET_API=" + cloud.http(),
-                      "ONENET_USER_ID=" + cloud.info["user"]["id"].get<std::string>(),
-                      "ONENET_ACCESS_KEY=" + cloud.info["user"]["access_key"].get<std::string>(),
-                      ONENET_CLI_PATH, "provision", "--product", "SensorProd", "--count", "3",
-                      "--prefix", "node-", "--out", file},
-                     60000) == 0);
-  auto gateway = itest::Process::start({ONENET_GATEWAY_PATH, "--port", std::to_string(cloud.port()),
-                                        "--product", kGatewayProduct, "--device", "gw-1", "--key",
-                                        cloud.device_key(0), "--subdevices-file", file});
+  auto gateway = provision_and_start_gateway(cloud, file, 3, "node-", {});
   REQUIRE(gateway);
   CHECK(gateway->wait_for_line(
       [](const std::string& l) { return l.find("all 3 sub-devices online") != std::string::npos; },

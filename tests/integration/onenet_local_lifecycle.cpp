@@ -2,9 +2,7 @@
 // mosquitto runs (the broker goes with it), and a broker that dies under it. A local cloud that
 // left a mosquitto behind, or served on without its broker, would break the tests after it.
 #include <doctest/doctest.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -12,6 +10,7 @@
 #include <string>
 
 #include "onenet_local.hpp"
+#include "silent_listener.hpp"
 
 using itest::Process;
 using itest::run;
@@ -63,15 +62,8 @@ TEST_CASE("onenet-local: flags it cannot use are one line and exit 2, before any
 
 TEST_CASE("onenet-local: a start-up that fails after its mosquitto runs takes the broker down") {
   // The HTTPS port is taken: onenet-local finds out after mosquitto is up.
-  const int taken = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  REQUIRE(::bind(taken, reinterpret_cast<sockaddr*>(&address), length) == 0);
-  REQUIRE(::listen(taken, 1) == 0);
-  REQUIRE(::getsockname(taken, reinterpret_cast<sockaddr*>(&address), &length) == 0);
-  const std::string port = std::to_string(ntohs(address.sin_port));
+  const itest::SilentListener taken(false);
+  const std::string port = std::to_string(taken.port());
   itest::TempDir dir;
   std::string out;
   CHECK(run({ONENET_LOCAL_PATH, "--data-dir", dir.file("cloud"), "--mqtt-port", "0", "--http-port",
@@ -80,7 +72,6 @@ TEST_CASE("onenet-local: a start-up that fails after its mosquitto runs takes th
   CHECK(out.rfind("onenet-local: cannot serve HTTPS on port " + port, 0) == 0);
   CHECK(std::ifstream(dir.file("cloud/mosquitto.conf")).good());  // the broker had been started
   CHECK(processes_naming(dir.file("cloud")) == 0);                // and is gone
-  ::close(taken);
 }
 
 TEST_CASE("onenet-local: a broker that dies under it is said, and ends it with exit 1") {
