@@ -526,7 +526,9 @@ TEST_CASE("onenet-gateway sample: a JSON sub-device file works; files it cannot 
        dir.file("sub") + ": sub-device 'SensorProd/no spaces': product id and device name are 1 "
                          "to 64"},
   };
-  for (const auto& [text, said] : bad) {
+  for (const auto& entry : bad) {  // not a structured binding: CAPTURE's lambda takes it
+    const std::string& text = entry.first;
+    const std::string& said = entry.second;
     CAPTURE(text);
     itest::write_file(dir.file("sub"), text);
     std::string out;

@@ -47,7 +47,9 @@ TEST_CASE("onenet-local: flags it cannot use are one line and exit 2, before any
        "onenet-local: --tsl DsProd0001: a data-stream product has no thing model\n"},
       {{"--datastream", "bad/name"}, "onenet-local: --datastream wants a product id\n"},
   };
-  for (const auto& [flags, said] : cases) {
+  for (const auto& entry : cases) {  // not a structured binding: CAPTURE's lambda takes it
+    const std::vector<std::string>& flags = entry.first;
+    const std::string& said = entry.second;
     CAPTURE(said);
     std::vector<std::string> argv = {
         ONENET_LOCAL_PATH, "--data-dir", dir.file("cloud"), "--mqtt-port", "0", "--http-port", "0"};
