@@ -84,6 +84,14 @@ int api_failure(const ApiClient& client) {
   }
 }
 
+// A failed call of the ota and thing actions: arguments the client refused before sending
+// (kInvalidArgument) are the user's to fix, exit 2; anything else as api_failure.
+int refused(const ApiClient& client) {
+  return client.last_error().status == Status::kInvalidArgument
+             ? say_error(kExitBadInput, client.last_error().message)
+             : api_failure(client);
+}
+
 // Fills what flags and environment variables left empty from the config file (JSON object with
 // api, user_id, access_key, auth, cafile), named by --config or ONENET_CONFIG.
 bool apply_config_file(std::string* error) {
@@ -421,18 +429,14 @@ int run_ota(const std::string& action) {
   if (action == "version") {
     if (client->ota_report_version(flags.product, flags.name, flags.firmware_version,
                                    flags.software_version) != Status::kOk) {
-      return client->last_error().status == Status::kInvalidArgument
-                 ? say_error(kExitBadInput, client->last_error().message)
-                 : api_failure(*client);
+      return refused(*client);
     }
     std::printf("reported %s/%s\n", flags.product.c_str(), flags.name.c_str());
     return 0;
   }
   if (action == "step") {
     if (client->ota_report_step(flags.product, flags.name, flags.tid, flags.step) != Status::kOk) {
-      return client->last_error().status == Status::kInvalidArgument
-                 ? say_error(kExitBadInput, client->last_error().message)
-                 : api_failure(*client);
+      return refused(*client);
     }
     std::printf("task %s: step %d reported\n", flags.tid.c_str(), flags.step);
     return 0;
@@ -444,9 +448,7 @@ int run_ota(const std::string& action) {
   if (checked == Status::kProvisionNoOtaTask) {
     return say_error(kExitFailed, "no OTA task for " + flags.kind + " " + flags.version);
   }
-  if (checked == Status::kInvalidArgument)
-    return say_error(kExitBadInput, client->last_error().message);
-  if (checked != Status::kOk) return api_failure(*client);
+  if (checked != Status::kOk) return refused(*client);
   if (action == "check") {
     if (flags.json_output) {
       std::printf("%s\n", task_json(task).dump().c_str());
@@ -525,15 +527,10 @@ int run_thing(const std::string& action) {
   int exit_status = 0;
   auto client = make_client(&exit_status);
   if (!client) return exit_status;
-  const auto failed = [&] {
-    return client->last_error().status == Status::kInvalidArgument
-               ? say_error(kExitBadInput, client->last_error().message)
-               : api_failure(*client);
-  };
   if (action == "properties") {
     std::vector<onenet::provision::PropertyValue> values;
     if (client->query_device_properties(flags.product, flags.name, &values) != Status::kOk)
-      return failed();
+      return refused(*client);
     if (flags.json_output) {
       json list = json::array();
       for (const auto& v : values) {
@@ -554,7 +551,7 @@ int run_thing(const std::string& action) {
   }
   if (action == "set") {
     if (client->set_device_properties(flags.product, flags.name, flags.params) != Status::kOk)
-      return failed();
+      return refused(*client);
     std::printf("%s/%s accepted %s\n", flags.product.c_str(), flags.name.c_str(),
                 flags.params.c_str());
     return 0;
@@ -563,7 +560,7 @@ int run_thing(const std::string& action) {
   std::string output;
   if (client->call_service(flags.product, flags.name, flags.service, flags.params, &output) !=
       Status::kOk) {
-    return failed();
+    return refused(*client);
   }
   std::printf("%s\n", output.c_str());
   return 0;
