@@ -390,10 +390,11 @@ Status ApiClient::set_device_properties(const std::string& product_id, const std
   json params;
   std::string problem = parse_params(params_json, &params);
   if (problem.empty() && params.empty()) problem = "params: no property to set";
-  if (problem.empty() && !model::is_utf8(json{product_id, name}))
+  const json body = {{"product_id", product_id}, {"device_name", name}, {"params", params}};
+  // As create_device: the body is checked whole (params parsed, so only the names can fail).
+  if (problem.empty() && !model::is_utf8(body))
     problem = "product id and device name must be UTF-8";
   if (!problem.empty()) return fail(Status::kInvalidArgument, 0, "set-device-property: " + problem);
-  const json body = {{"product_id", product_id}, {"device_name", name}, {"params", params}};
   return call("POST", "/thingmodel/set-device-property", body.dump(), nullptr, Retry::kUntilSent);
 }
 
@@ -404,13 +405,13 @@ Status ApiClient::call_service(const std::string& product_id, const std::string&
   json params;
   std::string problem = parse_params(params_json, &params);
   if (problem.empty() && identifier.empty()) problem = "no service identifier";
-  if (problem.empty() && !model::is_utf8(json{product_id, name, identifier}))
-    problem = "product id, device name and identifier must be UTF-8";
-  if (!problem.empty()) return fail(Status::kInvalidArgument, 0, "call-service: " + problem);
   const json body = {{"product_id", product_id},
                      {"device_name", name},
                      {"identifier", identifier},
                      {"params", params}};
+  if (problem.empty() && !model::is_utf8(body))
+    problem = "product id, device name and identifier must be UTF-8";
+  if (!problem.empty()) return fail(Status::kInvalidArgument, 0, "call-service: " + problem);
   return call("POST", "/thingmodel/call-service", body.dump(), output_json, Retry::kUntilSent);
 }
 
