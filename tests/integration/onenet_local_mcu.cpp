@@ -30,6 +30,22 @@ std::string base64(const std::string& bytes) {
   return out;
 }
 
+// onenet-mcu-device as McuProd001/mcu-1 on `cloud`, with `extra` flags.
+std::unique_ptr<Process> start_mcu_device(const OnenetLocal& cloud,
+                                          std::vector<std::string> extra = {}) {
+  std::vector<std::string> argv = {ONENET_MCU_DEVICE_PATH,
+                                   "--port",
+                                   std::to_string(cloud.port()),
+                                   "--product",
+                                   kProduct,
+                                   "--device",
+                                   "mcu-1",
+                                   "--key",
+                                   cloud.device_key()};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return Process::start(argv);
+}
+
 size_t count_events(const OnenetLocal& cloud, const std::function<bool(const json&)>& match) {
   size_t n = 0;
   for (const json& e : cloud.events()) n += match(e) ? 1 : 0;
@@ -42,9 +58,7 @@ TEST_CASE("onenet-mcu-device sample: reports, takes an interval, refuses what it
   // No thing model on the cloud: what the device refuses, it refuses itself.
   OnenetLocal cloud({"--seed-device", std::string(kProduct) + "/mcu-1"});
   REQUIRE(cloud.start());
-  auto device =
-      Process::start({ONENET_MCU_DEVICE_PATH, "--port", std::to_string(cloud.port()), "--product",
-                      kProduct, "--device", "mcu-1", "--key", cloud.device_key()});
+  auto device = start_mcu_device(cloud);
   REQUIRE(device);
   REQUIRE(device->wait_for_line(has("connected"), 20000));
   REQUIRE(device->wait_for_line(has("report accepted (1 of 1)"), 20000));
@@ -106,10 +120,8 @@ TEST_CASE(
   OnenetLocal cloud({"--seed-device", std::string(kProduct) + "/mcu-1", "--https-port", "0"});
   REQUIRE(cloud.start());
   auto device =
-      Process::start({ONENET_MCU_DEVICE_PATH, "--port", std::to_string(cloud.port()), "--product",
-                      kProduct, "--device", "mcu-1", "--key", cloud.device_key(), "--api-port",
-                      std::to_string(cloud.https_port()), "--api-tls", "--cafile", cloud.ca_file(),
-                      "--firmware-version", "FW-1.0"});
+      start_mcu_device(cloud, {"--api-port", std::to_string(cloud.https_port()), "--api-tls",
+                               "--cafile", cloud.ca_file(), "--firmware-version", "FW-1.0"});
   REQUIRE(device);
   // At its first login it reports its version and finds nothing to do.
   REQUIRE(device->wait_for_line(has("firmware FW-1.0 is current"), 20000));
@@ -163,10 +175,8 @@ TEST_CASE(
 TEST_CASE("onenet-mcu-device: a package larger than its flash slot is refused unfetched (102)") {
   OnenetLocal cloud({"--seed-device", std::string(kProduct) + "/mcu-1"});
   REQUIRE(cloud.start());
-  auto device =
-      Process::start({ONENET_MCU_DEVICE_PATH, "--port", std::to_string(cloud.port()), "--product",
-                      kProduct, "--device", "mcu-1", "--key", cloud.device_key(), "--api-port",
-                      std::to_string(cloud.http_port()), "--slot-size", "1000"});
+  auto device = start_mcu_device(
+      cloud, {"--api-port", std::to_string(cloud.http_port()), "--slot-size", "1000"});
   REQUIRE(device);
   REQUIRE(device->wait_for_line(has("firmware 1.0 is current"), 20000));
   const json created = cloud.curl("POST", "/local/ota/task",
@@ -198,10 +208,7 @@ TEST_CASE("onenet-mcu-device: a package larger than its flash slot is refused un
 TEST_CASE("onenet-mcu-device: a package that fails its MD5 is not installed (205); it goes on") {
   OnenetLocal cloud({"--seed-device", std::string(kProduct) + "/mcu-1"});
   REQUIRE(cloud.start());
-  auto device =
-      Process::start({ONENET_MCU_DEVICE_PATH, "--port", std::to_string(cloud.port()), "--product",
-                      kProduct, "--device", "mcu-1", "--key", cloud.device_key(), "--api-port",
-                      std::to_string(cloud.http_port())});
+  auto device = start_mcu_device(cloud, {"--api-port", std::to_string(cloud.http_port())});
   REQUIRE(device);
   REQUIRE(device->wait_for_line(has("firmware 1.0 is current"), 20000));
   // onenet-local announces an MD5 that is not the package's: a package damaged on its way.
