@@ -14,9 +14,10 @@ cmake -S . -B build/fuzz "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DONENET_SANITIZE=address,undefined -DONENET_BUILD_FUZZ=ON -DONENET_BUILD_TESTS=OFF \
   -DONENET_BUILD_SAMPLES=OFF -DONENET_BUILD_TOOLS=OFF >/dev/null
 cmake --build build/fuzz -j 2 --target fuzz_decode fuzz_topic fuzz_token fuzz_client fuzz_model \
-  fuzz_mcu_sample fuzz_ota
+  fuzz_mcu_sample fuzz_ota fuzz_local_platform
 mkdir -p build/fuzz/artifacts
-for target in fuzz_decode fuzz_topic fuzz_token fuzz_client fuzz_model fuzz_mcu_sample fuzz_ota; do
+for target in fuzz_decode fuzz_topic fuzz_token fuzz_client fuzz_model fuzz_mcu_sample fuzz_ota \
+    fuzz_local_platform; do
   work=build/fuzz/corpus/$target
   rm -rf "$work"; mkdir -p "$work"
   cp tests/fuzz/corpus/$target/* "$work"/ 2>/dev/null || true

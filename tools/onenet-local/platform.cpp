@@ -188,6 +188,10 @@ void Platform::on_state(onenet::client::State state, onenet::Status reason) {
 }
 
 void Platform::publish(const std::string& topic, const std::string& payload) {
+  if (publisher_) {
+    publisher_(topic, payload);
+    return;
+  }
   // On the runner's thread (inside on_message) the client is ours to call directly.
   const auto result =
       client_->publish(topic, std::string_view(payload), onenet::codec::QoS::kAtMostOnce);
@@ -316,13 +320,14 @@ void Platform::handle_request(const onenet::model::TopicParts& topic, const std:
                 {"device_name", device},
                 {"operation", topic_of(product, device, topic.operation, topic.is_reply,
                                        std::string(topic.service_id))}};
+  // topo/get/result is the gateway's own answer: it has no reply topic, even when broken.
+  const bool wants_reply = !topic.is_reply && topic.operation != Operation::kTopoGetResult;
   if (request.is_discarded() || !request.is_object()) {
     const std::string id = onenet::model::salvage_request_id(payload);
     entry["error"] = "malformed JSON";
     entry["id"] = id;
     log(entry);
-    if (!topic.is_reply && !id.empty())
-      reply(topic, id, error_body(kCodeBadRequest, "malformed JSON"));
+    if (wants_reply && !id.empty()) reply(topic, id, error_body(kCodeBadRequest, "malformed JSON"));
     return;
   }
   const std::string id = onenet::model::request_id(request);
@@ -346,7 +351,7 @@ void Platform::handle_request(const onenet::model::TopicParts& topic, const std:
          {"message", "request without an id"}});
     return;
   }
-  if (topic.operation == Operation::kTopoGetResult) return;  // the gateway's answer needs none
+  if (!wants_reply) return;
   bool streams_only = false;
   {
     std::lock_guard<std::mutex> guard(mutex_);

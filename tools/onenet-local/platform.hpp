@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -130,6 +131,13 @@ class Platform : public onenet::client::Handler {
 
   void log(nlohmann::json event);
 
+  /// Where the answers to devices go: by default the broker, through the platform's own client
+  /// (from start() on). A test that calls on_message() itself, with no broker
+  /// (tests/fuzz/fuzz_local_platform.cpp), takes them here instead: each answer is one call,
+  /// on the thread that called on_message(). Set before start(), or instead of it.
+  using Publisher = std::function<void(const std::string& topic, const std::string& payload)>;
+  void publish_through(Publisher publisher) { publisher_ = std::move(publisher); }
+
   // Handler
   void on_message(const onenet::client::Message& message) override;
   void on_state(onenet::client::State state, onenet::Status reason) override;
@@ -181,6 +189,7 @@ class Platform : public onenet::client::Handler {
   std::map<int64_t, OtaTask> ota_tasks_;
   int64_t next_ota_tid_ = 100001;
 
+  Publisher publisher_;  // publish_through(); empty: the client below
   std::unique_ptr<onenet::platform::TcpTransport> transport_;
   onenet::platform::SystemClock clock_;
   std::unique_ptr<onenet::client::StaticStorage<600 * 1024, 600 * 1024, 64 * 1024, 64, 1024, 64>>
