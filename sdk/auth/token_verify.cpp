@@ -80,7 +80,7 @@ Status parse_token(std::string_view token, ParsedToken* out) {
   if (!signature_length) return Status::kAuthTokenBadEncoding;
   parsed.signature_length = signature_length.value();
   if (parsed.signature_length != port::hmac_length(algorithm_of(parsed.method))) {
-    return Status::kAuthTokenMalformed;
+    return Status::kAuthTokenBadSignLength;
   }
   *out = parsed;
   return Status::kOk;

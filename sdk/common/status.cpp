@@ -44,6 +44,9 @@ const char* to_string(Status status) {
       return "token expired (et is in the past): sign a new one, and check the clock";
     case Status::kAuthTokenBadSignature:
       return "token signature does not match: wrong key, or a field was changed";
+    case Status::kAuthTokenBadSignLength:
+      return "token sign is not as long as its method's: an HMAC of 16 bytes for md5, 20 for "
+             "sha1, 32 for sha256 (signed with another method than method= names?)";
 
     case Status::kCodecNeedMore:
       return "incomplete packet: more bytes needed";

@@ -36,6 +36,7 @@ enum class Status : uint16_t {
   kAuthTokenBadExpiry = 211,
   kAuthTokenExpired = 212,
   kAuthTokenBadSignature = 213,
+  kAuthTokenBadSignLength = 214,  ///< sign decodes, but not to its method's HMAC length
 
   // Codec (3xx): MQTT 3.1.1 packets.
   kCodecNeedMore = 300,

@@ -87,9 +87,10 @@ struct ParsedToken {
 
 /// Splits `token` into `out`. Fields must be exactly version, res, et, method, sign in that
 /// order. Statuses: kAuthTokenFieldMissing (a field absent), kAuthTokenFieldOrder (all present,
-/// wrong order), kAuthTokenMalformed (unknown or repeated field, empty value, sign of the wrong
-/// length for the method), kAuthTokenBadEncoding (bad %XX or Base64), kAuthTokenBadExpiry (et
-/// not a number), kAuthUnknownMethod, kAuthResourceInvalid, kAuthVersionInvalid.
+/// wrong order), kAuthTokenMalformed (unknown or repeated field, empty value, a sign longer than
+/// any HMAC's Base64), kAuthTokenBadEncoding (bad %XX or Base64), kAuthTokenBadSignLength (a
+/// sign that is not its method's HMAC length), kAuthTokenBadExpiry (et not a number),
+/// kAuthUnknownMethod, kAuthResourceInvalid, kAuthVersionInvalid.
 Status parse_token(std::string_view token, ParsedToken* out);
 
 /// Parses `token`, checks its signature against `access_key`, then its expiry against
