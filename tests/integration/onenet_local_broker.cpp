@@ -180,6 +180,78 @@ TEST_CASE("a second login of the same device kicks the first") {
   CHECK(cloud.stop());
 }
 
+// The connect events of a device, in order: "accepted", or the reason it was refused.
+std::vector<std::string> login_results(const OnenetLocal& cloud, const std::string& device) {
+  std::vector<std::string> results;
+  for (const json& e : cloud.events()) {
+    if (e.value("event", "") != "connect" || e.value("device_name", "") != device) continue;
+    results.push_back(e.value("result", "") == "accepted" ? "accepted" : e.value("reason", ""));
+  }
+  return results;
+}
+
+TEST_CASE("login limit: more logins than --login-limit in 5 s ban the device for --ban-seconds") {
+  OnenetLocal cloud({"--seed-device", std::string(kProduct) + "/dev1", "--seed-device",
+                     std::string(kProduct) + "/dev2", "--login-limit", "2", "--ban-seconds", "1"});
+  REQUIRE(cloud.start());
+  const std::vector<std::string> dev1 =
+      cat({"mosquitto_pub"}, cat(login(cloud, "dev1", cloud.device_token(kProduct, "dev1")),
+                                 {"-t", own("dev1"), "-m", "{}"}));
+  // Logins one after the other until one is refused: the third, unless the machine took 5 s
+  // over two of them.
+  int accepted = 0;
+  while (accepted < 20 && run(dev1) == 0) ++accepted;
+  CHECK(accepted >= 2);
+  CHECK(login_results(cloud, "dev1").back() == "banned for 1 s: more than 2 logins in 5 s");
+  // The ban is the device's alone.
+  CHECK(run(cat({"mosquitto_pub"}, cat(login(cloud, "dev2", cloud.device_token(kProduct, "dev2", 1)),
+                                       {"-t", own("dev2"), "-m", "{}"}))) == 0);
+  // It ends when it was set to: the refused logins meanwhile do not count.
+  CHECK(itest::poll_until([] {}, [&] { return run(dev1) == 0; }, 20000));
+  const std::vector<std::string> results = login_results(cloud, "dev1");
+  CHECK(results.back() == "accepted");
+  for (size_t i = static_cast<size_t>(accepted) + 1; i + 1 < results.size(); ++i) {
+    CAPTURE(i);
+    CHECK(results[i] == "banned for 1 s more: more than 2 logins in 5 s");
+  }
+  CHECK(cloud.stop());
+}
+
+TEST_CASE(
+    "login limit: the OneNET profile reconnects within 3 logins in 5 s; without it, a client "
+    "that reconnects at once is banned") {
+  // Studio's limit is the stricter 3 logins in 5 s (onenet-protocol.md section 2.7).
+  OnenetLocal cloud({"--seed-device", std::string(kProduct) + "/dev1", "--seed-device",
+                     std::string(kProduct) + "/dev2", "--login-limit", "3"});
+  REQUIRE(cloud.start());
+  // Each time it is connected, its link drops (the transport closed under it), four times.
+  const auto drop_and_reconnect = [](itest::LiveClient& device, size_t logins) {
+    REQUIRE(device.connect() == onenet::Status::kOk);
+    while (device.connects < logins) {
+      const size_t before = device.connects;
+      REQUIRE(device.poll_until([&] { return device.connects > before; }));
+      device.transport().close();
+    }
+  };
+  auto profiled = itest::LiveClient::onenet_device(cloud.port(), kProduct, "dev1",
+                                                   cloud.device_token(kProduct, "dev1"));
+  profiled->options.profile = onenet::client::Profile::kOneNet;
+  drop_and_reconnect(*profiled, 4);
+  CHECK(login_results(cloud, "dev1") ==
+        std::vector<std::string>{"accepted", "accepted", "accepted", "accepted"});
+
+  // The same client without the profile waits as little as its backoff says (at most 100 ms).
+  auto plain = itest::LiveClient::onenet_device(cloud.port(), kProduct, "dev2",
+                                                cloud.device_token(kProduct, "dev2", 1));
+  plain->options.backoff_max_ms = 100;
+  drop_and_reconnect(*plain, 3);
+  plain->transport().close();
+  CHECK(plain->poll_until(
+      [&] { return plain->reasons.back() == onenet::Status::kClientConnackNotAuthorized; }));
+  CHECK(login_results(cloud, "dev2").back() == "banned for 300 s: more than 3 logins in 5 s");
+  CHECK(cloud.stop());
+}
+
 TEST_CASE("a namesake from another product is refused while the device is online, not kicked") {
   OnenetLocal cloud(
       {"--seed-device", std::string(kProduct) + "/dev1", "--seed-device", "OtherProd1/dev1"});

@@ -43,6 +43,8 @@ struct Options {
   std::string plugin;
   std::string mosquitto = "mosquitto";
   size_t max_subdevices = 1500;
+  int login_limit = 10;
+  int ban_seconds = 300;
 };
 
 [[noreturn]] void die(const std::string& message) {
@@ -158,6 +160,15 @@ int main(int argc, char** argv) {
                  "Sub-devices a gateway may bind (OneNET's limit, the default: 1500)")
       ->default_val(1500)
       ->check(CLI::Range(size_t{1}, size_t{1000000}));
+  // onenet-protocol.md section 2.7: "login <= 10 / 5 s, else TCP RST + 5-min blacklist".
+  app.add_option("--login-limit", o.login_limit,
+                 "Logins of one device within 5 s before it is banned (OneNET's: 10; 0: none)")
+      ->default_val(10)
+      ->check(CLI::Range(0, 1000000));
+  app.add_option("--ban-seconds", o.ban_seconds,
+                 "How long a device over the login limit is refused (OneNET's: 300)")
+      ->default_val(300)
+      ->check(CLI::Range(1, 86400));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -240,7 +251,9 @@ int main(int argc, char** argv) {
        << "plugin_opt_event_log " << o.log << "\n"
        << "plugin_opt_secret " << secret << "\n"
        << "plugin_opt_platform_id onenet-local-platform\n"
-       << "plugin_opt_state_dir " << o.data_dir
+       << "plugin_opt_state_dir " << o.data_dir << "\n"
+       << "plugin_opt_login_limit " << o.login_limit << "\n"
+       << "plugin_opt_ban_seconds " << o.ban_seconds
        << "\n"
        // Large enough for the plugin to see (and refuse) payloads above OneNET's 256 KB.
        << "max_packet_size 1048576\n"

@@ -9,15 +9,22 @@
 //   own $sys/{pid}/{dev}/ space, QoS 2, retain, payload above 256 KB -> disconnect; subscription
 //   outside that space, with a wildcard before the fifth level, or beyond 10 -> SUBACK 0x80;
 //   clean session 0 or keep-alive outside 10..1800 -> refused at login.
+// - Login rate (section 2.7, Studio's use_limits.md): more than plugin_opt_login_limit logins of
+//   one device within 5 s (default 10; 0: no limit) bans it for plugin_opt_ban_seconds (default
+//   300). OneNET answers a banned device with a TCP reset; mosquitto's plugins can only refuse,
+//   so onenet-local answers CONNACK 5, and the event log says "banned".
 // - The platform process logs in as "$onenet-local" with a shared secret and may do anything.
 // Options: plugin_opt_registry, plugin_opt_event_log, plugin_opt_secret, plugin_opt_platform_id,
-// plugin_opt_state_dir (where presence is recorded, see registry.hpp).
+// plugin_opt_state_dir (where presence is recorded, see registry.hpp), plugin_opt_login_limit,
+// plugin_opt_ban_seconds.
 #include <mosquitto.h>
 #include <mosquitto_broker.h>
 #include <mosquitto_plugin.h>
 #include <sys/stat.h>
 
+#include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -37,6 +44,13 @@ using onenet_local::Registry;
 constexpr const char* kPlatformUser = "$onenet-local";
 constexpr uint32_t kMaxPayload = 256 * 1024;
 constexpr int kMaxSubscriptions = 10;
+constexpr int64_t kLoginWindowMs = 5000;  // "logins per 5 s"
+
+// One device's recent logins, for the login limit.
+struct LoginHistory {
+  std::deque<int64_t> attempts;  // monotonic ms, within the last kLoginWindowMs
+  int64_t banned_until = 0;      // monotonic ms; 0: not banned
+};
 
 struct Identity {
   std::string product;
@@ -55,6 +69,9 @@ struct Plugin {
   std::map<const mosquitto*, Identity> sessions;  // authenticated device connections
   std::map<std::string, int> online;              // "pid/dev" -> live connections
   std::set<std::string> to_kick;                  // client ids, kicked at the next tick
+  int login_limit = 10;                           // per device per 5 s; 0: none
+  int64_t ban_ms = 300 * 1000;
+  std::map<std::string, LoginHistory> logins;  // "pid/dev" -> its recent logins
 };
 
 Plugin plugin;
@@ -63,6 +80,33 @@ int64_t now_ms() {
   timespec ts{};
   clock_gettime(CLOCK_REALTIME, &ts);
   return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t monotonic_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1000000;
+}
+
+// Counts a login of `key` and says why it must be refused ("" when it may go on). Every
+// attempt counts, whatever its token: a device retrying a bad token in a loop is banned too.
+// Attempts while banned do not count, so the ban ends when it was set to.
+std::string check_login_rate(const std::string& key) {
+  if (plugin.login_limit <= 0) return {};
+  LoginHistory& history = plugin.logins[key];
+  const int64_t now = monotonic_ms();
+  if (now < history.banned_until) {
+    return "banned for " + std::to_string((history.banned_until - now + 999) / 1000) +
+           " s more: more than " + std::to_string(plugin.login_limit) + " logins in 5 s";
+  }
+  while (!history.attempts.empty() && now - history.attempts.front() >= kLoginWindowMs)
+    history.attempts.pop_front();
+  history.attempts.push_back(now);
+  if (history.attempts.size() <= static_cast<size_t>(plugin.login_limit)) return {};
+  history.attempts.clear();
+  history.banned_until = now + plugin.ban_ms;
+  return "banned for " + std::to_string(plugin.ban_ms / 1000) + " s: more than " +
+         std::to_string(plugin.login_limit) + " logins in 5 s";
 }
 
 void log(json event) {
@@ -145,12 +189,16 @@ int on_basic_auth(int, void* event_data, void*) {
     log(event);
     return MOSQ_ERR_AUTH;
   };
+  const onenet_local::Product* product = plugin.registry.product(user);
+  const onenet_local::Device* device = plugin.registry.device(user, id);
+  if (device != nullptr) {
+    const std::string banned = check_login_rate(onenet_local::device_key(user, id));
+    if (!banned.empty()) return refuse(banned);
+  }
   if (!mosquitto_client_clean_session(ed->client)) return refuse("clean session must be 1");
   const int keepalive = mosquitto_client_keepalive(ed->client);
   if (keepalive < 10 || keepalive > 1800)
     return refuse("keep-alive " + std::to_string(keepalive) + " outside 10..1800");
-  const onenet_local::Product* product = plugin.registry.product(user);
-  const onenet_local::Device* device = plugin.registry.device(user, id);
   if (product == nullptr || device == nullptr) return refuse("unknown device");
   const onenet::Status token = check_token(password, *product, *device);
   if (token != onenet::Status::kOk) return refuse(onenet::to_string(token));
@@ -272,6 +320,9 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t* identifier, void** userdata,
     if (key == "secret") plugin.secret = value;
     if (key == "platform_id") plugin.platform_id = value;
     if (key == "state_dir") plugin.state_dir = value;
+    // onenet-local's launcher checked both numbers.
+    if (key == "login_limit") plugin.login_limit = std::atoi(value.c_str());
+    if (key == "ban_seconds") plugin.ban_ms = int64_t{std::atoi(value.c_str())} * 1000;
   }
   if (plugin.registry_path.empty()) {
     mosquitto_log_printf(MOSQ_LOG_ERR, "onenet-local plugin: plugin_opt_registry is required");
