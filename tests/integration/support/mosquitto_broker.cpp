@@ -9,13 +9,6 @@
 namespace itest {
 namespace {
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 bool wait_until_open(uint16_t port, Process& process, int timeout_ms) {
   timespec start{};
   clock_gettime(CLOCK_MONOTONIC, &start);

@@ -69,5 +69,7 @@ class TempDir {
 };
 
 void write_file(const std::string& path, const std::string& text);
+/// The whole file; "" when it cannot be read.
+std::string read_file(const std::string& path);
 
 }  // namespace itest
