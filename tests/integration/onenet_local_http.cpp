@@ -147,6 +147,41 @@ TEST_CASE("devices: create -> detail -> list -> delete; an existing name is refu
   CHECK(cloud.stop());
 }
 
+TEST_CASE("no key or token in any log: a device's, onenet-local's events, mosquitto's") {
+  OnenetLocal cloud({"--seed-device", std::string(kProduct) + "/sensor-1"});
+  REQUIRE(cloud.start());
+  // A device that logs in and reports, and the HTTP calls that carry keys in their answers.
+  std::string device_log;
+  CHECK(
+      run({ONENET_TELEMETRY_PATH, "--port", std::to_string(cloud.port()), "--product", kProduct,
+           "--device", "sensor-1", "--key", cloud.device_key(), "--interval", "1", "--count", "1"},
+          30000, &device_log) == 0);
+  const json created = cloud.curl("POST", "/device/create",
+                                  R"({"product_id":"Ck2AF9QD2K","device_name":"made-over-http"})");
+  REQUIRE(created["code"] == 0);
+  CHECK(cloud.curl("GET", "/device/detail" + query("sensor-1"))["code"] == 0);
+  CHECK(cloud.curl("GET", "/device/list?product_id=Ck2AF9QD2K")["code"] == 0);
+  REQUIRE(cloud.stop());
+
+  std::vector<std::string> secrets = {
+      cloud.device_key(), created["data"]["sec_key"].get<std::string>(),
+      cloud.info["user"]["access_key"].get<std::string>(), "sign="};  // any token
+  for (const json& product : cloud.info["products"])
+    secrets.push_back(product["access_key"].get<std::string>());
+  const std::pair<std::string, std::string> logs[] = {
+      {"the device's output", device_log},
+      {"events.jsonl", itest::read_file(cloud.events_path())},
+      {"mosquitto.log", itest::read_file(cloud.data_dir() + "/mosquitto.log")}};
+  for (const auto& log : logs) {
+    CAPTURE(log.first);
+    CHECK(log.second.size() > 0);
+    for (const std::string& secret : secrets) {
+      CAPTURE(secret);
+      CHECK(log.second.find(secret) == std::string::npos);
+    }
+  }
+}
+
 TEST_CASE("a device deleted while online is disconnected, and cannot log in again") {
   OnenetLocal cloud({"--seed-device", std::string(kProduct) + "/dev1"});
   REQUIRE(cloud.start());
