@@ -284,10 +284,7 @@ TEST_CASE("OTA download: a link that drops mid-package is resumed where it stopp
     RawServer server(package, 3000);
     auto api = make_client(options_for(server.url()));
     REQUIRE(api->ota_download("P", "d", task, path) == Status::kOk);
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream bytes;
-    bytes << in.rdbuf();
-    CHECK(bytes.str() == package);
+    CHECK(itest::read_file(path) == package);
     CHECK(server.accepted == 4);
     CHECK(server.ranged == 3);
   }

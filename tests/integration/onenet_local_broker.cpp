@@ -204,8 +204,9 @@ TEST_CASE("login limit: more logins than --login-limit in 5 s ban the device for
   CHECK(accepted >= 2);
   CHECK(login_results(cloud, "dev1").back() == "banned for 1 s: more than 2 logins in 5 s");
   // The ban is the device's alone.
-  CHECK(run(cat({"mosquitto_pub"}, cat(login(cloud, "dev2", cloud.device_token(kProduct, "dev2", 1)),
-                                       {"-t", own("dev2"), "-m", "{}"}))) == 0);
+  CHECK(
+      run(cat({"mosquitto_pub"}, cat(login(cloud, "dev2", cloud.device_token(kProduct, "dev2", 1)),
+                                     {"-t", own("dev2"), "-m", "{}"}))) == 0);
   // It ends when it was set to: the refused logins meanwhile do not count.
   CHECK(itest::poll_until([] {}, [&] { return run(dev1) == 0; }, 20000));
   const std::vector<std::string> results = login_results(cloud, "dev1");

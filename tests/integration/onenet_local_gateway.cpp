@@ -75,14 +75,9 @@ struct Rig {
     options.device.request_timeout_ms = 5000;
     options.logins_per_second = 500;
     options.thing_models[kSubProduct] = &model;
-    REQUIRE(model.load(read(std::string(ONENET_SOURCE_DIR) + "/samples/telemetry/thing-model.json"),
-                       &error));
-  }
-  static std::string read(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
+    REQUIRE(model.load(
+        itest::read_file(std::string(ONENET_SOURCE_DIR) + "/samples/telemetry/thing-model.json"),
+        &error));
   }
   // Adds the seeded devices 1..count (keys from onenet-local's ready line) with their handlers.
   void add_nodes(size_t count, size_t first_seed = 1) {

@@ -56,12 +56,10 @@ struct Thing : itest::LiveDevice<App> {
 };
 
 onenet::model::ThingModel load_model() {
-  std::ifstream in(ONENET_SOURCE_DIR "/samples/telemetry/thing-model.json");
-  std::stringstream text;
-  text << in.rdbuf();
   onenet::model::ThingModel model;
   std::string error;
-  REQUIRE(model.load(text.str(), &error));
+  REQUIRE(model.load(itest::read_file(ONENET_SOURCE_DIR "/samples/telemetry/thing-model.json"),
+                     &error));
   return model;
 }
 

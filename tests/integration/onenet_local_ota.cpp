@@ -90,16 +90,8 @@ json task_body(const std::string& device, int type, const std::string& target,
           {"package", base64(package)}};
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void write_file(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary) << bytes;
-}
+using itest::read_file;
+using itest::write_file;
 
 // POST /local/ota/task with the body in a file: a package's Base64 is too long for one argument.
 json make_task(const OnenetLocal& cloud, const json& body) {

@@ -50,13 +50,6 @@ std::vector<std::string> cli(const OnenetLocal& local, std::vector<std::string> 
   return argv;
 }
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 size_t count_lines(const std::string& text) {
   return static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
 }
@@ -324,7 +317,7 @@ TEST_CASE(
   std::map<std::string, std::string> cloud_keys;
   for (const DeviceInfo& d : all) cloud_keys[d.name] = d.key;
 
-  const std::string csv = read_text(out_file);
+  const std::string csv = itest::read_file(out_file);
   std::istringstream lines(csv);
   std::string line;
   REQUIRE(std::getline(lines, line));
@@ -351,7 +344,7 @@ TEST_CASE(
                           "sensor", "--out", json_file}),
               120000, &log) == 0);
   CHECK(log.find("(0 created, 200 already existed)") != std::string::npos);
-  const json fleet = json::parse(read_text(json_file), nullptr, false);
+  const json fleet = json::parse(itest::read_file(json_file), nullptr, false);
   REQUIRE(fleet.is_array());
   CHECK(fleet.size() == 200);
   CHECK(fleet[199].value("key", "") == cloud_keys["sensor200"]);
