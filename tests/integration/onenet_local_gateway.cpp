@@ -164,10 +164,10 @@ TEST_CASE("gateway: bind, log in, report, set, invoke and unbind sub-devices") {
   CHECK(rig.presence(kSubProduct, "node-3") == 1);  // the cloud shows it online
   CHECK(requests(cloud, "/thing/sub/topo/add").size() == 5);
   CHECK(requests(cloud, "/thing/sub/login").size() == 5);
-  // Each topo/add carried the sub-device's own token.
-  CHECK(requests(cloud, "/thing/sub/topo/add")[0]["payload"]["params"]
-            .value("sasToken", "")
-            .rfind("version=2018-10-31&res=products%2FDemoProd01%2Fdevices%2Fnode-", 0) == 0);
+  // Each topo/add carried the sub-device's own token: onenet-local binds only with a sasToken
+  // its sub-device's key verifies, so the five binds above show it. The event log keeps none.
+  CHECK(requests(cloud, "/thing/sub/topo/add")[0]["payload"]["params"].value("sasToken", "") ==
+        "(not logged)");
 
   // Reporting through pack/post lands on each sub-device.
   std::vector<onenet::gateway::SubReport> reports;

@@ -148,8 +148,20 @@ TEST_CASE("devices: create -> detail -> list -> delete; an existing name is refu
 }
 
 TEST_CASE("no key or token in any log: a device's, onenet-local's events, mosquitto's") {
-  OnenetLocal cloud({"--seed-device", std::string(kProduct) + "/sensor-1"});
+  OnenetLocal cloud({"--seed-device", std::string(kProduct) + "/sensor-1", "--seed-device",
+                     std::string(kProduct) + "/gw", "--seed-device",
+                     std::string(kProduct) + "/sub"});
   REQUIRE(cloud.start());
+  // A gateway binds a sub-device with its sasToken: a login token of the sub-device.
+  const json sas_token_request = {
+      {"id", "1"},
+      {"params",
+       {{"productID", kProduct},
+        {"deviceName", "sub"},
+        {"sasToken", OnenetLocal::token("products/" + std::string(kProduct) + "/devices/sub",
+                                        cloud.device_key(2))}}}};
+  CHECK(cloud.exchange(kProduct, "gw", 1, "thing/sub/topo/add", "thing/sub/topo/add/reply",
+                       sas_token_request.dump())["code"] == 200);
   // A device that logs in and reports, and the HTTP calls that carry keys in their answers.
   std::string device_log;
   CHECK(
@@ -163,9 +175,12 @@ TEST_CASE("no key or token in any log: a device's, onenet-local's events, mosqui
   CHECK(cloud.curl("GET", "/device/list?product_id=Ck2AF9QD2K")["code"] == 0);
   REQUIRE(cloud.stop());
 
-  std::vector<std::string> secrets = {
-      cloud.device_key(), created["data"]["sec_key"].get<std::string>(),
-      cloud.info["user"]["access_key"].get<std::string>(), "sign="};  // any token
+  std::vector<std::string> secrets = {cloud.device_key(0),
+                                      cloud.device_key(1),
+                                      cloud.device_key(2),
+                                      created["data"]["sec_key"].get<std::string>(),
+                                      cloud.info["user"]["access_key"].get<std::string>(),
+                                      "sign="};  // any token
   for (const json& product : cloud.info["products"])
     secrets.push_back(product["access_key"].get<std::string>());
   const std::pair<std::string, std::string> logs[] = {

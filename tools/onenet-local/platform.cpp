@@ -124,6 +124,7 @@ Platform::~Platform() {
 }
 
 void Platform::log(json event) {
+  hide_credentials(event);
   event["ts"] = now_ms();
   event["source"] = "platform";
   log_event(event_log_, onenet::model::to_text(event));

@@ -42,6 +42,20 @@ void log_event(const std::string& path, const std::string& json_line) {
   ::close(fd);
 }
 
+void hide_credentials(nlohmann::json& value) {
+  if (value.is_object()) {
+    for (auto it = value.begin(); it != value.end(); ++it) {
+      if (it.key() == "sec_key" || it.key() == "access_key" || it.key() == "sasToken") {
+        it.value() = "(not logged)";
+      } else {
+        hide_credentials(it.value());
+      }
+    }
+  } else if (value.is_array()) {
+    for (nlohmann::json& item : value) hide_credentials(item);
+  }
+}
+
 void write_presence(const std::string& state_dir, const std::string& product_id,
                     const std::string& device, bool online) {
   const std::string dir = state_dir + "/online/" + product_id;

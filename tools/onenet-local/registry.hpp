@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json_fwd.hpp>
 #include <set>
 #include <string>
 #include <vector>
@@ -85,5 +86,11 @@ void reset_presence(const std::string& state_dir);
 
 /// Appends one JSON object per line to a file shared by the plugin and the launcher.
 void log_event(const std::string& path, const std::string& json_line);
+
+/// Credentials never reach the event log (users attach it to bug reports): members named
+/// sec_key (a device key, in device create/detail/list answers), access_key, or sasToken (a
+/// sub-device's login token, in topo/add and topo/delete requests), at any depth, are replaced
+/// by "(not logged)".
+void hide_credentials(nlohmann::json& value);
 
 }  // namespace onenet_local
