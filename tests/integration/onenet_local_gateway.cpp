@@ -477,6 +477,20 @@ TEST_CASE(
   gateway->signal(SIGTERM);
   CHECK(gateway->wait_for_line(has("disconnected"), 20000));
   CHECK(gateway->wait(20000) == 0);
+  // Its output names no key (its own, or a sub-device's from the file) and no token (sasTokens
+  // included).
+  const std::string output = gateway->transcript() + gateway->remaining();
+  CHECK(output.find("all 30 sub-devices online") != std::string::npos);  // all of it is here
+  std::vector<std::string> secrets = {cloud.device_key(0), "sign="};
+  std::istringstream rows(itest::read_file(file));
+  for (std::string row; std::getline(rows, row);) {
+    if (row.rfind("SensorProd,", 0) == 0) secrets.push_back(row.substr(row.rfind(',') + 1));
+  }
+  CHECK(secrets.size() == 32);
+  for (const std::string& secret : secrets) {
+    CAPTURE(secret);
+    CHECK(output.find(secret) == std::string::npos);
+  }
   // Left cleanly: the cloud shows the gateway, and so its sub-devices, offline.
   CHECK(
       cloud.curl("GET", "/device/detail?product_id=SensorProd&device_name=sensor-17")["data"].value(

@@ -169,6 +169,11 @@ TEST_CASE(
 
   device->signal(SIGTERM);
   CHECK(device->wait(20000) == 0);
+  // Its output names neither its key nor a token, though each HTTP call carried one.
+  const std::string output = device->transcript() + device->remaining();
+  CHECK(output.find("installed FW-2.0") != std::string::npos);  // all of it is here
+  CHECK(output.find(cloud.device_key()) == std::string::npos);
+  CHECK(output.find("sign=") == std::string::npos);
   CHECK(cloud.stop());
 }
 

@@ -73,6 +73,7 @@ bool Process::read_line(std::string* line, int timeout_ms) {
     const size_t newline = buffer_.find('\n');
     if (newline != std::string::npos) {
       *line = buffer_.substr(0, newline);
+      transcript_.append(buffer_, 0, newline + 1);
       buffer_.erase(0, newline + 1);
       return true;
     }

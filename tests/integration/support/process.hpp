@@ -36,12 +36,15 @@ class Process {
   bool running();
   /// Output read but not yet returned as a line (after exit: the unterminated last line).
   std::string remaining();
+  /// Every line read_line has returned so far, each with its newline.
+  const std::string& transcript() const { return transcript_; }
 
  private:
   Process(pid_t pid, int out_fd) : pid_(pid), out_fd_(out_fd) {}
   pid_t pid_;
   int out_fd_;
   std::string buffer_;
+  std::string transcript_;
   bool exited_ = false;
   int status_ = 0;
 };
