@@ -99,8 +99,11 @@ const char* to_string(Status status) {
       return "broker refused the connection: bad user name or password (CONNACK 4); on OneNET "
              "check the key and the token's et";
     case Status::kClientConnackNotAuthorized:
+      // onenet-protocol.md 2.6: OneNET's SDKs read 5 as an illegal token; 2.7: a device with
+      // more than 10 logins in 5 s is banned for 5 minutes.
       return "broker refused the connection: not authorized (CONNACK 5); on OneNET check that the "
-             "device exists";
+             "device exists, its token (key, res, et), and that it has not logged in more than 10 "
+             "times in 5 s (a 5-minute ban)";
     case Status::kClientConnackUnknown:
       return "broker sent an unknown CONNACK return code";
     case Status::kClientProtocolViolation:
