@@ -176,3 +176,58 @@ TEST_CASE("desired values: set over HTTP, read and deleted by the device") {
   CHECK(reply["data"]["interval"]["version"] == 1);
   CHECK(cloud.stop());
 }
+
+TEST_CASE("desired values from the application's side: query and delete, by list or by version") {
+  itest::TempDir dir;
+  itest::write_file(dir.file("tsl.json"), kThingModel);
+  OnenetLocal cloud({"--seed-device", std::string(kProduct) + "/dev1", "--tsl",
+                     std::string(kProduct) + "=" + dir.file("tsl.json")});
+  REQUIRE(cloud.start());
+  const auto call = [&](const char* operation, const std::string& params) {
+    return cloud.curl(
+        "POST", std::string("/thingmodel/") + operation,
+        R"({"product_id":"Ck2AF9QD2K","device_name":"dev1","params":)" + params + "}");
+  };
+  REQUIRE(call("set-device-desired-property", R"({"interval":30,"label":"a"})")["code"] == 0);
+  json answer = call("set-device-desired-property", R"({"interval":40})");
+  REQUIRE(answer["code"] == 0);
+  CHECK(answer["data"] == json{{"interval", 2}});  // the new version
+
+  // The answer is what the device's property/desired/get gets; "temp" has none.
+  answer = call("query-device-desired-property", R"(["interval","label","temp"])");
+  REQUIRE(answer["code"] == 0);
+  CHECK(answer["data"] == json::parse(R"({"interval":{"value":40,"version":2},
+                                          "label":{"value":"a","version":1}})"));
+  CHECK(request(cloud, "property/desired/get",
+                R"({"id":"1","params":["interval","label"]})")["data"] == answer["data"]);
+
+  // A version that is not the latest deletes nothing (section 4.2); a list deletes any version.
+  REQUIRE(call("delete-device-desired-property", R"({"interval":{"version":1}})")["code"] == 0);
+  CHECK(call("query-device-desired-property", R"(["interval"])")["data"]["interval"]["version"] ==
+        2);
+  REQUIRE(call("delete-device-desired-property", R"(["interval"])")["code"] == 0);
+  CHECK(call("query-device-desired-property", R"(["interval","label"])")["data"] ==
+        json::parse(R"({"label":{"value":"a","version":1}})"));
+  REQUIRE(call("delete-device-desired-property", R"({"label":{"version":1}})")["code"] == 0);
+  CHECK(call("query-device-desired-property", R"(["interval","label"])")["data"].empty());
+  // Deleting what is not there changes nothing and is no error.
+  CHECK(call("delete-device-desired-property", R"(["interval"])")["code"] == 0);
+
+  // Refusals: the shape (10400), the thing model (10412), the device (10404).
+  for (const char* params : {R"("interval")", "[]", "[1]", R"({"interval":{}})"}) {
+    CAPTURE(params);
+    CHECK(call("query-device-desired-property", params)["code"] == 10400);
+  }
+  for (const char* params : {R"("interval")", "[]", "{}", "[null]"}) {
+    CAPTURE(params);
+    CHECK(call("delete-device-desired-property", params)["code"] == 10400);
+  }
+  CHECK(call("query-device-desired-property", R"(["ghost"])")["code"] == 10412);
+  CHECK(call("delete-device-desired-property", R"({"ghost":{}})")["code"] == 10412);
+  CHECK(call("set-device-desired-property", R"({"temp":20})")["code"] == 10412);  // read-only
+  CHECK(cloud.curl(
+            "POST", "/thingmodel/query-device-desired-property",
+            R"({"product_id":"Ck2AF9QD2K","device_name":"ghost","params":["interval"]})")["code"] ==
+        10404);
+  CHECK(cloud.stop());
+}

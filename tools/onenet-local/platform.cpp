@@ -87,6 +87,31 @@ json check_points(const std::string& device, const std::string& name, const json
 
 }  // namespace
 
+int DeviceState::set_desired(const std::string& id, json value) {
+  const int version = ++desired_versions[id];
+  desired[id] = {std::move(value), version};
+  return version;
+}
+
+json DeviceState::desired_of(const std::vector<std::string>& ids) const {
+  json data = json::object();
+  for (const std::string& id : ids) {
+    const auto it = desired.find(id);
+    if (it != desired.end())
+      data[id] = {{"value", it->second.first}, {"version", it->second.second}};
+  }
+  return data;
+}
+
+void DeviceState::delete_desired(const std::string& id, const json* version) {
+  const auto it = desired.find(id);
+  if (it == desired.end()) return;
+  // A version that is not the latest makes the delete a no-op (section 4.2).
+  if (version != nullptr && *version != it->second.second) return;
+  desired.erase(it);
+  desired_versions.erase(id);  // the version starts again at 1 (section 4.2)
+}
+
 Platform::Platform(std::string registry_path, std::string event_log, std::string secret,
                    std::string state_dir)
     : registry_path_(std::move(registry_path)),
@@ -434,18 +459,16 @@ json Platform::answer(const onenet::model::TopicParts& topic, const json& reques
     case Operation::kDesiredGet: {
       if (!params.is_array())
         return error_body(kCodeBadRequest, "params: expected a list of property identifiers");
-      json data = json::object();
+      std::vector<std::string> ids;
       for (const json& name : params) {
         if (!name.is_string())
           return error_body(kCodeBadRequest, "params: identifiers must be strings");
         if (model != nullptr && model->property(name.get<std::string>()) == nullptr) {
           return error_body(kCodeBadRequest, "unknown property '" + name.get<std::string>() + "'");
         }
-        const auto it = s.desired.find(name.get<std::string>());
-        if (it != s.desired.end())
-          data[it->first] = {{"value", it->second.first}, {"version", it->second.second}};
+        ids.push_back(name.get<std::string>());
       }
-      return {{"code", kCodeOk}, {"data", data}};
+      return {{"code", kCodeOk}, {"data", s.desired_of(ids)}};
     }
     case Operation::kDesiredDelete: {
       if (!params.is_object())
@@ -455,13 +478,8 @@ json Platform::answer(const onenet::model::TopicParts& topic, const json& reques
           return error_body(kCodeBadRequest, "unknown property '" + it.key() + "'");
       }
       for (auto it = params.begin(); it != params.end(); ++it) {
-        const auto d = s.desired.find(it.key());
-        if (d == s.desired.end()) continue;
-        // A version that is not the latest makes the delete a no-op (section 4.2).
         const bool versioned = it.value().is_object() && it.value().contains("version");
-        if (versioned && it.value()["version"] != d->second.second) continue;
-        s.desired.erase(d);
-        s.desired_versions.erase(it.key());  // the version starts again at 1 (section 4.2)
+        s.delete_desired(it.key(), versioned ? &it.value()["version"] : nullptr);
       }
       return {{"code", kCodeOk}};
     }

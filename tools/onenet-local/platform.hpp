@@ -38,6 +38,14 @@ struct DeviceState {
   std::vector<nlohmann::json> events;                             ///< newest last, at most 1000
   std::map<std::string, std::pair<nlohmann::json, int>> desired;  ///< value, version
   std::map<std::string, int> desired_versions;                    ///< last version per property
+  // Desired values (section 4.2), one set of rules for the device's requests and the HTTP API.
+  /// Keeps `value` as `id`'s desired value; returns its version (1, then one more each time).
+  int set_desired(const std::string& id, nlohmann::json value);
+  /// property/desired/get's data for `ids`: {"prop": {"value", "version"}} of those that have one.
+  nlohmann::json desired_of(const std::vector<std::string>& ids) const;
+  /// Clears `id`'s desired value, unless `version` (when not null) is not the latest: then the
+  /// delete is a no-op. Cleared, the version starts again at 1.
+  void delete_desired(const std::string& id, const nlohmann::json* version);
   bool sub_online = false;     ///< a sub-device logged in through its gateway
   int64_t sub_login_time = 0;  ///< Unix ms of that login: it counts only if after the gateway's
   int64_t last_time = 0;       ///< last request, Unix ms
