@@ -415,6 +415,85 @@ Status ApiClient::call_service(const std::string& product_id, const std::string&
   return call("POST", "/thingmodel/call-service", body.dump(), output_json, Retry::kUntilSent);
 }
 
+Status ApiClient::set_desired_properties(const std::string& product_id, const std::string& name,
+                                         const std::string& params_json) {
+  error_ = ApiError();
+  json params;
+  std::string problem = parse_params(params_json, &params);
+  if (problem.empty() && params.empty()) problem = "params: no property to set";
+  const json body = {{"product_id", product_id}, {"device_name", name}, {"params", params}};
+  if (problem.empty() && !model::is_utf8(body))
+    problem = "product id and device name must be UTF-8";
+  if (!problem.empty())
+    return fail(Status::kInvalidArgument, 0, "set-device-desired-property: " + problem);
+  return call("POST", "/thingmodel/set-device-desired-property", body.dump(), nullptr,
+              Retry::kUntilSent);
+}
+
+namespace {
+
+// The body of a desired-value query or delete: the identifiers as params. "" or the problem.
+std::string desired_body(const std::string& product_id, const std::string& name,
+                         const std::vector<std::string>& identifiers, json* body) {
+  if (identifiers.empty()) return "no property named";
+  for (const std::string& id : identifiers) {
+    if (id.empty()) return "an empty property identifier";
+  }
+  *body = {{"product_id", product_id}, {"device_name", name}, {"params", identifiers}};
+  return model::is_utf8(*body) ? std::string()
+                               : "product id, device name and identifiers must be UTF-8";
+}
+
+}  // namespace
+
+Status ApiClient::query_desired_properties(const std::string& product_id, const std::string& name,
+                                           const std::vector<std::string>& identifiers,
+                                           std::vector<DesiredValue>* out) {
+  error_ = ApiError();
+  json body;
+  const std::string problem = desired_body(product_id, name, identifiers, &body);
+  if (!problem.empty())
+    return fail(Status::kInvalidArgument, 0, "query-device-desired-property: " + problem);
+  std::string data;
+  const Status s = call("POST", "/thingmodel/query-device-desired-property", body.dump(), &data);
+  if (s != Status::kOk) return s;
+  // property/desired/get's data (section 4.2): {"prop": {"value": v, "version": n}}; none held
+  // may come as an empty object or as no data at all.
+  const json parsed = model::parse_json(data);
+  if (parsed.is_null()) return Status::kOk;
+  if (!parsed.is_object()) {
+    return fail(Status::kProvisionBadResponse, 0,
+                "query-device-desired-property: no object of desired values in the answer");
+  }
+  std::vector<DesiredValue> found;
+  for (auto it = parsed.begin(); it != parsed.end(); ++it) {
+    const auto value = it->is_object() ? it->find("value") : it->end();
+    if (!it->is_object() || value == it->end()) {
+      return fail(Status::kProvisionBadResponse, 0,
+                  "query-device-desired-property: '" + it.key() + "' has no {\"value\"}");
+    }
+    DesiredValue v;
+    v.identifier = it.key();
+    v.value_json = value->dump();
+    v.version = model::integer_member(*it, "version", 0);
+    found.push_back(std::move(v));
+  }
+  if (out) out->insert(out->end(), found.begin(), found.end());
+  return Status::kOk;
+}
+
+Status ApiClient::delete_desired_properties(const std::string& product_id, const std::string& name,
+                                            const std::vector<std::string>& identifiers) {
+  error_ = ApiError();
+  json body;
+  const std::string problem = desired_body(product_id, name, identifiers, &body);
+  if (!problem.empty())
+    return fail(Status::kInvalidArgument, 0, "delete-device-desired-property: " + problem);
+  // A delete repeated after a lost answer clears nothing more, unless a new value was set in
+  // the moment between: retried as a read is.
+  return call("POST", "/thingmodel/delete-device-desired-property", body.dump(), nullptr);
+}
+
 // ---- OTA over HTTP (fuse-ota, onenet-protocol.md section 5.5) ---------------------------------
 
 bool valid_ota_version(const std::string& version) {

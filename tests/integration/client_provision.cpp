@@ -485,3 +485,63 @@ TEST_CASE("device calls: a success envelope without what the call needs is refus
     CHECK(devices.empty());
   }
 }
+
+TEST_CASE(
+    "desired values: arguments checked before sending, a set sent once, odd answers refused") {
+  using onenet::provision::DesiredValue;
+  SUBCASE("arguments") {
+    auto api = make_client(loopback_options(
+        "http://127.0.0.1:" + std::to_string(itest::free_port()), "userid/1", 1, 300));
+    std::vector<DesiredValue> values;
+    CHECK(api->set_desired_properties("P", "d", "{}") == Status::kInvalidArgument);
+    CHECK(api->last_error().message == "set-device-desired-property: params: no property to set");
+    CHECK(api->set_desired_properties("P", "d", "[1]") == Status::kInvalidArgument);
+    CHECK(api->query_desired_properties("P", "d", {}, &values) == Status::kInvalidArgument);
+    CHECK(api->last_error().message == "query-device-desired-property: no property named");
+    CHECK(api->query_desired_properties("P", "d", {"interval", ""}, &values) ==
+          Status::kInvalidArgument);
+    CHECK(api->delete_desired_properties("P", "d", {"a\xFF"}) == Status::kInvalidArgument);
+    CHECK(api->last_error().message ==
+          "delete-device-desired-property: product id, device name and identifiers must be UTF-8");
+    CHECK(api->attempts() == 0);
+  }
+  SUBCASE("a server that takes the request and never answers: a set once, the others again") {
+    RawServer server(RawServer::Mode::kHold);
+    auto api = make_client(loopback_options(server.url(), "userid/1", 3, 300));
+    CHECK(api->set_desired_properties("P", "d", R"({"interval":5})") == Status::kProvisionTimeout);
+    CHECK(server.accepted == 1);  // a second would move the version on again
+    CHECK(api->query_desired_properties("P", "d", {"interval"}, nullptr) ==
+          Status::kProvisionTimeout);
+    CHECK(server.accepted == 4);
+    CHECK(api->delete_desired_properties("P", "d", {"interval"}) == Status::kProvisionTimeout);
+    CHECK(server.accepted == 7);
+  }
+  SUBCASE("answers") {
+    const auto query = [](const char* body, std::vector<DesiredValue>* values) {
+      RawServer server("200 OK", "application/json", body);
+      auto api = make_client(loopback_options(server.url(), "userid/1", 1, 2000));
+      return api->query_desired_properties("P", "d", {"a", "b"}, values);
+    };
+    std::vector<DesiredValue> values;
+    REQUIRE(query(R"({"code":0,"data":{"a":{"value":[1,2],"version":4},"b":{"value":null}}})",
+                  &values) == Status::kOk);
+    REQUIRE(values.size() == 2);
+    CHECK(values[0].identifier == "a");
+    CHECK(values[0].value_json == "[1,2]");
+    CHECK(values[0].version == 4);
+    CHECK(values[1].value_json == "null");
+    CHECK(values[1].version == 0);  // not given
+    // None held: an empty object, or no data at all.
+    CHECK(query(R"({"code":0,"data":{}})", &values) == Status::kOk);
+    CHECK(query(R"({"code":0,"msg":"succ"})", &values) == Status::kOk);
+    CHECK(values.size() == 2);
+    // Not property/desired/get's shape: refused whole, nothing appended.
+    CHECK(query(R"({"code":0,"data":[{"identifier":"a"}]})", &values) ==
+          Status::kProvisionBadResponse);
+    CHECK(query(R"({"code":0,"data":{"a":{"value":1},"b":5}})", &values) ==
+          Status::kProvisionBadResponse);
+    CHECK(query(R"({"code":0,"data":{"a":{"version":1}}})", &values) ==
+          Status::kProvisionBadResponse);
+    CHECK(values.size() == 2);
+  }
+}

@@ -90,6 +90,15 @@ struct PropertyValue {
   std::string data_type;   ///< the thing model's type ("int32", "struct", ...), when given
 };
 
+/// A desired value the cloud holds for a property (section 4.2): what the device takes when it
+/// next asks (property/desired/get, see model::Device::get_desired), with the version that
+/// names this setting (1 for the first, one more for each new one; a delete starts it again).
+struct DesiredValue {
+  std::string identifier;
+  std::string value_json;  ///< the value as JSON text
+  int64_t version = 0;     ///< 0 when the answer gives none
+};
+
 /// Called while an OTA package downloads: bytes held so far (resumed bytes included) of `total`.
 /// It runs inside ApiClient::ota_download, on the caller's thread, and must not throw (sdk/ is
 /// built without exceptions and libcurl is C) nor call that ApiClient, whose one libcurl handle
@@ -196,6 +205,29 @@ class ApiClient {
   Status call_service(const std::string& product_id, const std::string& name,
                       const std::string& identifier, const std::string& params_json,
                       std::string* output_json);
+
+  // Desired values: settings the cloud keeps for a device that may be offline (asleep, out of
+  // reach); it reads them when it asks (property/desired/get), applies them, and deletes them
+  // (property/desired/delete with the version it applied, so a newer setting made meanwhile
+  // stays). No device takes part in these calls: they succeed while it is offline.
+
+  /// POST /thingmodel/set-device-desired-property with `params_json`, a non-empty object such as
+  /// {"interval": 30}: each property's desired value (checked by OneNET against the thing
+  /// model: writable properties, their types and ranges). A property that had one gets the new
+  /// value and the next version. Not retried once any of the request was sent (the version
+  /// would move on twice).
+  Status set_desired_properties(const std::string& product_id, const std::string& name,
+                                const std::string& params_json);
+  /// POST /thingmodel/query-device-desired-property: the desired values held among
+  /// `identifiers` (at least one; kInvalidArgument otherwise), appended to `*out`. A property
+  /// without one is not listed.
+  Status query_desired_properties(const std::string& product_id, const std::string& name,
+                                  const std::vector<std::string>& identifiers,
+                                  std::vector<DesiredValue>* out);
+  /// POST /thingmodel/delete-device-desired-property: clears the desired values of
+  /// `identifiers` (at least one), whatever their version. Deleting one that has none is kOk.
+  Status delete_desired_properties(const std::string& product_id, const std::string& name,
+                                   const std::vector<std::string>& identifiers);
 
   /// The last failure; status kOk after a success.
   const ApiError& last_error() const { return error_; }
