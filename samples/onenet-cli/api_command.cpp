@@ -1,7 +1,7 @@
 // onenet-cli device create|detail|list|delete, onenet-cli provision, onenet-cli ota
-// version|check|download|step and onenet-cli thing properties|set|call: OneNET's HTTP API through
-// sdk/provision. Credentials come from flags, then environment variables, then a JSON config
-// file; the access key is never printed.
+// version|check|download|step and onenet-cli thing properties|set|call|desired|set-desired|
+// delete-desired: OneNET's HTTP API through sdk/provision. Credentials come from flags, then
+// environment variables, then a JSON config file; the access key is never printed.
 #include <unistd.h>
 
 #include <cstdio>
@@ -60,6 +60,7 @@ struct ApiFlags {
   // thing
   std::string params;
   std::string service;
+  std::vector<std::string> identifiers;
 };
 
 ApiFlags flags;
@@ -556,6 +557,44 @@ int run_thing(const std::string& action) {
                 flags.params.c_str());
     return 0;
   }
+  const std::string device = flags.product + "/" + flags.name;
+  if (action == "desired") {
+    std::vector<onenet::provision::DesiredValue> values;
+    if (client->query_desired_properties(flags.product, flags.name, flags.identifiers, &values) !=
+        Status::kOk)
+      return refused(*client);
+    if (flags.json_output) {
+      json list = json::array();
+      for (const auto& v : values) {
+        list.push_back({{"identifier", v.identifier},
+                        {"value", json::parse(v.value_json, nullptr, false)},
+                        {"version", v.version}});
+      }
+      std::printf("%s\n", list.dump().c_str());
+    } else {
+      for (const auto& v : values) {
+        std::printf("%s\t%s\tversion %lld\n", v.identifier.c_str(), v.value_json.c_str(),
+                    static_cast<long long>(v.version));
+      }
+    }
+    return 0;
+  }
+  if (action == "set-desired") {
+    if (client->set_desired_properties(flags.product, flags.name, flags.params) != Status::kOk)
+      return refused(*client);
+    std::printf("%s: desired %s (the device takes it when it asks)\n", device.c_str(),
+                flags.params.c_str());
+    return 0;
+  }
+  if (action == "delete-desired") {
+    if (client->delete_desired_properties(flags.product, flags.name, flags.identifiers) !=
+        Status::kOk)
+      return refused(*client);
+    std::string names;
+    for (const std::string& id : flags.identifiers) names += (names.empty() ? "" : ", ") + id;
+    std::printf("%s: no desired value for %s\n", device.c_str(), names.c_str());
+    return 0;
+  }
   // call: the service's output alone, so a script can read it: out=$(onenet-cli thing call ...).
   std::string output;
   if (client->call_service(flags.product, flags.name, flags.service, flags.params, &output) !=
@@ -570,20 +609,30 @@ int run_thing(const std::string& action) {
 
 CLI::App* add_thing_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
-      "thing", "The thing model from the cloud's side: read properties, set them, call services");
+      "thing",
+      "The thing model from the cloud's side: read and set properties, call services, and keep "
+      "desired values for the device");
   cmd->require_subcommand(1);
   const std::pair<const char*, const char*> actions[] = {
       {"properties", "Show the latest value of each property the device reported"},
       {"set", "Set properties on the device (--params '{\"interval\":5}'); waits for its reply"},
-      {"call", "Call a service of the device (--service ID [--params JSON]); prints its output"}};
+      {"call", "Call a service of the device (--service ID [--params JSON]); prints its output"},
+      {"desired", "Show the desired values the cloud holds for the device (--id PROP ...)"},
+      {"set-desired",
+       "Set desired values (--params '{\"interval\":30}'), which the device takes when it asks"},
+      {"delete-desired", "Clear desired values (--id PROP ...), whatever their version"}};
   for (const auto& [action, help] : actions) {
     const std::string name = action;
     CLI::App* sub = cmd->add_subcommand(action, help);
     add_api_options(sub);
     sub->add_option("--name", flags.name, "Device name")->required();
-    if (name == "properties") sub->add_flag("--json", flags.json_output, "Print JSON");
-    if (name == "set")
+    if (name == "properties" || name == "desired")
+      sub->add_flag("--json", flags.json_output, "Print JSON");
+    if (name == "set" || name == "set-desired")
       sub->add_option("--params", flags.params, "Properties and values, a JSON object")->required();
+    if (name == "desired" || name == "delete-desired")
+      sub->add_option("--id", flags.identifiers, "A property's identifier (repeat for more)")
+          ->required();
     if (name == "call") {
       sub->add_option("--service", flags.service, "The service's identifier")->required();
       sub->add_option("--params", flags.params, "The service's input, a JSON object (default {})");

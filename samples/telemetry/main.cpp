@@ -1,10 +1,11 @@
 // onenet-telemetry: a OneNET device that reports temperature and humidity every --interval
 // seconds, raises an "overheat" event above --threshold, accepts a property set of "interval"
-// and a "reboot" service call, logs what happens, and leaves cleanly (DISCONNECT) on SIGINT or
-// SIGTERM. With --ota-api it also takes OTA updates: it reports --software-version, hears
-// ota/inform, downloads the package into --ota-dir (MD5 checked) and reports the steps; the
-// install itself is simulated (it only changes the version it reports). The defaults target
-// onenet-local on 127.0.0.1:1883; real OneNET is a matter of flags:
+// (and, at each login, a desired value of it left by an application) and a "reboot" service
+// call, logs what happens, and leaves cleanly (DISCONNECT) on SIGINT or SIGTERM. With --ota-api it
+// also takes OTA updates: it reports --software-version, hears ota/inform, downloads the package
+// into --ota-dir (MD5 checked) and reports the steps; the install itself is simulated (it only
+// changes the version it reports). The defaults target onenet-local on 127.0.0.1:1883; real OneNET
+// is a matter of flags:
 //   --host mqttstls.heclouds.com --port 8883 --tls --cafile platform/certs/onenet-mqtts-ca.pem
 
 #include <CLI/CLI.hpp>
@@ -36,12 +37,15 @@ class Telemetry : public onenet::model::CommandHandler {
   double temperature = 25.0;
   double humidity = 50.0;
   bool ota_announced = false;  // ota/inform came: check for the task at the next turn
+  bool desired_due = false;    // logged in: read the desired values at the next turn
+
+  // Checked against the thing model when one is loaded (--tsl); checked here either way.
+  static bool valid_interval(int64_t seconds) { return seconds >= 1 && seconds <= 3600; }
 
   onenet::model::Reply on_property_set(const nlohmann::json& params) override {
-    // Checked against the thing model when one is loaded (--tsl); checked here either way.
     if (params.contains("interval")) {
       const int64_t seconds = onenet::model::integer_member(params, "interval", 0);
-      if (seconds < 1 || seconds > 3600) return {400, "interval: 1..3600 seconds", {}};
+      if (!valid_interval(seconds)) return {400, "interval: 1..3600 seconds", {}};
       interval_s = static_cast<int>(seconds);
       log("property set: interval = %d s", interval_s);
     }
@@ -71,6 +75,7 @@ class Telemetry : public onenet::model::CommandHandler {
   }
   void on_connection(onenet::client::State state, onenet::Status reason) override {
     if (state == onenet::client::State::kConnected) {
+      desired_due = true;  // set while the device was away, or since its last login
       if (reason == onenet::Status::kOk) {
         log("connected");
       } else {
@@ -120,6 +125,47 @@ void update_software(onenet::provision::ApiClient& api, const std::string& produ
   } else {
     log("OTA report failed: %s", api.last_error().message.c_str());
   }
+}
+
+// Desired values (section 4.2): settings an application left for the device while it was away
+// (onenet-cli thing set-desired). At each login the device asks for its interval's, applies it,
+// and deletes it with the version it applied, so one set meanwhile is not lost.
+void take_desired_interval(onenet::model::Device& thing, Telemetry& telemetry) {
+  const auto asked = thing.get_desired(
+      {"interval"}, [&thing, &telemetry](onenet::Status s, const onenet::model::Reply& r) {
+        if (s != onenet::Status::kOk || r.code != 200) {
+          log("desired values not read: %s %d %s", onenet::to_string(s), r.code, r.msg.c_str());
+          return;
+        }
+        const nlohmann::json entry = onenet::model::member_or(r.data, "interval", nlohmann::json());
+        if (!entry.is_object()) {
+          log("no desired interval held");
+          return;
+        }
+        const int64_t seconds = onenet::model::integer_member(entry, "value", 0);
+        const int64_t version = onenet::model::integer_member(entry, "version", -1);
+        if (!Telemetry::valid_interval(seconds)) {
+          // Left for the application to see and replace: deleting it would hide the problem.
+          log("desired interval %s refused: 1..3600 seconds",
+              onenet::model::member_or(entry, "value", nullptr).dump().c_str());
+          return;
+        }
+        telemetry.interval_s = static_cast<int>(seconds);
+        log("desired interval = %d s (version %lld) applied", telemetry.interval_s,
+            static_cast<long long>(version));
+        const auto deleted = thing.delete_desired(
+            {{"interval", static_cast<int>(version)}},
+            [version](onenet::Status ds, const onenet::model::Reply& dr) {
+              if (ds == onenet::Status::kOk && dr.code == 200) {
+                log("desired interval version %lld deleted", static_cast<long long>(version));
+              } else {
+                log("desired interval not deleted: %s %d %s", onenet::to_string(ds), dr.code,
+                    dr.msg.c_str());
+              }
+            });
+        if (!deleted) log("desired interval not deleted: %s", onenet::to_string(deleted.status()));
+      });
+  if (!asked) log("desired values not asked for: %s", onenet::to_string(asked.status()));
 }
 
 }  // namespace
@@ -247,6 +293,10 @@ int main(int argc, char** argv) {
     if (ota && telemetry.ota_announced && thing.state() == onenet::client::State::kConnected) {
       telemetry.ota_announced = false;
       update_software(*ota, link.product, link.device, ota_dir, &software_version);
+    }
+    if (telemetry.desired_due && thing.state() == onenet::client::State::kConnected) {
+      telemetry.desired_due = false;
+      take_desired_interval(thing, telemetry);
     }
     if (thing.state() != onenet::client::State::kConnected || clock.now_ms() < next_report)
       continue;

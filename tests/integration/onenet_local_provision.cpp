@@ -553,3 +553,112 @@ TEST_CASE("onenet-cli thing: properties, set and call; errors are one line") {
   CHECK(rest.find("property set") == std::string::npos);
   CHECK(rig.local.stop());
 }
+
+TEST_CASE("desired values: left while the device is away, taken at its login, then deleted") {
+  TelemetryRig rig;
+  REQUIRE(rig.local.start());
+  auto api = make_client(user_options(rig.local));
+  const auto desired = [&]() {
+    std::vector<onenet::provision::DesiredValue> values;
+    REQUIRE(api->query_desired_properties("Ck2AF9QD2K", "sensor-1", {"interval"}, &values) ==
+            Status::kOk);
+    return values;
+  };
+  CHECK(desired().empty());
+  // No device takes part: set while it is offline, twice; the second is version 2.
+  REQUIRE(api->set_desired_properties("Ck2AF9QD2K", "sensor-1", R"({"interval":7})") ==
+          Status::kOk);
+  REQUIRE(api->set_desired_properties("Ck2AF9QD2K", "sensor-1", R"({"interval":3})") ==
+          Status::kOk);
+  auto values = desired();
+  REQUIRE(values.size() == 1);
+  CHECK(values[0].identifier == "interval");
+  CHECK(values[0].value_json == "3");
+  CHECK(values[0].version == 2);
+
+  // The thing model's refusals: a read-only property, a value out of range, an unknown one.
+  CHECK(api->set_desired_properties("Ck2AF9QD2K", "sensor-1", R"({"temperature":20})") ==
+        Status::kProvisionApiError);
+  CHECK(api->last_error().code == 10412);
+  CHECK(api->set_desired_properties("Ck2AF9QD2K", "sensor-1", R"({"interval":0})") ==
+        Status::kProvisionApiError);
+  CHECK(api->query_desired_properties("Ck2AF9QD2K", "sensor-1", {"ghost"}, &values) ==
+        Status::kProvisionApiError);
+  CHECK(api->last_error().message.find("unknown property 'ghost'") != std::string::npos);
+  CHECK(values.size() == 1);  // nothing appended
+  CHECK(desired()[0].version == 2);
+
+  // The device (its --interval is 1) takes the value at its login and deletes what it applied.
+  rig.start_device();
+  const auto logged = [&](const std::string& text) {
+    return rig.device->transcript().find(text) != std::string::npos ||
+           rig.device->wait_for_line(TelemetryRig::said(text), 20000);
+  };
+  CHECK(logged("desired interval = 3 s (version 2) applied"));
+  CHECK(logged("desired interval version 2 deleted"));
+  CHECK(desired().empty());
+  // Its next reports carry the new interval (the first may have left before it was applied).
+  CHECK(rig.device->wait_for_line(TelemetryRig::said("reported temperature"), 20000));
+  CHECK(rig.device->wait_for_line(TelemetryRig::said("reported temperature"), 20000));
+  std::vector<onenet::provision::PropertyValue> reported;
+  REQUIRE(api->query_device_properties("Ck2AF9QD2K", "sensor-1", &reported) == Status::kOk);
+  CHECK(std::any_of(reported.begin(), reported.end(), [](const auto& v) {
+    return v.identifier == "interval" && v.value_json == "3";
+  }));
+  CHECK(api->delete_desired_properties("Ck2AF9QD2K", "sensor-1", {"interval"}) == Status::kOk);
+  rig.stop_device();
+
+  // Set and deleted by the application before the device came back: it finds none.
+  REQUIRE(api->set_desired_properties("Ck2AF9QD2K", "sensor-1", R"({"interval":9})") ==
+          Status::kOk);
+  REQUIRE(desired().size() == 1);
+  REQUIRE(api->delete_desired_properties("Ck2AF9QD2K", "sensor-1", {"interval"}) == Status::kOk);
+  CHECK(desired().empty());
+  rig.start_device();
+  CHECK(logged("no desired interval held"));
+  std::string output = rig.device->transcript();
+  output += rig.stop_device();
+  CHECK(output.find("desired interval =") == std::string::npos);
+  CHECK(rig.local.stop());
+}
+
+TEST_CASE("onenet-cli thing: desired values set, shown and deleted; errors are one line") {
+  TelemetryRig rig;
+  REQUIRE(rig.local.start());
+  std::string out;
+  const auto thing = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), "thing");
+    for (const char* arg : {"--product", "Ck2AF9QD2K", "--name", "sensor-1"}) args.push_back(arg);
+    return cli(rig.local, args);
+  };
+  REQUIRE(run(thing({"set-desired", "--params", R"({"interval":30})"}), 30000, &out) == 0);
+  CHECK(out ==
+        "Ck2AF9QD2K/sensor-1: desired {\"interval\":30} (the device takes it when it asks)\n");
+  REQUIRE(run(thing({"desired", "--id", "interval"}), 30000, &out) == 0);
+  CHECK(out == "interval\t30\tversion 1\n");
+  REQUIRE(run(thing({"desired", "--id", "interval", "--json"}), 30000, &out) == 0);
+  CHECK(json::parse(out, nullptr, false) ==
+        json::parse(R"([{"identifier":"interval","value":30,"version":1}])"));
+  REQUIRE(run(thing({"delete-desired", "--id", "interval"}), 30000, &out) == 0);
+  CHECK(out == "Ck2AF9QD2K/sensor-1: no desired value for interval\n");
+  REQUIRE(run(thing({"desired", "--id", "interval"}), 30000, &out) == 0);
+  CHECK(out.empty());
+
+  // Refused by the thing model: exit 1, OneNET's words on one line.
+  CHECK(run(thing({"set-desired", "--params", R"({"interval":0})"}), 30000, &out) == 1);
+  CHECK(count_lines(out) == 1);
+  CHECK(out.find("below the minimum 1 (OneNET code 10412)") != std::string::npos);
+  CHECK(run(thing({"desired", "--id", "ghost"}), 30000, &out) == 1);
+  CHECK(out == "onenet-cli thing desired: unknown property 'ghost' (OneNET code 10412)\n");
+  // Refused before sending: exit 2.
+  CHECK(run(thing({"set-desired", "--params", "{}"}), 30000, &out) == 2);
+  CHECK(out ==
+        "onenet-cli thing set-desired: set-device-desired-property: params: no property "
+        "to set\n");
+  CHECK(run(thing({"delete-desired", "--id", ""}), 30000, &out) == 2);
+  CHECK(out ==
+        "onenet-cli thing delete-desired: delete-device-desired-property: an empty "
+        "property identifier\n");
+  CHECK(run(thing({"desired"}), 30000, &out) == 2);  // --id is required
+  CHECK(rig.local.stop());
+}
