@@ -48,7 +48,18 @@ device_key=$(field "d['devices'][0]['key']")
 meter_key=$(field "d['devices'][1]['key']")
 echo "MQTT on 127.0.0.1:$mqtt_port, HTTP API at $http"
 
-say "starting the device: onenet-telemetry, reporting every 2 s"
+# The cloud's side of the thing model through the SDK's own tool (sdk/provision's ApiClient).
+thing() {  # thing ACTION [FLAGS...]
+  local action=$1; shift
+  "$bin/samples/onenet-cli/onenet-cli" thing "$action" --api "$http" --user-id "$user_id" \
+    --access-key "$user_key" --product "$product" --name "$device" "$@"
+}
+
+say "while the device is off, an application leaves it a desired interval of 3 s (onenet-cli thing set-desired)"
+thing set-desired --params '{"interval":3}'
+thing desired --id interval
+
+say "starting the device: onenet-telemetry, reporting every 2 s until it takes the desired value at login"
 ONENET_KEY="$device_key" "$bin/samples/telemetry/onenet-telemetry" --port "$mqtt_port" --product "$product" \
   --device "$device" --interval 2 --threshold 26 --tsl samples/telemetry/thing-model.json \
   --ota-api "$http" --ota-dir "$work" --software-version 1.0 >"$work/device.log" 2>&1 &
@@ -64,12 +75,6 @@ api() {  # api METHOD PATH [BODY]
   fi
 }
 query="?product_id=$product&device_name=$device"
-# The cloud's side of the thing model through the SDK's own tool (sdk/provision's ApiClient).
-thing() {  # thing ACTION [FLAGS...]
-  local action=$1; shift
-  "$bin/samples/onenet-cli/onenet-cli" thing "$action" --api "$http" --user-id "$user_id" \
-    --access-key "$user_key" --product "$product" --name "$device" "$@"
-}
 
 say "waiting for the first report to reach the cloud"
 for _ in $(seq 100); do
@@ -77,6 +82,9 @@ for _ in $(seq 100); do
   kill -0 "$device_pid" || { cat "$work/device.log"; exit 1; }
   sleep 0.2
 done
+for _ in $(seq 100); do grep -q 'desired interval version' "$work/device.log" && break; sleep 0.2; done
+grep 'desired interval' "$work/device.log"
+echo "desired values left for the device: $(thing desired --id interval | wc -l) (it deleted the version it applied)"
 api GET "/device/detail$query" | python3 -c "import json,sys; d=json.load(sys.stdin)['data']; print('device', d['name'], 'status', {0:'offline',1:'online',2:'never connected'}[d['status']])"
 
 say "cloud -> device: set property interval = 1 (onenet-cli thing set: POST /thingmodel/set-device-property)"
