@@ -231,3 +231,82 @@ TEST_CASE("desired values from the application's side: query and delete, by list
         10404);
   CHECK(cloud.stop());
 }
+
+TEST_CASE(
+    "property history: every reported value by its time, in a range, in pages, either order") {
+  itest::TempDir dir;
+  itest::write_file(dir.file("tsl.json"), kThingModel);
+  OnenetLocal cloud({"--seed-device", std::string(kProduct) + "/dev1", "--tsl",
+                     std::string(kProduct) + "=" + dir.file("tsl.json")});
+  REQUIRE(cloud.start());
+  // Three values, then two older ones reported late with history/post (section 4.4).
+  REQUIRE(request(cloud, "property/post",
+                  R"({"id":"1","params":{"interval":{"value":5,"time":1700000003000}}})")["code"] ==
+          200);
+  REQUIRE(request(cloud, "property/post",
+                  R"({"id":"2","params":{"interval":{"value":6,"time":1700000005000}}})")["code"] ==
+          200);
+  REQUIRE(request(cloud, "property/post",
+                  R"({"id":"4","params":{"interval":{"value":7,"time":1700000007000}}})")["code"] ==
+          200);
+  REQUIRE(request(cloud, "history/post",
+                  R"({"id":"3","params":[{"properties":{"interval":[
+                        {"value":1,"time":1700000001000},{"value":2,"time":1700000002000}]}}]})")
+              ["code"] == 200);
+  const auto history = [&](const std::string& query) {
+    return cloud.curl("GET",
+                      "/thingmodel/query-device-property-history?product_id=Ck2AF9QD2K&device_name="
+                      "dev1&identifier=interval&" +
+                          query);
+  };
+  const auto values = [](const json& answer) {
+    std::vector<int> v;
+    for (const json& record : answer["data"]["list"]) v.push_back(record["value"].get<int>());
+    return v;
+  };
+  json answer = history("start_time=1700000000000&end_time=1700000009000");
+  REQUIRE(answer["code"] == 0);
+  CHECK(answer["data"]["total"] == 5);
+  CHECK(values(answer) == std::vector<int>{1, 2, 5, 6, 7});  // oldest first by default
+  CHECK(answer["data"]["list"][0] == json::parse(R"({"time":1700000001000,"value":1})"));
+  // The range is inclusive at both ends; sort=2 is newest first; offset and limit page it.
+  answer = history("start_time=1700000002000&end_time=1700000005000&sort=2");
+  CHECK(answer["data"]["total"] == 3);
+  CHECK(values(answer) == std::vector<int>{6, 5, 2});
+  answer = history("start_time=1700000000000&end_time=1700000009000&offset=1&limit=2");
+  CHECK(answer["data"]["total"] == 5);
+  CHECK(values(answer) == std::vector<int>{2, 5});
+  CHECK(values(history("start_time=1700000000000&end_time=1700000009000&offset=9")).empty());
+  CHECK(history("start_time=1&end_time=2")["data"] == json::parse(R"({"total":0,"list":[]})"));
+  // The latest value is the newest by time, not the last to arrive.
+  const json latest =
+      cloud.curl("GET", "/thingmodel/query-device-property?product_id=Ck2AF9QD2K&device_name=dev1");
+  bool found = false;
+  for (const json& p : latest["data"]) {
+    if (p["identifier"] == "interval") {
+      found = true;
+      CHECK(p["value"] == 7);
+    }
+  }
+  CHECK(found);
+
+  // Refusals: the range, the paging, the identifier, the device.
+  for (const char* query :
+       {"end_time=1", "start_time=1", "start_time=x&end_time=2", "start_time=-1&end_time=2",
+        "start_time=3&end_time=2", "start_time=1&end_time=2&sort=3",
+        "start_time=1&end_time=2&limit=0", "start_time=1&end_time=2&limit=101",
+        "start_time=1&end_time=2&offset=-1"}) {
+    CAPTURE(query);
+    CHECK(history(query)["code"] == 10400);
+  }
+  CHECK(cloud.curl("GET",
+                   "/thingmodel/query-device-property-history?product_id=Ck2AF9QD2K&device_name="
+                   "dev1&identifier=ghost&start_time=1&end_time=2")["code"] == 10412);
+  CHECK(cloud.curl("GET",
+                   "/thingmodel/query-device-property-history?product_id=Ck2AF9QD2K&device_name="
+                   "dev1&start_time=1&end_time=2")["code"] == 10400);
+  CHECK(cloud.curl("GET",
+                   "/thingmodel/query-device-property-history?product_id=Ck2AF9QD2K&device_name="
+                   "ghost&identifier=interval&start_time=1&end_time=2")["code"] == 10404);
+  CHECK(cloud.stop());
+}

@@ -2,8 +2,10 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <optional>
 #include <thread>
 
 #include "onenet/auth/encoding.hpp"
@@ -105,6 +107,19 @@ bool authorize(Platform& platform, const httplib::Request& req, Caller* caller, 
     return false;
   }
   return true;
+}
+
+// A query parameter that must be a whole number: 1 to 18 decimal digits, nothing else.
+// `fallback` (when given) stands for a parameter that is absent.
+std::optional<int64_t> decimal_param(const json& body, const char* key,
+                                     std::optional<int64_t> fallback = std::nullopt) {
+  if (fallback && !body.contains(key)) return fallback;
+  const std::string text = onenet::model::string_member(body, key);
+  if (text.empty() || text.size() > 18) return std::nullopt;
+  for (const char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+  }
+  return std::stoll(text);
 }
 
 json device_json(Platform& platform, const Device& d) {
@@ -286,6 +301,52 @@ void HttpApi::add_routes(httplib::Server& s) {
             list.push_back(item);
           }
           send(res, kOk, "succ", list);
+        }));
+
+  // The values a device reported of one property over a time range (OneNET's "设备属性记录查询";
+  // its shape as application code uses it: identifier, start_time and end_time in ms, sort 1
+  // oldest first or 2 newest first, offset, limit at most 100; data {total, list: [{time,
+  // value}]}). Values are given as reported; onenet-local keeps 1000 a property, in memory.
+  s.Get("/thingmodel/query-device-property-history",
+        route([this](const Caller&, const json& body, httplib::Response& res) {
+          const std::string product = onenet::model::string_member(body, "product_id");
+          const std::string device = onenet::model::string_member(body, "device_name");
+          const std::string identifier = onenet::model::string_member(body, "identifier");
+          const auto start = decimal_param(body, "start_time");
+          const auto end = decimal_param(body, "end_time");
+          const auto sort = decimal_param(body, "sort", 1);
+          const auto offset = decimal_param(body, "offset", 0);
+          const auto limit = decimal_param(body, "limit", 10);
+          auto guard = platform_.lock();
+          if (platform_.registry().device(product, device) == nullptr)
+            return send(res, kNoDevice, "device not found");
+          if (identifier.empty()) return send(res, kBadRequest, "identifier is required");
+          if (!start || !end)
+            return send(res, kBadRequest, "start_time and end_time: ms since the epoch");
+          if (*start > *end) return send(res, kBadRequest, "start_time is after end_time");
+          if (!sort || (*sort != 1 && *sort != 2))
+            return send(res, kBadRequest, "sort: 1 (oldest first) or 2 (newest first)");
+          if (!offset) return send(res, kBadRequest, "offset: a whole number");
+          if (!limit || *limit < 1 || *limit > 100) return send(res, kBadRequest, "limit: 1..100");
+          if (const auto* model = platform_.thing_model(product)) {
+            if (model->property(identifier) == nullptr)
+              return send(res, kModelRefused, "unknown property '" + identifier + "'");
+          }
+          json list = json::array();
+          size_t total = 0;
+          const DeviceState& state = platform_.state(product, device);
+          const auto history = state.property_history.find(identifier);
+          if (history != state.property_history.end()) {
+            const auto first = history->second.lower_bound(*start);
+            const auto last = history->second.upper_bound(*end);
+            std::vector<std::pair<int64_t, json>> found(first, last);
+            if (*sort == 2) std::reverse(found.begin(), found.end());
+            total = found.size();
+            for (size_t i = static_cast<size_t>(*offset);
+                 i < found.size() && list.size() < static_cast<size_t>(*limit); ++i)
+              list.push_back({{"time", found[i].first}, {"value", found[i].second}});
+          }
+          send(res, kOk, "succ", {{"total", total}, {"list", list}});
         }));
 
   s.Get("/thingmodel/query-device-event",

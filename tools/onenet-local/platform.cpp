@@ -87,6 +87,16 @@ json check_points(const std::string& device, const std::string& name, const json
 
 }  // namespace
 
+void DeviceState::record_property(const std::string& id, json value, int64_t time) {
+  constexpr size_t kMaxHistory = 1000;  // a property's values kept, as a stream's points
+  auto& history = property_history[id];
+  history.emplace(time, value);
+  if (history.size() > kMaxHistory) history.erase(history.begin());
+  const auto [latest, first] = properties.try_emplace(id);
+  // A value reported late (history/post, or a post with an old time) is not the latest.
+  if (first || time >= latest->second.time) latest->second = {std::move(value), time};
+}
+
 int DeviceState::set_desired(const std::string& id, json value) {
   const int version = ++desired_versions[id];
   desired[id] = {std::move(value), version};
@@ -432,8 +442,8 @@ json Platform::answer(const onenet::model::TopicParts& topic, const json& reques
       }
       for (auto it = params.begin(); it != params.end(); ++it) {
         const json time = onenet::model::member_or(it.value(), "time", json(now_ms()));
-        s.properties[it.key()] = {it.value()["value"],
-                                  time.is_number_integer() ? time.get<int64_t>() : now_ms()};
+        s.record_property(it.key(), it.value()["value"],
+                          time.is_number_integer() ? time.get<int64_t>() : now_ms());
       }
       return {{"code", kCodeOk}};
     }
@@ -541,9 +551,8 @@ json Platform::answer_pack(const onenet::model::TopicParts& topic, const json& p
     DeviceState& s = state(product, device);
     for (auto it = properties.begin(); it != properties.end() && properties.is_object(); ++it) {
       for (const json& point : points_of(it.value())) {
-        const int64_t time = onenet::model::integer_member(point, "time", now_ms());
-        auto& slot = s.properties[it.key()];
-        if (time >= slot.time) slot = {point["value"], time};
+        s.record_property(it.key(), point["value"],
+                          onenet::model::integer_member(point, "time", now_ms()));
       }
     }
     for (auto it = events.begin(); it != events.end() && events.is_object(); ++it) {

@@ -34,7 +34,12 @@ struct DeviceState {
     nlohmann::json value;
     int64_t time = 0;
   };
-  std::map<std::string, Value> properties;
+  std::map<std::string, Value> properties;  ///< the latest (newest by time) of each
+  /// Every reported value of each property by its time, oldest first, at most 1000 each.
+  std::map<std::string, std::multimap<int64_t, nlohmann::json>> property_history;
+  /// Records a reported value (property/post, pack/post, history/post): kept in the history,
+  /// and the latest value when no newer one was reported.
+  void record_property(const std::string& id, nlohmann::json value, int64_t time);
   std::vector<nlohmann::json> events;                             ///< newest last, at most 1000
   std::map<std::string, std::pair<nlohmann::json, int>> desired;  ///< value, version
   std::map<std::string, int> desired_versions;                    ///< last version per property
