@@ -1,7 +1,7 @@
 // onenet-cli device create|detail|list|delete, onenet-cli provision, onenet-cli ota
-// version|check|download|step and onenet-cli thing properties|set|call|desired|set-desired|
-// delete-desired: OneNET's HTTP API through sdk/provision. Credentials come from flags, then
-// environment variables, then a JSON config file; the access key is never printed.
+// version|check|download|step and onenet-cli thing properties|history|set|call|desired|
+// set-desired|delete-desired: OneNET's HTTP API through sdk/provision. Credentials come from flags,
+// then environment variables, then a JSON config file; the access key is never printed.
 #include <unistd.h>
 
 #include <cstdio>
@@ -61,6 +61,14 @@ struct ApiFlags {
   std::string params;
   std::string service;
   std::vector<std::string> identifiers;
+  // thing history
+  std::string identifier;
+  int64_t from_ms = -1;  // -1: --hours before --to
+  int64_t to_ms = -1;    // -1: now
+  uint32_t hours = 24;
+  bool newest_first = false;
+  uint32_t offset = 0;
+  uint32_t limit = 100;
 };
 
 ApiFlags flags;
@@ -558,6 +566,39 @@ int run_thing(const std::string& action) {
     return 0;
   }
   const std::string device = flags.product + "/" + flags.name;
+  if (action == "history") {
+    onenet::provision::HistoryQuery query;
+    query.identifier = flags.identifier;
+    query.end_ms = flags.to_ms >= 0 ? flags.to_ms : static_cast<int64_t>(std::time(nullptr)) * 1000;
+    query.start_ms =
+        flags.from_ms >= 0 ? flags.from_ms : query.end_ms - int64_t(flags.hours) * 3600 * 1000;
+    if (query.start_ms < 0) query.start_ms = 0;
+    query.newest_first = flags.newest_first;
+    query.offset = flags.offset;
+    query.limit = flags.limit;
+    std::vector<onenet::provision::PropertyRecord> records;
+    uint64_t total = 0;
+    if (client->query_property_history(flags.product, flags.name, query, &records, &total) !=
+        Status::kOk)
+      return refused(*client);
+    if (flags.json_output) {
+      json list = json::array();
+      for (const auto& r : records)
+        list.push_back({{"time", r.time_ms}, {"value", json::parse(r.value_json, nullptr, false)}});
+      std::printf("%s\n", json{{"total", total}, {"list", list}}.dump().c_str());
+      return 0;
+    }
+    for (const auto& r : records)
+      std::printf("%s\t%s\n", utc_time(r.time_ms).c_str(), r.value_json.c_str());
+    // On stderr, so that stdout stays the records alone (after them, when both go one way).
+    std::fflush(stdout);
+    if (flags.offset + records.size() < total) {
+      std::fprintf(stderr, "(records %u to %zu of %llu: --offset %zu for more)\n", flags.offset + 1,
+                   flags.offset + records.size(), static_cast<unsigned long long>(total),
+                   flags.offset + records.size());
+    }
+    return 0;
+  }
   if (action == "desired") {
     std::vector<onenet::provision::DesiredValue> values;
     if (client->query_desired_properties(flags.product, flags.name, flags.identifiers, &values) !=
@@ -617,6 +658,8 @@ CLI::App* add_thing_command(CLI::App& app) {
       {"properties", "Show the latest value of each property the device reported"},
       {"set", "Set properties on the device (--params '{\"interval\":5}'); waits for its reply"},
       {"call", "Call a service of the device (--service ID [--params JSON]); prints its output"},
+      {"history",
+       "Show the values the device reported of one property over a time range (--id PROP)"},
       {"desired", "Show the desired values the cloud holds for the device (--id PROP ...)"},
       {"set-desired",
        "Set desired values (--params '{\"interval\":30}'), which the device takes when it asks"},
@@ -626,8 +669,22 @@ CLI::App* add_thing_command(CLI::App& app) {
     CLI::App* sub = cmd->add_subcommand(action, help);
     add_api_options(sub);
     sub->add_option("--name", flags.name, "Device name")->required();
-    if (name == "properties" || name == "desired")
+    if (name == "properties" || name == "desired" || name == "history")
       sub->add_flag("--json", flags.json_output, "Print JSON");
+    if (name == "history") {
+      sub->add_option("--id", flags.identifier, "The property's identifier")->required();
+      sub->add_option("--from", flags.from_ms, "From this time, ms since the epoch")
+          ->check(CLI::NonNegativeNumber);
+      sub->add_option("--to", flags.to_ms, "To this time, ms since the epoch (default: now)")
+          ->check(CLI::NonNegativeNumber);
+      sub->add_option("--hours", flags.hours, "Without --from: this many hours before --to")
+          ->default_val(24);
+      sub->add_flag("--newest-first", flags.newest_first, "Newest record first");
+      sub->add_option("--offset", flags.offset, "Records of the range to skip")->default_val(0);
+      sub->add_option("--limit", flags.limit, "Records to show, 1 to 100")
+          ->default_val(100)
+          ->check(CLI::Range(1, 100));
+    }
     if (name == "set" || name == "set-desired")
       sub->add_option("--params", flags.params, "Properties and values, a JSON object")->required();
     if (name == "desired" || name == "delete-desired")

@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <ctime>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -660,5 +661,94 @@ TEST_CASE("onenet-cli thing: desired values set, shown and deleted; errors are o
         "onenet-cli thing delete-desired: delete-device-desired-property: an empty "
         "property identifier\n");
   CHECK(run(thing({"desired"}), 30000, &out) == 2);  // --id is required
+  CHECK(rig.local.stop());
+}
+
+TEST_CASE("property history: a running device's reports and its late history/post, paged") {
+  TelemetryRig rig;
+  REQUIRE(rig.local.start());
+  auto api = make_client(user_options(rig.local));
+  const int64_t before_ms = static_cast<int64_t>(std::time(nullptr)) * 1000 - 1000;
+  rig.start_device();  // reports every second
+  for (int i = 0; i < 2; ++i)
+    REQUIRE(rig.device->wait_for_line(TelemetryRig::said("reported temperature"), 20000));
+  rig.stop_device();  // three reports answered, at least
+  const int64_t after_ms = static_cast<int64_t>(std::time(nullptr)) * 1000 + 1000;
+
+  onenet::provision::HistoryQuery query;
+  query.identifier = "temperature";
+  query.start_ms = before_ms;
+  query.end_ms = after_ms;
+  std::vector<onenet::provision::PropertyRecord> records;
+  uint64_t total = 0;
+  REQUIRE(api->query_property_history("Ck2AF9QD2K", "sensor-1", query, &records, &total) ==
+          Status::kOk);
+  REQUIRE(records.size() >= 3);
+  CHECK(total == records.size());
+  for (size_t i = 0; i < records.size(); ++i) {
+    CAPTURE(i);
+    CHECK(json::parse(records[i].value_json, nullptr, false).is_number());
+    CHECK(records[i].time_ms >= before_ms);
+    CHECK(records[i].time_ms <= after_ms);
+    if (i > 0) CHECK(records[i].time_ms >= records[i - 1].time_ms);  // oldest first
+  }
+  // Newest first, two to a page: the page is the first two of the reversed range.
+  query.newest_first = true;
+  query.limit = 2;
+  std::vector<onenet::provision::PropertyRecord> page;
+  REQUIRE(api->query_property_history("Ck2AF9QD2K", "sensor-1", query, &page, &total) ==
+          Status::kOk);
+  CHECK(total == records.size());
+  REQUIRE(page.size() == 2);
+  CHECK(page[0].time_ms == records.back().time_ms);
+  CHECK(page[1].time_ms == records[records.size() - 2].time_ms);
+
+  // Values a device sends late (history/post, section 4.4) are found at their own times.
+  const json reply = rig.local.exchange(
+      "Ck2AF9QD2K", "sensor-1", 0, "thing/history/post", "thing/history/post/reply",
+      R"({"id":"1","params":[{"properties":{"temperature":[{"value":-3.5,"time":1600000000000},
+                                                           {"value":-2.5,"time":1600000060000}]}}]})");
+  REQUIRE(reply["code"] == 200);
+  query = {};
+  query.identifier = "temperature";
+  query.start_ms = 1600000000000;
+  query.end_ms = 1600000060000;
+  records.clear();
+  REQUIRE(api->query_property_history("Ck2AF9QD2K", "sensor-1", query, &records, &total) ==
+          Status::kOk);
+  REQUIRE(records.size() == 2);
+  CHECK(records[0].value_json == "-3.5");
+  CHECK(records[0].time_ms == 1600000000000);
+  CHECK(records[1].value_json == "-2.5");
+
+  query.identifier = "pressure";
+  CHECK(api->query_property_history("Ck2AF9QD2K", "sensor-1", query, &records, &total) ==
+        Status::kProvisionApiError);
+  CHECK(api->last_error().message == "unknown property 'pressure'");
+  CHECK(records.size() == 2);  // nothing appended
+
+  // The CLI: "UTC time<TAB>value" lines, oldest first; --json; a cut range says so on stderr.
+  std::string out;
+  const std::vector<std::string> range = {"thing",  "history",       "--product", "Ck2AF9QD2K",
+                                          "--name", "sensor-1",      "--id",      "temperature",
+                                          "--from", "1600000000000", "--to",      "1600000060000"};
+  REQUIRE(run(cli(rig.local, range), 30000, &out) == 0);
+  CHECK(out == "2020-09-13T12:26:40.000Z\t-3.5\n2020-09-13T12:27:40.000Z\t-2.5\n");
+  std::vector<std::string> args = range;
+  args.insert(args.end(), {"--newest-first", "--limit", "1"});
+  REQUIRE(run(cli(rig.local, args), 30000, &out) == 0);  // run() merges stderr into out
+  CHECK(out == "2020-09-13T12:27:40.000Z\t-2.5\n(records 1 to 1 of 2: --offset 1 for more)\n");
+  args = range;
+  args.push_back("--json");
+  REQUIRE(run(cli(rig.local, args), 30000, &out) == 0);
+  CHECK(json::parse(out, nullptr, false) ==
+        json::parse(R"({"total":2,"list":[{"time":1600000000000,"value":-3.5},
+                                          {"time":1600000060000,"value":-2.5}]})"));
+  args = range;
+  args[9] = "1600000060001";  // --from after --to
+  CHECK(run(cli(rig.local, args), 30000, &out) == 2);
+  CHECK(out ==
+        "onenet-cli thing history: query-device-property-history: the start is after the "
+        "end\n");
   CHECK(rig.local.stop());
 }

@@ -90,6 +90,22 @@ struct PropertyValue {
   std::string data_type;   ///< the thing model's type ("int32", "struct", ...), when given
 };
 
+/// One value a device reported of a property (an entry of query-device-property-history).
+struct PropertyRecord {
+  std::string value_json;  ///< as the answer gives it (OneNET may give numbers as text: "21.5")
+  int64_t time_ms = 0;     ///< the value's time, ms since the epoch
+};
+
+/// Which of a property's reported values ApiClient::query_property_history asks for.
+struct HistoryQuery {
+  std::string identifier;
+  int64_t start_ms = 0;       ///< from this time (inclusive), ms since the epoch
+  int64_t end_ms = 0;         ///< to this time (inclusive)
+  bool newest_first = false;  ///< the order (OneNET's sort: 1 oldest first, 2 newest first)
+  uint32_t offset = 0;        ///< records of the range to skip (paging)
+  uint32_t limit = 100;       ///< records in this page, 1 to 100
+};
+
 /// A desired value the cloud holds for a property (section 4.2): what the device takes when it
 /// next asks (property/desired/get, see model::Device::get_desired), with the version that
 /// names this setting (1 for the first, one more for each new one; a delete starts it again).
@@ -195,6 +211,14 @@ class ApiClient {
   /// reported, appended to `*out`.
   Status query_device_properties(const std::string& product_id, const std::string& name,
                                  std::vector<PropertyValue>* out);
+  /// GET /thingmodel/query-device-property-history: one page of the values the device
+  /// reported of `query.identifier` from start to end (history/post's late values included, at
+  /// their own times), appended to `*out`; `*total`, when not null, gets how many the range
+  /// holds. kInvalidArgument for no identifier, a negative time, start after end, or a limit
+  /// outside 1..100.
+  Status query_property_history(const std::string& product_id, const std::string& name,
+                                const HistoryQuery& query, std::vector<PropertyRecord>* out,
+                                uint64_t* total = nullptr);
   /// POST /thingmodel/set-device-property with `params_json`, a non-empty object such as
   /// {"interval": 5}: kOk once the device has accepted the values (its property/set_reply).
   Status set_device_properties(const std::string& product_id, const std::string& name,
