@@ -110,6 +110,8 @@ for _ in $(seq 30); do [ "$(grep -c 'reported temperature' "$work/device.log")" 
 
 say "the cloud's view: latest properties (onenet-cli thing properties: GET /thingmodel/query-device-property)"
 thing properties
+say "the cloud's view: the temperatures reported, newest first, five at most (onenet-cli thing history: GET /thingmodel/query-device-property-history)"
+thing history --id temperature --hours 1 --newest-first --limit 5 2>/dev/null
 say "the cloud's view: events (GET /thingmodel/query-device-event)"
 api GET "/thingmodel/query-device-event$query" | pretty
 
