@@ -21,15 +21,29 @@ bool parse_whole_number(std::string_view text, uint32_t* out) {
   return true;
 }
 
-// A reply's "code" member, or -1 when it has none that is a whole number.
-int32_t reply_code(std::string_view payload) {
+// An "id" member's value into `id` (NUL-terminated), when it is a string without escapes that
+// fits whole; else `id` is left as it is.
+void copy_id(std::string_view value, char* id, size_t id_capacity) {
+  std::string_view text;
+  if (onenet::lite_json::read_plain_string(value, &text) && text.size() < id_capacity) {
+    std::memcpy(id, text.data(), text.size());
+    id[text.size()] = '\0';
+  }
+}
+
+// A reply's "code" member, or -1 when it has none that is a whole number; its id into `id`
+// (when given) as copy_id reads it, empty when it has none.
+int32_t reply_code(std::string_view payload, char* id = nullptr, size_t id_capacity = 0) {
+  if (id_capacity > 0) id[0] = '\0';
   ObjectWalker reply(payload);
   std::string_view key, value;
   uint32_t code = 0;
+  int32_t found = -1;
   while (reply.next(&key, &value)) {
-    if (key == "code" && parse_whole_number(value, &code)) return static_cast<int32_t>(code);
+    if (key == "code") found = parse_whole_number(value, &code) ? static_cast<int32_t>(code) : -1;
+    if (key == "id" && id_capacity > 0) copy_id(value, id, id_capacity);
   }
-  return -1;
+  return found;
 }
 
 IntervalSet refused(const char* problem) {
@@ -38,7 +52,69 @@ IntervalSet refused(const char* problem) {
   return result;
 }
 
+DesiredInterval refused_desired(const char* problem) {
+  DesiredInterval result;
+  result.problem = problem;
+  return result;
+}
+
 }  // namespace
+
+DesiredInterval parse_desired_interval(std::string_view payload, char* id, size_t id_capacity) {
+  if (id_capacity > 0) id[0] = '\0';
+  ObjectWalker reply(payload);
+  std::string_view key, value, data;
+  bool have_data = false;
+  bool success = false;
+  uint32_t code = 0;
+  // The last of a repeated member counts, as JSON libraries read it.
+  while (reply.next(&key, &value)) {
+    if (key == "id") {
+      copy_id(value, id, id_capacity);
+    } else if (key == "code") {
+      success = parse_whole_number(value, &code) && code == 200;
+    } else if (key == "data") {
+      data = value;
+      have_data = true;
+    }
+  }
+  if (reply.malformed()) return refused_desired("malformed JSON");
+  if (!success) return refused_desired("the reply's code is not 200");
+  if (!have_data || data.front() != '{') return refused_desired("data: expected an object");
+
+  ObjectWalker held(data);
+  std::string_view entry;
+  bool have_entry = false;
+  while (held.next(&key, &value)) {
+    if (key == "interval") {
+      entry = value;
+      have_entry = true;
+    }
+  }
+  if (held.malformed()) return refused_desired("malformed JSON");
+  DesiredInterval result;
+  if (!have_entry) {
+    result.outcome = DesiredInterval::kNone;
+    return result;
+  }
+  constexpr const char* kShape = "interval: expected {\"value\": 1..3600, \"version\": n}";
+  if (entry.front() != '{') return refused_desired(kShape);
+  ObjectWalker fields(entry);
+  bool value_ok = false;
+  bool version_ok = false;
+  while (fields.next(&key, &value)) {
+    if (key == "value") {
+      value_ok = parse_whole_number(value, &result.seconds) && result.seconds >= 1 &&
+                 result.seconds <= 3600;
+    } else if (key == "version") {
+      version_ok = parse_whole_number(value, &result.version) && result.version >= 1;
+    }
+  }
+  if (fields.malformed()) return refused_desired("malformed JSON");
+  if (!value_ok || !version_ok) return refused_desired(kShape);
+  result.outcome = DesiredInterval::kTaken;
+  return result;
+}
 
 IntervalSet parse_interval_set(std::string_view payload, char* id, size_t id_capacity) {
   if (id_capacity > 0) id[0] = '\0';
@@ -46,11 +122,8 @@ IntervalSet parse_interval_set(std::string_view payload, char* id, size_t id_cap
   std::string_view key, value, params;
   bool have_params = false;
   while (request.next(&key, &value)) {
-    std::string_view text;
-    if (key == "id" && onenet::lite_json::read_plain_string(value, &text) &&
-        text.size() < id_capacity) {
-      std::memcpy(id, text.data(), text.size());
-      id[text.size()] = '\0';
+    if (key == "id") {
+      copy_id(value, id, id_capacity);
     } else if (key == "params") {
       params = value;
       have_params = true;
@@ -118,7 +191,11 @@ Status McuDevice::start(const Identity& identity) {
       onenet::model::make_topic(post_topic_, sizeof post_topic_, identity.product, identity.device,
                                 Operation::kPropertyPost),
       onenet::model::make_topic(set_reply_topic_, sizeof set_reply_topic_, identity.product,
-                                identity.device, Operation::kPropertySet, /*reply=*/true)};
+                                identity.device, Operation::kPropertySet, /*reply=*/true),
+      onenet::model::make_topic(desired_get_topic_, sizeof desired_get_topic_, identity.product,
+                                identity.device, Operation::kDesiredGet),
+      onenet::model::make_topic(desired_delete_topic_, sizeof desired_delete_topic_,
+                                identity.product, identity.device, Operation::kDesiredDelete)};
   for (const auto& length : lengths) {
     if (!length) return length.status();
   }
@@ -152,6 +229,10 @@ Status McuDevice::start(const Identity& identity) {
 
 void McuDevice::poll(uint32_t max_wait_ms, int32_t temperature_tenths) {
   client_.poll(max_wait_ms);
+  if (desired_due_ && client_.state() == onenet::client::State::kConnected) {
+    desired_due_ = false;
+    ask_desired();
+  }
   if (client_.state() == onenet::client::State::kConnected && clock_.now_ms() >= next_report_ms_) {
     next_report_ms_ = clock_.now_ms() + uint64_t{interval_s_} * 1000;
     report(temperature_tenths);
@@ -197,14 +278,7 @@ void McuDevice::report(int32_t temperature_tenths) {
       "{\"id\":\"%lu\",\"version\":\"1.0\",\"params\":{\"temperature\":{\"value\":%s%lu.%lu}}}",
       static_cast<unsigned long>(next_id_++), sign, static_cast<unsigned long>(magnitude / 10),
       static_cast<unsigned long>(magnitude % 10));
-  if (!fits(length)) return;
-  const onenet::Result<uint16_t> sent = client_.publish(
-      post_topic_, onenet::ByteView(reinterpret_cast<const uint8_t*>(payload_), size_t(length)),
-      onenet::codec::QoS::kAtLeastOnce);
-  if (!sent) {
-    logf("report not sent: error %d", static_cast<int>(sent.status()));
-    return;
-  }
+  if (!publish_payload(post_topic_, length, onenet::codec::QoS::kAtLeastOnce, "report")) return;
   ++reports_sent_;
   logf("reported temperature %s%lu.%lu", sign, static_cast<unsigned long>(magnitude / 10),
        static_cast<unsigned long>(magnitude % 10));
@@ -230,6 +304,75 @@ void McuDevice::on_message(const onenet::client::Message& message) {
     }
   } else if (parts.operation == Operation::kPropertySet && !parts.is_reply) {
     answer_set(payload);
+  } else if (parts.operation == Operation::kDesiredGet && parts.is_reply) {
+    take_desired(payload);
+  } else if (parts.operation == Operation::kDesiredDelete && parts.is_reply) {
+    desired_deleted(payload);
+  }
+}
+
+// payload_'s first `length` bytes (as snprintf returned it) to `topic`; false, and said, when
+// they do not fit or the client cannot take them. `what` names the message in the log.
+bool McuDevice::publish_payload(const char* topic, int length, onenet::codec::QoS qos,
+                                const char* what) {
+  if (!fits(length)) return false;
+  const onenet::Result<uint16_t> sent = client_.publish(
+      topic, onenet::ByteView(reinterpret_cast<const uint8_t*>(payload_), size_t(length)), qos);
+  if (!sent) logf("%s not sent: error %d", what, static_cast<int>(sent.status()));
+  return static_cast<bool>(sent);
+}
+
+// Desired values (section 4.2): what an application left while the device was away.
+void McuDevice::ask_desired() {
+  std::snprintf(desired_get_id_, sizeof desired_get_id_, "%lu",
+                static_cast<unsigned long>(next_id_++));
+  const int length = std::snprintf(payload_, sizeof payload_,
+                                   "{\"id\":\"%s\",\"version\":\"1.0\",\"params\":[\"interval\"]}",
+                                   desired_get_id_);
+  if (!publish_payload(desired_get_topic_, length, onenet::codec::QoS::kAtLeastOnce, "desired/get"))
+    desired_get_id_[0] = '\0';
+}
+
+// The reply to ask_desired(): the interval applied, then deleted with the version applied, so
+// that one an application set meanwhile (a newer version) stays for the next login.
+void McuDevice::take_desired(std::string_view payload) {
+  char id[sizeof desired_get_id_];
+  const DesiredInterval desired = parse_desired_interval(payload, id, sizeof id);
+  if (desired_get_id_[0] == '\0' || std::strcmp(id, desired_get_id_) != 0) return;  // not ours
+  desired_get_id_[0] = '\0';
+  if (desired.outcome == DesiredInterval::kNone) {
+    logf("no desired interval held");
+    return;
+  }
+  if (desired.outcome == DesiredInterval::kRefused) {
+    logf("desired interval refused: %s", desired.problem);
+    return;
+  }
+  interval_s_ = desired.seconds;
+  next_report_ms_ = clock_.now_ms() + uint64_t{interval_s_} * 1000;
+  logf("desired interval = %lu s (version %lu) applied", static_cast<unsigned long>(interval_s_),
+       static_cast<unsigned long>(desired.version));
+  desired_version_ = desired.version;
+  std::snprintf(desired_delete_id_, sizeof desired_delete_id_, "%lu",
+                static_cast<unsigned long>(next_id_++));
+  const int length = std::snprintf(
+      payload_, sizeof payload_,
+      "{\"id\":\"%s\",\"version\":\"1.0\",\"params\":{\"interval\":{\"version\":%lu}}}",
+      desired_delete_id_, static_cast<unsigned long>(desired_version_));
+  if (!publish_payload(desired_delete_topic_, length, onenet::codec::QoS::kAtLeastOnce,
+                       "desired/delete"))
+    desired_delete_id_[0] = '\0';
+}
+
+void McuDevice::desired_deleted(std::string_view payload) {
+  char id[sizeof desired_delete_id_];
+  const int32_t code = reply_code(payload, id, sizeof id);
+  if (desired_delete_id_[0] == '\0' || std::strcmp(id, desired_delete_id_) != 0) return;
+  desired_delete_id_[0] = '\0';
+  if (code == 200) {
+    logf("desired interval version %lu deleted", static_cast<unsigned long>(desired_version_));
+  } else {
+    logf("desired interval not deleted: code %ld", static_cast<long>(code));
   }
 }
 
@@ -250,12 +393,7 @@ void McuDevice::answer_set(std::string_view payload) {
   const int length =
       std::snprintf(payload_, sizeof payload_, "{\"id\":\"%s\",\"code\":%d,\"msg\":\"%s\"}", id,
                     set.ok ? 200 : 400, set.ok ? "success" : set.problem);
-  if (!fits(length)) return;
-  const onenet::Result<uint16_t> sent =
-      client_.publish(set_reply_topic_,
-                      onenet::ByteView(reinterpret_cast<const uint8_t*>(payload_), size_t(length)),
-                      onenet::codec::QoS::kAtMostOnce);
-  if (!sent) logf("set_reply not sent: error %d", static_cast<int>(sent.status()));
+  publish_payload(set_reply_topic_, length, onenet::codec::QoS::kAtMostOnce, "set_reply");
 }
 
 // ota/inform: a new task. Answered at once ({id, code}, as OneJSON replies); the check and the
@@ -276,12 +414,7 @@ void McuDevice::answer_ota_inform(std::string_view payload) {
   if (id[0] == '\0') return;  // nothing to answer to
   const int length = std::snprintf(payload_, sizeof payload_,
                                    "{\"id\":\"%s\",\"code\":200,\"msg\":\"success\"}", id);
-  if (!fits(length)) return;
-  const onenet::Result<uint16_t> sent =
-      client_.publish(ota_reply_topic_,
-                      onenet::ByteView(reinterpret_cast<const uint8_t*>(payload_), size_t(length)),
-                      onenet::codec::QoS::kAtMostOnce);
-  if (!sent) logf("ota/inform_reply not sent: error %d", static_cast<int>(sent.status()));
+  publish_payload(ota_reply_topic_, length, onenet::codec::QoS::kAtMostOnce, "ota/inform_reply");
 }
 
 // A piece of the package: to the flash slot, then the MQTT client runs a little, so that a
@@ -358,6 +491,7 @@ void McuDevice::update_firmware() {
 void McuDevice::on_state(onenet::client::State state, Status reason) {
   if (state == onenet::client::State::kConnected) {
     logf("connected");
+    desired_due_ = true;  // left while the device was away, or since its last login
     // At the first login after a start (a restart, on a board): report the version running,
     // and look for an update that was made while the device was off.
     if (api_ != nullptr && !version_reported_) update_due_ = true;

@@ -4,7 +4,9 @@
 // counts the cloud's replies, answers property/set of `interval` on set_reply, and, with OTA on,
 // takes firmware updates: at start and on each ota/inform it checks fuse-ota for a task,
 // downloads the package into its spare flash slot with the MD5 checked, installs it and reports
-// the steps and its new version.
+// the steps and its new version. At each login it asks for a desired interval that an
+// application left while it was away (property/desired/get), applies it, and deletes the
+// version it applied (property/desired/delete).
 //
 // Everything outside the SDK is the port, given by the caller: the transport, clocks, HMAC,
 // random source and a log line sink. main_linux.cpp gives the Linux port; a firmware gives its
@@ -51,6 +53,25 @@ struct IntervalSet {
   uint32_t seconds = 0;
   const char* problem = "";  ///< the reply's msg when !ok
 };
+
+/// What a property/desired/get reply (section 4.2) says of `interval`.
+struct DesiredInterval {
+  enum Outcome {
+    kRefused,  ///< not a reply this device can take (see problem)
+    kNone,     ///< code 200, and no desired interval is held
+    kTaken,    ///< code 200 with a desired interval from 1 to 3600 and its version
+  } outcome = kRefused;
+  uint32_t seconds = 0;
+  uint32_t version = 0;      ///< the version to delete once applied (at least 1)
+  const char* problem = "";  ///< why, when kRefused
+};
+
+/// Reads a property/desired/get reply as this device takes it: `"code":200` and
+/// `"data":{"interval":{"value":N,"version":V}}` (N an integer from 1 to 3600, V a whole number
+/// from 1; other members of data are passed over), or `"data":{}` (none held). `id` receives
+/// the reply's id as parse_interval_set's does, so that only the reply to this device's own
+/// request is taken.
+DesiredInterval parse_desired_interval(std::string_view payload, char* id, size_t id_capacity);
 
 /// Reads a property/set payload as this device takes it: `"params":{"interval":N}` with N an
 /// integer from 1 to 3600 and no other member. Anything else (another member, a fraction, a
@@ -106,6 +127,10 @@ class McuDevice : public onenet::client::Handler {
   bool fits(int length);
   void report(int32_t temperature_tenths);
   void answer_set(std::string_view payload);
+  void ask_desired();
+  void take_desired(std::string_view payload);
+  void desired_deleted(std::string_view payload);
+  bool publish_payload(const char* topic, int length, onenet::codec::QoS qos, const char* what);
   void answer_ota_inform(std::string_view payload);
   void update_firmware();
   static onenet::Status take_piece(void* context, uint32_t offset, onenet::ByteView piece);
@@ -131,6 +156,8 @@ class McuDevice : public onenet::client::Handler {
   char post_topic_[48 + 2 * kMaxName];
   char set_reply_topic_[48 + 2 * kMaxName];
   char payload_[160];
+  char desired_get_topic_[48 + 2 * kMaxName];
+  char desired_delete_topic_[48 + 2 * kMaxName];
   char ota_inform_topic_[48 + 2 * kMaxName];
   char ota_reply_topic_[48 + 2 * kMaxName];
 
@@ -142,6 +169,12 @@ class McuDevice : public onenet::client::Handler {
   bool update_due_ = false;
   bool version_reported_ = false;
   uint32_t updates_installed_ = 0;
+
+  // Desired values: asked for at each login; the ids of the requests whose replies are awaited.
+  bool desired_due_ = false;
+  char desired_get_id_[12] = "";
+  char desired_delete_id_[12] = "";
+  uint32_t desired_version_ = 0;  // the version being deleted
 
   uint32_t interval_s_ = 5;
   uint64_t next_report_ms_ = 0;

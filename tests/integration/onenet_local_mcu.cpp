@@ -247,3 +247,41 @@ TEST_CASE("onenet-mcu-device: a package that fails its MD5 is not installed (205
   CHECK(rest.find("installed") == std::string::npos);
   CHECK(cloud.stop());
 }
+
+TEST_CASE("onenet-mcu-device: a desired interval left while it was off is taken at login") {
+  // No thing model on the cloud: a desired value the device cannot take reaches it.
+  OnenetLocal cloud({"--seed-device", std::string(kProduct) + "/mcu-1"});
+  REQUIRE(cloud.start());
+  const auto desired = [&](const char* operation, const json& params) {
+    return cloud.curl(
+        "POST", std::string("/thingmodel/") + operation,
+        json{{"product_id", kProduct}, {"device_name", "mcu-1"}, {"params", params}}.dump());
+  };
+  const auto held = [&]() {
+    return desired("query-device-desired-property", {"interval"})["data"];
+  };
+  // Runs the device until `line`, then stops it; its whole output.
+  const auto run_until = [&](const std::string& line) {
+    auto device = start_mcu_device(cloud);
+    REQUIRE(device);
+    CHECK(device->wait_for_line(has(line), 20000));
+    device->signal(SIGTERM);
+    CHECK(device->wait_for_line(has("disconnected"), 20000));
+    CHECK(device->wait(20000) == 0);
+    return device->transcript();
+  };
+
+  REQUIRE(desired("set-device-desired-property", {{"interval", "fast"}})["code"] == 0);
+  std::string output = run_until("desired interval refused: interval: expected");
+  CHECK(output.find("applied") == std::string::npos);
+  CHECK(held()["interval"]["value"] == "fast");  // left for the application to see
+
+  REQUIRE(desired("set-device-desired-property", {{"interval", 4}})["code"] == 0);
+  output = run_until("desired interval version 2 deleted");
+  CHECK(output.find("desired interval = 4 s (version 2) applied") != std::string::npos);
+  CHECK(held().empty());
+
+  output = run_until("no desired interval held");
+  CHECK(output.find("applied") == std::string::npos);
+  CHECK(cloud.stop());
+}

@@ -86,3 +86,76 @@ TEST_CASE("mcu sample: malformed text is refused, cut short anywhere") {
   }
   CHECK(parse(whole).set.ok);
 }
+
+namespace {
+
+struct Desired {
+  mcu_sample::DesiredInterval interval;
+  std::string id;
+};
+
+Desired desired(const std::string& payload) {
+  char id[24];
+  Desired d;
+  d.interval = mcu_sample::parse_desired_interval(payload, id, sizeof id);
+  d.id = id;
+  return d;
+}
+
+constexpr const char* kDesiredShape = R"(interval: expected {"value": 1..3600, "version": n})";
+
+}  // namespace
+
+TEST_CASE("mcu sample: a desired/get reply's interval is taken with its version and id") {
+  Desired d = desired(
+      R"({"id":"5","code":200,"msg":"success","data":{"interval":{"value":30,"version":2}}})");
+  CHECK(d.interval.outcome == mcu_sample::DesiredInterval::kTaken);
+  CHECK(d.interval.seconds == 30);
+  CHECK(d.interval.version == 2);
+  CHECK(d.id == "5");
+  // Other members, of the reply and of data, are passed over whole.
+  d = desired(R"({"data":{"label":{"value":"}{","version":1},"interval":{"version":7,"value":3600,
+                  "x":[1]}},"code":200,"id":"6"})");
+  CHECK(d.interval.outcome == mcu_sample::DesiredInterval::kTaken);
+  CHECK(d.interval.seconds == 3600);
+  CHECK(d.interval.version == 7);
+  CHECK(d.id == "6");
+  // None held.
+  for (const char* data : {"{}", R"({"label":{"value":"a","version":1}})"}) {
+    CAPTURE(data);
+    d = desired(std::string(R"({"id":"7","code":200,"data":)") + data + "}");
+    CHECK(d.interval.outcome == mcu_sample::DesiredInterval::kNone);
+    CHECK(d.id == "7");
+  }
+}
+
+TEST_CASE("mcu sample: desired/get replies it cannot take are refused with the reason") {
+  const auto refused = [](const std::string& payload, const std::string& problem) {
+    CAPTURE(payload);
+    const Desired d = desired(payload);
+    CHECK(d.interval.outcome == mcu_sample::DesiredInterval::kRefused);
+    CHECK(std::string(d.interval.problem) == problem);
+  };
+  for (const char* code : {R"("code":400)", R"("code":"200")", R"("msg":"x")",
+                           R"("code":200,"code":100)", R"("code":-200)"}) {
+    refused(std::string(R"({"id":"1",)") + code + R"(,"data":{}})", "the reply's code is not 200");
+  }
+  refused(R"({"id":"1","code":200})", "data: expected an object");
+  refused(R"({"id":"1","code":200,"data":[]})", "data: expected an object");
+  for (const char* entry :
+       {"5", "[]", R"({"value":0,"version":1})", R"({"value":3601,"version":1})",
+        R"({"value":2.5,"version":1})", R"({"value":"5","version":1})", R"({"value":5})",
+        R"({"value":5,"version":0})", R"({"value":5,"version":"1"})", R"({"version":1})",
+        R"({"value":5,"version":-1})", R"({"value":5,"version":4294967296})"}) {
+    refused(std::string(R"({"id":"1","code":200,"data":{"interval":)") + entry + "}}",
+            kDesiredShape);
+  }
+  // Cut short anywhere: refused, never taken.
+  const std::string whole = R"({"id":"9","code":200,"data":{"interval":{"value":60,"version":3}}})";
+  for (size_t length = 0; length < whole.size(); ++length) {
+    CAPTURE(whole.substr(0, length));
+    CHECK(desired(whole.substr(0, length)).interval.outcome ==
+          mcu_sample::DesiredInterval::kRefused);
+  }
+  CHECK(desired(whole).interval.outcome == mcu_sample::DesiredInterval::kTaken);
+}
