@@ -434,6 +434,13 @@ Status ApiClient::query_property_history(const std::string& product_id, const st
 
 Status ApiClient::set_device_properties(const std::string& product_id, const std::string& name,
                                         const std::string& params_json) {
+  return post_property_values("set-device-property", product_id, name, params_json);
+}
+
+// set-device-property and set-device-desired-property: the same body, checked the same way, and
+// neither sent twice (the device would act twice; the desired version would move on twice).
+Status ApiClient::post_property_values(const char* operation, const std::string& product_id,
+                                       const std::string& name, const std::string& params_json) {
   error_ = ApiError();
   json params;
   std::string problem = parse_params(params_json, &params);
@@ -442,8 +449,10 @@ Status ApiClient::set_device_properties(const std::string& product_id, const std
   // As create_device: the body is checked whole (params parsed, so only the names can fail).
   if (problem.empty() && !model::is_utf8(body))
     problem = "product id and device name must be UTF-8";
-  if (!problem.empty()) return fail(Status::kInvalidArgument, 0, "set-device-property: " + problem);
-  return call("POST", "/thingmodel/set-device-property", body.dump(), nullptr, Retry::kUntilSent);
+  if (!problem.empty())
+    return fail(Status::kInvalidArgument, 0, std::string(operation) + ": " + problem);
+  return call("POST", std::string("/thingmodel/") + operation, body.dump(), nullptr,
+              Retry::kUntilSent);
 }
 
 Status ApiClient::call_service(const std::string& product_id, const std::string& name,
@@ -465,17 +474,7 @@ Status ApiClient::call_service(const std::string& product_id, const std::string&
 
 Status ApiClient::set_desired_properties(const std::string& product_id, const std::string& name,
                                          const std::string& params_json) {
-  error_ = ApiError();
-  json params;
-  std::string problem = parse_params(params_json, &params);
-  if (problem.empty() && params.empty()) problem = "params: no property to set";
-  const json body = {{"product_id", product_id}, {"device_name", name}, {"params", params}};
-  if (problem.empty() && !model::is_utf8(body))
-    problem = "product id and device name must be UTF-8";
-  if (!problem.empty())
-    return fail(Status::kInvalidArgument, 0, "set-device-desired-property: " + problem);
-  return call("POST", "/thingmodel/set-device-desired-property", body.dump(), nullptr,
-              Retry::kUntilSent);
+  return post_property_values("set-device-desired-property", product_id, name, params_json);
 }
 
 namespace {

@@ -266,6 +266,10 @@ class ApiClient {
   enum class Retry { kNetworkFailures, kUntilSent };
   Status call(const char* method, const std::string& path_and_query, const std::string& body,
               std::string* data_json, Retry retry = Retry::kNetworkFailures);
+  /// POST /thingmodel/{operation} with {product_id, device_name, params}: params_json checked
+  /// (a non-empty object) before anything is sent, and nothing sent twice.
+  Status post_property_values(const char* operation, const std::string& product_id,
+                              const std::string& name, const std::string& params_json);
   /// A fresh authorization token, or a failure recorded in error_.
   Result<std::string> sign();
   /// The failure an answer's envelope carries (code != 0), as call() reports it.
