@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The main job, end to end, on this machine only: a OneNET-compatible cloud (onenet-local), a
-# device reporting telemetry to it (onenet-telemetry), and the cloud's HTTP API setting a
-# property, calling a service and sending an OTA update to the device; then a meter on a
-# data-stream product (onenet-datastream) posting data points and answering a command. Installs what is missing,
-# builds, runs, shows what happened, and stops everything it started (by pid).
+# The main job, end to end, on this machine only: a OneNET-compatible cloud (onenet-local), devices
+# provisioned with onenet-cli, one of them reporting telemetry (onenet-telemetry), and the
+# cloud's HTTP API leaving it a desired value, setting a property, calling a service and sending
+# an OTA update to the device; then a meter on a data-stream product (onenet-datastream) posting
+# data points and answering a command. Installs what is missing, builds, runs, shows what
+# happened, and stops everything it started (by pid).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/deps.sh
@@ -34,19 +35,25 @@ say() { printf '\n== %s\n' "$*"; }
 field() { python3 -c "import json,sys; d=json.load(open('$work/ready.json')); print($1)"; }
 pretty() { python3 -c "import json,sys; print(json.dumps(json.load(sys.stdin), ensure_ascii=False, indent=2))"; }
 
-say "starting onenet-local (mosquitto + plugin + HTTP API) with devices $product/$device and $meter_product/$meter (data streams)"
+say "starting onenet-local (mosquitto + plugin + HTTP API) with products $product (thing model) and $meter_product (data streams)"
 "$bin/tools/onenet-local/onenet-local" --data-dir "$work/cloud" --mqtt-port 0 --http-port 0 \
-  --seed-device "$product/$device" --tsl "$product=samples/telemetry/thing-model.json" \
-  --datastream "$meter_product" --seed-device "$meter_product/$meter" >"$work/ready.json" &
+  --tsl "$product=samples/telemetry/thing-model.json" --datastream "$meter_product" \
+  >"$work/ready.json" &
 local_pid=$!
 for _ in $(seq 100); do [ -s "$work/ready.json" ] && break; kill -0 "$local_pid" || exit 1; sleep 0.1; done
 mqtt_port=$(field "d['mqtt']['port']")
 http=$(field "d['http']")
 user_id=$(field "d['user']['id']")
 user_key=$(field "d['user']['access_key']")
-device_key=$(field "d['devices'][0]['key']")
-meter_key=$(field "d['devices'][1]['key']")
 echo "MQTT on 127.0.0.1:$mqtt_port, HTTP API at $http"
+
+# The account's credentials, as a provisioning script holds them (onenet-cli reads these).
+export ONENET_API="$http" ONENET_USER_ID="$user_id" ONENET_ACCESS_KEY="$user_key"
+say "provisioning the devices with onenet-cli (POST /device/create); their keys go into variables, not to the screen"
+device_key=$("$bin/samples/onenet-cli/onenet-cli" device create --product "$product" --name "$device")
+meter_key=$("$bin/samples/onenet-cli/onenet-cli" device create --product "$meter_product" --name "$meter")
+"$bin/samples/onenet-cli/onenet-cli" device list --product "$product"
+"$bin/samples/onenet-cli/onenet-cli" device list --product "$meter_product"
 
 # The cloud's side of the thing model through the SDK's own tool (sdk/provision's ApiClient).
 thing() {  # thing ACTION [FLAGS...]

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Every test suite: installs what is missing, builds with g++ and runs all suites (among them the
-# SDK installed and used as its users do, and cross-built in a firmware: tests/package); builds with
-# clang under ASan+UBSan and runs them again; runs the Linux runner's cases under TSan; builds
-# with mbedTLS instead of OpenSSL and runs the unit and client suites; builds the core for
-# Cortex-M4 with -fno-exceptions -fno-rtti (scripts/size.sh); runs each fuzzer briefly. Exit
-# non-zero on any failure. Usage: ./scripts/test.sh   (FUZZ_SECONDS=N: fuzz time per target)
+# SDK installed and used as its users do, and cross-built in a firmware: tests/package) and the
+# demo (checked for each step it shows); builds with clang under ASan+UBSan and runs them again;
+# runs the Linux runner's cases under TSan; builds with mbedTLS instead of OpenSSL and runs the
+# unit and client suites; builds the core for Cortex-M4 with -fno-exceptions -fno-rtti
+# (scripts/size.sh); runs each fuzzer briefly. Exit non-zero on any failure. Usage: ./scripts/test.sh   (FUZZ_SECONDS=N: fuzz time per target)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/deps.sh
@@ -20,6 +20,18 @@ cmake -S . -B build/gcc "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++ >/dev/null
 cmake --build build/gcc -j "$jobs"
 ctest --test-dir build/gcc --output-on-failure -j "$jobs"
+
+step "the demo (./scripts/demo.sh), as the README runs it, and what it must show"
+demo_log=$(mktemp /tmp/onenet-demo-log-XXXXXX)
+demo_failed() { cat "$demo_log"; rm -f "$demo_log"; echo "demo: $1"; exit 1; }
+./scripts/demo.sh >"$demo_log" 2>&1 || demo_failed "failed"
+for expected in "desired interval = 3 s (version 1) applied" \
+  "desired values left for the device: 0" '{"result":"rebooting in 3 s"}' \
+  "(OneNET code 10412)" "byte for byte the cloud's" "code 0 response"; do
+  grep -qF -- "$expected" "$demo_log" || demo_failed "no '$expected'"
+done
+rm -f "$demo_log"
+echo "the demo ran and showed each step"
 
 step "clang ASan+UBSan build and tests"
 # Tools are left out here: onenet-local's plugin is loaded by Debian's (uninstrumented)
