@@ -7,12 +7,14 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "onenet/auth/encoding.hpp"
 #include "onenet/model/json_access.hpp"
 #include "onenet/ota/fuse_ota.hpp"  // ota::valid_version
 #include "onenet/ota/md5.hpp"
@@ -103,6 +105,80 @@ struct ApiClient::Curl {
   }
 };
 
+namespace {
+
+constexpr int64_t kChinaOffsetMs = 8 * 3600 * 1000;  // China Standard Time: UTC+8, no DST
+
+// Days from 1970-01-01 to the given date of the proleptic Gregorian calendar (March-based years,
+// so that the leap day ends a year).
+int64_t days_from_civil(int64_t year, unsigned month, unsigned day) {
+  year -= month <= 2;
+  const int64_t era = (year >= 0 ? year : year - 399) / 400;
+  const unsigned year_of_era = static_cast<unsigned>(year - era * 400);
+  const unsigned day_of_year = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1;
+  const unsigned day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+  return era * 146097 + static_cast<int64_t>(day_of_era) - 719468;
+}
+
+bool read_digits(std::string_view text, size_t at, size_t count, unsigned* out) {
+  if (at + count > text.size()) return false;
+  unsigned value = 0;
+  for (size_t i = at; i < at + count; ++i) {
+    if (text[i] < '0' || text[i] > '9') return false;
+    value = value * 10 + static_cast<unsigned>(text[i] - '0');
+  }
+  *out = value;
+  return true;
+}
+
+}  // namespace
+
+std::string china_time_text(int64_t ms_since_epoch, bool with_ms) {
+  const int64_t local_ms = ms_since_epoch + kChinaOffsetMs;
+  const int64_t days = (local_ms >= 0 ? local_ms : local_ms - 86399999) / 86400000;
+  const int64_t ms_of_day = local_ms - days * 86400000;
+  // The civil date of `days` (the inverse of days_from_civil).
+  const int64_t z = days + 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned day_of_era = static_cast<unsigned>(z - era * 146097);
+  const unsigned year_of_era =
+      (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
+  const unsigned day_of_year =
+      day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+  const unsigned mp = (5 * day_of_year + 2) / 153;
+  const unsigned day = day_of_year - (153 * mp + 2) / 5 + 1;
+  const unsigned month = mp < 10 ? mp + 3 : mp - 9;
+  const int64_t year = static_cast<int64_t>(year_of_era) + era * 400 + (month <= 2);
+  char text[40];
+  const int n = std::snprintf(
+      text, sizeof text, "%04lld-%02u-%02u %02u:%02u:%02u", static_cast<long long>(year), month,
+      day, static_cast<unsigned>(ms_of_day / 3600000),
+      static_cast<unsigned>(ms_of_day / 60000 % 60), static_cast<unsigned>(ms_of_day / 1000 % 60));
+  if (with_ms && n > 0)
+    std::snprintf(text + n, sizeof text - n, ".%03u", static_cast<unsigned>(ms_of_day % 1000));
+  return text;
+}
+
+bool parse_china_time(std::string_view text, int64_t* ms_since_epoch) {
+  unsigned year, month, day, hour, minute, second, ms = 0;
+  if (text.size() != 19 && text.size() != 23) return false;
+  if (!read_digits(text, 0, 4, &year) || text[4] != '-' || !read_digits(text, 5, 2, &month) ||
+      text[7] != '-' || !read_digits(text, 8, 2, &day) || (text[10] != ' ' && text[10] != 'T') ||
+      !read_digits(text, 11, 2, &hour) || text[13] != ':' || !read_digits(text, 14, 2, &minute) ||
+      text[16] != ':' || !read_digits(text, 17, 2, &second))
+    return false;
+  if (text.size() == 23 && (text[19] != '.' || !read_digits(text, 20, 3, &ms))) return false;
+  static constexpr unsigned kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  if (month < 1 || month > 12 || day < 1 || day > kDays[month - 1] ||
+      (month == 2 && day == 29 && !leap) || hour > 23 || minute > 59 || second > 59)
+    return false;
+  const int64_t days = days_from_civil(year, month, day);
+  *ms_since_epoch =
+      ((days * 24 + hour) * 60 + minute) * 60000 + int64_t{second} * 1000 + ms - kChinaOffsetMs;
+  return true;
+}
+
 std::string query_escape(const std::string& value) {
   static const char kHex[] = "0123456789ABCDEF";
   std::string out;
@@ -185,7 +261,8 @@ Status ApiClient::api_failure(int api_code, const std::string& message) {
 }
 
 Status ApiClient::call(const char* method, const std::string& path_and_query,
-                       const std::string& body, std::string* data_json, Retry retry) {
+                       const std::string& body, std::string* data_json, Retry retry,
+                       const char* content_type, uint32_t timeout_ms) {
   error_ = ApiError();
   const Result<std::string> token = sign();
   if (!token) return token.status();
@@ -197,7 +274,7 @@ Status ApiClient::call(const char* method, const std::string& path_and_query,
   char curl_message[CURL_ERROR_SIZE] = {};
   curl_slist* headers = nullptr;
   headers = curl_slist_append(headers, ("authorization: " + token.value()).c_str());
-  headers = curl_slist_append(headers, "Content-Type: application/json");
+  headers = curl_slist_append(headers, (std::string("Content-Type: ") + content_type).c_str());
   headers = curl_slist_append(headers, "Accept: application/json");
   curl_easy_setopt(h, CURLOPT_URL, url.c_str());
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
@@ -211,7 +288,8 @@ Status ApiClient::call(const char* method, const std::string& path_and_query,
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, append_body);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &response);
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curl_message);
-  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.timeout_ms));
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
+                   static_cast<long>(timeout_ms != 0 ? timeout_ms : options_.timeout_ms));
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.timeout_ms));
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);  // never switched off
@@ -539,6 +617,108 @@ Status ApiClient::delete_desired_properties(const std::string& product_id, const
   // A delete repeated after a lost answer clears nothing more, unless a new value was set in
   // the moment between: retried as a read is.
   return call("POST", "/thingmodel/delete-device-desired-property", body.dump(), nullptr);
+}
+
+// ---- Data-stream products (section 4.6) from the application's side --------------------------
+
+Status ApiClient::query_datapoints(const std::string& product_id, const std::string& name,
+                                   const DatapointQuery& query,
+                                   std::vector<DataStreamPoints>* out) {
+  error_ = ApiError();
+  std::string problem;
+  std::string ids;
+  for (const std::string& id : query.streams) {
+    if (id.empty() || id.find(',') != std::string::npos)
+      problem = "stream ids: not empty, without a comma";
+    ids += (ids.empty() ? "" : ",") + id;
+  }
+  const bool ranged = query.start_ms >= 0;
+  if (query.start_ms < -1 || query.end_ms < -1) problem = "times are ms since the epoch";
+  if (ranged && query.end_ms >= 0 && query.start_ms > query.end_ms)
+    problem = "the start is after the end";
+  if (query.limit < 1 || query.limit > 6000) problem = "limit: 1 to 6000 points";
+  if (!problem.empty()) return fail(Status::kInvalidArgument, 0, "history-datapoints: " + problem);
+  std::string path = "/datapoint/history-datapoints?product_id=" + query_escape(product_id) +
+                     "&device_name=" + query_escape(name);
+  if (!ids.empty()) path += "&datastream_id=" + query_escape(ids);
+  if (ranged) {
+    // Seconds are the API's precision; the end's second is taken whole.
+    const int64_t end_ms =
+        query.end_ms >= 0 ? query.end_ms : static_cast<int64_t>(std::time(nullptr)) * 1000 + 999;
+    std::string start = china_time_text(query.start_ms, false);
+    std::string end = china_time_text(end_ms, false);
+    start[10] = end[10] = 'T';
+    path += "&start=" + start + "&end=" + end + "&limit=" + std::to_string(query.limit) +
+            "&sort=" + (query.newest_first ? "DESC" : "ASC");
+  }
+  std::string data;
+  const Status s = call("GET", path, {}, &data);
+  if (s != Status::kOk) return s;
+  // data {count, datastreams: [{id, datapoints: [{at, at_timestamp, value}]}]}
+  const json parsed = model::parse_json(data);
+  const json streams = model::member_or(parsed, "datastreams", json());
+  if (!streams.is_array()) {
+    return fail(Status::kProvisionBadResponse, 0,
+                "history-datapoints: no list of datastreams in the answer");
+  }
+  std::vector<DataStreamPoints> found;
+  for (const json& stream : streams) {
+    const json points = model::member_or(stream, "datapoints", json());
+    if (text_of(stream, "id").empty() || !points.is_array()) {
+      return fail(Status::kProvisionBadResponse, 0,
+                  "history-datapoints: a stream without an id or a list of datapoints");
+    }
+    DataStreamPoints entry;
+    entry.id = text_of(stream, "id");
+    for (const json& point : points) {
+      DataPoint p;
+      p.time_ms = model::integer_member(point, "at_timestamp", -1);
+      const json at = model::member_or(point, "at", json());
+      if (p.time_ms < 0 &&
+          !(at.is_string() && parse_china_time(at.get<std::string>(), &p.time_ms))) {
+        return fail(Status::kProvisionBadResponse, 0,
+                    "history-datapoints: a point of " + entry.id + " without a time");
+      }
+      const auto value = point.is_object() ? point.find("value") : point.end();
+      p.value_json = point.is_object() && value != point.end() ? value->dump() : "null";
+      entry.points.push_back(std::move(p));
+    }
+    found.push_back(std::move(entry));
+  }
+  if (out) out->insert(out->end(), found.begin(), found.end());
+  return Status::kOk;
+}
+
+Status ApiClient::send_command(const std::string& product_id, const std::string& name,
+                               std::string_view command, uint32_t timeout_s,
+                               std::string* response) {
+  error_ = ApiError();
+  std::string problem;
+  if (command.empty()) problem = "an empty command";
+  if (command.size() > 20 * 1024) problem = "a command above 20 KB (section 4.6)";
+  if (timeout_s < 1 || timeout_s > 60) problem = "timeout: 1 to 60 seconds";
+  if (!problem.empty()) return fail(Status::kInvalidArgument, 0, "synccmds: " + problem);
+  std::string data;
+  // The HTTP wait covers the device's: the answer comes once it responded or gave up.
+  const Status s =
+      call("POST",
+           "/datapoint/synccmds?product_id=" + query_escape(product_id) +
+               "&device_name=" + query_escape(name) + "&timeout=" + std::to_string(timeout_s),
+           std::string(command), &data, Retry::kUntilSent, "application/octet-stream",
+           options_.timeout_ms + timeout_s * 1000);
+  if (s != Status::kOk) return s;
+  // data {cmd_uuid, cmd_resp}: the response's bytes in Base64.
+  const json parsed = model::parse_json(data);
+  const json coded = model::member_or(parsed, "cmd_resp", json());
+  if (!coded.is_string())
+    return fail(Status::kProvisionBadResponse, 0, "synccmds: no cmd_resp in the answer");
+  const std::string& text = coded.get_ref<const std::string&>();
+  std::string bytes(auth::base64_decoded_max_length(text.size()), '\0');
+  const auto n = auth::base64_decode(text, reinterpret_cast<uint8_t*>(bytes.data()), bytes.size());
+  if (!n) return fail(Status::kProvisionBadResponse, 0, "synccmds: cmd_resp is not Base64");
+  bytes.resize(n.value());
+  if (response) *response = std::move(bytes);
+  return Status::kOk;
 }
 
 // ---- OTA over HTTP (fuse-ota, onenet-protocol.md section 5.5) ---------------------------------

@@ -608,3 +608,60 @@ TEST_CASE("property history: arguments checked before sending; answers read in b
     CHECK(records.size() == 1);
   }
 }
+
+TEST_CASE("data streams: OneNET's answers read, odd ones refused whole; a command sent once") {
+  using onenet::provision::DataStreamPoints;
+  const auto points = [](const char* body, std::vector<DataStreamPoints>* out) {
+    RawServer server("200 OK", "application/json", body);
+    auto api = make_client(loopback_options(server.url(), "userid/1", 1, 2000));
+    return api->query_datapoints("P", "d", {}, out);
+  };
+  std::vector<DataStreamPoints> streams;
+  // As captured from OneNET; `at` alone (China Standard Time) gives the time too.
+  REQUIRE(points(R"({"code":0,"msg":"succ","request_id":"x","data":{"count":2,"datastreams":[
+      {"id":"heart_rate","datapoints":[{"at":"2026-09-30 21:38:13","at_timestamp":1790775493000,
+                                        "value":89}]},
+      {"id":"motion","datapoints":[{"at":"2026-10-01 23:30:23.000","value":"unknown"}]}]}})",
+                 &streams) == Status::kOk);
+  REQUIRE(streams.size() == 2);
+  CHECK(streams[0].points[0].time_ms == 1790775493000);
+  CHECK(streams[0].points[0].value_json == "89");
+  CHECK(streams[1].points[0].time_ms == 1790868623000);
+  CHECK(streams[1].points[0].value_json == "\"unknown\"");
+  for (const char* body :
+       {R"({"code":0,"data":{"count":0}})", R"({"code":0,"data":{"datastreams":[{"id":"a"}]}})",
+        R"({"code":0,"data":{"datastreams":[{"datapoints":[]}]}})",
+        R"({"code":0,"data":{"datastreams":[{"id":"a","datapoints":[{"value":1}]}]}})",
+        R"({"code":0,"data":{"datastreams":[{"id":"a","datapoints":[{"at":"yesterday"}]}]}})"}) {
+    CAPTURE(body);
+    CHECK(points(body, &streams) == Status::kProvisionBadResponse);
+  }
+  CHECK(streams.size() == 2);  // nothing appended
+
+  const auto command = [](const char* body, std::string* response) {
+    RawServer server("200 OK", "application/json", body);
+    auto api = make_client(loopback_options(server.url(), "userid/1", 1, 2000));
+    return api->send_command("P", "d", "read", 1, response);
+  };
+  std::string response;
+  REQUIRE(command(R"({"code":0,"data":{"cmd_uuid":"u","cmd_resp":"AP9vaw=="}})", &response) ==
+          Status::kOk);
+  CHECK(response == std::string("\x00\xffok", 4));
+  CHECK(command(R"({"code":0,"data":{"cmd_uuid":"u"}})", &response) ==
+        Status::kProvisionBadResponse);
+  CHECK(command(R"({"code":0,"data":{"cmd_resp":"not base64!"}})", &response) ==
+        Status::kProvisionBadResponse);
+  CHECK(response.size() == 4);  // untouched
+
+  RawServer holding(RawServer::Mode::kHold);
+  auto api = make_client(loopback_options(holding.url(), "userid/1", 3, 300));
+  CHECK(api->send_command("P", "d", "read", 1, &response) == Status::kProvisionTimeout);
+  CHECK(holding.accepted == 1);  // the device may have acted: not sent again
+  onenet::provision::DatapointQuery query;
+  query.streams = {"a,b"};
+  CHECK(api->query_datapoints("P", "d", query, nullptr) == Status::kInvalidArgument);
+  query.streams = {};
+  query.limit = 6001;
+  CHECK(api->query_datapoints("P", "d", query, nullptr) == Status::kInvalidArgument);
+  CHECK(holding.accepted == 1);
+}

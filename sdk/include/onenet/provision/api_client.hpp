@@ -106,6 +106,28 @@ struct HistoryQuery {
   uint32_t limit = 100;       ///< records in this page, 1 to 100
 };
 
+/// A data point of a data-stream product as history-datapoints gives it.
+struct DataPoint {
+  std::string value_json;  ///< the value as JSON text (a number, a string, an object, ...)
+  int64_t time_ms = 0;     ///< ms since the epoch (`at_timestamp`, else `at` read as UTC+8)
+};
+
+/// One stream's points (an entry of history-datapoints' `datastreams`).
+struct DataStreamPoints {
+  std::string id;
+  std::vector<DataPoint> points;
+};
+
+/// Which points ApiClient::query_datapoints asks for.
+struct DatapointQuery {
+  std::vector<std::string> streams;  ///< stream ids; empty: every stream of the device
+  /// From this time, ms since the epoch; -1 asks for the newest point of each stream instead.
+  int64_t start_ms = -1;
+  int64_t end_ms = -1;  ///< to this time (with start_ms); -1: now
+  bool newest_first = false;
+  uint32_t limit = 100;  ///< points in all, 1 to 6000 (with start_ms)
+};
+
 /// A desired value the cloud holds for a property (section 4.2): what the device takes when it
 /// next asks (property/desired/get, see model::Device::get_desired), with the version that
 /// names this setting (1 for the first, one more for each new one; a delete starts it again).
@@ -253,6 +275,24 @@ class ApiClient {
   Status delete_desired_properties(const std::string& product_id, const std::string& name,
                                    const std::vector<std::string>& identifiers);
 
+  // Data-stream products (section 4.6) from the application's side: the points a device posted
+  // on dp/post/json, and a command to it on cmd/request/{cmdid}.
+
+  /// GET /datapoint/history-datapoints: each stream's points, appended to `*out` (streams without
+  /// a point in the range are not listed). Times travel as China Standard Time (UTC+8), as OneNET
+  /// gives them. kInvalidArgument for an empty stream id or one with a comma (the ids travel as
+  /// one comma-separated list), a negative time, a start after the end, or a limit outside
+  /// 1..6000.
+  Status query_datapoints(const std::string& product_id, const std::string& name,
+                          const DatapointQuery& query, std::vector<DataStreamPoints>* out);
+  /// POST /datapoint/synccmds: `command` (any bytes, at most 20 KB, section 4.6) to the online
+  /// device; waits up to `timeout_s` (1 to 60) for its response, whose bytes go to `*response`.
+  /// kOk once it responded; a device offline or silent is kProvisionApiError with OneNET's
+  /// code. Not sent twice: the device would act twice. The call may block timeout_s plus the
+  /// configured timeout_ms.
+  Status send_command(const std::string& product_id, const std::string& name,
+                      std::string_view command, uint32_t timeout_s, std::string* response);
+
   /// The last failure; status kOk after a success.
   const ApiError& last_error() const { return error_; }
   /// HTTP requests sent so far, retries included (for tools' statistics and tests).
@@ -264,8 +304,11 @@ class ApiClient {
   /// Which failed attempts call() repeats: every network failure, or (a command that must not
   /// act twice) only those where nothing of the request was sent.
   enum class Retry { kNetworkFailures, kUntilSent };
+  /// `content_type` names the body's; `timeout_ms`, when not 0, replaces the configured one
+  /// for this call (a command waits for its device).
   Status call(const char* method, const std::string& path_and_query, const std::string& body,
-              std::string* data_json, Retry retry = Retry::kNetworkFailures);
+              std::string* data_json, Retry retry = Retry::kNetworkFailures,
+              const char* content_type = "application/json", uint32_t timeout_ms = 0);
   /// POST /thingmodel/{operation} with {product_id, device_name, params}: params_json checked
   /// (a non-empty object) before anything is sent, and nothing sent twice.
   Status post_property_values(const char* operation, const std::string& product_id,
@@ -291,5 +334,13 @@ class ApiClient {
 
 /// Percent-encodes a query value (RFC 3986 unreserved characters stay).
 std::string query_escape(const std::string& value);
+
+/// A time as OneNET's data-point API writes it: "YYYY-MM-DD HH:MM:SS" (with ".mmm" when
+/// `with_ms`) in China Standard Time, UTC+8, the zone history-datapoints' `at` is in (its
+/// `at_timestamp`, ms since the epoch, gives the same instant).
+std::string china_time_text(int64_t ms_since_epoch, bool with_ms);
+/// Reads "YYYY-MM-DD HH:MM:SS" with an optional ".mmm", a space or a 'T' between date and time,
+/// as China Standard Time; false for anything else (a date that does not exist included).
+bool parse_china_time(std::string_view text, int64_t* ms_since_epoch);
 
 }  // namespace onenet::provision
