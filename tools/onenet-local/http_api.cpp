@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <optional>
 #include <thread>
+#include <type_traits>
 
 #include "onenet/auth/encoding.hpp"
 #include "onenet/auth/token.hpp"
@@ -159,8 +160,13 @@ void HttpApi::add_routes(httplib::Server& s) {
     return httplib::Server::HandlerResponse::Unhandled;
   });
   // Every route: authorize, parse, act. `handler` gets the caller and the JSON body (or query).
+  // A handler that also takes a std::string gets the body's bytes as they came (OneNET's
+  // synccmds sends a command that way), and the query alone as its JSON.
   auto route = [this](auto&& handler) {
     return [this, handler](const httplib::Request& req, httplib::Response& res) {
+      constexpr bool kRawBody =
+          std::is_invocable_v<const std::decay_t<decltype(handler)>&, const Caller&, const json&,
+                              const std::string&, httplib::Response&>;
       Caller caller;
       std::string why;
       if (!authorize(platform_, req, &caller, &why)) {
@@ -169,7 +175,7 @@ void HttpApi::add_routes(httplib::Server& s) {
         return;
       }
       json body = json::object();
-      if (req.method == "POST") {
+      if (req.method == "POST" && !kRawBody) {
         body = onenet::model::parse_json(req.body);
         if (body.is_discarded() || !body.is_object()) {
           send(res, kBadRequest, "body: expected a JSON object");
@@ -190,7 +196,11 @@ void HttpApi::add_routes(httplib::Server& s) {
              "authentication failed: the token is not for this product or device");
         return;
       }
-      handler(caller, body, res);
+      if constexpr (kRawBody) {
+        handler(caller, body, req.body, res);
+      } else {
+        handler(caller, body, res);
+      }
       // (Platform::log hides the keys some answers carry.)
       platform_.log({{"event", "http"},
                      {"path", req.path},
@@ -497,16 +507,70 @@ void HttpApi::add_routes(httplib::Server& s) {
          route(device_command(Operation::kPropertyGet, false)));
   s.Post("/thingmodel/call-service", route(device_command(Operation::kServiceInvoke, true)));
 
-  // ---- Data-stream products (onenet-protocol.md section 4.6): onenet-local's own routes ----
-  // OneNET's application API for them is not in onenet-protocol.md. These keep the MQTT suite's
-  // command semantics: the device must be online, and the call returns when it responds or the
-  // wait ends. Body: product_id, device_name, command (text) or command_base64 (any bytes, at
-  // most 20 KB: the documented downlink limit), timeout (seconds, 1 to 60; default 10).
-  // Answer: data {cmd_uuid, cmd_resp (the response, Base64)}.
+  // ---- Data-stream products (onenet-protocol.md section 4.6) ----
+  // OneNET's application API for them is not in onenet-protocol.md: the names and requests of
+  // synccmds and history-datapoints are those application code uses, and history-datapoints'
+  // answer is one captured from OneNET and published with such code. Commands keep the MQTT
+  // suite's semantics: the device must be online, and the call returns when it responds or the
+  // wait ends. A command is 1 byte to 20 KB (the documented downlink limit); timeout: seconds,
+  // 1 to 60, default 10. Answer: data {cmd_uuid, cmd_resp (the response, Base64)}, the names of
+  // OneNET's older command API (its shape here is onenet-local's choice).
+  // One command to an online data-stream device, answered: what both command routes share.
+  const auto answer_stream_command = [this](const std::string& product, const std::string& device,
+                                            const std::string& command, int64_t timeout_s,
+                                            httplib::Response& res) {
+    if (command.empty()) return send(res, kBadRequest, "an empty command");
+    if (command.size() > 20 * 1024) return send(res, kBadRequest, "command above 20 KB");
+    if (timeout_s < 1 || timeout_s > 60) return send(res, kBadRequest, "timeout: 1 to 60 seconds");
+    {
+      auto guard = platform_.lock();
+      if (platform_.registry().device(product, device) == nullptr)
+        return send(res, kNoDevice, "device not found");
+      if (!platform_.registry().product(product)->data_stream)
+        return send(res, kBadRequest,
+                    "product " + product + " speaks OneJSON: use /thingmodel/ calls");
+      if (platform_.presence(product, device) != 1)
+        return send(res, kDeviceOffline, "device is offline");
+    }
+    const StreamCommandResult result =
+        platform_.stream_command(product, device, command, std::chrono::seconds(timeout_s));
+    if (result.outcome == StreamCommandResult::kNotConnected)
+      return send(res, 10500, "onenet-local lost its broker link");
+    if (result.outcome == StreamCommandResult::kTimeout)
+      return send(res, kNoReply,
+                  "the device did not respond within " + std::to_string(timeout_s) + " s",
+                  {{"cmd_uuid", result.command_id}});
+    std::string coded(onenet::auth::base64_encoded_length(result.response.size()) + 1, '\0');
+    const auto n = onenet::auth::base64_encode(
+        onenet::ByteView(reinterpret_cast<const uint8_t*>(result.response.data()),
+                         result.response.size()),
+        coded.data(), coded.size());
+    coded.resize(n.ok() ? n.value() : 0);
+    send(res, kOk, "succ", {{"cmd_uuid", result.command_id}, {"cmd_resp", coded}});
+  };
+  // A timeout from the query (text) or a JSON body (a number); `fallback` when absent, 0 (then
+  // refused) when unreadable.
+  const auto timeout_of = [](const json& body, int64_t fallback) -> int64_t {
+    const json* t = onenet::model::member(body, "timeout");
+    if (t == nullptr) return fallback;
+    if (t->is_number_integer()) return t->get<int64_t>();
+    return t->is_string() ? std::strtoll(t->get_ref<const std::string&>().c_str(), nullptr, 10) : 0;
+  };
+
+  // OneNET's synccmds: product_id, device_name and timeout in the query, the command's bytes as
+  // the body (community code sends JSON, text or binary alike). Answer as below.
+  s.Post("/datapoint/synccmds", route([answer_stream_command, timeout_of](
+                                          const Caller&, const json& query,
+                                          const std::string& command, httplib::Response& res) {
+           answer_stream_command(onenet::model::string_member(query, "product_id"),
+                                 onenet::model::string_member(query, "device_name"), command,
+                                 timeout_of(query, 10), res);
+         }));
+
+  // The same with a JSON body: command (text) or command_base64 (any bytes).
   s.Post("/local/datastream/command",
-         route([this](const Caller&, const json& body, httplib::Response& res) {
-           const std::string product = onenet::model::string_member(body, "product_id");
-           const std::string device = onenet::model::string_member(body, "device_name");
+         route([answer_stream_command, timeout_of](const Caller&, const json& body,
+                                                   httplib::Response& res) {
            std::string command;
            if (const json* text = onenet::model::member(body, "command");
                text && text->is_string()) {
@@ -522,42 +586,9 @@ void HttpApi::add_routes(httplib::Server& s) {
            } else {
              return send(res, kBadRequest, "command or command_base64 is required");
            }
-           if (command.size() > 20 * 1024) return send(res, kBadRequest, "command above 20 KB");
-           int64_t timeout_s = 10;
-           if (const json* t = onenet::model::member(body, "timeout")) {
-             // From the query string it is text; in the body, a number.
-             timeout_s = t->is_number_integer() ? t->get<int64_t>()
-                         : t->is_string()
-                             ? std::strtoll(t->get_ref<const std::string&>().c_str(), nullptr, 10)
-                             : 0;
-             if (timeout_s < 1 || timeout_s > 60)
-               return send(res, kBadRequest, "timeout: 1 to 60 seconds");
-           }
-           {
-             auto guard = platform_.lock();
-             if (platform_.registry().device(product, device) == nullptr)
-               return send(res, kNoDevice, "device not found");
-             if (!platform_.registry().product(product)->data_stream)
-               return send(res, kBadRequest,
-                           "product " + product + " speaks OneJSON: use /thingmodel/ calls");
-             if (platform_.presence(product, device) != 1)
-               return send(res, kDeviceOffline, "device is offline");
-           }
-           const StreamCommandResult result =
-               platform_.stream_command(product, device, command, std::chrono::seconds(timeout_s));
-           if (result.outcome == StreamCommandResult::kNotConnected)
-             return send(res, 10500, "onenet-local lost its broker link");
-           if (result.outcome == StreamCommandResult::kTimeout)
-             return send(res, kNoReply,
-                         "the device did not respond within " + std::to_string(timeout_s) + " s",
-                         {{"cmd_uuid", result.command_id}});
-           std::string coded(onenet::auth::base64_encoded_length(result.response.size()) + 1, '\0');
-           const auto n = onenet::auth::base64_encode(
-               onenet::ByteView(reinterpret_cast<const uint8_t*>(result.response.data()),
-                                result.response.size()),
-               coded.data(), coded.size());
-           coded.resize(n.ok() ? n.value() : 0);
-           send(res, kOk, "succ", {{"cmd_uuid", result.command_id}, {"cmd_resp", coded}});
+           answer_stream_command(onenet::model::string_member(body, "product_id"),
+                                 onenet::model::string_member(body, "device_name"), command,
+                                 timeout_of(body, 10), res);
          }));
 
   // A data-stream device's points, each stream oldest first (at most 1000 kept per stream):
@@ -577,6 +608,77 @@ void HttpApi::add_routes(httplib::Server& s) {
             streams.push_back({{"id", id}, {"datapoints", list}});
           }
           send(res, kOk, "succ", {{"datastreams", streams}});
+        }));
+
+  // OneNET's history-datapoints: datastream_id (ids, comma-separated; absent: every stream),
+  // start and end ("YYYY-MM-DDTHH:MM:SS", China Standard Time as the answer's `at`; end
+  // defaults to now), limit (points in all, 1 to 6000, default 100), sort (ASC, the default, or
+  // DESC). Without start, the newest point of each stream. Answer: data {count, datastreams:
+  // [{id, datapoints: [{at, at_timestamp (ms), value}]}]}, streams without a point left out.
+  s.Get("/datapoint/history-datapoints",
+        route([this](const Caller&, const json& query, httplib::Response& res) {
+          const std::string product = onenet::model::string_member(query, "product_id");
+          const std::string device = onenet::model::string_member(query, "device_name");
+          std::vector<std::string> wanted;
+          if (query.contains("datastream_id")) {
+            const std::string ids = onenet::model::string_member(query, "datastream_id");
+            for (size_t at = 0;;) {
+              const size_t comma = ids.find(',', at);
+              wanted.push_back(ids.substr(at, comma == std::string::npos ? comma : comma - at));
+              if (wanted.back().empty())
+                return send(res, kBadRequest, "datastream_id: an empty id");
+              if (comma == std::string::npos) break;
+              at = comma + 1;
+            }
+          }
+          const bool ranged = query.contains("start");
+          int64_t start_ms = 0;
+          int64_t end_ms = onenet::platform::unix_seconds() * 1000 + 999;
+          const char* kTimeForm = ": YYYY-MM-DDTHH:MM:SS, China Standard Time";
+          if (ranged && !onenet::provision::parse_china_time(
+                            onenet::model::string_member(query, "start"), &start_ms))
+            return send(res, kBadRequest, std::string("start") + kTimeForm);
+          if (query.contains("end") && !onenet::provision::parse_china_time(
+                                           onenet::model::string_member(query, "end"), &end_ms))
+            return send(res, kBadRequest, std::string("end") + kTimeForm);
+          if (start_ms > end_ms) return send(res, kBadRequest, "start is after end");
+          const auto limit = decimal_param(query, "limit", 100);
+          if (!limit || *limit < 1 || *limit > 6000)
+            return send(res, kBadRequest, "limit: 1..6000");
+          const std::string sort = onenet::model::string_member(query, "sort", "ASC");
+          if (sort != "ASC" && sort != "DESC") return send(res, kBadRequest, "sort: ASC or DESC");
+
+          auto guard = platform_.lock();
+          if (platform_.registry().device(product, device) == nullptr)
+            return send(res, kNoDevice, "device not found");
+          if (!platform_.registry().product(product)->data_stream)
+            return send(res, kBadRequest,
+                        "product " + product + " speaks OneJSON: use /thingmodel/ calls");
+          json streams = json::array();
+          int64_t count = 0;
+          for (const auto& [id, kept] : platform_.state(product, device).streams) {
+            if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), id) == wanted.end())
+              continue;
+            std::vector<DeviceState::DataPoint> points;
+            for (const DeviceState::DataPoint& p : kept) {
+              if (!ranged || (p.time * 1000 >= start_ms && p.time * 1000 <= end_ms))
+                points.push_back(p);
+            }
+            std::stable_sort(points.begin(), points.end(),
+                             [](const auto& a, const auto& b) { return a.time < b.time; });
+            if (!ranged && !points.empty()) points.erase(points.begin(), points.end() - 1);
+            if (sort == "DESC") std::reverse(points.begin(), points.end());
+            json list = json::array();
+            for (const DeviceState::DataPoint& p : points) {
+              if (ranged && count >= *limit) break;
+              list.push_back({{"at", onenet::provision::china_time_text(p.time * 1000, true)},
+                              {"at_timestamp", p.time * 1000},
+                              {"value", p.value}});
+              ++count;
+            }
+            if (!list.empty()) streams.push_back({{"id", id}, {"datapoints", list}});
+          }
+          send(res, kOk, "succ", {{"count", count}, {"datastreams", streams}});
         }));
 
   // ---- OTA (fuse-ota, onenet-protocol.md section 5.5) ----
