@@ -134,12 +134,14 @@ ONENET_KEY="$meter_key" "$bin/samples/datastream/onenet-datastream" --port "$mqt
   --product "$meter_product" --device "$meter" --interval 1 --count 4 >"$work/meter.log" 2>&1 &
 meter_pid=$!
 for _ in $(seq 100); do [ "$(grep -c 'accepted' "$work/meter.log")" -ge 2 ] && break; kill -0 "$meter_pid" || { cat "$work/meter.log"; exit 1; }; sleep 0.2; done
-say "cloud -> meter: the command 'read' (onenet-local's POST /local/datastream/command); its response, decoded"
-api POST /local/datastream/command "{\"product_id\":\"$meter_product\",\"device_name\":\"$meter\",\"command\":\"read\"}" |
-  python3 -c "import base64,json,sys; d=json.load(sys.stdin); print('code', d['code'], 'response', base64.b64decode(d['data']['cmd_resp']).decode())"
-say "the cloud's view: the meter's data points (onenet-local's GET /local/datastream/points)"
-api GET "/local/datastream/points?product_id=$meter_product&device_name=$meter" |
-  python3 -c "import json,sys; [print(s['id'], [p['value'] for p in s['datapoints']]) for s in json.load(sys.stdin)['data']['datastreams']]"
+say "cloud -> meter: the command 'read' (onenet-cli datastream command: POST /datapoint/synccmds); its response"
+meter_cli() {  # meter_cli ACTION [FLAGS...]
+  local action=$1; shift
+  "$bin/samples/onenet-cli/onenet-cli" datastream "$action" --product "$meter_product" --name "$meter" "$@"
+}
+echo "response: $(meter_cli command --text read)"
+say "the cloud's view: the meter's newest points (onenet-cli datastream points: GET /datapoint/history-datapoints)"
+meter_cli points
 wait "$meter_pid"  # it stops by itself after its fourth report is answered
 meter_pid=""
 say "the meter's log"

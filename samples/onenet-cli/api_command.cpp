@@ -1,6 +1,7 @@
 // onenet-cli device create|detail|list|delete, onenet-cli provision, onenet-cli ota
 // version|check|download|step and onenet-cli thing properties|history|set|call|desired|
-// set-desired|delete-desired: OneNET's HTTP API through sdk/provision. Credentials come from flags,
+// set-desired|delete-desired and onenet-cli datastream points|command: OneNET's HTTP API through
+// sdk/provision. Credentials come from flags,
 // then environment variables, then a JSON config file; the access key is never printed.
 #include <unistd.h>
 
@@ -69,6 +70,12 @@ struct ApiFlags {
   bool newest_first = false;
   uint32_t offset = 0;
   uint32_t limit = 100;
+  // datastream
+  std::vector<std::string> streams;
+  uint32_t since_hours = 0;  // 0: the newest point of each stream (without --from)
+  std::string text;
+  std::string hex;
+  uint32_t wait_s = 10;
 };
 
 ApiFlags flags;
@@ -701,6 +708,128 @@ CLI::App* add_thing_command(CLI::App& app) {
 
 int run_thing_command() {
   return run_thing(thing_action);
+}
+
+namespace {
+
+std::string datastream_action;
+
+// --hex's digits as bytes; false for an odd count or a character that is not a hex digit.
+bool hex_bytes(const std::string& hex, std::string* bytes) {
+  if (hex.size() % 2 != 0) return false;
+  bytes->clear();
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    unsigned value = 0;
+    for (const char c : {hex[i], hex[i + 1]}) {
+      if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
+      value = value * 16 + static_cast<unsigned>(std::isdigit(static_cast<unsigned char>(c))
+                                                     ? c - '0'
+                                                     : std::tolower(c) - 'a' + 10);
+    }
+    bytes->push_back(static_cast<char>(value));
+  }
+  return true;
+}
+
+// Data-stream products from the cloud's side: the points a device posted, a command to it.
+int run_datastream(const std::string& action) {
+  command_name = "datastream " + action;
+  int exit_status = 0;
+  if (action == "command") {
+    std::string command = flags.text;
+    if (!flags.hex.empty() && !hex_bytes(flags.hex, &command))
+      return say_error(kExitBadInput, "--hex: expected pairs of hex digits");
+    if (flags.hex.empty() == flags.text.empty())
+      return say_error(kExitBadInput, "give the command with --text or with --hex");
+    auto client = make_client(&exit_status);
+    if (!client) return exit_status;
+    std::string response;
+    if (client->send_command(flags.product, flags.name, command, flags.wait_s, &response) !=
+        Status::kOk)
+      return refused(*client);
+    // The response's bytes as they came (a script may keep binary ones), and a newline after
+    // them on a terminal.
+    std::fwrite(response.data(), 1, response.size(), stdout);
+    if (::isatty(STDOUT_FILENO) && (response.empty() || response.back() != '\n'))
+      std::fputc('\n', stdout);
+    return 0;
+  }
+  auto client = make_client(&exit_status);
+  if (!client) return exit_status;
+  onenet::provision::DatapointQuery query;
+  query.streams = flags.identifiers;
+  const int64_t now_ms = static_cast<int64_t>(std::time(nullptr)) * 1000;
+  if (flags.from_ms >= 0 || flags.since_hours > 0) {
+    query.end_ms = flags.to_ms >= 0 ? flags.to_ms : now_ms;
+    query.start_ms =
+        flags.from_ms >= 0
+            ? flags.from_ms
+            : std::max<int64_t>(0, query.end_ms - int64_t(flags.since_hours) * 3600000);
+  }
+  query.newest_first = flags.newest_first;
+  query.limit = flags.limit;
+  std::vector<onenet::provision::DataStreamPoints> streams;
+  if (client->query_datapoints(flags.product, flags.name, query, &streams) != Status::kOk)
+    return refused(*client);
+  if (flags.json_output) {
+    json list = json::array();
+    for (const auto& stream : streams) {
+      json points = json::array();
+      for (const auto& p : stream.points) {
+        points.push_back(
+            {{"time", p.time_ms}, {"value", json::parse(p.value_json, nullptr, false)}});
+      }
+      list.push_back({{"id", stream.id}, {"datapoints", points}});
+    }
+    std::printf("%s\n", list.dump().c_str());
+    return 0;
+  }
+  for (const auto& stream : streams) {
+    for (const auto& p : stream.points) {
+      std::printf("%s\t%s\t%s\n", stream.id.c_str(), utc_time(p.time_ms).c_str(),
+                  p.value_json.c_str());
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+CLI::App* add_datastream_command(CLI::App& app) {
+  CLI::App* cmd = app.add_subcommand(
+      "datastream", "Data-stream products from the cloud's side: read points, send commands");
+  cmd->require_subcommand(1);
+  CLI::App* points = cmd->add_subcommand(
+      "points", "Show a device's data points: the newest of each stream, or a time range");
+  CLI::App* command = cmd->add_subcommand(
+      "command", "Send a device a command and print its response (the device must be online)");
+  for (CLI::App* sub : {points, command}) {
+    add_api_options(sub);
+    sub->add_option("--name", flags.name, "Device name")->required();
+  }
+  points->add_option("--stream", flags.identifiers, "A stream's id (repeat for more; default all)");
+  points->add_option("--from", flags.from_ms, "From this time, ms since the epoch")
+      ->check(CLI::NonNegativeNumber);
+  points->add_option("--hours", flags.since_hours, "Or: the last this many hours");
+  points->add_option("--to", flags.to_ms, "To this time, ms since the epoch (default: now)")
+      ->check(CLI::NonNegativeNumber);
+  points->add_flag("--newest-first", flags.newest_first, "Newest point first");
+  points->add_option("--limit", flags.limit, "Points to show in all, 1 to 6000 (with a range)")
+      ->default_val(100)
+      ->check(CLI::Range(1, 6000));
+  points->add_flag("--json", flags.json_output, "Print JSON");
+  command->add_option("--text", flags.text, "The command, as text");
+  command->add_option("--hex", flags.hex, "The command's bytes, in hex");
+  command->add_option("--wait", flags.wait_s, "Seconds to wait for the response, 1 to 60")
+      ->default_val(10)
+      ->check(CLI::Range(1, 60));
+  points->callback([] { datastream_action = "points"; });
+  command->callback([] { datastream_action = "command"; });
+  return cmd;
+}
+
+int run_datastream_command() {
+  return run_datastream(datastream_action);
 }
 
 CLI::App* add_device_command(CLI::App& app) {

@@ -28,5 +28,7 @@ CLI::App* add_ota_command(CLI::App& app);
 int run_ota_command();
 CLI::App* add_thing_command(CLI::App& app);
 int run_thing_command();
+CLI::App* add_datastream_command(CLI::App& app);
+int run_datastream_command();
 
 }  // namespace onenet_cli

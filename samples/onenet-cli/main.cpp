@@ -1,4 +1,5 @@
-// onenet-cli: tokens, raw publish/subscribe, and OneNET's HTTP API (devices, OTA, thing model).
+// onenet-cli: tokens, raw publish/subscribe, and OneNET's HTTP API (devices, OTA, thing model,
+// data streams).
 #include <cstdio>
 
 #include "commands.hpp"
@@ -6,7 +7,8 @@
 
 int main(int argc, char** argv) {
   CLI::App app{
-      "onenet-cli: OneNET tokens, MQTT publish/subscribe, provisioning, OTA and the thing model"};
+      "onenet-cli: OneNET tokens, MQTT publish/subscribe, provisioning, OTA, the thing model and "
+      "data streams"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "onenet-cli " ONENET_SDK_VERSION_STRING " (OneNET device SDK)");
   CLI::App* token = onenet_cli::add_token_command(app);
@@ -16,6 +18,7 @@ int main(int argc, char** argv) {
   CLI::App* provision = onenet_cli::add_provision_command(app);
   CLI::App* ota = onenet_cli::add_ota_command(app);
   CLI::App* thing = onenet_cli::add_thing_command(app);
+  CLI::App* datastream = onenet_cli::add_datastream_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& help) {
@@ -35,5 +38,6 @@ int main(int argc, char** argv) {
   if (provision->parsed()) return onenet_cli::run_provision_command();
   if (ota->parsed()) return onenet_cli::run_ota_command();
   if (thing->parsed()) return onenet_cli::run_thing_command();
+  if (datastream->parsed()) return onenet_cli::run_datastream_command();
   return onenet_cli::kExitBadInput;
 }

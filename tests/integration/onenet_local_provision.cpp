@@ -752,3 +752,123 @@ TEST_CASE("property history: a running device's reports and its late history/pos
         "end\n");
   CHECK(rig.local.stop());
 }
+
+TEST_CASE("data streams from the cloud's side: OneNET's history-datapoints and synccmds") {
+  constexpr const char* kMeterProduct = "DsProd0001";
+  OnenetLocal local({"--datastream", kMeterProduct, "--seed-device",
+                     std::string(kMeterProduct) + "/meter-1", "--seed-device", "Ck2AF9QD2K/dev1"});
+  REQUIRE(local.start());
+  auto api = make_client(user_options(local));
+  // Points at known times, posted as the meter (section 4.6: "t" in seconds).
+  const json accepted =
+      local.exchange(kMeterProduct, "meter-1", 0, "dp/post/json", "dp/post/json/accepted",
+                     R"({"id":1,"dp":{"temp":[{"v":20,"t":1700000000},{"v":21,"t":1700000060}],
+                       "hum":[{"v":{"rh":50},"t":1700000030}]}})");
+  REQUIRE(accepted == json{{"id", 1}});
+
+  // The route as OneNET answers: the newest point of each stream, `at` in China Standard Time.
+  const std::string query = std::string("/datapoint/history-datapoints?product_id=") +
+                            kMeterProduct + "&device_name=meter-1";
+  json answer = local.curl("GET", query);
+  REQUIRE(answer["code"] == 0);
+  CHECK(answer["data"] == json::parse(R"({"count":2,"datastreams":[
+      {"id":"hum","datapoints":[{"at":"2023-11-15 06:13:50.000","at_timestamp":1700000030000,
+                                 "value":{"rh":50}}]},
+      {"id":"temp","datapoints":[{"at":"2023-11-15 06:14:20.000","at_timestamp":1700000060000,
+                                  "value":21}]}]})"));
+  answer = local.curl("GET", query +
+                                 "&datastream_id=temp&start=2023-11-15T06:13:20&end=2023-11-"
+                                 "15T06:14:20&sort=DESC");
+  CHECK(answer["data"]["count"] == 2);
+  CHECK(answer["data"]["datastreams"][0]["datapoints"][0]["value"] == 21);
+  CHECK(answer["data"]["datastreams"][0]["datapoints"][1]["value"] == 20);
+  answer = local.curl("GET", query + "&start=2023-11-15T06:13:20&limit=1");  // in all, ASC
+  CHECK(answer["data"]["count"] == 1);
+  CHECK(answer["data"]["datastreams"].size() == 1);
+  for (const char* bad : {"&start=2023-11-15", "&start=2023-11-15T06:13:20&limit=0", "&sort=UP",
+                          "&datastream_id=temp,",
+                          "&start=2023-11-15T06:13:21&end="
+                          "2023-11-15T06:13:20"}) {
+    CAPTURE(bad);
+    CHECK(local.curl("GET", query + bad)["code"] == 10400);
+  }
+  CHECK(
+      local.curl("GET",
+                 "/datapoint/history-datapoints?product_id=Ck2AF9QD2K&device_name=dev1")["code"] ==
+      10400);  // a OneJSON product
+
+  // ApiClient: the same points, by time range in ms.
+  std::vector<onenet::provision::DataStreamPoints> streams;
+  REQUIRE(api->query_datapoints(kMeterProduct, "meter-1", {}, &streams) == Status::kOk);
+  REQUIRE(streams.size() == 2);
+  CHECK(streams[1].id == "temp");
+  REQUIRE(streams[1].points.size() == 1);
+  CHECK(streams[1].points[0].time_ms == 1700000060000);
+  CHECK(streams[0].points[0].value_json == R"({"rh":50})");
+  onenet::provision::DatapointQuery range;
+  range.streams = {"temp", "hum"};
+  range.start_ms = 1700000000000;
+  range.end_ms = 1700000060000;
+  range.newest_first = true;
+  streams.clear();
+  REQUIRE(api->query_datapoints(kMeterProduct, "meter-1", range, &streams) == Status::kOk);
+  REQUIRE(streams.size() == 2);
+  REQUIRE(streams[1].points.size() == 2);
+  CHECK(streams[1].points[0].value_json == "21");
+  CHECK(streams[1].points[1].time_ms == 1700000000000);
+  range.start_ms = 1700000000001;
+  range.end_ms = 1700000000000;
+  CHECK(api->query_datapoints(kMeterProduct, "meter-1", range, &streams) ==
+        Status::kInvalidArgument);
+  CHECK(api->query_datapoints("Ck2AF9QD2K", "dev1", {}, &streams) == Status::kProvisionApiError);
+  CHECK(api->last_error().message.find("speaks OneJSON") != std::string::npos);
+
+  // The CLI: "stream<TAB>UTC time<TAB>value" lines.
+  std::string out;
+  REQUIRE(run(cli(local, {"datastream", "points", "--product", kMeterProduct, "--name", "meter-1",
+                          "--stream", "temp", "--from", "1700000000000", "--to", "1700000060000"}),
+              30000, &out) == 0);
+  CHECK(out == "temp\t2023-11-14T22:13:20.000Z\t20\ntemp\t2023-11-14T22:14:20.000Z\t21\n");
+
+  // Commands need the device online: offline, OneNET's refusal; then the meter sample answers.
+  std::string response;
+  CHECK(api->send_command(kMeterProduct, "meter-1", "read", 5, &response) ==
+        Status::kProvisionApiError);
+  CHECK(api->last_error().code == 10408);
+  auto meter = Process::start({ONENET_DATASTREAM_PATH, "--port", std::to_string(local.port()),
+                               "--product", kMeterProduct, "--device", "meter-1", "--key",
+                               local.device_key(0), "--interval", "1"});
+  REQUIRE(meter);
+  const auto said = [](const std::string& text) {
+    return [text](const std::string& line) { return line.find(text) != std::string::npos; };
+  };
+  REQUIRE(meter->wait_for_line(said(": 200 accepted"), 20000));
+  REQUIRE(api->send_command(kMeterProduct, "meter-1", "read", 5, &response) == Status::kOk);
+  const json reading = json::parse(response, nullptr, false);
+  CHECK(reading["voltage"].is_number());
+  CHECK(meter->wait_for_line(said(": read"), 20000));
+  REQUIRE(run(cli(local, {"datastream", "command", "--product", kMeterProduct, "--name", "meter-1",
+                          "--text", "interval 2"}),
+              30000, &out) == 0);
+  CHECK(out == R"({"interval":2,"ok":true})");  // the bytes as they came (no terminal: no newline)
+  CHECK(meter->wait_for_line(said("interval = 2 s"), 20000));
+  REQUIRE(run(cli(local, {"datastream", "command", "--product", kMeterProduct, "--name", "meter-1",
+                          "--hex", "00ff"}),
+              30000, &out) == 0);
+  CHECK(meter->wait_for_line(said("(binary)"), 20000));
+  // Refused before sending: no command, both forms, odd hex, an empty one through the API.
+  for (const std::vector<std::string>& form :
+       {std::vector<std::string>{}, {"--text", "a", "--hex", "61"}, {"--hex", "0f0"}}) {
+    std::vector<std::string> args = {"datastream",  "command", "--product",
+                                     kMeterProduct, "--name",  "meter-1"};
+    args.insert(args.end(), form.begin(), form.end());
+    CHECK(run(cli(local, args), 30000, &out) == 2);
+    CHECK(count_lines(out) == 1);
+  }
+  CHECK(api->send_command(kMeterProduct, "meter-1", "", 5, &response) == Status::kInvalidArgument);
+  CHECK(api->send_command(kMeterProduct, "meter-1", "read", 0, &response) ==
+        Status::kInvalidArgument);
+  meter->signal(SIGTERM);
+  CHECK(meter->wait(20000) == 0);
+  CHECK(local.stop());
+}
