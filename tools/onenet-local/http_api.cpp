@@ -515,20 +515,31 @@ void HttpApi::add_routes(httplib::Server& s) {
   // wait ends. A command is 1 byte to 20 KB (the documented downlink limit); timeout: seconds,
   // 1 to 60, default 10. Answer: data {cmd_uuid, cmd_resp (the response, Base64)}, the names of
   // OneNET's older command API (its shape here is onenet-local's choice).
+  // With the lock held: whether `device` exists on a data-stream product; else the refusal is
+  // sent and it is false.
+  const auto is_stream_device = [this](const std::string& product, const std::string& device,
+                                       httplib::Response& res) {
+    if (platform_.registry().device(product, device) == nullptr) {
+      send(res, kNoDevice, "device not found");
+      return false;
+    }
+    if (!platform_.registry().product(product)->data_stream) {
+      send(res, kBadRequest, "product " + product + " speaks OneJSON: use /thingmodel/ calls");
+      return false;
+    }
+    return true;
+  };
   // One command to an online data-stream device, answered: what both command routes share.
-  const auto answer_stream_command = [this](const std::string& product, const std::string& device,
-                                            const std::string& command, int64_t timeout_s,
-                                            httplib::Response& res) {
+  const auto answer_stream_command = [this, is_stream_device](
+                                         const std::string& product, const std::string& device,
+                                         const std::string& command, int64_t timeout_s,
+                                         httplib::Response& res) {
     if (command.empty()) return send(res, kBadRequest, "an empty command");
     if (command.size() > 20 * 1024) return send(res, kBadRequest, "command above 20 KB");
     if (timeout_s < 1 || timeout_s > 60) return send(res, kBadRequest, "timeout: 1 to 60 seconds");
     {
       auto guard = platform_.lock();
-      if (platform_.registry().device(product, device) == nullptr)
-        return send(res, kNoDevice, "device not found");
-      if (!platform_.registry().product(product)->data_stream)
-        return send(res, kBadRequest,
-                    "product " + product + " speaks OneJSON: use /thingmodel/ calls");
+      if (!is_stream_device(product, device, res)) return;
       if (platform_.presence(product, device) != 1)
         return send(res, kDeviceOffline, "device is offline");
     }
@@ -616,7 +627,7 @@ void HttpApi::add_routes(httplib::Server& s) {
   // DESC). Without start, the newest point of each stream. Answer: data {count, datastreams:
   // [{id, datapoints: [{at, at_timestamp (ms), value}]}]}, streams without a point left out.
   s.Get("/datapoint/history-datapoints",
-        route([this](const Caller&, const json& query, httplib::Response& res) {
+        route([this, is_stream_device](const Caller&, const json& query, httplib::Response& res) {
           const std::string product = onenet::model::string_member(query, "product_id");
           const std::string device = onenet::model::string_member(query, "device_name");
           std::vector<std::string> wanted;
@@ -649,11 +660,7 @@ void HttpApi::add_routes(httplib::Server& s) {
           if (sort != "ASC" && sort != "DESC") return send(res, kBadRequest, "sort: ASC or DESC");
 
           auto guard = platform_.lock();
-          if (platform_.registry().device(product, device) == nullptr)
-            return send(res, kNoDevice, "device not found");
-          if (!platform_.registry().product(product)->data_stream)
-            return send(res, kBadRequest,
-                        "product " + product + " speaks OneJSON: use /thingmodel/ calls");
+          if (!is_stream_device(product, device, res)) return;
           json streams = json::array();
           int64_t count = 0;
           for (const auto& [id, kept] : platform_.state(product, device).streams) {
