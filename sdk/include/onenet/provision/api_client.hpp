@@ -1,8 +1,8 @@
 // A client for OneNET's HTTP API (device create, detail, list, delete; OTA over HTTP; the thing
-// model from the application's side), for hosts: factory tools, provisioning scripts, the
-// gateway's set-up, a Linux device's updates, test rigs that drive a device. Not for
-// microcontrollers: it uses the heap, libcurl and nlohmann/json (../../shared/onenet-protocol.md
-// section 5.1).
+// model, desired values, property history and data streams from the application's side), for
+// hosts: factory tools, provisioning scripts, the gateway's set-up, a Linux device's updates,
+// test rigs that drive a device. Not for microcontrollers: it uses the heap, libcurl and
+// nlohmann/json (../../shared/onenet-protocol.md section 5.1).
 //
 // Every request carries an `authorization` token signed with sdk/auth for the configured
 // resource (user-level `userid/{id}` with version 2022-05-01 by default, or product-level
@@ -14,10 +14,12 @@
 // connect, connection dropped, timeout) are retried with exponential backoff up to
 // `max_attempts`; nothing else is retried. An answer that is not OneNET's JSON envelope, or is
 // longer than 16 MiB (it is cut off there, so memory stays bounded), is kProvisionBadResponse.
-// A command to a device (set_device_properties, call_service) is retried only while nothing of it
-// was sent: a request whose answer was lost may have reached the device, and must not act twice.
+// A command to a device (set_device_properties, call_service, send_command) and a desired value
+// (set_desired_properties) are retried only while nothing of the request was sent: a request
+// whose answer was lost may have reached the device, and must not act twice.
 //
-// Blocking: every call blocks for at most about max_attempts x timeout_ms plus the backoff.
+// Blocking: every call blocks for at most about max_attempts x timeout_ms plus the backoff
+// (send_command: plus the time it waits for the device).
 // Threads: one ApiClient per thread (it owns one libcurl handle and its connection).
 #pragma once
 
