@@ -1,11 +1,11 @@
 // onenet-telemetry: a OneNET device that reports temperature and humidity every --interval
 // seconds, raises an "overheat" event above --threshold, accepts a property set of "interval"
 // (and, at each login, a desired value of it left by an application) and a "reboot" service
-// call, logs what happens, and leaves cleanly (DISCONNECT) on SIGINT or SIGTERM. With --ota-api it
-// also takes OTA updates: it reports --software-version, hears ota/inform, downloads the package
-// into --ota-dir (MD5 checked) and reports the steps; the install itself is simulated (it only
-// changes the version it reports). The defaults target onenet-local on 127.0.0.1:1883; real OneNET
-// is a matter of flags:
+// call, logs what happens, and leaves cleanly (DISCONNECT) on SIGINT or SIGTERM. With --ota-api
+// it also takes OTA updates: it reports --software-version, hears ota/inform, downloads the
+// package into --ota-dir (MD5 checked) and reports the steps (its progress by quarters, then
+// 101 and 201); the install itself is simulated (it only changes the version it reports). The
+// defaults target onenet-local on 127.0.0.1:1883; real OneNET is a matter of flags:
 //   --host mqttstls.heclouds.com --port 8883 --tls --cafile platform/certs/onenet-mqtts-ca.pem
 
 #include <CLI/CLI.hpp>
@@ -88,11 +88,13 @@ class Telemetry : public onenet::model::CommandHandler {
   }
 };
 
-// Checks for a software task from `*version` and carries it out: download into `dir`, report
-// 101, "install" (the version changes), report 201 and the new version. Blocks while it
-// downloads: a sample's packages are small, and keep-alive allows minutes.
-void update_software(onenet::provision::ApiClient& api, const std::string& product,
-                     const std::string& device, const std::string& dir, std::string* version) {
+// Checks for a software task from `*version` and carries it out: download into `dir` (the
+// progress reported at each quarter through `progress_api`: 0-100 are download percentages,
+// section 5.5), report 101, "install" (the version changes), report 201 and the new version.
+// Blocks while it downloads: a sample's packages are small, and keep-alive allows minutes.
+void update_software(onenet::provision::ApiClient& api, onenet::provision::ApiClient& progress_api,
+                     const std::string& product, const std::string& device, const std::string& dir,
+                     std::string* version) {
   onenet::provision::OtaTask task;
   const onenet::Status checked =
       api.ota_check(product, device, onenet::provision::OtaKind::kSoftware, *version, &task);
@@ -107,7 +109,19 @@ void update_software(onenet::provision::ApiClient& api, const std::string& produ
   const std::string path = dir + "/" + device + "-" + task.target + ".bin";
   log("OTA: task %s, %s -> %s, %llu bytes", task.tid.c_str(), version->c_str(), task.target.c_str(),
       static_cast<unsigned long long>(task.size));
-  const onenet::Status downloaded = api.ota_download(product, device, task, path);
+  // `api` is busy downloading: the steps go through a client of their own.
+  int last_step = -1;
+  const auto progress = [&](uint64_t received, uint64_t total) {
+    const int step = total == 0 ? 0 : static_cast<int>(received * 100 / total) / 25 * 25;
+    if (step <= last_step) return;
+    last_step = step;
+    if (progress_api.ota_report_step(product, device, task.tid, step) == onenet::Status::kOk) {
+      log("OTA: %d%% downloaded", step);
+    } else {
+      log("OTA progress not reported: %s", progress_api.last_error().message.c_str());
+    }
+  };
+  const onenet::Status downloaded = api.ota_download(product, device, task, path, progress);
   if (downloaded != onenet::Status::kOk) {
     log("OTA download failed: %s", api.last_error().message.c_str());
     // Section 5.5's step for it (205 MD5, 104 timed out, 106 the link, 107 otherwise); the cloud
@@ -220,6 +234,7 @@ int main(int argc, char** argv) {
     }
   }
   std::unique_ptr<onenet::provision::ApiClient> ota;
+  std::unique_ptr<onenet::provision::ApiClient> ota_progress;  // steps while `ota` downloads
   if (!ota_api.empty()) {
     if (!onenet::provision::valid_ota_version(software_version)) {
       std::fprintf(stderr,
@@ -246,6 +261,12 @@ int main(int argc, char** argv) {
       return 2;
     }
     ota = std::move(created.value());
+    auto second = onenet::provision::ApiClient::create(api_options);
+    if (!second) {  // the same options were just taken: not expected
+      std::fprintf(stderr, "onenet-telemetry: --ota-api: %s\n", onenet::to_string(second.status()));
+      return 2;
+    }
+    ota_progress = std::move(second.value());
   }
   const auto transport = onenet_sample::make_transport(link.host, link.port, link.tls, link.cafile);
   onenet::platform::SystemClock clock;
@@ -292,7 +313,7 @@ int main(int argc, char** argv) {
     }
     if (ota && telemetry.ota_announced && thing.state() == onenet::client::State::kConnected) {
       telemetry.ota_announced = false;
-      update_software(*ota, link.product, link.device, ota_dir, &software_version);
+      update_software(*ota, *ota_progress, link.product, link.device, ota_dir, &software_version);
     }
     if (telemetry.desired_due && thing.state() == onenet::client::State::kConnected) {
       telemetry.desired_due = false;
