@@ -1,8 +1,8 @@
 // onenet-cli device create|detail|list|delete, onenet-cli provision, onenet-cli ota
-// version|check|download|step and onenet-cli thing properties|history|set|call|desired|
-// set-desired|delete-desired and onenet-cli datastream points|command: OneNET's HTTP API through
-// sdk/provision. Credentials come from flags,
-// then environment variables, then a JSON config file; the access key is never printed.
+// version|check|download|step, onenet-cli thing properties|history|set|call|desired|set-desired|
+// delete-desired and onenet-cli datastream points|command: OneNET's HTTP API through
+// sdk/provision. Credentials come from flags, then environment variables, then a JSON config
+// file; the access key is never printed.
 #include <unistd.h>
 
 #include <cstdio>
@@ -70,8 +70,7 @@ struct ApiFlags {
   bool newest_first = false;
   uint32_t offset = 0;
   uint32_t limit = 100;
-  // datastream
-  std::vector<std::string> streams;
+  // datastream (its --stream ids go to identifiers)
   uint32_t since_hours = 0;  // 0: the newest point of each stream (without --from)
   std::string text;
   std::string hex;
