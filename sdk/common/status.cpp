@@ -192,6 +192,9 @@ const char* to_string(Status status) {
     case Status::kProvisionOtaChecksumMismatch:
       return "the downloaded OTA package does not match the task's MD5: it was deleted, download "
              "it again";
+    case Status::kProvisionDownloadPaused:
+      return "the package's sink paused the download: download again to go on from the bytes "
+             "received";
     case Status::kPlatformRandomFailed:
       return "random source failed";
   }

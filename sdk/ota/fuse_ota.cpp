@@ -120,6 +120,7 @@ int download_failure_step(Status status) {
   switch (status) {
     case Status::kOk:
     case Status::kProvisionNoOtaTask:
+    case Status::kProvisionDownloadPaused:  // the caller's own pause: it goes on
       return 0;
     case Status::kProvisionOtaChecksumMismatch:
       return 205;

@@ -132,12 +132,17 @@ struct Sink {
   std::string bytes;
   std::vector<uint32_t> offsets;
   size_t fail_after = SIZE_MAX;  // the sink refuses once it holds this many bytes
+  size_t pause_at = SIZE_MAX;    // the sink pauses once, at the first piece from here
   bool offsets_in_order = true;
 
   static Status take(void* context, uint32_t offset, ByteView piece) {
     auto& sink = *static_cast<Sink*>(context);
     if (offset != sink.bytes.size()) sink.offsets_in_order = false;
     if (sink.bytes.size() >= sink.fail_after) return Status::kInvalidArgument;
+    if (offset >= sink.pause_at) {
+      sink.pause_at = SIZE_MAX;
+      return Status::kProvisionDownloadPaused;
+    }
     sink.offsets.push_back(offset);
     sink.bytes.append(piece.as_text());
     return Status::kOk;
@@ -523,6 +528,25 @@ TEST_CASE("fuse-ota download: every byte to the sink, in order, checked by MD5")
     CHECK(f.server.requests[2].find("Range: bytes=" + std::to_string(third_from) + "-9999\r\n") !=
           std::string::npos);
   }
+  SUBCASE("paused by the sink (to report progress), then asked for from there with a Range") {
+    f.server.answers.push_back({package_answer(package)});
+    f.server.chunk = 1000;
+    sink.pause_at = 5000;
+    REQUIRE(f.ota.download(f.caller, task, &received, &digest, Sink::take, &sink) ==
+            Status::kProvisionDownloadPaused);
+    // The paused piece is not received; everything before it is, with its MD5 state.
+    CHECK(received >= 5000);
+    CHECK(received < 6000);
+    CHECK(received == sink.bytes.size());
+    const uint32_t paused_at = received;
+    f.server.answers.push_back(
+        {package_answer(package.substr(paused_at), 206,
+                        "Content-Range: bytes " + std::to_string(paused_at) + "-9999/10000\r\n")});
+    REQUIRE(f.ota.download(f.caller, task, &received, &digest, Sink::take, &sink) == Status::kOk);
+    REQUIRE(f.server.requests.size() == 2);
+    CHECK(f.server.requests[1].find("Range: bytes=" + std::to_string(paused_at) + "-9999\r\n") !=
+          std::string::npos);
+  }
   SUBCASE("a server that ignores the Range: the bytes held are passed over") {
     f.server.answers.push_back({package_answer(package).substr(0, 4000)});
     f.server.answers.push_back({package_answer(package)});
@@ -662,4 +686,5 @@ TEST_CASE("download_failure_step: the step section 5.5's table gives each way a 
   // Nothing to report: a whole package, or a task that is gone.
   CHECK(download_failure_step(Status::kOk) == 0);
   CHECK(download_failure_step(Status::kProvisionNoOtaTask) == 0);
+  CHECK(download_failure_step(Status::kProvisionDownloadPaused) == 0);  // the caller's own pause
 }

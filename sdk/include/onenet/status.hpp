@@ -113,6 +113,9 @@ enum class Status : uint16_t {
   kProvisionBadResponse = 704,
   kProvisionNoOtaTask = 705,
   kProvisionOtaChecksumMismatch = 706,
+  /// Not a failure: a PackageSink stopped the download to resume it later (to report progress,
+  /// say); FuseOtaClient::download goes on from the bytes received when called again.
+  kProvisionDownloadPaused = 707,
 };
 
 /// A sentence describing `status`; static storage, never null.

@@ -68,7 +68,9 @@ struct FuseOtaOptions {
 /// Takes the next piece of the package, in order: `offset` is where it starts in the package.
 /// It runs inside FuseOtaClient::download; the bytes live until it returns. Return kOk to go
 /// on, or any other status to stop the download with it (a flash write failed, say): the piece
-/// then does not count as received.
+/// then does not count as received. kProvisionDownloadPaused is the sink's pause: download
+/// returns it, and a call made again asks for the rest from this piece on (a Range), so a
+/// device can report its progress on the same transport between pieces.
 using PackageSink = Status (*)(void* context, uint32_t offset, ByteView bytes);
 
 /// Whether `version` is one fuse-ota takes: 1 to 20 of letters, digits, '_', '.' and '-'.
@@ -77,8 +79,8 @@ bool valid_version(std::string_view version);
 /// The step that reports a download ended by `status` (the step table of onenet-protocol.md
 /// section 5.5): 205 the package failed its MD5, 104 timed out, 106 the link failed (signal),
 /// 107 anything else (a flash write, an answer that is not OneNET's). 0, nothing to report, for
-/// kOk and for kProvisionNoOtaTask (the task is gone). The same for FuseOtaClient::download and
-/// provision::ApiClient::ota_download, whose statuses are these.
+/// kOk, for kProvisionNoOtaTask (the task is gone) and for kProvisionDownloadPaused. The same
+/// for FuseOtaClient::download and provision::ApiClient::ota_download, whose statuses are these.
 int download_failure_step(Status status);
 
 class FuseOtaClient {
