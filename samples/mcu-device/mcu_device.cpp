@@ -421,6 +421,8 @@ void McuDevice::answer_ota_inform(std::string_view payload) {
 // long download does not starve its keep-alive.
 Status McuDevice::take_piece(void* context, uint32_t offset, onenet::ByteView piece) {
   auto& device = *static_cast<McuDevice*>(context);
+  // A quarter reached: the download pauses before this piece (unwritten: it comes again).
+  if (device.pause_at_ != 0 && offset >= device.pause_at_) return Status::kProvisionDownloadPaused;
   const Status written = device.slot_.write(device.slot_.context, offset, piece);
   if (written != Status::kOk) return written;
   device.client_.poll(0);
@@ -463,7 +465,18 @@ void McuDevice::update_firmware() {
   }
   uint32_t received = 0;
   onenet::ota::Md5 digest;
-  s = ota.download(caller, task, &received, &digest, take_piece, this);
+  // Progress at each quarter (steps 0-100 are download percentages, section 5.5). The one
+  // transport carries one request at a time: the download pauses, the step goes out, and the
+  // download goes on from the bytes received.
+  for (int quarters = 0;; ++quarters) {
+    pause_at_ = quarters < 3 ? static_cast<uint32_t>(uint64_t{task.size} * (quarters + 1) / 4) : 0;
+    s = ota.download(caller, task, &received, &digest, take_piece, this);
+    if (s != Status::kProvisionDownloadPaused) break;
+    const Status reported = ota.report_step(caller, task.tid, (quarters + 1) * 25);
+    logf("downloaded %d%% (%lu bytes)%s", (quarters + 1) * 25, static_cast<unsigned long>(received),
+         reported == Status::kOk ? "" : ", not reported");
+  }
+  pause_at_ = 0;
   if (s != Status::kOk) {
     logf("download failed at %lu bytes: error %d (%s)", static_cast<unsigned long>(received),
          static_cast<int>(s), ota.last_message());

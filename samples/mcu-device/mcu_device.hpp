@@ -3,10 +3,10 @@
 // exceptions, RTTI or JSON library. It reports a temperature at QoS 1 every `interval` seconds,
 // counts the cloud's replies, answers property/set of `interval` on set_reply, and, with OTA on,
 // takes firmware updates: at start and on each ota/inform it checks fuse-ota for a task,
-// downloads the package into its spare flash slot with the MD5 checked, installs it and reports
-// the steps and its new version. At each login it asks for a desired interval that an
-// application left while it was away (property/desired/get), applies it, and deletes the
-// version it applied (property/desired/delete).
+// downloads the package into its spare flash slot with the MD5 checked (pausing at each quarter
+// to report its progress), installs it and reports the steps and its new version. At each login it
+// asks for a desired interval that an application left while it was away (property/desired/get),
+// applies it, and deletes the version it applied (property/desired/delete).
 //
 // Everything outside the SDK is the port, given by the caller: the transport, clocks, HMAC,
 // random source and a log line sink. main_linux.cpp gives the Linux port; a firmware gives its
@@ -167,6 +167,7 @@ class McuDevice : public onenet::client::Handler {
   uint8_t ota_buffer_[1024];
   char firmware_version_[21] = "";
   bool update_due_ = false;
+  uint32_t pause_at_ = 0;  // the download pauses at the first piece from here (0: never)
   bool version_reported_ = false;
   uint32_t updates_installed_ = 0;
 
