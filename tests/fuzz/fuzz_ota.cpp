@@ -1,8 +1,11 @@
 // fuse-ota for MCUs (onenet::ota::FuseOtaClient) against any bytes a server could send: as a
 // task check's answer and as up to three answers to a download (the link cut after each), in
-// pieces of any size. Oracles: a download's pieces reach the sink in order with their offsets,
-// never past the task's size, and kOk means the whole package with the task's MD5; a check's
-// kOk gives a task as documented. The chunked decoder gives the same body whatever the pieces.
+// pieces of any size. The sink may pause the download every 8 bytes (to report progress), and
+// the download is then called again. Oracles: a download's pieces reach the sink in order with
+// their offsets, never past the task's size, the count and MD5 state match what the sink holds
+// after each call (a paused piece is not received), and kOk means the whole package with the
+// task's MD5; a check's kOk gives a task as documented. The chunked decoder gives the same body
+// whatever the pieces.
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -55,8 +58,13 @@ class Clock : public onenet::port::Clock {
 struct Flash {
   std::string bytes;
   bool in_order = true;
+  uint32_t pause_at = 0;  // 0: never; else the first piece from here pauses, and it moves on
   static Status write(void* context, uint32_t offset, onenet::ByteView piece) {
     auto& flash = *static_cast<Flash*>(context);
+    if (flash.pause_at != 0 && offset >= flash.pause_at) {
+      flash.pause_at += 8;
+      return Status::kProvisionDownloadPaused;
+    }
     if (offset != flash.bytes.size()) flash.in_order = false;
     flash.bytes.append(piece.as_text());
     return Status::kOk;
@@ -91,7 +99,7 @@ void check_decoder(std::string_view bytes) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 2) return 0;
   const uint8_t mode = data[0];
-  const size_t piece = 1 + data[1] % 64;
+  const size_t piece = 1 + data[1] % 64;  // data[1]'s bit 7: the sink pauses (below)
   const std::string_view text(reinterpret_cast<const char*>(data + 2), size - 2);
   check_decoder(text);
 
@@ -131,15 +139,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   uint32_t received = 0;
   onenet::ota::Md5 digest;
   Flash flash;
-  const Status s = ota.download(device, task, &received, &digest, Flash::write, &flash);
-  require(flash.in_order);
-  require(received == flash.bytes.size());
-  require(received <= task.size);
-  require(md5_of(flash.bytes) == [&] {
-    char hex[33];
-    digest.hex_digest(hex);
-    return std::string(hex);
-  }());
+  flash.pause_at = data[1] & 0x80 ? 8 : 0;
+  Status s = Status::kProvisionDownloadPaused;
+  // Each call opens a connection, and the server has three answers: a few calls at most.
+  for (int calls = 0; s == Status::kProvisionDownloadPaused && calls < 8; ++calls) {
+    s = ota.download(device, task, &received, &digest, Flash::write, &flash);
+    require(flash.in_order);
+    require(received == flash.bytes.size());
+    require(received <= task.size);
+    require(md5_of(flash.bytes) == [&] {
+      char hex[33];
+      digest.hex_digest(hex);
+      return std::string(hex);
+    }());
+  }
   if (s == Status::kOk) require(flash.bytes == package);
   // A checksum verdict only on a whole package: an answer that ends short is never called a
   // bad MD5.
