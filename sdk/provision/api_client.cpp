@@ -83,6 +83,12 @@ std::string text_of(const json& j, const char* key) {
   return it->dump();  // OneNET sends `did` as a number in some answers, a string in others
 }
 
+// A reported value as JSON text (a string keeps its quotes); "null" when `j` has none.
+std::string value_text(const json& j) {
+  const json* value = model::member(j, "value");
+  return value == nullptr ? "null" : value->dump();
+}
+
 DeviceInfo device_of(const json& data) {
   DeviceInfo d;
   d.product_id = text_of(data, "pid");
@@ -452,8 +458,7 @@ Status ApiClient::query_device_properties(const std::string& product_id, const s
     if (!item.is_object() || text_of(item, "identifier").empty()) continue;
     PropertyValue v;
     v.identifier = text_of(item, "identifier");
-    const auto value = item.find("value");
-    v.value_json = value == item.end() ? "null" : value->dump();
+    v.value_json = value_text(item);
     v.time_ms = model::integer_member(item, "time", 0);
     v.name = text_of(item, "name");
     v.data_type = text_of(item, "data_type");
@@ -497,8 +502,7 @@ Status ApiClient::query_property_history(const std::string& product_id, const st
     // A record without a time says nothing of when: passed over, not guessed at.
     if (!item.is_object() || model::integer_member(item, "time", -1) < 0) continue;
     PropertyRecord r;
-    const auto value = item.find("value");
-    r.value_json = value == item.end() ? "null" : value->dump();
+    r.value_json = value_text(item);
     r.time_ms = model::integer_member(item, "time", 0);
     found.push_back(std::move(r));
   }
@@ -679,8 +683,7 @@ Status ApiClient::query_datapoints(const std::string& product_id, const std::str
         return fail(Status::kProvisionBadResponse, 0,
                     "history-datapoints: a point of " + entry.id + " without a time");
       }
-      const auto value = point.is_object() ? point.find("value") : point.end();
-      p.value_json = point.is_object() && value != point.end() ? value->dump() : "null";
+      p.value_json = value_text(point);
       entry.points.push_back(std::move(p));
     }
     found.push_back(std::move(entry));
