@@ -1,5 +1,6 @@
 #include "onenet/model/device.hpp"
 
+#include <algorithm>
 #include <cctype>
 
 #include "onenet/model/json_access.hpp"
@@ -204,6 +205,12 @@ Status Device::start(const DeviceOptions& options) {
     last_error_ = "thing_model: a data-stream product has none (it is for OneJSON products)";
     return Status::kInvalidArgument;
   }
+  if (!streams && options.device_image) {
+    last_error_ =
+        "device_image: the device image is for data-stream products (a OneJSON "
+        "device's shadow is its desired values)";
+    return Status::kInvalidArgument;
+  }
   auth::TokenRequest token;
   const std::string resource = "products/" + options.product_id + "/devices/" + options.device_name;
   token.resource = resource;
@@ -242,6 +249,12 @@ Status Device::start(const DeviceOptions& options) {
     if (!n) return n.status();
     command_filter_.assign(filter, n.value());
   }
+  image_filter_.clear();
+  if (options_.device_image) {
+    n = make_image_filter(filter, sizeof filter, options_.product_id, options_.device_name);
+    if (!n) return n.status();
+    image_filter_.assign(filter, n.value());
+  }
   ota_topic_.clear();
   if (options_.ota_inform) {
     ota_topic_ = "$sys/" + options_.product_id + "/" + options_.device_name + "/ota/inform";
@@ -252,9 +265,9 @@ Status Device::start(const DeviceOptions& options) {
 }
 
 Status Device::subscribe_downlinks() {
-  codec::Subscription subs[3];
+  codec::Subscription subs[4];
   size_t count = 0;
-  for (const std::string* filter : {&filter_, &command_filter_, &ota_topic_}) {
+  for (const std::string* filter : {&filter_, &command_filter_, &image_filter_, &ota_topic_}) {
     if (!filter->empty()) subs[count++] = {*filter, codec::QoS::kAtMostOnce};
   }
   return client_.subscribe(subs, count);
@@ -397,6 +410,79 @@ Result<std::string> Device::post_datapoint_series(const json& dp, ReplyCallback 
   return send_request(std::string(topic, n.value()), {{"dp", dp}}, "dp", std::move(done));
 }
 
+Result<std::string> Device::update_image(const json& reported, const json& desired,
+                                         ReplyCallback done) {
+  const Status speaks = require_protocol(DataProtocol::kDataStream);
+  if (speaks != Status::kOk) return speaks;
+  if (image_filter_.empty()) {
+    last_error_ = "the device image's answers come on image/#: set DeviceOptions::device_image";
+    return Status::kInvalidArgument;
+  }
+  json state = json::object();
+  for (const auto& [name, values] : {std::pair<const char*, const json*>{"reported", &reported},
+                                     std::pair<const char*, const json*>{"desired", &desired}}) {
+    if (values->is_null()) continue;
+    if (!values->is_object()) {
+      last_error_ = std::string(name) + ": expected a JSON object of values";
+      return Status::kModelInvalidValue;
+    }
+    state[name] = *values;
+  }
+  if (state.empty()) {
+    // OneNET's error 164: at least one of desired and reported (section 3).
+    last_error_ = "reported and desired are both null: nothing to update";
+    return Status::kModelInvalidValue;
+  }
+  const json body = {{"state", state}};
+  const std::string payload = to_text(body);
+  if (payload.find("\xEF\xBF\xBD") != std::string::npos && !is_utf8(body)) {
+    last_error_ = "state: a string or key is not UTF-8 (JSON text must be)";
+    return Status::kModelInvalidValue;
+  }
+  return send_image_request(StreamTopic::kImageUpdate, payload, image_updates_, std::move(done));
+}
+
+Result<std::string> Device::get_image(ReplyCallback done) {
+  const Status speaks = require_protocol(DataProtocol::kDataStream);
+  if (speaks != Status::kOk) return speaks;
+  if (image_filter_.empty()) {
+    last_error_ = "the device image's answers come on image/#: set DeviceOptions::device_image";
+    return Status::kInvalidArgument;
+  }
+  // An empty message asks for the image (section 3).
+  return send_image_request(StreamTopic::kImageGet, std::string(), image_gets_, std::move(done));
+}
+
+Result<std::string> Device::send_image_request(StreamTopic kind, const std::string& payload,
+                                               std::deque<std::string>& order, ReplyCallback done) {
+  if (pending_.size() >= options_.max_pending) return Status::kModelTooManyPending;
+  char topic[512];
+  const Result<size_t> n =
+      make_stream_topic(topic, sizeof topic, options_.product_id, options_.device_name, kind);
+  if (!n) return n.status();
+  // Keys of their own, so that they never meet a data point's id in pending_.
+  const std::string key = (kind == StreamTopic::kImageGet ? "image/get#" : "image/update#") +
+                          std::to_string(++next_image_request_);
+  const Result<uint16_t> sent = client_.publish(
+      std::string_view(topic, n.value()), std::string_view(payload), codec::QoS::kAtLeastOnce);
+  if (!sent) return sent.status();
+  // Keys of requests that timed out wait for their late answers; a cloud that never sends one
+  // must not make them pile up.
+  while (order.size() >= 2 * options_.max_pending) order.pop_front();
+  order.push_back(key);
+  pending_[key] =
+      Pending{clock_.now_ms() + options_.request_timeout_ms, std::move(done), sent.value(), false};
+  return key;
+}
+
+void Device::complete_image_request(std::deque<std::string>& order, Status status,
+                                    const Reply& reply) {
+  if (order.empty()) return;  // an answer to nothing we asked
+  const std::string key = std::move(order.front());
+  order.pop_front();
+  complete(key, status, reply);  // a key that timed out is no longer pending: dropped
+}
+
 Result<std::string> Device::post_properties(const json& values, ReplyCallback done,
                                             int64_t time_ms) {
   if (!values.is_object() || values.empty()) {
@@ -502,6 +588,12 @@ void Device::on_state(client::State state, Status reason) {
         ++it;
       }
     }
+    // The image requests left are those sent again after the reconnect, in their order.
+    for (std::deque<std::string>* order : {&image_updates_, &image_gets_}) {
+      order->erase(std::remove_if(order->begin(), order->end(),
+                                  [this](const std::string& key) { return !pending_.count(key); }),
+                   order->end());
+    }
     for (ReplyCallback& done : lost) {
       if (done) done(Status::kClientNotConnected, Reply{});
     }
@@ -534,6 +626,7 @@ void Device::on_delivered(uint16_t packet_id, Status result) {
 // client does not resubscribe a refused filter by itself).
 void Device::on_subscribed(std::string_view filter, Status result, codec::QoS /*granted*/) {
   const bool ours = filter == filter_ || (!command_filter_.empty() && filter == command_filter_) ||
+                    (!image_filter_.empty() && filter == image_filter_) ||
                     (!ota_topic_.empty() && filter == ota_topic_);
   if (result == Status::kOk || !ours) return;
   subscription_refused_ = true;
@@ -638,9 +731,39 @@ void Device::on_stream_message(const StreamTopicParts& topic, const std::string&
                                     refusal);
       return;
     }
+    case StreamTopic::kImageUpdateAccepted:
+    case StreamTopic::kImageGetAccepted: {
+      const bool update = topic.kind == StreamTopic::kImageUpdateAccepted;
+      const json body = parse_json(payload);
+      // The image itself must be readable; update/accepted's content is not documented.
+      if (!update && !body.is_object()) {
+        complete_image_request(image_gets_, Status::kModelBadReply, Reply{});
+        return;
+      }
+      complete_image_request(update ? image_updates_ : image_gets_, Status::kOk,
+                             Reply{kCodeOk, "accepted", body.is_discarded() ? json() : body});
+      return;
+    }
+    case StreamTopic::kImageUpdateRejected:
+    case StreamTopic::kImageGetRejected: {
+      // Section 3's image error table: {err_code, err_msg}, as dp/post/json/rejected.
+      Reply refusal;
+      const bool read = read_refusal(parse_json(payload), &refusal);
+      complete_image_request(
+          topic.kind == StreamTopic::kImageUpdateRejected ? image_updates_ : image_gets_,
+          read ? Status::kOk : Status::kModelBadReply, refusal);
+      return;
+    }
+    case StreamTopic::kImageUpdateDelta: {
+      const json delta = parse_json(payload);
+      if (delta.is_object()) commands_.on_image_delta(delta);
+      return;
+    }
     case StreamTopic::kPointsPost:
     case StreamTopic::kCommandResponse:
-      return;  // our own uplinks: cmd/# carries our responses back to us
+    case StreamTopic::kImageUpdate:
+    case StreamTopic::kImageGet:
+      return;  // our own uplinks: cmd/# and image/# carry them back to us
   }
 }
 

@@ -154,6 +154,21 @@ constexpr std::string_view kPointsPath = "dp/post/json";
 constexpr std::string_view kRequestPath = "cmd/request/";
 constexpr std::string_view kResponsePath = "cmd/response/";
 
+// The device image's topics after $sys/{pid}/{dn}/, section 3 (legacy MQTTS).
+struct ImagePath {
+  StreamTopic kind;
+  std::string_view path;
+};
+constexpr ImagePath kImagePaths[] = {
+    {StreamTopic::kImageUpdate, "image/update"},
+    {StreamTopic::kImageUpdateAccepted, "image/update/accepted"},
+    {StreamTopic::kImageUpdateRejected, "image/update/rejected"},
+    {StreamTopic::kImageUpdateDelta, "image/update/delta"},
+    {StreamTopic::kImageGet, "image/get"},
+    {StreamTopic::kImageGetAccepted, "image/get/accepted"},
+    {StreamTopic::kImageGetRejected, "image/get/rejected"},
+};
+
 // A cmdid is one topic level the platform chose; it must be usable inside a topic name.
 bool valid_command_id(std::string_view id) {
   if (id.empty()) return false;
@@ -171,6 +186,13 @@ bool parse_stream_topic(std::string_view topic, StreamTopicParts* out) {
   rest.remove_prefix(5);
   StreamTopicParts parts;
   if (!take_level(&rest, &parts.product_id) || !take_level(&rest, &parts.device_name)) return false;
+  for (const ImagePath& image : kImagePaths) {
+    if (equals(rest, image.path)) {
+      parts.kind = image.kind;
+      *out = parts;
+      return true;
+    }
+  }
   if (starts_with(rest, kPointsPath)) {
     rest.remove_prefix(kPointsPath.size());
     if (rest.empty()) {
@@ -237,8 +259,13 @@ Result<size_t> make_stream_topic(char* out, size_t out_size, std::string_view pr
       path = kResponsePath;
       suffix = "/rejected";
       break;
+    default:
+      for (const ImagePath& image : kImagePaths) {
+        if (image.kind == kind) path = image.path;
+      }
+      break;
   }
-  const bool command = path != kPointsPath;
+  const bool command = path == kRequestPath || path == kResponsePath;
   if (command && !valid_command_id(command_id)) return Status::kInvalidArgument;
   const std::string_view pieces[] = {
       "$sys/", product_id, "/", device_name, "/", path, command ? command_id : std::string_view(),
@@ -251,6 +278,13 @@ Result<size_t> make_stream_filter(char* out, size_t out_size, std::string_view p
   if (product_id.empty() || device_name.empty()) return Status::kInvalidArgument;
   const std::string_view pieces[] = {"$sys/", product_id, "/", device_name,
                                      commands ? "/cmd/#" : "/dp/post/json/+"};
+  return join(out, out_size, pieces);
+}
+
+Result<size_t> make_image_filter(char* out, size_t out_size, std::string_view product_id,
+                                 std::string_view device_name) {
+  if (product_id.empty() || device_name.empty()) return Status::kInvalidArgument;
+  const std::string_view pieces[] = {"$sys/", product_id, "/", device_name, "/image/#"};
   return join(out, out_size, pieces);
 }
 

@@ -52,6 +52,8 @@ struct Commands : onenet::model::CommandHandler {
     answered.push_back(id + " " + onenet::to_string(status) + " " + std::to_string(outcome.code) +
                        " " + outcome.msg);
   }
+  void on_image_delta(const json& delta) override { deltas.push_back(delta); }
+  std::vector<json> deltas;
   std::vector<std::string> commands;  ///< "cmdid=payload"
   std::vector<std::string> answered;  ///< "cmdid status code msg"
   std::optional<std::string> command_response = std::string("done");
@@ -1003,4 +1005,224 @@ TEST_CASE("posts that are not the shape their call takes are refused, and say wh
   CHECK(h.device.post_batch(json::object(), false, nullptr).status() == Status::kModelInvalidValue);
   CHECK(h.device.last_error() == "params: expected a list of device entries");
   CHECK(h.transport.take_packets().empty());
+}
+
+namespace {
+
+// A data-stream device with DeviceOptions::device_image, connected: image/# is its third filter.
+void connect_with_image(DeviceHarness& h) {
+  h.options.protocol = onenet::model::DataProtocol::kDataStream;
+  h.options.device_image = true;
+  const onenet::codec::Packet subscribe = h.start_until_subscribe();
+  std::vector<std::string> filters;
+  onenet::ByteView cursor = subscribe.list;
+  onenet::codec::Subscription entry;
+  while (onenet::codec::next_filter(&cursor, true, &entry)) filters.emplace_back(entry.filter);
+  CHECK(filters == std::vector<std::string>{"$sys/Pid/dev/dp/post/json/+", "$sys/Pid/dev/cmd/#",
+                                            "$sys/Pid/dev/image/#"});
+  const uint16_t id = subscribe.packet_id;
+  h.transport.deliver(
+      {0x90, 0x05, static_cast<uint8_t>(id >> 8), static_cast<uint8_t>(id), 0x00, 0x00, 0x00});
+  h.device.poll(0);
+}
+
+// The statuses an image request ends with, by name.
+std::string status_name(Status s) {
+  switch (s) {
+    case Status::kOk:
+      return "kOk";
+    case Status::kModelReplyTimeout:
+      return "kModelReplyTimeout";
+    case Status::kClientNotConnected:
+      return "kClientNotConnected";
+    case Status::kModelBadReply:
+      return "kModelBadReply";
+    default:
+      return onenet::to_string(s);
+  }
+}
+
+// The one PUBLISH sent since the last call, its payload as raw text.
+std::pair<std::string, std::string> sent_raw(DeviceHarness& h) {
+  for (const auto& p : h.transport.take_packets()) {
+    if (p.type == PacketType::kPublish)
+      return {std::string(p.publish.topic), std::string(p.publish.payload.as_text())};
+  }
+  FAIL("nothing published");
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("device image: update and get go out as section 3 shapes them; answers in order") {
+  DeviceHarness h;
+  connect_with_image(h);
+  std::vector<std::pair<std::string, onenet::model::Reply>> results;
+  auto record = [&](const char* name) {
+    return [&results, name](Status s, const onenet::model::Reply& r) {
+      results.emplace_back(std::string(name) + " " + status_name(s), r);
+    };
+  };
+
+  REQUIRE(h.device.update_image({{"interval", 5}}, nullptr, record("reported")).ok());
+  auto [topic, payload] = sent_raw(h);
+  CHECK(topic == "$sys/Pid/dev/image/update");
+  CHECK(json::parse(payload) == json::parse(R"({"state":{"reported":{"interval":5}}})"));
+  REQUIRE(h.device.update_image(nullptr, {{"color", "green"}}, record("desired")).ok());
+  std::tie(topic, payload) = sent_raw(h);
+  CHECK(json::parse(payload) == json::parse(R"({"state":{"desired":{"color":"green"}}})"));
+  REQUIRE(h.device.update_image({{"a", 1}}, {{"b", 2}}, record("both")).ok());
+  std::tie(topic, payload) = sent_raw(h);
+  CHECK(json::parse(payload) == json::parse(R"({"state":{"reported":{"a":1},"desired":{"b":2}}})"));
+  REQUIRE(h.device.get_image(record("get")).ok());
+  std::tie(topic, payload) = sent_raw(h);
+  CHECK(topic == "$sys/Pid/dev/image/get");
+  CHECK(payload.empty());  // section 3: an empty message asks for the image
+  CHECK(h.device.pending() == 4);
+
+  // Our own uplinks come back on image/#: they answer nothing.
+  h.deliver_json("$sys/Pid/dev/image/update", {{"state", {{"reported", {{"x", 1}}}}}});
+  h.deliver_json("$sys/Pid/dev/image/get", json::object());
+  CHECK(results.empty());
+
+  // Answers carry no id: each kind is matched to its oldest request.
+  const json image = json::parse(
+      R"({"state":{"desired":{"color":"green"},"reported":{"interval":5}},"version":3})");
+  h.deliver_json("$sys/Pid/dev/image/get/accepted", image);
+  h.deliver_json("$sys/Pid/dev/image/update/accepted", {{"version", 1}});
+  h.deliver_json("$sys/Pid/dev/image/update/rejected",
+                 {{"err_code", 165}, {"err_msg", "invalid parameters"}});
+  // update/accepted's content is not documented: one that is not JSON still accepts.
+  h.transport.deliver(
+      publish_frame("$sys/Pid/dev/image/update/accepted", "", onenet::codec::QoS::kAtMostOnce));
+  h.device.poll(0);
+  REQUIRE(results.size() == 4);
+  CHECK(results[0].first == "get kOk");
+  CHECK(results[0].second.code == 200);
+  CHECK(results[0].second.data == image);
+  CHECK(results[1].first == "reported kOk");
+  CHECK(results[1].second.code == 200);
+  CHECK(results[1].second.data == json{{"version", 1}});
+  CHECK(results[2].first == "desired kOk");
+  CHECK(results[2].second.code == 165);
+  CHECK(results[2].second.msg == "invalid parameters");
+  CHECK(results[3].first == "both kOk");
+  CHECK(results[3].second.data.is_null());
+  CHECK(h.device.pending() == 0);
+
+  // An answer to nothing asked, and a rejection or image that cannot be read.
+  h.deliver_json("$sys/Pid/dev/image/get/accepted", image);
+  CHECK(results.size() == 4);
+  REQUIRE(h.device.get_image(record("broken image")).ok());
+  REQUIRE(h.device.get_image(record("broken refusal")).ok());
+  h.transport.take_packets();
+  h.deliver_json("$sys/Pid/dev/image/get/accepted", json::array({1, 2}));
+  h.deliver_json("$sys/Pid/dev/image/get/rejected", {{"err_msg", "no code"}});
+  REQUIRE(results.size() == 6);
+  CHECK(results[4].first == "broken image kModelBadReply");
+  CHECK(results[5].first == "broken refusal kModelBadReply");
+}
+
+TEST_CASE("device image: the late answer of a request that timed out is dropped, not passed on") {
+  DeviceHarness h;
+  connect_with_image(h);
+  std::vector<std::string> results;
+  auto record = [&](const char* name) {
+    return [&results, name](Status s, const onenet::model::Reply& r) {
+      results.push_back(std::string(name) + " " + status_name(s) + " " + std::to_string(r.code));
+    };
+  };
+  REQUIRE(h.device.update_image({{"a", 1}}, nullptr, record("first")).ok());
+  h.clock.now += 3000;
+  h.device.poll(0);
+  CHECK(results == std::vector<std::string>{"first kModelReplyTimeout 200"});
+  REQUIRE(h.device.update_image({{"a", 2}}, nullptr, record("second")).ok());
+  h.deliver_json("$sys/Pid/dev/image/update/accepted", json::object());  // the first's, late
+  CHECK(results.size() == 1);
+  h.deliver_json("$sys/Pid/dev/image/update/rejected",
+                 {{"err_code", 160}, {"err_msg", "illegal json"}});
+  CHECK(results == std::vector<std::string>{"first kModelReplyTimeout 200", "second kOk 160"});
+}
+
+TEST_CASE("device image: a delta reaches on_image_delta; what is not a JSON object does not") {
+  DeviceHarness h;
+  connect_with_image(h);
+  const json delta = json::parse(R"({"state":{"color":"green"},
+      "metadata":{"color":{"timestamp":1469574492}},"version":2,"timestamp":1469574492})");
+  h.deliver_json("$sys/Pid/dev/image/update/delta", delta);
+  h.deliver_json("$sys/Pid/dev/image/update/delta", "text");
+  h.transport.deliver(
+      publish_frame("$sys/Pid/dev/image/update/delta", "{broken", onenet::codec::QoS::kAtMostOnce));
+  h.device.poll(0);
+  REQUIRE(h.commands.deltas.size() == 1);
+  CHECK(h.commands.deltas[0] == delta);
+  // Another device's delta is not this one's.
+  h.deliver_json("$sys/Pid/other/image/update/delta", delta);
+  CHECK(h.commands.deltas.size() == 1);
+}
+
+TEST_CASE("device image: refused before sending where OneNET would refuse it, and says why") {
+  DeviceHarness onejson;
+  onejson.options.device_image = true;
+  CHECK(onejson.device.start(onejson.options) == Status::kInvalidArgument);
+  CHECK(onejson.device.last_error().find("data-stream products") != std::string::npos);
+
+  DeviceHarness without;
+  connect_data_stream(without);
+  CHECK(without.device.update_image({{"a", 1}}, nullptr, nullptr).status() ==
+        Status::kInvalidArgument);
+  CHECK(without.device.last_error().find("device_image") != std::string::npos);
+  CHECK(without.device.get_image(nullptr).status() == Status::kInvalidArgument);
+
+  DeviceHarness h;
+  connect_with_image(h);
+  CHECK(h.device.update_image(nullptr, nullptr, nullptr).status() == Status::kModelInvalidValue);
+  CHECK(h.device.last_error().find("nothing to update") != std::string::npos);
+  CHECK(h.device.update_image(json::array({1}), nullptr, nullptr).status() ==
+        Status::kModelInvalidValue);
+  CHECK(h.device.last_error() == "reported: expected a JSON object of values");
+  CHECK(h.device.update_image({{"a", 1}}, 5, nullptr).status() == Status::kModelInvalidValue);
+  CHECK(h.device.last_error() == "desired: expected a JSON object of values");
+  CHECK(h.device.update_image({{"a", "\xFF"}}, nullptr, nullptr).status() ==
+        Status::kModelInvalidValue);
+  CHECK(h.device.last_error().find("UTF-8") != std::string::npos);
+  CHECK(h.transport.take_packets().empty());
+  CHECK(h.device.pending() == 0);
+}
+
+TEST_CASE("device image: the link drops; what the broker had fails, the rest goes again in order") {
+  DeviceHarness h;
+  connect_with_image(h);
+  std::vector<std::string> results;
+  auto record = [&](const char* name) {
+    return [&results, name](Status s, const onenet::model::Reply& r) {
+      results.push_back(std::string(name) + " " + status_name(s) + " " + std::to_string(r.code));
+    };
+  };
+  REQUIRE(h.device.update_image({{"a", 1}}, nullptr, record("taken")).ok());
+  auto packets = h.transport.take_packets();
+  REQUIRE(packets.size() == 1);
+  h.transport.deliver(ack_frame(PacketType::kPuback, packets[0].packet_id));
+  h.device.poll(0);
+  REQUIRE(h.device.update_image({{"a", 2}}, nullptr, record("waiting")).ok());
+  REQUIRE(h.transport.take_packets().size() == 1);  // no PUBACK for this one
+  h.transport.dead = true;
+  h.device.poll(0);
+  CHECK(results == std::vector<std::string>{"taken kClientNotConnected 200"});
+
+  h.clock.now += h.device.next_timeout_ms();
+  h.device.poll(0);
+  packets = h.transport.take_packets();
+  REQUIRE(packets.size() == 1);
+  REQUIRE(packets[0].type == PacketType::kConnect);
+  h.transport.deliver({0x20, 0x02, 0x00, 0x00});
+  h.device.poll(0);
+  packets = h.transport.take_packets();
+  REQUIRE(packets.size() == 2);  // the subscription, and the update again
+  CHECK(json::parse(packets[1].publish.payload.as_text())["state"]["reported"]["a"] == 2);
+  // The first answer after the reconnect is the one still waiting's, not the lost one's.
+  h.deliver_json("$sys/Pid/dev/image/update/rejected",
+                 {{"err_code", 128}, {"err_msg", "unspecified error"}});
+  CHECK(results == std::vector<std::string>{"taken kClientNotConnected 200", "waiting kOk 128"});
+  CHECK(h.device.pending() == 0);
 }

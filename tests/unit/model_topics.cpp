@@ -119,11 +119,35 @@ TEST_CASE("data-stream topics match onenet-protocol.md sections 3 and 4.6") {
   CHECK(std::string(out, n.value()) == "$sys/Pid/dev/cmd/#");
 }
 
+TEST_CASE("device image topics match onenet-protocol.md section 3") {
+  CHECK(stream_topic(StreamTopic::kImageUpdate) == "$sys/Pid/dev/image/update");
+  CHECK(stream_topic(StreamTopic::kImageUpdateAccepted) == "$sys/Pid/dev/image/update/accepted");
+  CHECK(stream_topic(StreamTopic::kImageUpdateRejected) == "$sys/Pid/dev/image/update/rejected");
+  CHECK(stream_topic(StreamTopic::kImageUpdateDelta) == "$sys/Pid/dev/image/update/delta");
+  CHECK(stream_topic(StreamTopic::kImageGet) == "$sys/Pid/dev/image/get");
+  CHECK(stream_topic(StreamTopic::kImageGetAccepted) == "$sys/Pid/dev/image/get/accepted");
+  CHECK(stream_topic(StreamTopic::kImageGetRejected) == "$sys/Pid/dev/image/get/rejected");
+  // A command id is no part of them: one given is not written.
+  CHECK(stream_topic(StreamTopic::kImageGet, "c-1") == "$sys/Pid/dev/image/get");
+
+  char out[64];
+  const auto n = onenet::model::make_image_filter(out, sizeof out, "Pid", "dev");
+  REQUIRE(n.ok());
+  CHECK(std::string(out, n.value()) == "$sys/Pid/dev/image/#");
+  CHECK(onenet::model::make_image_filter(out, sizeof out, "", "dev").status() ==
+        onenet::Status::kInvalidArgument);
+  // "$sys/Pid/dev/image/#" is 20 characters: 21 bytes with the NUL.
+  CHECK(onenet::model::make_image_filter(out, 20, "Pid", "dev").status() ==
+        onenet::Status::kBufferTooSmall);
+}
+
 TEST_CASE("parse_stream_topic recognises every data-stream topic and its command id") {
   for (const StreamTopic kind :
        {StreamTopic::kPointsPost, StreamTopic::kPointsAccepted, StreamTopic::kPointsRejected,
         StreamTopic::kCommandRequest, StreamTopic::kCommandResponse, StreamTopic::kCommandAccepted,
-        StreamTopic::kCommandRejected}) {
+        StreamTopic::kCommandRejected, StreamTopic::kImageUpdate, StreamTopic::kImageUpdateAccepted,
+        StreamTopic::kImageUpdateRejected, StreamTopic::kImageUpdateDelta, StreamTopic::kImageGet,
+        StreamTopic::kImageGetAccepted, StreamTopic::kImageGetRejected}) {
     const std::string text = stream_topic(kind, "5bdaf1a9-3854");
     onenet::model::StreamTopicParts parts;
     INFO(text);
@@ -131,20 +155,35 @@ TEST_CASE("parse_stream_topic recognises every data-stream topic and its command
     CHECK(parts.kind == kind);
     CHECK(parts.product_id == "Pid");
     CHECK(parts.device_name == "dev");
-    const bool command = kind != StreamTopic::kPointsPost && kind != StreamTopic::kPointsAccepted &&
-                         kind != StreamTopic::kPointsRejected;
+    const bool command =
+        kind == StreamTopic::kCommandRequest || kind == StreamTopic::kCommandResponse ||
+        kind == StreamTopic::kCommandAccepted || kind == StreamTopic::kCommandRejected;
     CHECK(parts.command_id == (command ? "5bdaf1a9-3854" : ""));
   }
 }
 
 TEST_CASE("parse_stream_topic refuses what is not a data-stream topic") {
   onenet::model::StreamTopicParts parts;
-  for (const char* text :
-       {"$sys/Pid/dev/dp/post/json/other", "$sys/Pid/dev/dp/post/jsonx", "$sys/Pid/dev/dp/post",
-        "$sys/Pid/dev/cmd/request/", "$sys/Pid/dev/cmd/request/a/b",
-        "$sys/Pid/dev/cmd/request/a/accepted", "$sys/Pid/dev/cmd/response/a/other",
-        "$sys/Pid/dev/cmd/response//accepted", "$sys/Pid/dev/thing/property/post",
-        "$sys/Pid/dp/post/json", "sys/Pid/dev/dp/post/json", "$sys//dev/dp/post/json", ""}) {
+  for (const char* text : {"$sys/Pid/dev/dp/post/json/other",
+                           "$sys/Pid/dev/dp/post/jsonx",
+                           "$sys/Pid/dev/dp/post",
+                           "$sys/Pid/dev/cmd/request/",
+                           "$sys/Pid/dev/cmd/request/a/b",
+                           "$sys/Pid/dev/cmd/request/a/accepted",
+                           "$sys/Pid/dev/cmd/response/a/other",
+                           "$sys/Pid/dev/cmd/response//accepted",
+                           "$sys/Pid/dev/thing/property/post",
+                           "$sys/Pid/dp/post/json",
+                           "sys/Pid/dev/dp/post/json",
+                           "$sys//dev/dp/post/json",
+                           "$sys/Pid/dev/image",
+                           "$sys/Pid/dev/image/",
+                           "$sys/Pid/dev/image/update/",
+                           "$sys/Pid/dev/image/updatex",
+                           "$sys/Pid/dev/image/get/other",
+                           "$sys/Pid/dev/image/delta",
+                           "$sys/Pid/image/get",
+                           ""}) {
     INFO(text);
     CHECK_FALSE(onenet::model::parse_stream_topic(text, &parts));
   }

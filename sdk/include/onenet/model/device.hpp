@@ -130,6 +130,12 @@ class CommandHandler {
   /// one); kModelInvalidValue when it was not sent (1 KB or more; last_error() says so).
   virtual void on_command_answered(const std::string& /*command_id*/, Status /*status*/,
                                    const Reply& /*outcome*/) {}
+  /// image/update/delta (DataProtocol::kDataStream with DeviceOptions::device_image): the
+  /// image's desired values differ from its reported ones. `delta` is the message as OneNET
+  /// documents it: {"state": {"key": desired value, ...}, "metadata": {...}, "version": n,
+  /// "timestamp": s}. Apply what you can, then report it with Device::update_image, which ends
+  /// the difference. Only JSON objects reach this; anything else is skipped.
+  virtual void on_image_delta(const nlohmann::json& /*delta*/) {}
   /// The link came up or went down (reason says why). Also called, while connected, with
   /// kClientSubscribeRefused when the cloud refused one of the device's subscriptions (thing/#;
   /// for data streams dp/post/json/+ or cmd/#; ota/inform): until it is accepted, what comes on
@@ -178,6 +184,10 @@ struct DeviceOptions {
   /// Also subscribe $sys/{pid}/{dev}/ota/inform (a second subscription of OneNET's 10): OTA
   /// notices reach CommandHandler::on_ota_inform.
   bool ota_inform = false;
+  /// Data streams: also subscribe $sys/{pid}/{dev}/image/# (one more of OneNET's 10
+  /// subscriptions), which carries the device image's answers and deltas: needed by
+  /// Device::update_image, Device::get_image and CommandHandler::on_image_delta.
+  bool device_image = false;
   /// Backoff and timeouts; the rest is filled in. With `large_messages_in_parts`, a command
   /// longer than Storage::rx is gathered on the heap, up to kMaxCommandBytes, and handled whole
   /// (a longer one goes to CommandHandler::on_message_dropped); without it, rx bounds commands.
@@ -243,6 +253,22 @@ class Device : public client::Handler {
   /// dp/post/json with the "dp" object as section 4.6 shapes it: {"stream": [{"v": value,
   /// "t": seconds}, ...], ...}, "t" optional. Checked as post_datapoints, and for its shape.
   Result<std::string> post_datapoint_series(const nlohmann::json& dp, ReplyCallback done);
+  /// image/update (DataProtocol::kDataStream with DeviceOptions::device_image): merges
+  /// `reported` and/or `desired` (JSON objects; null: not sent, and one of them must be an
+  /// object) into the device image, {"state": {"reported": ..., "desired": ...}}. The reply is
+  /// {200, "accepted", data: the answer's JSON, or null} or the cloud's refusal {err_code,
+  /// err_msg}. OneNET's image answers carry no id: they are matched to requests in the order
+  /// sent, and the answer to a request that already timed out is recognised and dropped as long
+  /// as the cloud answers every request (a cloud that skips one shifts the rest until the link
+  /// drops). kInvalidArgument on a OneJSON device or with device_image off; kModelInvalidValue
+  /// (see last_error()) for values that are not objects, or hold text that is not UTF-8.
+  Result<std::string> update_image(const nlohmann::json& reported, const nlohmann::json& desired,
+                                   ReplyCallback done);
+  /// image/get (an empty message): the reply's data is the image as the cloud holds it,
+  /// {"state": {"desired": {...}, "reported": {...}}, ...}; or the refusal {err_code, err_msg}
+  /// (167: the device has no image yet). Matched in order as update_image's answers are; a
+  /// reply that is not a JSON object is kModelBadReply.
+  Result<std::string> get_image(ReplyCallback done);
   /// Any uplink request with raw `params` (the building block of post_properties, post_event,
   /// get_desired, delete_desired and post_batch). OneJSON only, as they are: kInvalidArgument
   /// on a data-stream device.
@@ -298,9 +324,15 @@ class Device : public client::Handler {
   /// The data-stream protocol's downlinks: answers to data points and responses, commands.
   void on_stream_message(const StreamTopicParts& topic, const std::string& payload);
   void answer_stream_command(const std::string& command_id, std::string_view payload);
+  /// Publishes an image request at QoS 1 and queues its key in `order` (see image_updates_).
+  Result<std::string> send_image_request(StreamTopic kind, const std::string& payload,
+                                         std::deque<std::string>& order, ReplyCallback done);
+  /// An answer to the oldest image request in `order`: completes it, or drops the late answer
+  /// of one that timed out.
+  void complete_image_request(std::deque<std::string>& order, Status status, const Reply& reply);
   /// Subscribes filter_ ($sys/{pid}/{dev}/thing/#, or dp/post/json/+ for data streams),
-  /// command_filter_ (cmd/#, data streams only) and ota_topic_ when DeviceOptions::ota_inform
-  /// asks for it: together they carry every downlink.
+  /// command_filter_ (cmd/#, data streams only), image_filter_ and ota_topic_ when
+  /// DeviceOptions asks for them: together they carry every downlink.
   Status subscribe_downlinks();
   /// kOk when the device speaks `protocol`; else kInvalidArgument, with last_error() saying so.
   Status require_protocol(DataProtocol protocol);
@@ -315,8 +347,14 @@ class Device : public client::Handler {
   DeviceOptions options_;
   std::string token_;
   std::string filter_;
-  std::string command_filter_;         ///< $sys/{pid}/{dev}/cmd/#, or "" (OneJSON)
-  std::string ota_topic_;              ///< $sys/{pid}/{dev}/ota/inform, or "" (not asked for)
+  std::string command_filter_;  ///< $sys/{pid}/{dev}/cmd/#, or "" (OneJSON)
+  std::string ota_topic_;       ///< $sys/{pid}/{dev}/ota/inform, or "" (not asked for)
+  std::string image_filter_;    ///< $sys/{pid}/{dev}/image/#, or "" (not asked for)
+  /// The keys in pending_ of image requests, oldest first, whose answers (which carry no id) are
+  /// still to come; a key no longer in pending_ timed out, and its late answer is dropped.
+  std::deque<std::string> image_updates_;
+  std::deque<std::string> image_gets_;
+  uint64_t next_image_request_ = 0;
   bool subscription_refused_ = false;  ///< to be asked for again at the next connection
   std::string parts_;  ///< the parts so far of a message longer than rx (see DeviceOptions)
   struct WaitingReply {

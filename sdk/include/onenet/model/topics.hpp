@@ -71,6 +71,15 @@ enum class StreamTopic : uint8_t {
   kCommandResponse,  ///< up   cmd/response/{cmdid}               the device's bytes (< 1 KB)
   kCommandAccepted,  ///< down cmd/response/{cmdid}/accepted      empty
   kCommandRejected,  ///< down cmd/response/{cmdid}/rejected
+  // The device image (设备镜像, the data-stream products' device shadow): a JSON document of
+  // "desired" and "reported" values. Its answers carry no id.
+  kImageUpdate,          ///< up   image/update            {"state": {"reported"?, "desired"?}}
+  kImageUpdateAccepted,  ///< down image/update/accepted
+  kImageUpdateRejected,  ///< down image/update/rejected   {"err_code", "err_msg"}
+  kImageUpdateDelta,     ///< down image/update/delta      {"state": {differences}, "version", ...}
+  kImageGet,             ///< up   image/get               empty
+  kImageGetAccepted,     ///< down image/get/accepted      the image
+  kImageGetRejected,     ///< down image/get/rejected      {"err_code", "err_msg"}
 };
 
 /// What a data-stream topic is.
@@ -96,5 +105,10 @@ Result<size_t> make_stream_topic(char* out, size_t out_size, std::string_view pr
 /// (commands, and the answers to its responses).
 Result<size_t> make_stream_filter(char* out, size_t out_size, std::string_view product_id,
                                   std::string_view device_name, bool commands);
+
+/// The subscription to a data-stream device's image answers and deltas:
+/// "$sys/{product}/{device}/image/#".
+Result<size_t> make_image_filter(char* out, size_t out_size, std::string_view product_id,
+                                 std::string_view device_name);
 
 }  // namespace onenet::model
