@@ -33,7 +33,9 @@ struct Meter : onenet::model::CommandHandler {
     answered.push_back(id + " " + onenet::to_string(status) + " " + std::to_string(outcome.code) +
                        " " + outcome.msg);
   }
+  void on_image_delta(const json& delta) override { deltas.push_back(delta); }
   bool respond = true;
+  std::vector<json> deltas;
   std::vector<std::pair<std::string, std::string>> commands;  // cmdid, payload
   std::vector<std::string> answered;                          // "cmdid status code msg"
 };
@@ -365,5 +367,118 @@ TEST_CASE("onenet-datastream sample: reports points, answers commands, stops cle
                     "not base64!"},
                    30000, &out) == 2);
   CHECK(out.rfind("onenet-datastream: ", 0) == 0);
+  CHECK(cloud.stop());
+}
+
+TEST_CASE("device image: reported by the device, desired by the cloud, the delta to the device") {
+  OnenetLocal cloud(cloud_args());
+  REQUIRE(cloud.start());
+  Device meter(cloud);
+  meter.options.device_image = true;
+  REQUIRE(meter.start());
+  const std::string where = std::string("product_id=") + kProduct + "&device_name=meter-1";
+
+  // No image yet: the device's get is refused with section 3's 167, the cloud has none.
+  onenet::model::Reply reply = meter.await([](auto& d, auto done) { return d.get_image(done); });
+  CHECK(reply.code == 167);
+  CHECK(reply.msg == "device image not exists");
+  CHECK(cloud.curl("GET", "/local/image?" + where)["code"] == 10404);
+
+  // The device reports; the image holds it.
+  reply = meter.await([](auto& d, auto done) {
+    return d.update_image({{"interval", 10}, {"relay", "on"}}, nullptr, done);
+  });
+  CHECK(reply.code == 200);
+  reply = meter.await([](auto& d, auto done) { return d.get_image(done); });
+  REQUIRE(reply.code == 200);
+  CHECK(reply.data["state"]["reported"] == json{{"interval", 10}, {"relay", "on"}});
+  CHECK(reply.data["state"]["desired"] == json::object());
+  CHECK(reply.data["version"] == 1);
+  CHECK(reply.data["metadata"]["reported"]["interval"]["timestamp"].is_number_integer());
+
+  // The cloud wants another interval: the device is told the difference, and only it.
+  json answer = cloud.curl("POST", "/local/image/update",
+                           json{{"product_id", kProduct},
+                                {"device_name", "meter-1"},
+                                {"state", {{"desired", {{"interval", 5}, {"relay", "on"}}}}}}
+                               .dump());
+  REQUIRE(answer["code"] == 0);
+  CHECK(answer["data"]["state"]["desired"] == json{{"interval", 5}, {"relay", "on"}});
+  REQUIRE(meter.poll_until([&] { return !meter.app.deltas.empty(); }));
+  const json delta = meter.app.deltas[0];
+  CHECK(delta["state"] == json{{"interval", 5}});
+  CHECK(delta["version"] == 2);
+  CHECK(delta["metadata"]["interval"]["timestamp"].is_number_integer());
+
+  // The device applies it and reports: nothing differs, so no delta follows. Its get's answer
+  // comes after any delta the update would have caused.
+  reply = meter.await([](auto& d, auto done) {
+    return d.update_image({{"interval", 5}}, nullptr, done);
+  });
+  CHECK(reply.code == 200);
+  reply = meter.await([](auto& d, auto done) { return d.get_image(done); });
+  CHECK(reply.data["state"]["reported"] == json{{"interval", 5}, {"relay", "on"}});
+  CHECK(reply.data["version"] == 3);
+  CHECK(meter.app.deltas.size() == 1);
+
+  // A null takes a key out of the image.
+  answer = cloud.curl("POST", "/local/image/update",
+                      json{{"product_id", kProduct},
+                           {"device_name", "meter-1"},
+                           {"state", {{"desired", {{"interval", nullptr}}}}}}
+                          .dump());
+  REQUIRE(answer["code"] == 0);
+  CHECK(answer["data"]["state"]["desired"] == json{{"relay", "on"}});
+  const json image = cloud.curl("GET", "/local/image?" + where);
+  REQUIRE(image["code"] == 0);
+  CHECK(image["data"]["state"]["reported"] == json{{"interval", 5}, {"relay", "on"}});
+  CHECK(image["data"]["version"] == 4);
+  CHECK(cloud.stop());
+}
+
+TEST_CASE("device image: what section 3 refuses gets its err_code, from a device and over HTTP") {
+  OnenetLocal cloud(cloud_args());
+  REQUIRE(cloud.start());
+  const auto update = [&](const std::string& payload) {
+    return cloud.exchange(kProduct, "meter-1", 0, "image/update", "image/update/rejected", payload);
+  };
+  const auto refusal = [](int code, const char* message) {
+    return json{{"err_code", code}, {"err_msg", message}};
+  };
+  CHECK(update("{broken") == refusal(160, "illegal json"));
+  CHECK(update(R"({"reported":{"a":1}})") == refusal(163, "state key not found"));
+  CHECK(update(R"([1])") == refusal(163, "state key not found"));
+  CHECK(update(R"({"state":{}})") == refusal(164, "desired or reported key not found"));
+  CHECK(update(R"({"state":{"reported":5}})") == refusal(165, "invalid parameters"));
+  CHECK(update(R"({"state":[1]})") == refusal(165, "invalid parameters"));
+  // Nothing was kept: the device still has no image.
+  CHECK(cloud.exchange(kProduct, "meter-1", 0, "image/get", "image/get/rejected", "") ==
+        refusal(167, "device image not exists"));
+  // A OneJSON product has no image (its shadow is its desired values).
+  CHECK(cloud.exchange(kOneJsonProduct, "dev1", 1, "image/update", "image/update/rejected",
+                       R"({"state":{"reported":{"a":1}}})") == refusal(165, "invalid parameters"));
+  // An accepted update is answered on /accepted with the image's version.
+  const json accepted =
+      cloud.exchange(kProduct, "meter-1", 0, "image/update", "image/update/accepted",
+                     R"({"state":{"reported":{"a":1}}})");
+  CHECK(accepted["version"] == 1);
+
+  const auto post = [&](const json& body) {
+    return cloud.curl("POST", "/local/image/update", body.dump());
+  };
+  CHECK(post({{"product_id", kOneJsonProduct},
+              {"device_name", "dev1"},
+              {"state", {{"desired", {{"a", 1}}}}}})["code"] == 10400);
+  CHECK(post({{"product_id", kProduct},
+              {"device_name", "nobody"},
+              {"state", {{"desired", {{"a", 1}}}}}})["code"] == 10404);
+  const json refused = post({{"product_id", kProduct}, {"device_name", "meter-1"}});
+  CHECK(refused["code"] == 10400);
+  CHECK(refused["msg"] == "image: state key not found (err_code 163)");
+  CHECK(post({{"product_id", kProduct},
+              {"device_name", "meter-1"},
+              {"state", {{"desired", "x"}}}})["msg"] == "image: invalid parameters (err_code 165)");
+  CHECK(cloud.curl("GET", std::string("/local/image?product_id=") + kOneJsonProduct +
+                              "&device_name=dev1")["code"] == 10400);
   CHECK(cloud.stop());
 }

@@ -621,6 +621,43 @@ void HttpApi::add_routes(httplib::Server& s) {
           send(res, kOk, "succ", {{"datastreams", streams}});
         }));
 
+  // The device image of a data-stream device (section 3), as OneNET's console edits it; no
+  // source shows an HTTP API of OneNET's for it, so both routes are onenet-local's own.
+  // GET: data = the image as image/get/accepted sends it (10404 when the device has none yet).
+  s.Get("/local/image",
+        route([this, is_stream_device](const Caller&, const json& query, httplib::Response& res) {
+          const std::string product = onenet::model::string_member(query, "product_id");
+          const std::string device = onenet::model::string_member(query, "device_name");
+          auto guard = platform_.lock();
+          if (!is_stream_device(product, device, res)) return;
+          const DeviceState::Image& image = platform_.state(product, device).image;
+          if (!image.exists) return send(res, kNoDevice, "the device has no image yet");
+          send(res, kOk, "succ", image_document(image));
+        }));
+  // POST {product_id, device_name, state: {desired?, reported?}}: merged as image/update is (a
+  // null value removes its key); the device gets image/update/delta when desired and reported
+  // then differ. data = the image. A refused update is 10400 with section 3's err_code and
+  // err_msg in the message.
+  s.Post("/local/image/update",
+         route([this, is_stream_device](const Caller&, const json& body, httplib::Response& res) {
+           const std::string product = onenet::model::string_member(body, "product_id");
+           const std::string device = onenet::model::string_member(body, "device_name");
+           {
+             auto guard = platform_.lock();
+             if (!is_stream_device(product, device, res)) return;
+           }
+           json request = json::object();
+           if (const json* state = onenet::model::member(body, "state")) request["state"] = *state;
+           json document;
+           std::string message;
+           const int code =
+               platform_.update_image_from_cloud(product, device, request, &document, &message);
+           if (code != 0)
+             return send(res, kBadRequest,
+                         "image: " + message + " (err_code " + std::to_string(code) + ")");
+           send(res, kOk, "succ", document);
+         }));
+
   // OneNET's history-datapoints: datastream_id (ids, comma-separated; absent: every stream),
   // start and end ("YYYY-MM-DDTHH:MM:SS", China Standard Time as the answer's `at`; end
   // defaults to now), limit (points in all, 1 to 6000, default 100), sort (ASC, the default, or

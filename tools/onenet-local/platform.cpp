@@ -1,6 +1,7 @@
 #include "platform.hpp"
 
 #include <ctime>
+#include <tuple>
 
 #include "onenet/auth/token.hpp"
 #include "onenet/model/device.hpp"
@@ -29,6 +30,12 @@ constexpr int kStreamUnknownCommand = 113;
 constexpr size_t kMaxStreamResponseBytes = 1023;  // "less than 1 KB"
 constexpr size_t kMaxPointsKept = 1000;           // per stream
 constexpr size_t kMaxFinishedCommands = 1000;     // remembered to answer late responses
+// Device image errors (section 3's table: err_code, err_msg).
+constexpr int kImageIllegalJson = 160;
+constexpr int kImageNoState = 163;
+constexpr int kImageNoValues = 164;
+constexpr int kImageInvalid = 165;
+constexpr int kImageNotExists = 167;
 
 std::string stream_topic_of(std::string_view product, std::string_view device,
                             onenet::model::StreamTopic kind, std::string_view command_id = {}) {
@@ -120,6 +127,72 @@ void DeviceState::delete_desired(const std::string& id, const json* version) {
   if (version != nullptr && *version != it->second.second) return;
   desired.erase(it);
   desired_versions.erase(id);  // the version starts again at 1 (section 4.2)
+}
+
+int update_image(DeviceState::Image& image, const json& request, int64_t now_s,
+                 std::string* message) {
+  if (request.is_discarded()) {
+    *message = "illegal json";
+    return kImageIllegalJson;
+  }
+  const json* state = request.is_object() ? onenet::model::member(request, "state") : nullptr;
+  if (state == nullptr) {
+    *message = "state key not found";
+    return kImageNoState;
+  }
+  const json* desired = state->is_object() ? onenet::model::member(*state, "desired") : nullptr;
+  const json* reported = state->is_object() ? onenet::model::member(*state, "reported") : nullptr;
+  if (state->is_object() && desired == nullptr && reported == nullptr) {
+    *message = "desired or reported key not found";
+    return kImageNoValues;
+  }
+  if (!state->is_object() || (desired && !desired->is_object()) ||
+      (reported && !reported->is_object())) {
+    *message = "invalid parameters";
+    return kImageInvalid;
+  }
+  for (const auto& [values, kept, times] :
+       {std::tuple(desired, &image.desired, &image.desired_times),
+        std::tuple(reported, &image.reported, &image.reported_times)}) {
+    if (values == nullptr) continue;
+    for (auto it = values->begin(); it != values->end(); ++it) {
+      if (it.value().is_null()) {  // null removes the key, as other clouds' shadows do
+        kept->erase(it.key());
+        times->erase(it.key());
+      } else {
+        (*kept)[it.key()] = it.value();
+        (*times)[it.key()] = {{"timestamp", now_s}};
+      }
+    }
+  }
+  image.exists = true;
+  ++image.version;
+  image.timestamp = now_s;
+  return 0;
+}
+
+json image_document(const DeviceState::Image& image) {
+  return {{"state", {{"desired", image.desired}, {"reported", image.reported}}},
+          {"metadata", {{"desired", image.desired_times}, {"reported", image.reported_times}}},
+          {"version", image.version},
+          {"timestamp", image.timestamp}};
+}
+
+json image_delta(const DeviceState::Image& image) {
+  json state = json::object();
+  json metadata = json::object();
+  for (auto it = image.desired.begin(); it != image.desired.end(); ++it) {
+    const json* reported = onenet::model::member(image.reported, it.key().c_str());
+    if (reported != nullptr && *reported == it.value()) continue;
+    state[it.key()] = it.value();
+    if (const json* time = onenet::model::member(image.desired_times, it.key().c_str()))
+      metadata[it.key()] = *time;
+  }
+  if (state.empty()) return json();
+  return {{"state", state},
+          {"metadata", metadata},
+          {"version", image.version},
+          {"timestamp", image.timestamp}};
 }
 
 Platform::Platform(std::string registry_path, std::string event_log, std::string secret,
@@ -335,6 +408,9 @@ void Platform::on_message(const onenet::client::Message& message) {
         handle_datapoints(stream, payload);
       } else if (stream.kind == onenet::model::StreamTopic::kCommandResponse) {
         handle_command_response(stream, payload);
+      } else if (stream.kind == onenet::model::StreamTopic::kImageUpdate ||
+                 stream.kind == onenet::model::StreamTopic::kImageGet) {
+        handle_image(stream, payload);
       }
       return;  // the rest are our own answers and commands, echoed back
     }
@@ -784,6 +860,92 @@ void Platform::handle_datapoints(const onenet::model::StreamTopicParts& topic,
                           problem.empty() ? onenet::model::StreamTopic::kPointsAccepted
                                           : onenet::model::StreamTopic::kPointsRejected),
           onenet::model::to_text(answer));
+}
+
+void Platform::handle_image(const onenet::model::StreamTopicParts& topic,
+                            const std::string& payload) {
+  using onenet::model::StreamTopic;
+  const std::string product(topic.product_id);
+  const std::string device(topic.device_name);
+  const bool update = topic.kind == StreamTopic::kImageUpdate;
+  int code = 0;
+  std::string message;
+  json answer;
+  json delta;
+  {
+    std::lock_guard<std::mutex> guard(mutex_);
+    DeviceState& s = state(product, device);
+    if (!data_stream_product(product)) {
+      // A OneJSON product has no image: its shadow is the desired values (section 4.2).
+      code = kImageInvalid;
+      message = "invalid parameters";
+    } else if (update) {
+      code = update_image(s.image, onenet::model::parse_json(payload), now_ms() / 1000, &message);
+      if (code == 0) {
+        answer = {{"version", s.image.version}, {"timestamp", s.image.timestamp}};
+        delta = image_delta(s.image);
+      }
+    } else if (!s.image.exists) {
+      code = kImageNotExists;
+      message = "device image not exists";
+    } else {
+      answer = image_document(s.image);  // the request's payload, empty by section 3, is unread
+    }
+    s.last_time = now_ms();
+  }
+  json entry = {{"event", update ? "image_update" : "image_get"},
+                {"product_id", product},
+                {"device_name", device}};
+  if (update) {
+    const json request = onenet::model::parse_json(payload);
+    entry["payload"] = request.is_discarded() ? json(payload) : request;
+  }
+  if (code != 0) entry["error"] = message;
+  log(entry);
+  if (code != 0) {
+    publish(stream_topic_of(
+                product, device,
+                update ? StreamTopic::kImageUpdateRejected : StreamTopic::kImageGetRejected),
+            onenet::model::to_text({{"err_code", code}, {"err_msg", message}}));
+    return;
+  }
+  publish(
+      stream_topic_of(product, device,
+                      update ? StreamTopic::kImageUpdateAccepted : StreamTopic::kImageGetAccepted),
+      onenet::model::to_text(answer));
+  if (!delta.is_null())
+    publish(stream_topic_of(product, device, StreamTopic::kImageUpdateDelta),
+            onenet::model::to_text(delta));
+}
+
+int Platform::update_image_from_cloud(const std::string& product_id, const std::string& device_name,
+                                      const json& request, json* document, std::string* message) {
+  json delta;
+  {
+    std::lock_guard<std::mutex> guard(mutex_);
+    DeviceState::Image& image = state(product_id, device_name).image;
+    const int code = update_image(image, request, now_ms() / 1000, message);
+    if (code != 0) return code;
+    *document = image_document(image);
+    delta = image_delta(image);
+  }
+  log({{"event", "image_update"},
+       {"product_id", product_id},
+       {"device_name", device_name},
+       {"by", "cloud"},
+       {"payload", request}});
+  if (delta.is_null()) return 0;
+  // Sent whether or not the device is online, as a QoS 0 message: an absent device reads the
+  // image at its next login instead (image/get).
+  const std::string topic =
+      stream_topic_of(product_id, device_name, onenet::model::StreamTopic::kImageUpdateDelta);
+  if (publisher_) {
+    publisher_(topic, onenet::model::to_text(delta));
+  } else if (runner_) {
+    (void)runner_->publish(topic, onenet::model::to_text(delta), onenet::codec::QoS::kAtMostOnce)
+        .get();
+  }
+  return 0;
 }
 
 void Platform::handle_command_response(const onenet::model::StreamTopicParts& topic,

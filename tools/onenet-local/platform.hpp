@@ -60,9 +60,36 @@ struct DeviceState {
     int64_t time = 0;  ///< Unix seconds: the point's "t", or its arrival
   };
   std::map<std::string, std::vector<DataPoint>> streams;
+  /// The device image (设备镜像, data-stream products, section 3): desired and reported
+  /// values, when each key was last set, and a version that counts the updates.
+  struct Image {
+    bool exists = false;  ///< made by the first update, the device's or the cloud's
+    nlohmann::json desired = nlohmann::json::object();
+    nlohmann::json reported = nlohmann::json::object();
+    nlohmann::json desired_times = nlohmann::json::object();   ///< key -> Unix seconds
+    nlohmann::json reported_times = nlohmann::json::object();  ///< key -> Unix seconds
+    int64_t version = 0;
+    int64_t timestamp = 0;  ///< Unix seconds of the last update
+  };
+  Image image;
   std::string firmware_version;  ///< f_version reported to fuse-ota (section 5.5)
   std::string software_version;  ///< s_version
 };
+
+/// Device image rules, one set for image/update and the HTTP API. Merges `request`
+/// ({"state": {"desired"?: {...}, "reported"?: {...}}}) into `image` at `now_s`: a key set to
+/// null is removed. Returns 0, or the error code of section 3's table (160 illegal json, 163 no
+/// state, 164 neither desired nor reported, 165 invalid parameters) with `*message` its text;
+/// the image is then unchanged.
+int update_image(DeviceState::Image& image, const nlohmann::json& request, int64_t now_s,
+                 std::string* message);
+/// The image as image/get/accepted sends it: {"state": {"desired", "reported"}, "metadata":
+/// {"desired": {key: {"timestamp"}}, "reported": {...}}, "version", "timestamp"}.
+nlohmann::json image_document(const DeviceState::Image& image);
+/// image/update/delta's message (section 3): {"state": {key: desired value}, "metadata": {key:
+/// {"timestamp"}}, "version", "timestamp"} for every desired key whose reported value differs
+/// or is missing; null when there is none.
+nlohmann::json image_delta(const DeviceState::Image& image);
 
 /// What a data-stream device responded to a command (section 4.6), or why there is no response.
 struct StreamCommandResult {
@@ -122,6 +149,14 @@ class Platform : public onenet::client::Handler {
   StreamCommandResult stream_command(const std::string& product_id, const std::string& device_name,
                                      const std::string& payload, std::chrono::milliseconds timeout);
 
+  /// What an application (OneNET's console) does to a device image: merges `request` as
+  /// update_image does and, when desired and reported then differ, sends the device the delta.
+  /// Returns 0 with the image in `*document`, or update_image's code and message. The caller
+  /// has checked the device exists and speaks data streams. Call without the lock held.
+  int update_image_from_cloud(const std::string& product_id, const std::string& device_name,
+                              const nlohmann::json& request, nlohmann::json* document,
+                              std::string* message);
+
   /// The cloud side of unbinding (what OneNET's console does): removes the sub-device from its
   /// gateway's topology and sends the gateway sub/topo/change with the remaining list. False
   /// when the device is not a sub-device. Call without the lock held.
@@ -172,6 +207,9 @@ class Platform : public onenet::client::Handler {
   void log_ota_inform_reply(std::string_view topic, const std::string& payload);
   /// dp/post/json: kept and answered on /accepted, or answered on /rejected (section 4.6).
   void handle_datapoints(const onenet::model::StreamTopicParts& topic, const std::string& payload);
+  /// image/update and image/get: answered on /accepted or /rejected; an update that leaves
+  /// desired and reported apart is followed by image/update/delta (section 3).
+  void handle_image(const onenet::model::StreamTopicParts& topic, const std::string& payload);
   /// cmd/response/{cmdid}: handed to the waiting stream_command, or rejected.
   void handle_command_response(const onenet::model::StreamTopicParts& topic,
                                const std::string& payload);
