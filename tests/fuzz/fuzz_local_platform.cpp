@@ -9,6 +9,10 @@
 //   - dp/post/json: exactly one answer, on accepted (with the id) or rejected (with err_code);
 //   - cmd/response/{cmdid}: exactly one answer, accepted or rejected (no command is waiting
 //     here, so it is rejected);
+//   - image/update: accepted ({version}) or rejected ({err_code, err_msg}), then, only after an
+//     acceptance, at most one image/update/delta with a non-empty state; only a data-stream
+//     device's update is accepted;
+//   - image/get: exactly one answer, the image ({state: {desired, reported}}) or a rejection;
 //   - anything else: no answer.
 // The platform runs without a broker: Platform::publish_through catches its answers.
 #include <fuzzer/FuzzedDataProvider.h>
@@ -138,7 +142,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FuzzedDataProvider in(data, size);
   for (int message = 0; message < 8 && in.remaining_bytes() > 0; ++message) {
     const Identity& who = kDevices[in.ConsumeIntegralInRange<size_t>(0, std::size(kDevices) - 1)];
-    const uint8_t shape = in.ConsumeIntegralInRange<uint8_t>(0, 5);
+    const uint8_t shape = in.ConsumeIntegralInRange<uint8_t>(0, 7);
     std::string topic;
     Operation operation = Operation::kPropertyPost;
     std::string command_id;
@@ -159,6 +163,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         command_id = in.ConsumeBool() ? "5c1b2f8e-0000-4000-8000-000000000000" : "x";
         topic = stream_topic_of(who, onenet::model::StreamTopic::kCommandResponse, command_id);
         break;
+      case 4:
+        topic = stream_topic_of(who, onenet::model::StreamTopic::kImageUpdate);
+        break;
+      case 5:
+        topic = stream_topic_of(who, onenet::model::StreamTopic::kImageGet);
+        break;
       default:  // anything under the device's own topics
         topic = std::string("$sys/") + who.product + "/" + who.device + "/" +
                 in.ConsumeRandomLengthString(64);
@@ -173,10 +183,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     delivered.total_size = payload.size();
     platform.on_message(delivered);
 
-    require(published.size() <= 1);
+    // Two only for an image update followed by its delta (checked below).
+    require(published.size() <= 2);
     const json request = onenet::model::parse_json(payload);
+    const bool meter = std::string(who.product) == "MeterProd01";
     switch (shape) {
       case 0: {
+        require(published.size() <= 1);
         const std::string id = request.is_object() ? onenet::model::request_id(request) : "";
         const bool answered = operation != Operation::kTopoGetResult;
         if (!id.empty() && answered) {
@@ -191,13 +204,50 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       case 1:  // a reply nobody waits for is logged, never answered
         require(published.empty());
         break;
+      case 4: {
+        require(!published.empty());
+        const json answer = onenet::model::parse_json(published[0].payload);
+        require(answer.is_object());
+        if (published[0].topic ==
+            stream_topic_of(who, onenet::model::StreamTopic::kImageUpdateAccepted)) {
+          require(meter && answer.contains("version") && answer["version"].is_number_integer());
+        } else {
+          require(published[0].topic ==
+                  stream_topic_of(who, onenet::model::StreamTopic::kImageUpdateRejected));
+          require(published.size() == 1);
+          require(answer.contains("err_code") && answer["err_code"].is_number_integer());
+          require(answer.contains("err_msg") && answer["err_msg"].is_string());
+        }
+        if (published.size() == 2) {
+          require(published[1].topic ==
+                  stream_topic_of(who, onenet::model::StreamTopic::kImageUpdateDelta));
+          const json delta = onenet::model::parse_json(published[1].payload);
+          require(delta.is_object() && delta.contains("state") && delta["state"].is_object() &&
+                  !delta["state"].empty());
+        }
+        break;
+      }
+      case 5: {
+        require(published.size() == 1);
+        const json answer = onenet::model::parse_json(published[0].payload);
+        require(answer.is_object());
+        if (published[0].topic ==
+            stream_topic_of(who, onenet::model::StreamTopic::kImageGetAccepted)) {
+          require(meter && answer.contains("state") && answer["state"].is_object());
+        } else {
+          require(published[0].topic ==
+                  stream_topic_of(who, onenet::model::StreamTopic::kImageGetRejected));
+          require(answer.contains("err_code") && answer["err_code"].is_number_integer());
+        }
+        break;
+      }
       case 2: {
         require(published.size() == 1);
         const json answer = onenet::model::parse_json(published[0].payload);
         require(answer.is_object() && answer.contains("id") && answer["id"].is_number_integer());
         if (published[0].topic ==
             stream_topic_of(who, onenet::model::StreamTopic::kPointsAccepted)) {
-          require(std::string(who.product) == "MeterProd01");
+          require(meter);
           require(answer["id"].get<int64_t>() > 0);
         } else {
           require(published[0].topic ==
