@@ -5,6 +5,10 @@
 //   "read"        -> {"power": W, "voltage": V}
 //   "interval N"  -> {"ok": true, "interval": N}   (N from 1 to 3600 seconds)
 //   anything else -> {"ok": false, "error": "..."}
+// Its interval also lives in the device image (设备镜像, section 3): at every login it reads the
+// image and takes a desired "interval" left there while it was away; a delta (the cloud changing
+// the desired interval while it is online) is taken at once; and it reports the interval in use
+// as the image's reported value, which ends the difference.
 // It leaves cleanly (DISCONNECT) on SIGINT or SIGTERM. The defaults target onenet-local on
 // 127.0.0.1:1883, started with --datastream PRODUCT; real OneNET is a matter of flags:
 //   --host mqttstls.heclouds.com --port 8883 --tls --cafile platform/certs/onenet-mqtts-ca.pem
@@ -37,6 +41,7 @@ class Meter : public onenet::model::CommandHandler {
   int interval_s = 5;
   double power = 0;
   double voltage = 0;
+  onenet::model::Device* device = nullptr;  // set once the device is made
 
   std::optional<std::string> on_command(const std::string& id, std::string_view text) override {
     // A command is the application's bytes: printed only when they are plain text.
@@ -55,6 +60,7 @@ class Meter : public onenet::model::CommandHandler {
         interval_s = static_cast<int>(seconds);
         answer = {{"ok", true}, {"interval", interval_s}};
         log("interval = %d s", interval_s);
+        report_interval();
       }
     } else {
       answer = {{"ok", false}, {"error", "unknown command: try 'read' or 'interval N'"}};
@@ -74,9 +80,69 @@ class Meter : public onenet::model::CommandHandler {
   void on_connection(onenet::client::State state, onenet::Status reason) override {
     log("%s%s%s", onenet::client::to_string(state), reason == onenet::Status::kOk ? "" : ": ",
         reason == onenet::Status::kOk ? "" : onenet::to_string(reason));
+    if (state == onenet::client::State::kConnected && reason == onenet::Status::kOk) read_image();
+  }
+
+  // image/update/delta: the cloud wants another interval now.
+  void on_image_delta(const json& delta) override {
+    const json* wanted = onenet::model::member(delta, "state");
+    if (wanted != nullptr && wanted->is_object()) take_interval(*wanted, "delta");
+    report_interval();
   }
 
  private:
+  // At every login: a desired interval left in the image while the meter was away is taken.
+  void read_image() {
+    const auto sent = device->get_image([this](onenet::Status s, const onenet::model::Reply& r) {
+      if (s != onenet::Status::kOk) {
+        log("image: not read: %s", onenet::to_string(s));
+        return;
+      }
+      if (r.code == 200) {
+        const json* state = onenet::model::member(r.data, "state");
+        const json* desired = state != nullptr ? onenet::model::member(*state, "desired") : nullptr;
+        if (desired == nullptr || !desired->is_object() ||
+            !take_interval(*desired, "image at login"))
+          log("image: no desired interval to take");
+      } else {
+        log("image: %d %s", r.code, r.msg.c_str());  // 167: none yet, the report makes it
+      }
+      report_interval();
+    });
+    if (!sent) log("image: not read: %s", onenet::to_string(sent.status()));
+  }
+
+  // A desired "interval" (1 to 3600 whole seconds) among `values` is applied; false when there
+  // is none, or it cannot be.
+  bool take_interval(const json& values, const char* source) {
+    const json* value = onenet::model::member(values, "interval");
+    if (value == nullptr) return false;
+    if (!value->is_number_integer() || value->get<int64_t>() < 1 || value->get<int64_t>() > 3600) {
+      log("image: desired interval %s refused (1 to 3600 seconds)",
+          onenet::model::to_text(*value).c_str());
+      return false;
+    }
+    interval_s = static_cast<int>(value->get<int64_t>());
+    log("image: desired interval = %d s taken (%s)", interval_s, source);
+    return true;
+  }
+
+  // The interval in use goes to the image as reported: the cloud sees it, and its delta ends.
+  void report_interval() {
+    const int in_use = interval_s;
+    const auto sent = device->update_image(
+        {{"interval", in_use}}, nullptr, [in_use](onenet::Status s, const onenet::model::Reply& r) {
+          if (s != onenet::Status::kOk) {
+            log("image: interval not reported: %s", onenet::to_string(s));
+          } else if (r.code != 200) {
+            log("image: interval report refused: %d %s", r.code, r.msg.c_str());
+          } else {
+            log("image: reported interval = %d s", in_use);
+          }
+        });
+    if (!sent) log("image: interval not reported: %s", onenet::to_string(sent.status()));
+  }
+
   static bool printable(std::string_view text) {
     for (const char c : text) {
       if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return false;
@@ -113,11 +179,13 @@ int main(int argc, char** argv) {
   onenet::model::Device device(*transport, clock, onenet::platform::system_random,
                                onenet::platform::default_hmac(), onenet::platform::unix_seconds,
                                storage->view(), meter);
+  meter.device = &device;
   onenet::model::DeviceOptions options;
   options.protocol = onenet::model::DataProtocol::kDataStream;
   options.product_id = link.product;
   options.device_name = link.device;
   options.access_key = link.key;
+  options.device_image = true;  // image/# carries the image's answers and deltas
   const onenet::Status started = device.start(options);
   if (started != onenet::Status::kOk) {
     std::fprintf(stderr, "onenet-datastream: %s\n",

@@ -370,6 +370,61 @@ TEST_CASE("onenet-datastream sample: reports points, answers commands, stops cle
   CHECK(cloud.stop());
 }
 
+TEST_CASE("onenet-datastream sample: its interval from the image, at login and by delta") {
+  OnenetLocal cloud(cloud_args());
+  REQUIRE(cloud.start());
+  const auto set_desired = [&](const json& interval) {
+    const json answer = cloud.curl("POST", "/local/image/update",
+                                   json{{"product_id", kProduct},
+                                        {"device_name", "meter-1"},
+                                        {"state", {{"desired", {{"interval", interval}}}}}}
+                                       .dump());
+    REQUIRE(answer["code"] == 0);
+  };
+  const auto image = [&] {
+    const json answer = cloud.curl(
+        "GET", std::string("/local/image?product_id=") + kProduct + "&device_name=meter-1");
+    REQUIRE(answer["code"] == 0);
+    return answer["data"]["state"];
+  };
+  set_desired(2);  // left while the meter is away
+  auto meter = Process::start({ONENET_DATASTREAM_PATH, "--port", std::to_string(cloud.port()),
+                               "--product", kProduct, "--device", "meter-1", "--key",
+                               cloud.device_key(), "--interval", "1"});
+  REQUIRE(meter);
+  auto has = [](const std::string& text) {
+    return [text](const std::string& line) { return line.find(text) != std::string::npos; };
+  };
+  REQUIRE(meter->wait_for_line(has("image: desired interval = 2 s taken (image at login)"), 20000));
+  REQUIRE(meter->wait_for_line(has("image: reported interval = 2 s"), 20000));
+  CHECK(image()["reported"] == json{{"interval", 2}});
+
+  // Changed while it is online: the delta brings it at once.
+  set_desired(3);
+  REQUIRE(meter->wait_for_line(has("image: desired interval = 3 s taken (delta)"), 20000));
+  REQUIRE(meter->wait_for_line(has("image: reported interval = 3 s"), 20000));
+  CHECK(image()["reported"] == json{{"interval", 3}});
+
+  // One it cannot take is refused; the interval in use stays, and so does the difference.
+  set_desired(0);
+  REQUIRE(meter->wait_for_line(has("image: desired interval 0 refused"), 20000));
+  REQUIRE(meter->wait_for_line(has("image: reported interval = 3 s"), 20000));
+  const json state = image();
+  CHECK(state["desired"] == json{{"interval", 0}});
+  CHECK(state["reported"] == json{{"interval", 3}});
+
+  // A command's interval is reported too.
+  const json answer = cloud.curl(
+      "POST", "/local/datastream/command",
+      json{{"product_id", kProduct}, {"device_name", "meter-1"}, {"command", "interval 4"}}.dump());
+  REQUIRE(answer["code"] == 0);
+  REQUIRE(meter->wait_for_line(has("image: reported interval = 4 s"), 20000));
+  CHECK(image()["reported"] == json{{"interval", 4}});
+  meter->signal(SIGTERM);
+  CHECK(meter->wait(20000) == 0);
+  CHECK(cloud.stop());
+}
+
 TEST_CASE("device image: reported by the device, desired by the cloud, the delta to the device") {
   OnenetLocal cloud(cloud_args());
   REQUIRE(cloud.start());
