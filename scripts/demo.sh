@@ -2,8 +2,8 @@
 # The main job, end to end, on this machine only: a OneNET-compatible cloud (onenet-local), devices
 # provisioned with onenet-cli, one of them reporting telemetry (onenet-telemetry), and the
 # cloud's HTTP API leaving it a desired value, setting a property, calling a service and sending
-# an OTA update to the device; then a meter on a data-stream product (onenet-datastream) posting
-# data points and answering a command. Installs what is missing, builds, runs, shows what
+# an OTA update to the device; then a meter on a data-stream product (onenet-datastream) taking
+# its interval from its device image, posting data points and answering a command. Installs what is missing, builds, runs, shows what
 # happened, and stops everything it started (by pid).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -129,7 +129,10 @@ device_pid=""
 say "the device's log"
 cat "$work/device.log"
 
-say "a data-stream product: starting onenet-datastream ($meter_product/$meter), four reports a second apart"
+say "while the meter is off, the cloud leaves a desired interval of 1 s in its device image (onenet-local's POST /local/image/update; OneNET does it in its console)"
+api POST /local/image/update \
+  "{\"product_id\":\"$meter_product\",\"device_name\":\"$meter\",\"state\":{\"desired\":{\"interval\":1}}}" >/dev/null
+say "a data-stream product: starting onenet-datastream ($meter_product/$meter), four reports a second apart; it reads its image at login"
 ONENET_KEY="$meter_key" "$bin/samples/datastream/onenet-datastream" --port "$mqtt_port" \
   --product "$meter_product" --device "$meter" --interval 1 --count 4 >"$work/meter.log" 2>&1 &
 meter_pid=$!
@@ -144,6 +147,9 @@ say "the cloud's view: the meter's newest points (onenet-cli datastream points: 
 meter_cli points
 wait "$meter_pid"  # it stops by itself after its fourth report is answered
 meter_pid=""
+say "the cloud's view: the meter's device image, desired and reported alike (GET /local/image)"
+api GET "/local/image?product_id=$meter_product&device_name=$meter"
+echo
 say "the meter's log"
 cat "$work/meter.log"
 

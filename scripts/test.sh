@@ -27,7 +27,8 @@ demo_failed() { cat "$demo_log"; rm -f "$demo_log"; echo "demo: $1"; exit 1; }
 ./scripts/demo.sh >"$demo_log" 2>&1 || demo_failed "failed"
 for expected in "desired interval = 3 s (version 1) applied" \
   "desired values left for the device: 0" '{"result":"rebooting in 3 s"}' \
-  "(OneNET code 10412)" "byte for byte the cloud's" 'response: {"power":'; do
+  "(OneNET code 10412)" "byte for byte the cloud's" 'response: {"power":' \
+  "image: desired interval = 1 s taken (image at login)"; do
   grep -qF -- "$expected" "$demo_log" || demo_failed "no '$expected'"
 done
 rm -f "$demo_log"
