@@ -509,6 +509,9 @@ TEST_CASE("device image: what section 3 refuses gets its err_code, from a device
   // Nothing was kept: the device still has no image.
   CHECK(cloud.exchange(kProduct, "meter-1", 0, "image/get", "image/get/rejected", "") ==
         refusal(167, "device image not exists"));
+  // image/get's payload must be empty (the legacy design document's 0x62).
+  CHECK(cloud.exchange(kProduct, "meter-1", 0, "image/get", "image/get/rejected", "{}") ==
+        refusal(98, "illegal data"));
   // A OneJSON product has no image (its shadow is its desired values).
   CHECK(cloud.exchange(kOneJsonProduct, "dev1", 1, "image/update", "image/update/rejected",
                        R"({"state":{"reported":{"a":1}}})") == refusal(165, "invalid parameters"));

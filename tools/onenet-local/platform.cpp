@@ -885,11 +885,15 @@ void Platform::handle_image(const onenet::model::StreamTopicParts& topic,
         answer = {{"version", s.image.version}, {"timestamp", s.image.timestamp}};
         delta = image_delta(s.image);
       }
+    } else if (!payload.empty()) {
+      // image/get's payload "must be empty" (the legacy MQTTS design document, 0x62).
+      code = kStreamIllegalData;
+      message = "illegal data";
     } else if (!s.image.exists) {
       code = kImageNotExists;
       message = "device image not exists";
     } else {
-      answer = image_document(s.image);  // the request's payload, empty by section 3, is unread
+      answer = image_document(s.image);
     }
     s.last_time = now_ms();
   }

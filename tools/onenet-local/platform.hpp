@@ -207,8 +207,9 @@ class Platform : public onenet::client::Handler {
   void log_ota_inform_reply(std::string_view topic, const std::string& payload);
   /// dp/post/json: kept and answered on /accepted, or answered on /rejected (section 4.6).
   void handle_datapoints(const onenet::model::StreamTopicParts& topic, const std::string& payload);
-  /// image/update and image/get: answered on /accepted or /rejected; an update that leaves
-  /// desired and reported apart is followed by image/update/delta (section 3).
+  /// image/update and image/get (whose payload must be empty: else 98, illegal data): answered
+  /// on /accepted or /rejected; an update that leaves desired and reported apart is followed by
+  /// image/update/delta (section 3).
   void handle_image(const onenet::model::StreamTopicParts& topic, const std::string& payload);
   /// cmd/response/{cmdid}: handed to the waiting stream_command, or rejected.
   void handle_command_response(const onenet::model::StreamTopicParts& topic,
