@@ -1186,8 +1186,26 @@ TEST_CASE("device image: refused before sending where OneNET would refuse it, an
   CHECK(h.device.update_image({{"a", "\xFF"}}, nullptr, nullptr).status() ==
         Status::kModelInvalidValue);
   CHECK(h.device.last_error().find("UTF-8") != std::string::npos);
+  // The image's limits: keys, nesting (the page's own deepest valid example passes), size.
+  CHECK(h.device.update_image({{"bad key", 1}}, nullptr, nullptr).status() ==
+        Status::kModelInvalidValue);
+  CHECK(h.device.last_error() == "reported: key 'bad key': 1 to 30 letters, digits or '_'");
+  CHECK(h.device.update_image({{"a", {{"b-c", 1}}}}, nullptr, nullptr).status() ==
+        Status::kModelInvalidValue);
+  CHECK(h.device.last_error() == "reported: a: key 'b-c': 1 to 30 letters, digits or '_'");
+  CHECK(h.device.update_image({{std::string(31, 'k'), 1}}, nullptr, nullptr).status() ==
+        Status::kModelInvalidValue);
+  const json deepest = json::parse(R"({"one":{"two":{"three":{"four":{"key":"value"}}}}})");
+  const json deeper = json::parse(R"({"one":{"two":{"three":{"four":{"key":[1]}}}}})");
+  CHECK(h.device.update_image(nullptr, deeper, nullptr).status() == Status::kModelInvalidValue);
+  CHECK(h.device.last_error() == "desired: one.two.three.four.key: nested deeper than 4 levels");
+  CHECK(h.device.update_image({{"big", std::string(4080, 'x')}}, nullptr, nullptr).status() ==
+        Status::kModelInvalidValue);
+  CHECK(h.device.last_error().find("at most 4096") != std::string::npos);
   CHECK(h.transport.take_packets().empty());
   CHECK(h.device.pending() == 0);
+  REQUIRE(h.device.update_image(deepest, {{std::string(30, 'k'), 1}}, nullptr).ok());
+  CHECK(h.transport.take_packets().size() == 1);
 }
 
 TEST_CASE("device image: the link drops; what the broker had fails, the rest goes again in order") {
