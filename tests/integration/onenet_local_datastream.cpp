@@ -76,6 +76,20 @@ json command_while_polling(const OnenetLocal& cloud, Device& device, const json&
   return finish_command(device, *curl);
 }
 
+// A device's numeric id, which OneNET's legacy API names devices by.
+std::string did_of(const OnenetLocal& cloud, const std::string& product,
+                   const std::string& device) {
+  const json detail =
+      cloud.curl("GET", "/device/detail?product_id=" + product + "&device_name=" + device);
+  REQUIRE(detail["code"] == 0);
+  return std::to_string(detail["data"]["did"].get<int64_t>());
+}
+
+// OneNET's legacy PUT /mqtt/v1/devices/{device_id}/image/properties with `body`.
+json put_image(const OnenetLocal& cloud, const std::string& did, const std::string& body) {
+  return cloud.curl("PUT", "/mqtt/v1/devices/" + did + "/image/properties", body);
+}
+
 std::string base64_decode(const std::string& text) {
   std::string out(onenet::auth::base64_decoded_max_length(text.size()), '\0');
   const auto n =
@@ -373,13 +387,11 @@ TEST_CASE("onenet-datastream sample: reports points, answers commands, stops cle
 TEST_CASE("onenet-datastream sample: its interval from the image, at login and by delta") {
   OnenetLocal cloud(cloud_args());
   REQUIRE(cloud.start());
+  const std::string did = did_of(cloud, kProduct, "meter-1");
   const auto set_desired = [&](const json& interval) {
-    const json answer = cloud.curl("POST", "/local/image/update",
-                                   json{{"product_id", kProduct},
-                                        {"device_name", "meter-1"},
-                                        {"state", {{"desired", {{"interval", interval}}}}}}
-                                       .dump());
-    REQUIRE(answer["code"] == 0);
+    const json answer =
+        put_image(cloud, did, json{{"state", {{"desired", {{"interval", interval}}}}}}.dump());
+    REQUIRE(answer["code_no"] == "000000");
   };
   const auto image = [&] {
     const json answer = cloud.curl(
@@ -452,12 +464,11 @@ TEST_CASE("device image: reported by the device, desired by the cloud, the delta
   CHECK(reply.data["metadata"]["reported"]["interval"]["timestamp"].is_number_integer());
 
   // The cloud wants another interval: the device is told the difference, and only it.
-  json answer = cloud.curl("POST", "/local/image/update",
-                           json{{"product_id", kProduct},
-                                {"device_name", "meter-1"},
-                                {"state", {{"desired", {{"interval", 5}, {"relay", "on"}}}}}}
-                               .dump());
-  REQUIRE(answer["code"] == 0);
+  const std::string did = did_of(cloud, kProduct, "meter-1");
+  json answer = put_image(
+      cloud, did, json{{"state", {{"desired", {{"interval", 5}, {"relay", "on"}}}}}}.dump());
+  REQUIRE(answer["code_no"] == "000000");
+  CHECK(answer["code"] == "onenet_common_success");
   CHECK(answer["data"]["state"]["desired"] == json{{"interval", 5}, {"relay", "on"}});
   REQUIRE(meter.poll_until([&] { return !meter.app.deltas.empty(); }));
   const json delta = meter.app.deltas[0];
@@ -477,12 +488,8 @@ TEST_CASE("device image: reported by the device, desired by the cloud, the delta
   CHECK(meter.app.deltas.size() == 1);
 
   // A null takes a key out of the image.
-  answer = cloud.curl("POST", "/local/image/update",
-                      json{{"product_id", kProduct},
-                           {"device_name", "meter-1"},
-                           {"state", {{"desired", {{"interval", nullptr}}}}}}
-                          .dump());
-  REQUIRE(answer["code"] == 0);
+  answer = put_image(cloud, did, json{{"state", {{"desired", {{"interval", nullptr}}}}}}.dump());
+  REQUIRE(answer["code_no"] == "000000");
   CHECK(answer["data"]["state"]["desired"] == json{{"relay", "on"}});
   const json image = cloud.curl("GET", "/local/image?" + where);
   REQUIRE(image["code"] == 0);
@@ -521,21 +528,49 @@ TEST_CASE("device image: what section 3 refuses gets its err_code, from a device
                      R"({"state":{"reported":{"a":1}}})");
   CHECK(accepted["version"] == 1);
 
-  const auto post = [&](const json& body) {
-    return cloud.curl("POST", "/local/image/update", body.dump());
+  // The image page's limits: keys, nesting, size.
+  CHECK(update(R"({"state":{"reported":{"bad-key":1}}})") == refusal(165, "invalid parameters"));
+  CHECK(update(R"({"state":{"reported":{"one":{"two":{"three":{"four":{"five":{"x":1}}}}}}}})") ==
+        refusal(162, "json depth out of bound"));
+  CHECK(update(json{{"state", {{"reported", {{"big", std::string(4100, 'x')}}}}}}.dump()) ==
+        refusal(161, "json out of bound"));
+  // Nested objects merge key by key, and the delta names only the leaves that differ.
+  const json delta =
+      cloud.exchange(kProduct, "meter-1", 0, "image/update", "image/update/delta",
+                     R"({"state":{"desired":{"lights":{"color":"RED","size":2},"engine":"ON"},
+                   "reported":{"lights":{"color":"GREEN","size":2},"engine":"ON"}}})");
+  CHECK(delta["state"] == json::parse(R"({"lights":{"color":"RED"}})"));
+  CHECK(delta["metadata"]["lights"]["color"]["timestamp"].is_number_integer());
+  CHECK(delta["version"] == 2);
+  CHECK(cloud.exchange(kProduct, "meter-1", 0, "image/update", "image/update/accepted",
+                       R"({"state":{"reported":{"lights":{"color":"RED"}}}})")["version"] == 3);
+  const json image = cloud.curl(
+      "GET", std::string("/local/image?product_id=") + kProduct + "&device_name=meter-1");
+  CHECK(image["data"]["state"]["reported"] ==
+        json::parse(R"({"a":1,"lights":{"color":"RED","size":2},"engine":"ON"})"));
+  CHECK(image["data"]["metadata"]["reported"]["lights"]["size"]["timestamp"].is_number_integer());
+
+  // Over HTTP (OneNET's legacy PUT): the legacy envelope, and the image errors' own codes.
+  const std::string did = did_of(cloud, kProduct, "meter-1");
+  const auto put = [&](const std::string& body) {
+    const json answer = put_image(cloud, did, body);
+    return answer["code_no"].get<std::string>() + " " + answer["code"].get<std::string>();
   };
-  CHECK(post({{"product_id", kOneJsonProduct},
-              {"device_name", "dev1"},
-              {"state", {{"desired", {{"a", 1}}}}}})["code"] == 10400);
-  CHECK(post({{"product_id", kProduct},
-              {"device_name", "nobody"},
-              {"state", {{"desired", {{"a", 1}}}}}})["code"] == 10404);
-  const json refused = post({{"product_id", kProduct}, {"device_name", "meter-1"}});
-  CHECK(refused["code"] == 10400);
-  CHECK(refused["msg"] == "image: state key not found (err_code 163)");
-  CHECK(post({{"product_id", kProduct},
-              {"device_name", "meter-1"},
-              {"state", {{"desired", "x"}}}})["msg"] == "image: invalid parameters (err_code 165)");
+  CHECK(put("{broken") == "002001 onenet_image_illegalJson");
+  CHECK(put(R"({"desired":{"a":1}})") == "000007 onenet_common_invalidParam");
+  CHECK(put(R"({"state":{"desired":{"a":1}},"tags":{}})") == "000007 onenet_common_invalidParam");
+  CHECK(put(R"({"state":{}})") == "002005 onenet_image_noDesiredOrReportedKey");
+  CHECK(put(R"({"state":{"desired":{"a":{"b":{"c":{"d":{"e":[1]}}}}}}})") ==
+        "002003 onenet_image_jsonOutOfDepth");
+  CHECK(put(json{{"state", {{"desired", {{"big", std::string(4100, 'x')}}}}}}.dump()) ==
+        "002002 onenet_image_jsonOutOfBound");
+  CHECK(put(R"({"state":{"desired":{"a b":1}}})") == "000007 onenet_common_invalidParam");
+  // A OneJSON product's device, an unknown id, and a token that is none.
+  CHECK(put_image(cloud, did_of(cloud, kOneJsonProduct, "dev1"),
+                  R"({"state":{"desired":{"a":1}}})")["code_no"] == "000007");
+  CHECK(put_image(cloud, "999999999", R"({"state":{"desired":{"a":1}}})")["code_no"] == "001001");
+  CHECK(cloud.curl("PUT", "/mqtt/v1/devices/" + did + "/image/properties",
+                   R"({"state":{"desired":{"a":1}}})", "bad token")["code_no"] == "000002");
   CHECK(cloud.curl("GET", std::string("/local/image?product_id=") + kOneJsonProduct +
                               "&device_name=dev1")["code"] == 10400);
   CHECK(cloud.stop());

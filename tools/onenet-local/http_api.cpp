@@ -59,6 +59,20 @@ void send(httplib::Response& res, int code, const std::string& msg, json data = 
   res.set_content(onenet::model::to_text(body), "application/json");
 }
 
+// OneNET's legacy MQTTS API (api.heclouds.com/mqtt/v1/...) answers in an envelope of its own:
+// {request_id, code, code_no, message, data}, code_no "000000" and code "onenet_common_success"
+// on success, as a captured answer of /mqtt/v1/devices/reg shows them; its error table pairs
+// each code_no with a name (onenet-protocol.md section 5.3, and the MQTTS API's error codes).
+void send_legacy(httplib::Response& res, const char* code_no, const char* code,
+                 const std::string& message, json data = nullptr) {
+  json body = {{"request_id", request_id()},
+               {"code", code},
+               {"code_no", code_no},
+               {"message", message.empty() ? json() : json(message)}};
+  if (!data.is_null()) body["data"] = std::move(data);
+  res.set_content(onenet::model::to_text(body), "application/json");
+}
+
 // Whom a token speaks for: the user (everything), a product, or one device.
 struct Caller {
   std::string product;  // empty for the user
@@ -621,9 +635,9 @@ void HttpApi::add_routes(httplib::Server& s) {
           send(res, kOk, "succ", {{"datastreams", streams}});
         }));
 
-  // The device image of a data-stream device (section 3), as OneNET's console edits it; no
-  // source shows an HTTP API of OneNET's for it, so both routes are onenet-local's own.
-  // GET: data = the image as image/get/accepted sends it (10404 when the device has none yet).
+  // The device image of a data-stream device (section 3). GET is onenet-local's own (OneNET's
+  // query is only a draft): data = the image as image/get/accepted sends it (10404 when the
+  // device has none yet).
   s.Get("/local/image",
         route([this, is_stream_device](const Caller&, const json& query, httplib::Response& res) {
           const std::string product = onenet::model::string_member(query, "product_id");
@@ -634,29 +648,62 @@ void HttpApi::add_routes(httplib::Server& s) {
           if (!image.exists) return send(res, kNoDevice, "the device has no image yet");
           send(res, kOk, "succ", image_document(image));
         }));
-  // POST {product_id, device_name, state: {desired?, reported?}}: merged as image/update is (a
-  // null value removes its key); the device gets image/update/delta when desired and reported
-  // then differ. data = the image. A refused update is 10400 with section 3's err_code and
-  // err_msg in the message.
-  s.Post("/local/image/update",
-         route([this, is_stream_device](const Caller&, const json& body, httplib::Response& res) {
-           const std::string product = onenet::model::string_member(body, "product_id");
-           const std::string device = onenet::model::string_member(body, "device_name");
-           {
-             auto guard = platform_.lock();
-             if (!is_stream_device(product, device, res)) return;
-           }
-           json request = json::object();
-           if (const json* state = onenet::model::member(body, "state")) request["state"] = *state;
-           json document;
-           std::string message;
-           const int code =
-               platform_.update_image_from_cloud(product, device, request, &document, &message);
-           if (code != 0)
-             return send(res, kBadRequest,
-                         "image: " + message + " (err_code " + std::to_string(code) + ")");
-           send(res, kOk, "succ", document);
-         }));
+  // OneNET's legacy MQTTS API: PUT /mqtt/v1/devices/{device_id}/image/properties with
+  // {"state": {"desired"?, "reported"?}} and nothing else, merged as image/update is (a null value
+  // removes its key); the device gets image/update/delta when desired and reported then differ.
+  // data = the image. Answers in the legacy envelope (send_legacy), with the image errors' own
+  // code_no (002001-002005).
+  s.Put(R"(/mqtt/v1/devices/(\d{1,18})/image/properties)",
+        [this](const httplib::Request& req, httplib::Response& res) {
+          Caller caller;
+          std::string why;
+          if (!authorize(platform_, req, &caller, &why)) {
+            platform_.log({{"event", "http"}, {"path", req.path}, {"msg", why}});
+            return send_legacy(res, "000002", "onenet_common_authFailed", why);
+          }
+          std::string product;
+          std::string device;
+          {
+            auto guard = platform_.lock();
+            const Device* d = platform_.registry().device_by_did(std::stoll(req.matches[1].str()));
+            if (d == nullptr || !caller.may(d->product_id, d->name))
+              return send_legacy(res, "001001", "onenet_auth_devNotFound", "device not found");
+            product = d->product_id;
+            device = d->name;
+            if (!platform_.registry().product(product)->data_stream)
+              return send_legacy(res, "000007", "onenet_common_invalidParam",
+                                 "product " + product + " speaks OneJSON: it has no device image");
+          }
+          const json request = onenet::model::parse_json(req.body);
+          if (request.is_object() && (request.size() != 1 || !request.contains("state")))
+            return send_legacy(res, "000007", "onenet_common_invalidParam",
+                               "the body carries state and nothing else");
+          json document;
+          std::string message;
+          const int code =
+              platform_.update_image_from_cloud(product, device, request, &document, &message);
+          platform_.log({{"event", "http"},
+                         {"path", req.path},
+                         {"product_id", product},
+                         {"device_name", device},
+                         {"image_code", code}});
+          switch (code) {
+            case 0:
+              return send_legacy(res, "000000", "onenet_common_success", "", document);
+            case 160:
+              return send_legacy(res, "002001", "onenet_image_illegalJson", message);
+            case 161:
+              return send_legacy(res, "002002", "onenet_image_jsonOutOfBound", message);
+            case 162:
+              return send_legacy(res, "002003", "onenet_image_jsonOutOfDepth", message);
+            case 163:
+              return send_legacy(res, "002004", "onenet_image_noStateKey", message);
+            case 164:
+              return send_legacy(res, "002005", "onenet_image_noDesiredOrReportedKey", message);
+            default:
+              return send_legacy(res, "000007", "onenet_common_invalidParam", message);
+          }
+        });
 
   // OneNET's history-datapoints: datastream_id (ids, comma-separated; absent: every stream),
   // start and end ("YYYY-MM-DDTHH:MM:SS", China Standard Time as the answer's `at`; end

@@ -32,6 +32,8 @@ constexpr size_t kMaxPointsKept = 1000;           // per stream
 constexpr size_t kMaxFinishedCommands = 1000;     // remembered to answer late responses
 // Device image errors (section 3's table: err_code, err_msg).
 constexpr int kImageIllegalJson = 160;
+constexpr int kImageTooLarge = 161;
+constexpr int kImageTooDeep = 162;
 constexpr int kImageNoState = 163;
 constexpr int kImageNoValues = 164;
 constexpr int kImageInvalid = 165;
@@ -129,11 +131,74 @@ void DeviceState::delete_desired(const std::string& id, const json* version) {
   desired_versions.erase(id);  // the version starts again at 1 (section 4.2)
 }
 
+namespace {
+
+// {"timestamp": now} for each leaf of `value`, in its shape (OneNET's image metadata).
+json stamped(const json& value, int64_t now_s) {
+  if (!value.is_object()) return {{"timestamp", now_s}};
+  json times = json::object();
+  for (auto it = value.begin(); it != value.end(); ++it)
+    times[it.key()] = stamped(it.value(), now_s);
+  return times;
+}
+
+// Merges `update` into `kept` (and their times): objects into objects key by key, anything
+// else replaces, null removes. Depth is bounded by the checks made before.
+void merge_image(json& kept, json& times, const json& update, int64_t now_s) {
+  for (auto it = update.begin(); it != update.end(); ++it) {
+    const std::string& key = it.key();
+    if (it.value().is_null()) {  // null removes the key, as other clouds' shadows do
+      kept.erase(key);
+      times.erase(key);
+      continue;
+    }
+    json* old = kept.contains(key) ? &kept[key] : nullptr;
+    if (old != nullptr && old->is_object() && it.value().is_object()) {
+      json& old_times = times[key];
+      if (!old_times.is_object()) old_times = json::object();
+      merge_image(*old, old_times, it.value(), now_s);
+      continue;
+    }
+    kept[key] = it.value();
+    times[key] = stamped(it.value(), now_s);
+  }
+}
+
+// The desired values that differ from the reported ones, nested objects key by key, with the
+// desired values' times; false when none does.
+bool image_difference(const json& desired, const json& desired_times, const json& reported,
+                      json* state, json* metadata) {
+  for (auto it = desired.begin(); it != desired.end(); ++it) {
+    const json* have = onenet::model::member(reported, it.key().c_str());
+    const json* time = onenet::model::member(desired_times, it.key().c_str());
+    if (it.value().is_object() && have != nullptr && have->is_object()) {
+      json sub_state = json::object();
+      json sub_metadata = json::object();
+      if (image_difference(it.value(), time ? *time : json::object(), *have, &sub_state,
+                           &sub_metadata)) {
+        (*state)[it.key()] = std::move(sub_state);
+        (*metadata)[it.key()] = std::move(sub_metadata);
+      }
+      continue;
+    }
+    if (have != nullptr && *have == it.value()) continue;
+    (*state)[it.key()] = it.value();
+    if (time != nullptr) (*metadata)[it.key()] = *time;
+  }
+  return !state->empty();
+}
+
+}  // namespace
+
 int update_image(DeviceState::Image& image, const json& request, int64_t now_s,
                  std::string* message) {
   if (request.is_discarded()) {
     *message = "illegal json";
     return kImageIllegalJson;
+  }
+  if (onenet::model::to_text(request).size() > onenet::model::kMaxImageBytes) {
+    *message = "json out of bound";
+    return kImageTooLarge;
   }
   const json* state = request.is_object() ? onenet::model::member(request, "state") : nullptr;
   if (state == nullptr) {
@@ -146,25 +211,34 @@ int update_image(DeviceState::Image& image, const json& request, int64_t now_s,
     *message = "desired or reported key not found";
     return kImageNoValues;
   }
-  if (!state->is_object() || (desired && !desired->is_object()) ||
-      (reported && !reported->is_object())) {
+  if (!state->is_object()) {
     *message = "invalid parameters";
     return kImageInvalid;
   }
-  for (const auto& [values, kept, times] :
-       {std::tuple(desired, &image.desired, &image.desired_times),
-        std::tuple(reported, &image.reported, &image.reported_times)}) {
+  for (const json* values : {desired, reported}) {
     if (values == nullptr) continue;
-    for (auto it = values->begin(); it != values->end(); ++it) {
-      if (it.value().is_null()) {  // null removes the key, as other clouds' shadows do
-        kept->erase(it.key());
-        times->erase(it.key());
-      } else {
-        (*kept)[it.key()] = it.value();
-        (*times)[it.key()] = {{"timestamp", now_s}};
-      }
+    // The image page's limits: keys, nesting (and the size, above and below).
+    switch (onenet::model::check_image_values(*values)) {
+      case onenet::model::ImageProblem::kNone:
+        break;
+      case onenet::model::ImageProblem::kTooDeep:
+        *message = "json depth out of bound";
+        return kImageTooDeep;
+      default:
+        *message = "invalid parameters";
+        return kImageInvalid;
     }
   }
+  DeviceState::Image merged = image;
+  if (desired != nullptr) merge_image(merged.desired, merged.desired_times, *desired, now_s);
+  if (reported != nullptr) merge_image(merged.reported, merged.reported_times, *reported, now_s);
+  // The whole image, not only this update, must stay within 4 KB.
+  if (onenet::model::to_text(image_document(merged)["state"]).size() >
+      onenet::model::kMaxImageBytes) {
+    *message = "json out of bound";
+    return kImageTooLarge;
+  }
+  image = std::move(merged);
   image.exists = true;
   ++image.version;
   image.timestamp = now_s;
@@ -181,14 +255,8 @@ json image_document(const DeviceState::Image& image) {
 json image_delta(const DeviceState::Image& image) {
   json state = json::object();
   json metadata = json::object();
-  for (auto it = image.desired.begin(); it != image.desired.end(); ++it) {
-    const json* reported = onenet::model::member(image.reported, it.key().c_str());
-    if (reported != nullptr && *reported == it.value()) continue;
-    state[it.key()] = it.value();
-    if (const json* time = onenet::model::member(image.desired_times, it.key().c_str()))
-      metadata[it.key()] = *time;
-  }
-  if (state.empty()) return json();
+  if (!image_difference(image.desired, image.desired_times, image.reported, &state, &metadata))
+    return json();
   return {{"state", state},
           {"metadata", metadata},
           {"version", image.version},

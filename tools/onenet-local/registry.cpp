@@ -199,14 +199,23 @@ const Device* Registry::device(const std::string& product_id, const std::string&
   return it == p->devices.end() ? nullptr : &it->second;
 }
 
+const Device* Registry::device_by_did(int64_t did) const {
+  for (const auto& [id, product] : products_) {
+    for (const auto& [name, device] : product.devices) {
+      if (device.did == did) return &device;
+    }
+  }
+  return nullptr;
+}
+
 const Device* Registry::create_device(const std::string& product_id, const std::string& name,
-                                      const std::string& desc) {
+                                      const std::string& desc, const std::string& key) {
   Product& p = ensure_product(product_id);
   if (p.devices.count(name)) return nullptr;
   Device d;
   d.product_id = product_id;
   d.name = name;
-  d.key = new_access_key();
+  d.key = key.empty() ? new_access_key() : key;
   d.desc = desc;
   d.did = next_did_++;
   d.created = static_cast<int64_t>(std::time(nullptr));

@@ -45,9 +45,11 @@ class Registry {
   const Product* product(const std::string& product_id) const;
   std::vector<std::string> product_ids() const;
   const Device* device(const std::string& product_id, const std::string& name) const;
-  /// Creates the device with a fresh key; null if it exists.
+  /// The device whose numeric id is `did` (OneNET's legacy API names devices so), or null.
+  const Device* device_by_did(int64_t did) const;
+  /// Creates the device with a fresh key, or with `key` when it is not empty; null if it exists.
   const Device* create_device(const std::string& product_id, const std::string& name,
-                              const std::string& desc);
+                              const std::string& desc, const std::string& key = {});
   bool delete_device(const std::string& product_id, const std::string& name);
   std::vector<const Device*> devices(const std::string& product_id) const;
 
