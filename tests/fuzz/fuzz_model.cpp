@@ -3,8 +3,8 @@
 //   0  ThingModel::load (an exported thing model), then checks against what it loaded;
 //   1  every check of a fixed thing model, json_access, to_text, on the text as JSON;
 //   2  model::Device::on_message on each downlink and reply topic (ota/inform too), the text as
-//      payload; and a data-stream device's (its answers, commands), which also posts the value
-//      as data points;
+//      payload; and a data-stream device's (its answers, commands, device image answers and
+//      deltas), which also posts the value as data points and as its image;
 //   3  gateway::Gateway: sub-device commands, topology changes and a report, from the text.
 //
 // With bit 2 of the first byte set, the rest is not text but a recipe for a JSON value (see
@@ -95,6 +95,13 @@ struct Echo : model::CommandHandler, gateway::SubDeviceHandler {
   std::optional<std::string> on_command(const std::string&, std::string_view payload) override {
     return std::string(payload);  // over 1023 bytes: refused, not sent
   }
+  // Reports what the delta asks for, as a device does: update_image from inside poll().
+  void on_image_delta(const json& delta) override {
+    if (image_device == nullptr) return;
+    const json* state = model::member(delta, "state");
+    (void)image_device->update_image(state != nullptr ? *state : json(), nullptr, nullptr);
+  }
+  model::Device* image_device = nullptr;
 };
 
 // The cloud's end of a link, as little of it as a device needs: every byte sent is taken (and
@@ -225,7 +232,10 @@ struct Rig {
     options.protocol = model::DataProtocol::kDataStream;
     options.thing_model = nullptr;
     options.device_name = "meter";
+    options.device_image = true;
+    echo.image_device = &streams;
     require(streams.start(options) == Status::kOk);
+    options.device_image = false;
     gateway::GatewayOptions g;
     g.device.product_id = "Gw";
     g.device.device_name = "gw";
@@ -305,13 +315,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       for (const char* topic :
            {"$sys/Pid/meter/dp/post/json/accepted", "$sys/Pid/meter/dp/post/json/rejected",
             "$sys/Pid/meter/cmd/request/c1", "$sys/Pid/meter/cmd/response/c1/accepted",
-            "$sys/Pid/meter/cmd/response/c1/rejected"}) {
+            "$sys/Pid/meter/cmd/response/c1/rejected", "$sys/Pid/meter/image/update/accepted",
+            "$sys/Pid/meter/image/update/rejected", "$sys/Pid/meter/image/update/delta",
+            "$sys/Pid/meter/image/get/accepted", "$sys/Pid/meter/image/get/rejected"}) {
         deliver(streams, topic, text);
       }
       // Whatever the checks let through is well-formed enough to send.
       (void)model::check_datapoints(parsed);
       (void)streams.post_datapoint_series(parsed, nullptr);
       (void)streams.post_datapoints(parsed, nullptr, model::integer_member(parsed, "t", 0));
+      (void)streams.update_image(parsed, model::member_or(parsed, "desired", json()), nullptr);
+      (void)streams.get_image(nullptr);
       (void)streams.poll(0);
       streams.expire_requests();
       require(streams.state() == client::State::kConnected);
