@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "onenet/auth/encoding.hpp"
+#include "onenet/model/image.hpp"
 #include "onenet/model/json_access.hpp"
 #include "onenet/ota/fuse_ota.hpp"  // ota::valid_version
 #include "onenet/ota/md5.hpp"
@@ -100,6 +101,37 @@ DeviceInfo device_of(const json& data) {
   d.create_time_ms = model::integer_member(data, "create_time", 0);
   d.last_time_ms = model::integer_member(data, "last_time", 0);
   return d;
+}
+
+// What the legacy MQTTS API's envelope says: {request_id, code, code_no, message, data}. A
+// captured answer of /mqtt/v1/devices/reg has code_no "000000" and code
+// "onenet_common_success"; the image API's page shows them the other way round, so "000000" in
+// either is success.
+struct LegacyOutcome {
+  Status status = Status::kOk;
+  int code = 0;
+  std::string message;
+};
+
+LegacyOutcome read_legacy_envelope(const json& answer) {
+  const std::string code_no = text_of(answer, "code_no");
+  const std::string code = text_of(answer, "code");
+  if (code_no == "000000" || code == "000000") return {};
+  const auto digits = [](const std::string& text) {
+    return !text.empty() && text.size() <= 9 &&
+           text.find_first_not_of("0123456789") == std::string::npos;
+  };
+  const std::string& number = digits(code_no) ? code_no : code;
+  const std::string& name = digits(code_no) ? code : code_no;
+  if (!digits(number))
+    return {Status::kProvisionBadResponse, 0, "a legacy envelope whose code_no is no number"};
+  const int legacy_code = std::stoi(number);
+  std::string message = name.empty() ? "error " + number : name;
+  if (const std::string text = text_of(answer, "message"); !text.empty()) message += ": " + text;
+  // 000001 and 000002: no token, or one that failed.
+  return {legacy_code == 1 || legacy_code == 2 ? Status::kProvisionBadCredentials
+                                               : Status::kProvisionApiError,
+          legacy_code, message};
 }
 
 }  // namespace
@@ -285,7 +317,7 @@ Status ApiClient::call(const char* method, const std::string& path_and_query,
   curl_easy_setopt(h, CURLOPT_URL, url.c_str());
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-  if (std::string(method) == "POST") {
+  if (std::string(method) != "GET") {
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.c_str());
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
   } else {
@@ -335,6 +367,16 @@ Status ApiClient::call(const char* method, const std::string& path_and_query,
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &http_status);
   error_.http_status = static_cast<int>(http_status);
   const json answer = model::parse_json(response);
+  if (const json* legacy = answer.is_object() ? model::member(answer, "code_no") : nullptr;
+      legacy != nullptr && legacy->is_string()) {
+    const LegacyOutcome outcome = read_legacy_envelope(answer);
+    if (outcome.status == Status::kProvisionBadResponse)
+      return fail(outcome.status, 0,
+                  url + ": HTTP " + std::to_string(http_status) + " with " + outcome.message);
+    if (outcome.status != Status::kOk) return fail(outcome.status, outcome.code, outcome.message);
+    if (data_json) *data_json = answer.contains("data") ? answer["data"].dump() : "null";
+    return Status::kOk;
+  }
   if (answer.is_discarded() || !answer.is_object() || !answer.contains("code") ||
       !answer["code"].is_number_integer()) {
     return fail(Status::kProvisionBadResponse, 0,
@@ -1057,6 +1099,81 @@ Status ApiClient::download_rest(const std::string& url, const OtaTask& task, std
     return fail(Status::kProvisionBadResponse, 0,
                 url + ": HTTP " + std::to_string(http_status) + " without the package");
   }
+  return Status::kOk;
+}
+
+Status ApiClient::register_device(const std::string& name, const std::string& desc,
+                                  const std::string& key, DeviceInfo* out) {
+  error_ = ApiError();
+  if (name.empty()) return fail(Status::kInvalidArgument, 0, "devices/reg: no device name");
+  json body = {{"name", name}};
+  if (!desc.empty()) body["desc"] = desc;
+  if (!key.empty()) {
+    // The legacy page: a key of one's own is Base64 of at most 32 bytes.
+    uint8_t raw[64];
+    const Result<size_t> n = auth::base64_decode(key, raw, sizeof raw);
+    if (!n || n.value() == 0 || n.value() > 32)
+      return fail(Status::kInvalidArgument, 0, "devices/reg: key: Base64 of 1 to 32 bytes");
+    body["key"] = key;
+  }
+  if (!model::is_utf8(body))
+    return fail(Status::kInvalidArgument, 0, "devices/reg: desc must be UTF-8");
+  std::string data;
+  const Status s = call("POST", "/mqtt/v1/devices/reg", body.dump(), &data);
+  if (s != Status::kOk) return s;
+  const json parsed = model::parse_json(data);
+  if (!parsed.is_object() || text_of(parsed, "key").empty() ||
+      text_of(parsed, "device_id").empty()) {
+    return fail(Status::kProvisionBadResponse, 0,
+                "devices/reg: no data.device_id and data.key in the answer");
+  }
+  if (out) {
+    *out = DeviceInfo();
+    out->product_id = text_of(parsed, "pid");
+    out->name = text_of(parsed, "name").empty() ? name : text_of(parsed, "name");
+    out->did = text_of(parsed, "device_id");
+    out->key = text_of(parsed, "key");
+  }
+  return Status::kOk;
+}
+
+Status ApiClient::update_device_image(const std::string& device_id, const std::string& desired_json,
+                                      const std::string& reported_json, std::string* image_json) {
+  error_ = ApiError();
+  if (device_id.empty() || device_id.size() > 18 ||
+      device_id.find_first_not_of("0123456789") != std::string::npos)
+    return fail(Status::kInvalidArgument, 0, "image: device id: a number (did)");
+  json state = json::object();
+  for (const auto& [name, text] :
+       {std::pair<const char*, const std::string*>{"desired", &desired_json},
+        std::pair<const char*, const std::string*>{"reported", &reported_json}}) {
+    if (text->empty()) continue;
+    const json values = model::parse_json(*text);
+    std::string problem = values.is_discarded() ? "not JSON" : std::string();
+    if (problem.empty() &&
+        model::check_image_values(values, &problem) == model::ImageProblem::kNone)
+      state[name] = values;
+    else
+      return fail(Status::kInvalidArgument, 0, std::string("image: ") + name + ": " + problem);
+  }
+  if (state.empty())
+    return fail(Status::kInvalidArgument, 0, "image: neither desired nor reported values");
+  const json body = {{"state", state}};
+  if (!model::is_utf8(body))
+    return fail(Status::kInvalidArgument, 0, "image: values must be UTF-8");
+  const std::string text = body.dump();
+  if (text.size() > model::kMaxImageBytes)
+    return fail(Status::kInvalidArgument, 0,
+                "image: " + std::to_string(text.size()) + " bytes of JSON; an image holds 4096");
+  std::string data;
+  const Status s = call("PUT", "/mqtt/v1/devices/" + device_id + "/image/properties", text, &data,
+                        Retry::kUntilSent);
+  if (s != Status::kOk) return s;
+  const json parsed = model::parse_json(data);
+  const json* answered_state = parsed.is_object() ? model::member(parsed, "state") : nullptr;
+  if (answered_state == nullptr || !answered_state->is_object())
+    return fail(Status::kProvisionBadResponse, 0, "image: no data.state in the answer");
+  if (image_json) *image_json = parsed.dump();
   return Status::kOk;
 }
 

@@ -665,3 +665,73 @@ TEST_CASE("data streams: OneNET's answers read, odd ones refused whole; a comman
   CHECK(api->query_datapoints("P", "d", query, nullptr) == Status::kInvalidArgument);
   CHECK(holding.accepted == 1);
 }
+
+TEST_CASE("legacy MQTTS API: its envelope read both ways round; an image update sent once") {
+  const auto registered = [](const char* body, DeviceInfo* out) {
+    RawServer server("200 OK", "application/json", body);
+    auto api = make_client(loopback_options(server.url(), "products/282932", 1, 2000));
+    const Status s = api->register_device("mcu_id_43057127", "", "", out);
+    return std::make_pair(s, api->last_error());
+  };
+  DeviceInfo d;
+  // As captured from OneNET (community code keeps it): code_no "000000", pid a number.
+  auto [status, error] = registered(R"({"request_id":"f55a5a37-36e4-43a6-905c-cc8f958437b0",
+      "code":"onenet_common_success","code_no":"000000","message":null,
+      "data":{"device_id":"589804481","name":"mcu_id_43057127","pid":282932,
+              "key":"indu/peTFlsgQGL060Gp7GhJOn9DnuRecadrybv9/XY="}})",
+                                    &d);
+  REQUIRE(status == Status::kOk);
+  CHECK(d.did == "589804481");
+  CHECK(d.product_id == "282932");
+  CHECK(d.name == "mcu_id_43057127");
+  CHECK(d.key == "indu/peTFlsgQGL060Gp7GhJOn9DnuRecadrybv9/XY=");
+  // The image page's example puts "000000" in code instead.
+  std::tie(status, error) = registered(
+      R"({"code":"000000","code_no":"onenet_common_success","data":{"device_id":"1","key":"k"}})",
+      &d);
+  CHECK(status == Status::kOk);
+  // Its error table: 000002 is a bad token, the rest OneNET's error with its number and name.
+  std::tie(status, error) = registered(
+      R"({"code":"onenet_common_authFailed","code_no":"000002","message":"token expired"})", &d);
+  CHECK(status == Status::kProvisionBadCredentials);
+  CHECK(error.code == 2);
+  CHECK(error.message == "onenet_common_authFailed: token expired");
+  std::tie(status, error) =
+      registered(R"({"code":"onenet_auth_prodNotFound","code_no":"001000","message":null})", &d);
+  CHECK(status == Status::kProvisionApiError);
+  CHECK(error.code == 1000);
+  CHECK(error.message == "onenet_auth_prodNotFound");
+  // Odd answers: a code_no that is no number, success without the device.
+  for (const char* body : {R"({"code":"x","code_no":"ok"})",
+                           R"({"code":"onenet_common_success","code_no":"000000","data":{}})",
+                           R"({"code_no":"000000","data":{"device_id":"1"}})"}) {
+    CAPTURE(body);
+    CHECK(registered(body, &d).first == Status::kProvisionBadResponse);
+  }
+
+  const auto image = [](const char* body, std::string* out) {
+    RawServer server("200 OK", "application/json", body);
+    auto api = make_client(loopback_options(server.url(), "userid/1", 1, 2000));
+    return api->update_device_image("5", R"({"color":"green"})", "", out);
+  };
+  std::string text;
+  // The image page's answer.
+  REQUIRE(image(R"({"request_id":"daa992aa","code":"000000","code_no":"onenet_common_success",
+      "message":null,"data":{"state":{"desired":{"color":"green"},"reported":{"color":"red"}},
+      "metadata":{"desired":{"color":{"timestamp":1565066884}}},"version":11,
+      "timestamp":1565066884}})",
+                &text) == Status::kOk);
+  CHECK(text.find("\"version\":11") != std::string::npos);
+  CHECK(image(R"({"code":"000000","data":{"version":1}})", &text) == Status::kProvisionBadResponse);
+  CHECK(image(R"({"code":"onenet_image_jsonOutOfDepth","code_no":"002003"})", &text) ==
+        Status::kProvisionApiError);
+
+  // Registering is safe to repeat (a name it has answers with that device): retried. An image
+  // update would count the version on twice: sent once.
+  RawServer holding(RawServer::Mode::kHold);
+  auto api = make_client(loopback_options(holding.url(), "products/1", 3, 300));
+  CHECK(api->update_device_image("5", R"({"a":1})", "", nullptr) == Status::kProvisionTimeout);
+  CHECK(holding.accepted == 1);
+  CHECK(api->register_device("d1", "", "", nullptr) == Status::kProvisionTimeout);
+  CHECK(holding.accepted == 4);
+}

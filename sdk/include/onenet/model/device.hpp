@@ -20,6 +20,7 @@
 
 #include "onenet/auth/token.hpp"
 #include "onenet/client/client.hpp"
+#include "onenet/model/image.hpp"
 #include "onenet/model/thing_model.hpp"
 #include "onenet/model/topics.hpp"
 
@@ -71,23 +72,6 @@ bool valid_stream_name(std::string_view name);
 /// (optional) whole seconds from 0 to before 2100 (a later one is taken for milliseconds).
 /// Returns "" or the problem, in words.
 std::string check_datapoints(const nlohmann::json& dp);
-
-/// The device image's limits (设备镜像, OneNET's device image page for data-stream products):
-/// the whole image within 4 KB, every key (at any level) 1 to 30 letters, digits or '_', and at
-/// most 4 levels of objects or lists nested below "desired" or "reported".
-constexpr size_t kMaxImageBytes = 4096;
-constexpr size_t kMaxImageNesting = 4;
-constexpr size_t kMaxImageKeyLength = 30;
-/// What check_image_values found: the image's error codes (section 3) each maps to.
-enum class ImageProblem : uint8_t {
-  kNone,
-  kTooDeep,    ///< 162, json depth out of bound
-  kBadKey,     ///< 165, invalid parameters
-  kNotObject,  ///< 165, invalid parameters
-};
-/// Checks one "desired" or "reported" object of an image update against the limits above (not
-/// the size, which is the whole message's). `*problem` (optional) says what, in words.
-ImageProblem check_image_values(const nlohmann::json& values, std::string* problem = nullptr);
 
 /// The identifiers a property/get asks for (the strings of its params list).
 std::vector<std::string> identifiers_of(const nlohmann::json& params);

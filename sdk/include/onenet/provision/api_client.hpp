@@ -39,6 +39,9 @@ namespace onenet::provision {
 
 /// OneNET's production API.
 inline constexpr const char* kDefaultApiUrl = "https://iot-api.heclouds.com";
+/// OneNET's legacy MQTTS API (data-stream products): device self-registration and the device
+/// image (ApiClient::register_device, update_device_image). Plain HTTP, as OneNET serves it.
+inline constexpr const char* kLegacyApiUrl = "http://api.heclouds.com";
 
 struct ApiOptions {
   std::string api_url = kDefaultApiUrl;  ///< scheme://host[:port], no trailing path
@@ -294,6 +297,29 @@ class ApiClient {
   /// configured timeout_ms.
   Status send_command(const std::string& product_id, const std::string& name,
                       std::string_view command, uint32_t timeout_s, std::string* response);
+
+  // OneNET's legacy MQTTS API (kLegacyApiUrl; onenet-protocol.md section 5.3), for data-stream
+  // products. It answers {request_id, code, code_no, message, data}: "000000" is success
+  // (OneNET's pages put it in code_no or in code), 000001 and 000002 (no or a bad token) are
+  // kProvisionBadCredentials, anything else kProvisionApiError with the number as the code and
+  // the error's name and message as the text.
+
+  /// POST /mqtt/v1/devices/reg: a device registers itself with its product's key (ApiOptions
+  /// resource "products/{pid}", the product key: "一型一密"). `desc` and `key` may be empty;
+  /// `key`, when given, must be Base64 of at most 32 bytes (kInvalidArgument). OneNET answers a
+  /// name it already has with that device, so a retry after a lost answer is safe. On success
+  /// `*out` holds its product id, name, device id (did) and key.
+  Status register_device(const std::string& name, const std::string& desc, const std::string& key,
+                         DeviceInfo* out);
+  /// PUT /mqtt/v1/devices/{device_id}/image/properties: merges `desired_json` and/or
+  /// `reported_json` (JSON objects as text; empty: not sent, one is needed) into a data-stream
+  /// device's image (section 3); an online device hears image/update/delta when they then
+  /// differ. `*image_json` (optional) gets the image: {"state": {"desired", "reported"},
+  /// "metadata", "version", "timestamp"}. kInvalidArgument for values that are not objects, or
+  /// break the image's limits (model::check_image_values, 4 KB in all). Sent once only: a
+  /// retry would count the version on twice.
+  Status update_device_image(const std::string& device_id, const std::string& desired_json,
+                             const std::string& reported_json, std::string* image_json);
 
   /// The last failure; status kOk after a success.
   const ApiError& last_error() const { return error_; }
