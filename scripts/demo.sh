@@ -129,9 +129,9 @@ device_pid=""
 say "the device's log"
 cat "$work/device.log"
 
-say "while the meter is off, the cloud leaves a desired interval of 1 s in its device image (OneNET's PUT /mqtt/v1/devices/{device_id}/image/properties)"
-meter_did=$(api GET "/device/detail?product_id=$meter_product&device_name=$meter" | grep -o '"did":[0-9]*' | cut -d: -f2)
-api PUT "/mqtt/v1/devices/$meter_did/image/properties" '{"state":{"desired":{"interval":1}}}' >/dev/null
+say "while the meter is off, the cloud leaves a desired interval of 1 s in its device image (onenet-cli datastream image: OneNET's PUT /mqtt/v1/devices/{device_id}/image/properties)"
+"$bin/samples/onenet-cli/onenet-cli" datastream image --product "$meter_product" --name "$meter" \
+  --desired '{"interval":1}'
 say "a data-stream product: starting onenet-datastream ($meter_product/$meter), four reports a second apart; it reads its image at login"
 ONENET_KEY="$meter_key" "$bin/samples/datastream/onenet-datastream" --port "$mqtt_port" \
   --product "$meter_product" --device "$meter" --interval 1 --count 4 >"$work/meter.log" 2>&1 &

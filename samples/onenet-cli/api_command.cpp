@@ -1,6 +1,6 @@
-// onenet-cli device create|detail|list|delete, onenet-cli provision, onenet-cli ota
+// onenet-cli device create|register|detail|list|delete, onenet-cli provision, onenet-cli ota
 // version|check|download|step, onenet-cli thing properties|history|set|call|desired|set-desired|
-// delete-desired and onenet-cli datastream points|command: OneNET's HTTP API through
+// delete-desired and onenet-cli datastream points|command|image: OneNET's HTTP API through
 // sdk/provision. Credentials come from flags, then environment variables, then a JSON config
 // file; the access key is never printed.
 #include <unistd.h>
@@ -17,6 +17,7 @@
 
 #include "commands.hpp"
 #include "onenet/model/device.hpp"
+#include "onenet/model/json_access.hpp"
 #include "onenet/ota/fuse_ota.hpp"
 #include "onenet/platform/hmac.hpp"
 #include "onenet/provision/api_client.hpp"
@@ -75,6 +76,11 @@ struct ApiFlags {
   std::string text;
   std::string hex;
   uint32_t wait_s = 10;
+  // device register, datastream image (OneNET's legacy MQTTS API)
+  std::string own_key;
+  std::string device_id;
+  std::string desired;
+  std::string reported;
 };
 
 ApiFlags flags;
@@ -165,7 +171,11 @@ std::unique_ptr<ApiClient> make_client(int* exit_status) {
     return nullptr;
   }
   onenet::provision::ApiOptions options;
-  options.api_url = flags.api.empty() ? onenet::provision::kDefaultApiUrl : flags.api;
+  // Self-registration and the device image are OneNET's legacy MQTTS API, on its own host.
+  const bool legacy = command_name == "device register" || command_name == "datastream image";
+  options.api_url = !flags.api.empty() ? flags.api
+                    : legacy           ? onenet::provision::kLegacyApiUrl
+                                       : onenet::provision::kDefaultApiUrl;
   if (flags.auth == "user") {
     if (flags.user_id.empty()) {
       *exit_status = say_error(kExitBadInput,
@@ -259,7 +269,13 @@ int run_device(const std::string& action) {
   auto client = make_client(&exit_status);
   if (!client) return exit_status;
   if (action != "list" && flags.name.empty()) return say_error(kExitBadInput, "--name is required");
-  if (action == "create") {
+  if (action == "register") {
+    // The device's own call (section 5.3): the product's token, so --auth product.
+    DeviceInfo d;
+    if (client->register_device(flags.name, flags.desc, flags.own_key, &d) != Status::kOk)
+      return refused(*client);
+    std::printf("%s\n", flags.json_output ? device_json(d).dump().c_str() : d.key.c_str());
+  } else if (action == "create") {
     DeviceInfo d;
     if (client->create_device(flags.product, flags.name, flags.desc, &d) != Status::kOk)
       return api_failure(*client);
@@ -734,6 +750,36 @@ bool hex_bytes(const std::string& hex, std::string* bytes) {
 int run_datastream(const std::string& action) {
   command_name = "datastream " + action;
   int exit_status = 0;
+  if (action == "image") {
+    if (flags.device_id.empty() == flags.name.empty())
+      return say_error(kExitBadInput, "name the device with --name or with --device-id");
+    if (flags.desired.empty() && flags.reported.empty())
+      return say_error(kExitBadInput, "give --desired or --reported values (JSON objects)");
+    auto client = make_client(&exit_status);
+    if (!client) return exit_status;
+    std::string did = flags.device_id;
+    if (did.empty()) {
+      DeviceInfo d;
+      if (client->device_detail(flags.product, flags.name, &d) != Status::kOk)
+        return api_failure(*client);
+      did = d.did;
+    }
+    std::string image;
+    if (client->update_device_image(did, flags.desired, flags.reported, &image) != Status::kOk)
+      return refused(*client);
+    const json parsed = onenet::model::parse_json(image);
+    if (flags.json_output) {
+      std::printf("%s\n", parsed.dump().c_str());
+    } else {
+      // update_device_image checked that the answer holds a state object.
+      const json state = onenet::model::member_or(parsed, "state", json::object());
+      std::printf("version   %s\ndesired   %s\nreported  %s\n",
+                  onenet::model::member_or(parsed, "version", "?").dump().c_str(),
+                  onenet::model::member_or(state, "desired", json::object()).dump().c_str(),
+                  onenet::model::member_or(state, "reported", json::object()).dump().c_str());
+    }
+    return 0;
+  }
   if (action == "command") {
     std::string command = flags.text;
     if (!flags.hex.empty() && !hex_bytes(flags.hex, &command))
@@ -822,6 +868,17 @@ CLI::App* add_datastream_command(CLI::App& app) {
   command->add_option("--wait", flags.wait_s, "Seconds to wait for the response, 1 to 60")
       ->default_val(10)
       ->check(CLI::Range(1, 60));
+  CLI::App* image = cmd->add_subcommand(
+      "image",
+      "Change a device's image (desired or reported values) and print it (OneNET's "
+      "legacy PUT /mqtt/v1/devices/{device_id}/image/properties)");
+  add_api_options(image);
+  image->add_option("--name", flags.name, "Device name (its device id is looked up)");
+  image->add_option("--device-id", flags.device_id, "Or: the device id (did)");
+  image->add_option("--desired", flags.desired, "Desired values, a JSON object");
+  image->add_option("--reported", flags.reported, "Reported values, a JSON object");
+  image->add_flag("--json", flags.json_output, "Print the image as JSON");
+  image->callback([] { datastream_action = "image"; });
   points->callback([] { datastream_action = "points"; });
   command->callback([] { datastream_action = "command"; });
   return cmd;
@@ -836,6 +893,9 @@ CLI::App* add_device_command(CLI::App& app) {
   cmd->require_subcommand(1);
   const std::pair<const char*, const char*> actions[] = {
       {"create", "Create a device; prints its key"},
+      {"register",
+       "A device registers itself with the product's key (--auth product; OneNET's legacy "
+       "/mqtt/v1/devices/reg, data-stream products); prints its key"},
       {"detail", "Show one device"},
       {"list", "List every device of the product"},
       {"delete", "Delete a device"}};
@@ -844,7 +904,10 @@ CLI::App* add_device_command(CLI::App& app) {
     add_api_options(sub);
     if (std::string(action) != "list")
       sub->add_option("--name", flags.name, "Device name")->required();
-    if (std::string(action) == "create") sub->add_option("--desc", flags.desc, "Description");
+    if (std::string(action) == "create" || std::string(action) == "register")
+      sub->add_option("--desc", flags.desc, "Description");
+    if (std::string(action) == "register")
+      sub->add_option("--key", flags.own_key, "The device's own key (Base64, up to 32 bytes)");
     sub->add_flag("--json", flags.json_output, "Print JSON");
     sub->callback([name = std::string(action)] { device_action = name; });
   }

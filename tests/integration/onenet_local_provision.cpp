@@ -11,6 +11,8 @@
 #include <set>
 #include <sstream>
 
+#include "live_device.hpp"
+#include "onenet/model/device.hpp"
 #include "onenet/platform/hmac.hpp"
 #include "onenet/provision/api_client.hpp"
 #include "onenet_local.hpp"
@@ -870,5 +872,154 @@ TEST_CASE("data streams from the cloud's side: OneNET's history-datapoints and s
         Status::kInvalidArgument);
   meter->signal(SIGTERM);
   CHECK(meter->wait(20000) == 0);
+  CHECK(local.stop());
+}
+
+TEST_CASE("legacy MQTTS API: a device registers itself with its product's key; images set") {
+  constexpr const char* kMeterProduct = "DsProd0001";
+  OnenetLocal local({"--datastream", kMeterProduct, "--seed-device",
+                     std::string(kMeterProduct) + "/meter-1", "--seed-device", "Ck2AF9QD2K/dev1"});
+  REQUIRE(local.start());
+  std::string product_key;
+  for (const json& p : local.info["products"]) {
+    if (p["id"] == kMeterProduct) product_key = p["access_key"].get<std::string>();
+  }
+  REQUIRE(!product_key.empty());
+  // What a device holds (一型一密): its product's id and key, a token as community code signs it.
+  ApiOptions o = user_options(local);
+  o.resource = std::string("products/") + kMeterProduct;
+  o.access_key = product_key;
+  o.token_version = "2018-10-31";
+  o.method = onenet::auth::Method::kSha1;
+  auto device_side = make_client(o);
+
+  DeviceInfo first;
+  REQUIRE(device_side->register_device("self-1", "", "", &first) == Status::kOk);
+  CHECK(first.product_id == kMeterProduct);
+  CHECK(first.name == "self-1");
+  CHECK(!first.key.empty());
+  CHECK(first.did.find_first_not_of("0123456789") == std::string::npos);
+  // A name the product has: the same device, so a retry after a lost answer is safe.
+  DeviceInfo again;
+  REQUIRE(device_side->register_device("self-1", "", "", &again) == Status::kOk);
+  CHECK(again.key == first.key);
+  CHECK(again.did == first.did);
+  // The cloud's side sees it, with that key and id.
+  auto api = make_client(user_options(local));
+  DeviceInfo detail;
+  REQUIRE(api->device_detail(kMeterProduct, "self-1", &detail) == Status::kOk);
+  CHECK(detail.key == first.key);
+  CHECK(detail.did == first.did);
+  // A key of one's own: Base64 of at most 32 bytes, checked before sending.
+  const std::string own_key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";  // 32 bytes
+  DeviceInfo own;
+  REQUIRE(device_side->register_device("self-2", "a meter", own_key, &own) == Status::kOk);
+  CHECK(own.key == own_key);
+  const uint64_t sent = device_side->attempts();
+  CHECK(device_side->register_device("self-3", "", own_key + "AA==", nullptr) ==
+        Status::kInvalidArgument);
+  CHECK(device_side->register_device("self-3", "", "not base64!", nullptr) ==
+        Status::kInvalidArgument);
+  CHECK(device_side->attempts() == sent);
+  // The server's refusals, in the legacy envelope: a bad name, a user's token, a wrong key.
+  CHECK(device_side->register_device("bad name", "", "", nullptr) == Status::kProvisionApiError);
+  CHECK(device_side->last_error().code == 7);
+  CHECK(device_side->last_error().message.rfind("onenet_common_invalidParam: name:", 0) == 0);
+  CHECK(api->register_device("self-4", "", "", nullptr) == Status::kProvisionApiError);
+  CHECK(api->last_error().code == 7);
+  ApiOptions wrong = o;
+  wrong.access_key = "KuF3NT/jUBJ62LNBB/A8XZA9CqS3Cu79B/ABmfA1UCw=";
+  CHECK(make_client(wrong)->register_device("self-4", "", "", nullptr) ==
+        Status::kProvisionBadCredentials);
+
+  // The device it made logs in with that key and posts a point.
+  itest::LiveDevice<onenet::model::CommandHandler> self(local.port(), kMeterProduct, "self-1",
+                                                        first.key);
+  self.options.protocol = onenet::model::DataProtocol::kDataStream;
+  REQUIRE(self.start());
+  const onenet::model::Reply reply = self.await([](onenet::model::Device& d, auto done) {
+    return d.post_datapoints({{"power", 1}}, done);
+  });
+  CHECK(reply.code == 200);
+
+  // The image, from the application's side.
+  std::string image;
+  REQUIRE(api->update_device_image(first.did, R"({"interval":5})", "", &image) == Status::kOk);
+  json parsed = json::parse(image);
+  CHECK(parsed["state"]["desired"] == json{{"interval", 5}});
+  CHECK(parsed["version"] == 1);
+  REQUIRE(api->update_device_image(first.did, "", R"({"interval":5,"relay":"on"})", &image) ==
+          Status::kOk);
+  parsed = json::parse(image);
+  CHECK(parsed["state"]["reported"] == json{{"interval", 5}, {"relay", "on"}});
+  CHECK(parsed["version"] == 2);
+  // Refused before sending: not objects, the image's limits, no values, a device id that is no
+  // number.
+  const uint64_t before = api->attempts();
+  CHECK(api->update_device_image(first.did, "[1]", "", nullptr) == Status::kInvalidArgument);
+  CHECK(api->update_device_image(first.did, R"({"a b":1})", "", nullptr) ==
+        Status::kInvalidArgument);
+  CHECK(api->last_error().message == "image: desired: key 'a b': 1 to 30 letters, digits or '_'");
+  CHECK(api->update_device_image(first.did, "", "", nullptr) == Status::kInvalidArgument);
+  CHECK(api->update_device_image("meter-1", R"({"a":1})", "", nullptr) == Status::kInvalidArgument);
+  CHECK(api->attempts() == before);
+  // Refused by the cloud: a OneJSON product's device, an unknown id.
+  DeviceInfo onejson;
+  REQUIRE(api->device_detail("Ck2AF9QD2K", "dev1", &onejson) == Status::kOk);
+  CHECK(api->update_device_image(onejson.did, R"({"a":1})", "", nullptr) ==
+        Status::kProvisionApiError);
+  CHECK(api->last_error().code == 7);
+  CHECK(api->update_device_image("999999999", R"({"a":1})", "", nullptr) ==
+        Status::kProvisionApiError);
+  CHECK(api->last_error().code == 1001);
+  CHECK(local.stop());
+}
+
+TEST_CASE("onenet-cli: device register with a product key, datastream image; errors are one line") {
+  constexpr const char* kMeterProduct = "DsProd0001";
+  OnenetLocal local(
+      {"--datastream", kMeterProduct, "--seed-device", std::string(kMeterProduct) + "/meter-1"});
+  REQUIRE(local.start());
+  std::string product_key;
+  for (const json& p : local.info["products"]) {
+    if (p["id"] == kMeterProduct) product_key = p["access_key"].get<std::string>();
+  }
+  const std::vector<std::string> as_product = {"--auth",      "product",      "--product",
+                                               kMeterProduct, "--access-key", product_key};
+  std::vector<std::string> args = {"device", "register", "--name", "cli-self"};
+  args.insert(args.end(), as_product.begin(), as_product.end());
+  std::string out;
+  REQUIRE(run(cli(local, args), 30000, &out) == 0);
+  const std::string key = out.substr(0, out.find('\n'));
+  CHECK(out == key + "\n");  // the key alone, as device create prints it
+  std::string again;
+  REQUIRE(run(cli(local, args), 30000, &again) == 0);
+  CHECK(again == out);
+
+  REQUIRE(run(cli(local, {"datastream", "image", "--product", kMeterProduct, "--name", "meter-1",
+                          "--desired", R"({"interval":7})"}),
+              30000, &out) == 0);
+  CHECK(out == "version   1\ndesired   {\"interval\":7}\nreported  {}\n");
+  REQUIRE(run(cli(local, {"datastream", "image", "--product", kMeterProduct, "--name", "meter-1",
+                          "--reported", R"({"interval":7})", "--json"}),
+              30000, &out) == 0);
+  CHECK(json::parse(out, nullptr, false)["state"]["reported"] == json{{"interval", 7}});
+  // Bad input: exit 2, one line.
+  CHECK(run(cli(local, {"datastream", "image", "--product", kMeterProduct, "--name", "meter-1",
+                        "--desired", R"({"bad key":1})"}),
+            30000, &out) == 2);
+  CHECK(out ==
+        "onenet-cli datastream image: image: desired: key 'bad key': 1 to 30 letters, "
+        "digits or '_'\n");
+  CHECK(run(cli(local, {"datastream", "image", "--product", kMeterProduct, "--name", "meter-1"}),
+            30000, &out) == 2);
+  CHECK(count_lines(out) == 1);
+  // The cloud's refusal: exit 1, one line with the legacy code.
+  CHECK(run(cli(local, {"datastream", "image", "--product", kMeterProduct, "--device-id",
+                        "999999999", "--desired", R"({"a":1})"}),
+            30000, &out) == 1);
+  CHECK(out ==
+        "onenet-cli datastream image: onenet_auth_devNotFound: device not found (OneNET code "
+        "1001)\n");
   CHECK(local.stop());
 }
