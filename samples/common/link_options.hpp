@@ -23,8 +23,10 @@ struct LinkFlags {
 };
 
 /// --host --port --cafile --tls --product --device --key into `flags`. `whose` begins the help
-/// of the identity flags ("The gateway's"; empty: the device's own).
-inline void add_link_options(CLI::App& app, LinkFlags& flags, const std::string& whose = {}) {
+/// of the identity flags ("The gateway's"; empty: the device's own). Returns --key's option, which
+/// is required unless `key_required` is false (a sample that can get its key another way).
+inline CLI::Option* add_link_options(CLI::App& app, LinkFlags& flags, const std::string& whose = {},
+                                     bool key_required = true) {
   const std::string owner = whose.empty() ? std::string() : whose + " ";
   app.add_option("--host", flags.host, "MQTT host")->default_val("127.0.0.1");
   app.add_option("--port", flags.port, "MQTT port")->default_val(1883)->transform(decimal());
@@ -37,11 +39,12 @@ inline void add_link_options(CLI::App& app, LinkFlags& flags, const std::string&
       ->required();
   app.add_option("--device", flags.device, owner.empty() ? "Device name" : owner + "device name")
       ->required();
-  app.add_option(
-         "--key", flags.key,
-         (owner.empty() ? "Device key" : owner + "device key") + " (Base64); or env ONENET_KEY")
+  return app
+      .add_option(
+          "--key", flags.key,
+          (owner.empty() ? "Device key" : owner + "device key") + " (Base64); or env ONENET_KEY")
       ->envname("ONENET_KEY")
-      ->required();
+      ->required(key_required);
 }
 
 /// Parses the command line as every sample does: -1 to go on; else the exit code, 0 after

@@ -9,14 +9,21 @@
 // image and takes a desired "interval" left there while it was away; a delta (the cloud changing
 // the desired interval while it is online) is taken at once; and it reports the interval in use
 // as the image's reported value, which ends the difference.
+// Instead of a device key it can take its product's key (--product-key, "一型一密"): it then
+// registers itself through OneNET's legacy API (/mqtt/v1/devices/reg), logs in with the key it
+// gets, and keeps that key in --key-file for its next start.
 // It leaves cleanly (DISCONNECT) on SIGINT or SIGTERM. The defaults target onenet-local on
 // 127.0.0.1:1883, started with --datastream PRODUCT; real OneNET is a matter of flags:
 //   --host mqttstls.heclouds.com --port 8883 --tls --cafile platform/certs/onenet-mqtts-ca.pem
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -27,6 +34,7 @@
 #include "onenet/platform/hmac.hpp"
 #include "onenet/platform/system.hpp"
 #include "onenet/platform/transport.hpp"
+#include "onenet/provision/api_client.hpp"
 #include "sample_support.hpp"
 
 namespace {
@@ -151,6 +159,57 @@ class Meter : public onenet::model::CommandHandler {
   }
 };
 
+// 一型一密: the device's own key, from `key_file` when an earlier start kept it there, else by
+// registering the device with its product's key (kept in `key_file` then, readable by its owner
+// only). The keys are never printed. False after saying why on stderr.
+bool obtain_device_key(const onenet_sample::LinkFlags& link, const std::string& product_key,
+                       const std::string& api_url, const std::string& key_file, std::string* key) {
+  if (!key_file.empty()) {
+    std::ifstream in(key_file);
+    std::string saved;
+    if (in && std::getline(in, saved) && !saved.empty()) {
+      log("device key read from %s", key_file.c_str());
+      *key = saved;
+      return true;
+    }
+  }
+  onenet::provision::ApiOptions options;
+  options.api_url = api_url;
+  options.resource = "products/" + link.product;
+  options.access_key = product_key;
+  // As firmware written for OneNET signs it (section 5.3).
+  options.token_version = std::string(onenet::auth::kVersion2018);
+  options.method = onenet::auth::Method::kSha1;
+  options.hmac = onenet::platform::default_hmac();
+  auto api = onenet::provision::ApiClient::create(options);
+  if (!api) {
+    std::fprintf(stderr, "onenet-datastream: --product-key: %s\n", onenet::to_string(api.status()));
+    return false;
+  }
+  onenet::provision::DeviceInfo device;
+  if (api.value()->register_device(link.device, "", "", &device) != onenet::Status::kOk) {
+    std::fprintf(stderr, "onenet-datastream: registering %s: %s\n", link.device.c_str(),
+                 api.value()->last_error().message.c_str());
+    return false;
+  }
+  log("registered %s/%s with the product key (device id %s)", link.product.c_str(),
+      link.device.c_str(), device.did.c_str());
+  if (!key_file.empty()) {
+    const int fd = ::open(key_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    const std::string line = device.key + "\n";
+    const bool kept =
+        fd >= 0 && ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+    if (fd >= 0) ::close(fd);
+    if (!kept) {
+      std::fprintf(stderr, "onenet-datastream: --key-file %s: cannot write it\n", key_file.c_str());
+      return false;
+    }
+    log("its key kept in %s", key_file.c_str());
+  }
+  *key = device.key;
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -159,7 +218,19 @@ int main(int argc, char** argv) {
   int count = 0;
   CLI::App app{"onenet-datastream: a meter on a data-stream product (defaults: onenet-local)"};
   app.set_config("--config", "", "Read flags from a TOML/INI file");
-  onenet_sample::add_link_options(app, link);
+  CLI::Option* key = onenet_sample::add_link_options(app, link, {}, false);
+  std::string product_key;
+  std::string key_file;
+  std::string register_api = onenet::provision::kLegacyApiUrl;
+  app.add_option("--product-key", product_key,
+                 "Instead of --key: the product's key (Base64; or env ONENET_PRODUCT_KEY); the "
+                 "device registers itself with it and logs in with the key it gets")
+      ->envname("ONENET_PRODUCT_KEY")
+      ->excludes(key);
+  app.add_option("--key-file", key_file,
+                 "With --product-key: keep the device's key here, and use it on later starts");
+  app.add_option("--register-api", register_api, "With --product-key: the API to register through")
+      ->default_val(onenet::provision::kLegacyApiUrl);
   app.add_option("--interval", interval, "Seconds between reports")
       ->default_val(5)
       ->transform(onenet_sample::decimal())
@@ -170,6 +241,12 @@ int main(int argc, char** argv) {
   if (const int exit_code = onenet_sample::parse_flags(app, argc, argv, "onenet-datastream");
       exit_code >= 0)
     return exit_code;
+  if (link.key.empty() && product_key.empty()) {
+    std::fprintf(stderr, "onenet-datastream: --key or --product-key is required (see --help)\n");
+    return 2;
+  }
+  if (link.key.empty() && !obtain_device_key(link, product_key, register_api, key_file, &link.key))
+    return 1;
 
   const auto transport = onenet_sample::make_transport(link.host, link.port, link.tls, link.cafile);
   onenet::platform::SystemClock clock;

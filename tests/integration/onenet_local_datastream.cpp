@@ -3,6 +3,9 @@
 // the HTTP API; onenet-local refuses what a raw client gets wrong.
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
+
+#include <fstream>
 #include <memory>
 #include <optional>
 
@@ -573,5 +576,73 @@ TEST_CASE("device image: what section 3 refuses gets its err_code, from a device
                    R"({"state":{"desired":{"a":1}}})", "bad token")["code_no"] == "000002");
   CHECK(cloud.curl("GET", std::string("/local/image?product_id=") + kOneJsonProduct +
                               "&device_name=dev1")["code"] == 10400);
+  CHECK(cloud.stop());
+}
+
+TEST_CASE("onenet-datastream sample: registers itself with its product's key and keeps its key") {
+  OnenetLocal cloud(cloud_args());
+  REQUIRE(cloud.start());
+  std::string product_key;
+  for (const json& p : cloud.info["products"]) {
+    if (p["id"] == kProduct) product_key = p["access_key"].get<std::string>();
+  }
+  REQUIRE(!product_key.empty());
+  itest::TempDir dir;
+  const std::string key_file = dir.file("meter-9.key");
+  const std::vector<std::string> argv = {ONENET_DATASTREAM_PATH,
+                                         "--port",
+                                         std::to_string(cloud.port()),
+                                         "--product",
+                                         kProduct,
+                                         "--device",
+                                         "meter-9",
+                                         "--product-key",
+                                         product_key,
+                                         "--register-api",
+                                         cloud.http(),
+                                         "--key-file",
+                                         key_file,
+                                         "--interval",
+                                         "1",
+                                         "--count",
+                                         "1"};
+  std::string out;
+  REQUIRE(itest::run(argv, 30000, &out) == 0);
+  CHECK(out.find(std::string("registered ") + kProduct + "/meter-9 with the product key") !=
+        std::string::npos);
+  CHECK(out.find(": 200 accepted") != std::string::npos);  // it logged in and posted
+  // The key it kept is the device's, readable by its owner only, and printed nowhere.
+  const json detail = cloud.curl(
+      "GET", std::string("/device/detail?product_id=") + kProduct + "&device_name=meter-9");
+  REQUIRE(detail["code"] == 0);
+  const std::string key = detail["data"]["sec_key"];
+  std::ifstream in(key_file);
+  std::string kept;
+  std::getline(in, kept);
+  CHECK(kept == key);
+  struct stat st {};
+  REQUIRE(::stat(key_file.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  CHECK(out.find(key) == std::string::npos);
+  CHECK(out.find(product_key) == std::string::npos);
+
+  // The next start takes the kept key and registers nothing.
+  REQUIRE(itest::run(argv, 30000, &out) == 0);
+  CHECK(out.find("device key read from " + key_file) != std::string::npos);
+  CHECK(out.find("registered") == std::string::npos);
+  CHECK(out.find(": 200 accepted") != std::string::npos);
+
+  // A wrong product key: one line, exit 1. Neither key: exit 2. Both: exit 2.
+  CHECK(itest::run({ONENET_DATASTREAM_PATH, "--port", std::to_string(cloud.port()), "--product",
+                    kProduct, "--device", "meter-10", "--product-key",
+                    "KuF3NT/jUBJ62LNBB/A8XZA9CqS3Cu79B/ABmfA1UCw=", "--register-api", cloud.http()},
+                   30000, &out) == 1);
+  CHECK(out.rfind("onenet-datastream: registering meter-10: onenet_common_authFailed", 0) == 0);
+  CHECK(itest::run({ONENET_DATASTREAM_PATH, "--product", kProduct, "--device", "meter-10"}, 30000,
+                   &out) == 2);
+  CHECK(out == "onenet-datastream: --key or --product-key is required (see --help)\n");
+  CHECK(itest::run({ONENET_DATASTREAM_PATH, "--product", kProduct, "--device", "meter-10", "--key",
+                    product_key, "--product-key", product_key},
+                   30000, &out) == 2);
   CHECK(cloud.stop());
 }
