@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -91,6 +92,20 @@ std::string did_of(const OnenetLocal& cloud, const std::string& product,
 // OneNET's legacy PUT /mqtt/v1/devices/{device_id}/image/properties with `body`.
 json put_image(const OnenetLocal& cloud, const std::string& did, const std::string& body) {
   return cloud.curl("PUT", "/mqtt/v1/devices/" + did + "/image/properties", body);
+}
+
+// onenet-datastream as meter-1, reporting every second.
+std::unique_ptr<Process> start_meter(const OnenetLocal& cloud) {
+  auto meter = Process::start({ONENET_DATASTREAM_PATH, "--port", std::to_string(cloud.port()),
+                               "--product", kProduct, "--device", "meter-1", "--key",
+                               cloud.device_key(), "--interval", "1"});
+  REQUIRE(meter);
+  return meter;
+}
+
+// A line of output that holds `text`.
+std::function<bool(const std::string&)> has(const std::string& text) {
+  return [text](const std::string& line) { return line.find(text) != std::string::npos; };
 }
 
 std::string base64_decode(const std::string& text) {
@@ -317,13 +332,7 @@ TEST_CASE("data streams: DeviceRunner posts points with futures; commands reach 
 TEST_CASE("onenet-datastream sample: reports points, answers commands, stops cleanly") {
   OnenetLocal cloud(cloud_args());
   REQUIRE(cloud.start());
-  auto meter = Process::start({ONENET_DATASTREAM_PATH, "--port", std::to_string(cloud.port()),
-                               "--product", kProduct, "--device", "meter-1", "--key",
-                               cloud.device_key(), "--interval", "1"});
-  REQUIRE(meter);
-  auto has = [](const std::string& text) {
-    return [text](const std::string& line) { return line.find(text) != std::string::npos; };
-  };
+  auto meter = start_meter(cloud);
   REQUIRE(meter->wait_for_line(has("connected"), 20000));
   REQUIRE(meter->wait_for_line(has(": 200 accepted"), 20000));
   REQUIRE(meter->wait_for_line(has(": 200 accepted"), 20000));  // a second report
@@ -403,13 +412,7 @@ TEST_CASE("onenet-datastream sample: its interval from the image, at login and b
     return answer["data"]["state"];
   };
   set_desired(2);  // left while the meter is away
-  auto meter = Process::start({ONENET_DATASTREAM_PATH, "--port", std::to_string(cloud.port()),
-                               "--product", kProduct, "--device", "meter-1", "--key",
-                               cloud.device_key(), "--interval", "1"});
-  REQUIRE(meter);
-  auto has = [](const std::string& text) {
-    return [text](const std::string& line) { return line.find(text) != std::string::npos; };
-  };
+  auto meter = start_meter(cloud);
   REQUIRE(meter->wait_for_line(has("image: desired interval = 2 s taken (image at login)"), 20000));
   REQUIRE(meter->wait_for_line(has("image: reported interval = 2 s"), 20000));
   CHECK(image()["reported"] == json{{"interval", 2}});

@@ -760,6 +760,23 @@ void connect_data_stream(DeviceHarness& h, uint8_t first_code = 0x00, uint8_t se
   h.device.poll(0);
 }
 
+// A data-stream device, connected, whose SUBSCRIBE carries a third filter after its two (what
+// h.options asks for: ota/inform or image/#), all granted.
+void connect_with_third_filter(DeviceHarness& h, const char* third) {
+  h.options.protocol = onenet::model::DataProtocol::kDataStream;
+  const onenet::codec::Packet subscribe = h.start_until_subscribe();
+  std::vector<std::string> filters;
+  onenet::ByteView cursor = subscribe.list;
+  onenet::codec::Subscription entry;
+  while (onenet::codec::next_filter(&cursor, true, &entry)) filters.emplace_back(entry.filter);
+  CHECK(filters ==
+        std::vector<std::string>{"$sys/Pid/dev/dp/post/json/+", "$sys/Pid/dev/cmd/#", third});
+  const uint16_t id = subscribe.packet_id;
+  h.transport.deliver(
+      {0x90, 0x05, static_cast<uint8_t>(id >> 8), static_cast<uint8_t>(id), 0x00, 0x00, 0x00});
+  h.device.poll(0);
+}
+
 }  // namespace
 
 TEST_CASE("data streams: points go on dp/post/json as section 4.6 shapes them, with int ids") {
@@ -932,19 +949,8 @@ TEST_CASE("data streams: a refused cmd/# is reported; a data-stream device takes
 
 TEST_CASE("data streams: with ota_inform, ota/inform is a third filter of the one SUBSCRIBE") {
   DeviceHarness h;
-  h.options.protocol = onenet::model::DataProtocol::kDataStream;
   h.options.ota_inform = true;
-  const onenet::codec::Packet subscribe = h.start_until_subscribe();
-  std::vector<std::string> filters;
-  onenet::ByteView cursor = subscribe.list;
-  onenet::codec::Subscription entry;
-  while (onenet::codec::next_filter(&cursor, true, &entry)) filters.emplace_back(entry.filter);
-  CHECK(filters == std::vector<std::string>{"$sys/Pid/dev/dp/post/json/+", "$sys/Pid/dev/cmd/#",
-                                            "$sys/Pid/dev/ota/inform"});
-  const uint16_t id = subscribe.packet_id;
-  h.transport.deliver(
-      {0x90, 0x05, static_cast<uint8_t>(id >> 8), static_cast<uint8_t>(id), 0x00, 0x00, 0x00});
-  h.device.poll(0);
+  connect_with_third_filter(h, "$sys/Pid/dev/ota/inform");
   h.deliver_json("$sys/Pid/dev/ota/inform", {{"id", "5"}, {"params", {{"tid", 9}}}});
   REQUIRE(h.commands.informs.size() == 1);
   auto [topic, reply] = h.sent();
@@ -1011,19 +1017,8 @@ namespace {
 
 // A data-stream device with DeviceOptions::device_image, connected: image/# is its third filter.
 void connect_with_image(DeviceHarness& h) {
-  h.options.protocol = onenet::model::DataProtocol::kDataStream;
   h.options.device_image = true;
-  const onenet::codec::Packet subscribe = h.start_until_subscribe();
-  std::vector<std::string> filters;
-  onenet::ByteView cursor = subscribe.list;
-  onenet::codec::Subscription entry;
-  while (onenet::codec::next_filter(&cursor, true, &entry)) filters.emplace_back(entry.filter);
-  CHECK(filters == std::vector<std::string>{"$sys/Pid/dev/dp/post/json/+", "$sys/Pid/dev/cmd/#",
-                                            "$sys/Pid/dev/image/#"});
-  const uint16_t id = subscribe.packet_id;
-  h.transport.deliver(
-      {0x90, 0x05, static_cast<uint8_t>(id >> 8), static_cast<uint8_t>(id), 0x00, 0x00, 0x00});
-  h.device.poll(0);
+  connect_with_third_filter(h, "$sys/Pid/dev/image/#");
 }
 
 // The statuses an image request ends with, by name.
