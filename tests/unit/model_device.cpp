@@ -1037,6 +1037,16 @@ std::string status_name(Status s) {
   }
 }
 
+// What image requests ended with, a line each: "name status code".
+struct Outcomes {
+  std::vector<std::string> lines;
+  onenet::model::ReplyCallback record(const char* name) {
+    return [this, name](Status s, const onenet::model::Reply& r) {
+      lines.push_back(std::string(name) + " " + status_name(s) + " " + std::to_string(r.code));
+    };
+  }
+};
+
 // The one PUBLISH sent since the last call, its payload as raw text.
 std::pair<std::string, std::string> sent_raw(DeviceHarness& h) {
   for (const auto& p : h.transport.take_packets()) {
@@ -1121,22 +1131,18 @@ TEST_CASE("device image: update and get go out as section 3 shapes them; answers
 TEST_CASE("device image: the late answer of a request that timed out is dropped, not passed on") {
   DeviceHarness h;
   connect_with_image(h);
-  std::vector<std::string> results;
-  auto record = [&](const char* name) {
-    return [&results, name](Status s, const onenet::model::Reply& r) {
-      results.push_back(std::string(name) + " " + status_name(s) + " " + std::to_string(r.code));
-    };
-  };
-  REQUIRE(h.device.update_image({{"a", 1}}, nullptr, record("first")).ok());
+  Outcomes results;
+  REQUIRE(h.device.update_image({{"a", 1}}, nullptr, results.record("first")).ok());
   h.clock.now += 3000;
   h.device.poll(0);
-  CHECK(results == std::vector<std::string>{"first kModelReplyTimeout 200"});
-  REQUIRE(h.device.update_image({{"a", 2}}, nullptr, record("second")).ok());
+  CHECK(results.lines == std::vector<std::string>{"first kModelReplyTimeout 200"});
+  REQUIRE(h.device.update_image({{"a", 2}}, nullptr, results.record("second")).ok());
   h.deliver_json("$sys/Pid/dev/image/update/accepted", json::object());  // the first's, late
-  CHECK(results.size() == 1);
+  CHECK(results.lines.size() == 1);
   h.deliver_json("$sys/Pid/dev/image/update/rejected",
                  {{"err_code", 160}, {"err_msg", "illegal json"}});
-  CHECK(results == std::vector<std::string>{"first kModelReplyTimeout 200", "second kOk 160"});
+  CHECK(results.lines ==
+        std::vector<std::string>{"first kModelReplyTimeout 200", "second kOk 160"});
 }
 
 TEST_CASE("device image: a delta reaches on_image_delta; what is not a JSON object does not") {
@@ -1206,22 +1212,17 @@ TEST_CASE("device image: refused before sending where OneNET would refuse it, an
 TEST_CASE("device image: the link drops; what the broker had fails, the rest goes again in order") {
   DeviceHarness h;
   connect_with_image(h);
-  std::vector<std::string> results;
-  auto record = [&](const char* name) {
-    return [&results, name](Status s, const onenet::model::Reply& r) {
-      results.push_back(std::string(name) + " " + status_name(s) + " " + std::to_string(r.code));
-    };
-  };
-  REQUIRE(h.device.update_image({{"a", 1}}, nullptr, record("taken")).ok());
+  Outcomes results;
+  REQUIRE(h.device.update_image({{"a", 1}}, nullptr, results.record("taken")).ok());
   auto packets = h.transport.take_packets();
   REQUIRE(packets.size() == 1);
   h.transport.deliver(ack_frame(PacketType::kPuback, packets[0].packet_id));
   h.device.poll(0);
-  REQUIRE(h.device.update_image({{"a", 2}}, nullptr, record("waiting")).ok());
+  REQUIRE(h.device.update_image({{"a", 2}}, nullptr, results.record("waiting")).ok());
   REQUIRE(h.transport.take_packets().size() == 1);  // no PUBACK for this one
   h.transport.dead = true;
   h.device.poll(0);
-  CHECK(results == std::vector<std::string>{"taken kClientNotConnected 200"});
+  CHECK(results.lines == std::vector<std::string>{"taken kClientNotConnected 200"});
 
   h.clock.now += h.device.next_timeout_ms();
   h.device.poll(0);
@@ -1236,6 +1237,7 @@ TEST_CASE("device image: the link drops; what the broker had fails, the rest goe
   // The first answer after the reconnect is the one still waiting's, not the lost one's.
   h.deliver_json("$sys/Pid/dev/image/update/rejected",
                  {{"err_code", 128}, {"err_msg", "unspecified error"}});
-  CHECK(results == std::vector<std::string>{"taken kClientNotConnected 200", "waiting kOk 128"});
+  CHECK(results.lines ==
+        std::vector<std::string>{"taken kClientNotConnected 200", "waiting kOk 128"});
   CHECK(h.device.pending() == 0);
 }
