@@ -122,6 +122,19 @@ struct BasicDeviceHarness {
     return {};
   }
 
+  // After the link dropped: waits out the backoff, answers the new CONNECT, and returns what the
+  // device sends then (its SUBSCRIBE, and what goes again).
+  auto reconnect() {
+    clock.now += device.next_timeout_ms();
+    device.poll(0);
+    auto packets = transport.take_packets();
+    REQUIRE(packets.size() == 1);
+    REQUIRE(packets[0].type == PacketType::kConnect);
+    transport.deliver({0x20, 0x02, 0x00, 0x00});
+    device.poll(0);
+    return transport.take_packets();
+  }
+
   void deliver_json(const std::string& topic, const json& body) {
     transport.deliver(
         publish_frame(topic.c_str(), body.dump().c_str(), onenet::codec::QoS::kAtMostOnce));
@@ -313,14 +326,7 @@ TEST_CASE("a dropped link fails what the broker had taken; the rest goes again a
   CHECK(results == std::map<std::string, Status>{{"taken", Status::kClientNotConnected}});
   CHECK(h.device.pending() == 1);
 
-  h.clock.now += h.device.next_timeout_ms();
-  h.device.poll(0);
-  packets = h.transport.take_packets();
-  REQUIRE(packets.size() == 1);
-  REQUIRE(packets[0].type == PacketType::kConnect);
-  h.transport.deliver({0x20, 0x02, 0x00, 0x00});
-  h.device.poll(0);
-  packets = h.transport.take_packets();
+  packets = h.reconnect();
   REQUIRE(packets.size() == 2);  // the subscription, and the request again
   CHECK(packets[1].type == PacketType::kPublish);
   CHECK(json::parse(packets[1].publish.payload.as_text())["id"] == waiting);
@@ -1224,14 +1230,7 @@ TEST_CASE("device image: the link drops; what the broker had fails, the rest goe
   h.device.poll(0);
   CHECK(results.lines == std::vector<std::string>{"taken kClientNotConnected 200"});
 
-  h.clock.now += h.device.next_timeout_ms();
-  h.device.poll(0);
-  packets = h.transport.take_packets();
-  REQUIRE(packets.size() == 1);
-  REQUIRE(packets[0].type == PacketType::kConnect);
-  h.transport.deliver({0x20, 0x02, 0x00, 0x00});
-  h.device.poll(0);
-  packets = h.transport.take_packets();
+  packets = h.reconnect();
   REQUIRE(packets.size() == 2);  // the subscription, and the update again
   CHECK(json::parse(packets[1].publish.payload.as_text())["state"]["reported"]["a"] == 2);
   // The first answer after the reconnect is the one still waiting's, not the lost one's.
