@@ -84,6 +84,19 @@ std::future<ModelResult> DeviceRunner::post_datapoint_series(nlohmann::json dp) 
   });
 }
 
+std::future<ModelResult> DeviceRunner::update_image(nlohmann::json reported,
+                                                    nlohmann::json desired) {
+  return submit([reported = std::move(reported), desired = std::move(desired)](
+                    model::Device& d, model::ReplyCallback done) {
+    return d.update_image(reported, desired, std::move(done));
+  });
+}
+
+std::future<ModelResult> DeviceRunner::get_image() {
+  return submit(
+      [](model::Device& d, model::ReplyCallback done) { return d.get_image(std::move(done)); });
+}
+
 std::future<ModelResult> DeviceRunner::post_batch(nlohmann::json params, bool history) {
   return submit([params = std::move(params), history](model::Device& d, model::ReplyCallback done) {
     return d.post_batch(params, history, std::move(done));

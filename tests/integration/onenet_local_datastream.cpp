@@ -279,7 +279,7 @@ TEST_CASE(
   CHECK(cloud.stop());
 }
 
-TEST_CASE("data streams: DeviceRunner posts points with futures; commands reach the handler") {
+TEST_CASE("data streams: DeviceRunner posts points and images with futures; commands reach it") {
   OnenetLocal cloud(cloud_args());
   REQUIRE(cloud.start());
   onenet::platform::TcpTransport transport("127.0.0.1", cloud.port());
@@ -295,6 +295,7 @@ TEST_CASE("data streams: DeviceRunner posts points with futures; commands reach 
   options.product_id = kProduct;
   options.device_name = "meter-1";
   options.access_key = cloud.device_key();
+  options.device_image = true;
   REQUIRE(runner.start(options) == Status::kOk);
 
   auto one = runner.post_datapoints({{"power", 3.5}}, 1700000300);
@@ -308,6 +309,19 @@ TEST_CASE("data streams: DeviceRunner posts points with futures; commands reach 
   const auto refused = runner.post_datapoints({{"no spaces", 1}}).get();
   CHECK(refused.status == Status::kModelInvalidValue);
   CHECK(refused.error.find("stream 'no spaces'") != std::string::npos);
+
+  // The device image: matched in order, as futures, from any thread.
+  auto reported = runner.update_image({{"interval", 5}}, nullptr);
+  auto image = runner.get_image();
+  REQUIRE(reported.wait_for(std::chrono::seconds(20)) == std::future_status::ready);
+  CHECK(reported.get().reply.code == 200);
+  REQUIRE(image.wait_for(std::chrono::seconds(20)) == std::future_status::ready);
+  const auto read = image.get();
+  CHECK(read.status == Status::kOk);
+  CHECK(read.reply.data["state"]["reported"] == json{{"interval", 5}});
+  const auto bad_image = runner.update_image({{"bad key", 1}}, nullptr).get();
+  CHECK(bad_image.status == Status::kModelInvalidValue);
+  CHECK(bad_image.error == "reported: key 'bad key': 1 to 30 letters, digits or '_'");
   const auto wrong_protocol = runner.post_properties({{"power", 1}}).get();
   CHECK(wrong_protocol.status == Status::kInvalidArgument);
 

@@ -41,6 +41,9 @@ class DeviceRunner {
   /// Data-stream products: dp/post/json (Device::post_datapoints, post_datapoint_series).
   std::future<ModelResult> post_datapoints(nlohmann::json values, int64_t time_s = 0);
   std::future<ModelResult> post_datapoint_series(nlohmann::json dp);
+  /// The device image (DeviceOptions::device_image): Device::update_image, get_image.
+  std::future<ModelResult> update_image(nlohmann::json reported, nlohmann::json desired);
+  std::future<ModelResult> get_image();
   /// Any uplink operation (the others' building block).
   std::future<ModelResult> request(model::Operation operation, nlohmann::json params);
 
