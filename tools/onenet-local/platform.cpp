@@ -1,7 +1,6 @@
 #include "platform.hpp"
 
 #include <ctime>
-#include <tuple>
 
 #include "onenet/auth/token.hpp"
 #include "onenet/model/device.hpp"

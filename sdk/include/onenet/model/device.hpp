@@ -139,9 +139,9 @@ class CommandHandler {
   virtual void on_image_delta(const nlohmann::json& /*delta*/) {}
   /// The link came up or went down (reason says why). Also called, while connected, with
   /// kClientSubscribeRefused when the cloud refused one of the device's subscriptions (thing/#;
-  /// for data streams dp/post/json/+ or cmd/#; ota/inform): until it is accepted, what comes on
-  /// it (commands, replies, OTA notices) does not arrive; it is asked for again at every
-  /// connection.
+  /// for data streams dp/post/json/+, cmd/# or image/#; ota/inform): until it is accepted, what
+  /// comes on it (commands, replies, OTA notices) does not arrive; it is asked for again at
+  /// every connection.
   virtual void on_connection(client::State /*state*/, Status /*reason*/) {}
   /// A message from the cloud could not be read (kClientMessageTooLarge: longer than the
   /// receive buffer): it is acknowledged and skipped, so no reply goes back for it. `topic`
@@ -262,7 +262,8 @@ class Device : public client::Handler {
   /// sent, and the answer to a request that already timed out is recognised and dropped as long
   /// as the cloud answers every request (a cloud that skips one shifts the rest until the link
   /// drops). kInvalidArgument on a OneJSON device or with device_image off; kModelInvalidValue
-  /// (see last_error()) for values that are not objects, or hold text that is not UTF-8.
+  /// (see last_error()) for values that are not objects, break the image's limits
+  /// (check_image_values, 4 KB in all), or hold text that is not UTF-8.
   Result<std::string> update_image(const nlohmann::json& reported, const nlohmann::json& desired,
                                    ReplyCallback done);
   /// image/get (an empty message): the reply's data is the image as the cloud holds it,
