@@ -218,6 +218,33 @@ TEST_CASE("login limit: more logins than --login-limit in 5 s ban the device for
   CHECK(cloud.stop());
 }
 
+TEST_CASE("publish limit: more publishes than --publish-limit-qos1 in 5 s: disconnected, banned") {
+  // The legacy MQTTS table (section 2.7): QoS 1 above 100 / 5 s; here 3, for a short test.
+  OnenetLocal cloud({"--seed-device", std::string(kProduct) + "/dev1", "--seed-device",
+                     std::string(kProduct) + "/dev2", "--publish-limit-qos1", "3"});
+  REQUIRE(cloud.start());
+  // Five QoS 1 publishes in a row: the fourth breaks the rule.
+  (void)run(
+      cat({"mosquitto_pub"}, cat(login(cloud, "dev1", cloud.device_token(kProduct, "dev1")),
+                                 {"-q", "1", "-t", own("dev1"), "-m", "{}", "--repeat", "5"})));
+  const json broken = last_event(cloud, "rule_break", "dev1");
+  REQUIRE(!broken.is_null());
+  CHECK(broken["rule"] == "banned for 300 s: more than 3 QoS 1 publishes in 5 s");
+  CHECK(broken["action"] == "disconnect");
+  // Its next login is refused for the ban's reason.
+  CHECK(run(cat({"mosquitto_pub"}, cat(login(cloud, "dev1", cloud.device_token(kProduct, "dev1")),
+                                       {"-t", own("dev1"), "-m", "{}"}))) != 0);
+  CHECK(login_results(cloud, "dev1").back().rfind("banned for ", 0) == 0);
+  CHECK(login_results(cloud, "dev1").back().find("s more: more than 3 QoS 1 publishes in 5 s") !=
+        std::string::npos);
+  // QoS 0 has no limit unless --publish-limit-qos0 sets one, and the ban was dev1's alone.
+  CHECK(run(cat({"mosquitto_pub"},
+                cat(login(cloud, "dev2", cloud.device_token(kProduct, "dev2", 1)),
+                    {"-q", "0", "-t", own("dev2"), "-m", "{}", "--repeat", "10"}))) == 0);
+  CHECK(last_event(cloud, "rule_break", "dev2").is_null());
+  CHECK(cloud.stop());
+}
+
 TEST_CASE(
     "login limit: the OneNET profile reconnects within 3 logins in 5 s; without it, a client "
     "that reconnects at once is banned") {

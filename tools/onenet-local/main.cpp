@@ -45,6 +45,8 @@ struct Options {
   size_t max_subdevices = 1500;
   int login_limit = 10;
   int ban_seconds = 300;
+  int publish_limit_qos0 = 0;
+  int publish_limit_qos1 = 0;
 };
 
 [[noreturn]] void die(const std::string& message) {
@@ -166,9 +168,20 @@ int main(int argc, char** argv) {
       ->default_val(10)
       ->check(CLI::Range(0, 1000000));
   app.add_option("--ban-seconds", o.ban_seconds,
-                 "How long a device over the login limit is refused (OneNET's: 300)")
+                 "How long a device over a limit is refused (OneNET's: 300)")
       ->default_val(300)
       ->check(CLI::Range(1, 86400));
+  // Section 2.7, the legacy MQTTS table: "QoS0 publish > 300 / 5 s, QoS1 > 100 / 5 s =>
+  // disconnect + 5-min ban". Studio's table only delays excess publishes: off by default.
+  app.add_option("--publish-limit-qos0", o.publish_limit_qos0,
+                 "QoS 0 publishes of one device within 5 s before it is disconnected and banned "
+                 "(legacy MQTTS: 300; default 0: none)")
+      ->default_val(0)
+      ->check(CLI::Range(0, 1000000));
+  app.add_option("--publish-limit-qos1", o.publish_limit_qos1,
+                 "The same for QoS 1 publishes (legacy MQTTS: 100; default 0: none)")
+      ->default_val(0)
+      ->check(CLI::Range(0, 1000000));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -253,7 +266,9 @@ int main(int argc, char** argv) {
        << "plugin_opt_platform_id onenet-local-platform\n"
        << "plugin_opt_state_dir " << o.data_dir << "\n"
        << "plugin_opt_login_limit " << o.login_limit << "\n"
-       << "plugin_opt_ban_seconds " << o.ban_seconds
+       << "plugin_opt_ban_seconds " << o.ban_seconds << "\n"
+       << "plugin_opt_publish_limit_qos0 " << o.publish_limit_qos0 << "\n"
+       << "plugin_opt_publish_limit_qos1 " << o.publish_limit_qos1
        << "\n"
        // Large enough for the plugin to see (and refuse) payloads above OneNET's 256 KB.
        << "max_packet_size 1048576\n"

@@ -13,10 +13,14 @@
 //   one device within 5 s (default 10; 0: no limit) bans it for plugin_opt_ban_seconds (default
 //   300). OneNET answers a banned device with a TCP reset; mosquitto's plugins can only refuse,
 //   so onenet-local answers CONNACK 5, and the event log says "banned".
+// - Publish rate (section 2.7, the legacy MQTTS table: more than 300 QoS 0 or 100 QoS 1
+//   publishes in 5 s -> disconnect and a 5-minute ban): with plugin_opt_publish_limit_qos0 or
+//   plugin_opt_publish_limit_qos1 above 0 (default 0: no limit, as Studio's limits only delay),
+//   a device over either is disconnected and banned as above.
 // - The platform process logs in as "$onenet-local" with a shared secret and may do anything.
 // Options: plugin_opt_registry, plugin_opt_event_log, plugin_opt_secret, plugin_opt_platform_id,
 // plugin_opt_state_dir (where presence is recorded, see registry.hpp), plugin_opt_login_limit,
-// plugin_opt_ban_seconds.
+// plugin_opt_ban_seconds, plugin_opt_publish_limit_qos0, plugin_opt_publish_limit_qos1.
 #include <mosquitto.h>
 #include <mosquitto_broker.h>
 #include <mosquitto_plugin.h>
@@ -46,10 +50,12 @@ constexpr uint32_t kMaxPayload = 256 * 1024;
 constexpr int kMaxSubscriptions = 10;
 constexpr int64_t kLoginWindowMs = 5000;  // "logins per 5 s"
 
-// One device's recent logins, for the login limit.
+// One device's recent logins and publishes, for the limits.
 struct LoginHistory {
-  std::deque<int64_t> attempts;  // monotonic ms, within the last kLoginWindowMs
-  int64_t banned_until = 0;      // monotonic ms; 0: not banned
+  std::deque<int64_t> attempts;      // monotonic ms, within the last kLoginWindowMs
+  std::deque<int64_t> publishes[2];  // by QoS (0, 1), monotonic ms, within the last 5 s
+  int64_t banned_until = 0;          // monotonic ms; 0: not banned
+  std::string ban_reason;            // "more than 10 logins in 5 s", ...
 };
 
 struct Identity {
@@ -70,6 +76,7 @@ struct Plugin {
   std::map<std::string, int> online;              // "pid/dev" -> live connections
   std::set<std::string> to_kick;                  // client ids, kicked at the next tick
   int login_limit = 10;                           // per device per 5 s; 0: none
+  int publish_limits[2] = {0, 0};                 // per QoS (0, 1) per 5 s; 0: none
   int64_t ban_ms = 300 * 1000;
   std::map<std::string, LoginHistory> logins;  // "pid/dev" -> its recent logins
 };
@@ -88,25 +95,50 @@ int64_t monotonic_ms() {
   return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1000000;
 }
 
+// Keeps `stamp` in `recent` (dropping what is 5 s old) and says whether more than `limit` are
+// left there.
+bool over_limit(std::deque<int64_t>& recent, int64_t stamp, int limit) {
+  while (!recent.empty() && stamp - recent.front() >= kLoginWindowMs) recent.pop_front();
+  recent.push_back(stamp);
+  return recent.size() > static_cast<size_t>(limit);
+}
+
+// Bans `history`'s device from now for plugin_opt_ban_seconds; returns what the log says.
+std::string ban(LoginHistory& history, int64_t now, std::string reason) {
+  history.attempts.clear();
+  for (std::deque<int64_t>& recent : history.publishes) recent.clear();
+  history.banned_until = now + plugin.ban_ms;
+  history.ban_reason = std::move(reason);
+  return "banned for " + std::to_string(plugin.ban_ms / 1000) + " s: " + history.ban_reason;
+}
+
 // Counts a login of `key` and says why it must be refused ("" when it may go on). Every
 // attempt counts, whatever its token: a device retrying a bad token in a loop is banned too.
 // Attempts while banned do not count, so the ban ends when it was set to.
 std::string check_login_rate(const std::string& key) {
-  if (plugin.login_limit <= 0) return {};
-  LoginHistory& history = plugin.logins[key];
+  const auto found = plugin.logins.find(key);
+  if (plugin.login_limit <= 0 && found == plugin.logins.end()) return {};
+  LoginHistory& history = found != plugin.logins.end() ? found->second : plugin.logins[key];
   const int64_t now = monotonic_ms();
   if (now < history.banned_until) {
     return "banned for " + std::to_string((history.banned_until - now + 999) / 1000) +
-           " s more: more than " + std::to_string(plugin.login_limit) + " logins in 5 s";
+           " s more: " + history.ban_reason;
   }
-  while (!history.attempts.empty() && now - history.attempts.front() >= kLoginWindowMs)
-    history.attempts.pop_front();
-  history.attempts.push_back(now);
-  if (history.attempts.size() <= static_cast<size_t>(plugin.login_limit)) return {};
-  history.attempts.clear();
-  history.banned_until = now + plugin.ban_ms;
-  return "banned for " + std::to_string(plugin.ban_ms / 1000) + " s: more than " +
-         std::to_string(plugin.login_limit) + " logins in 5 s";
+  if (plugin.login_limit <= 0 || !over_limit(history.attempts, now, plugin.login_limit)) return {};
+  return ban(history, now, "more than " + std::to_string(plugin.login_limit) + " logins in 5 s");
+}
+
+// Counts a publish of `key` at `qos` (0 or 1); "" while within the limit, else the ban it
+// brings.
+std::string check_publish_rate(const std::string& key, int qos) {
+  const int limit = plugin.publish_limits[qos == 0 ? 0 : 1];
+  if (limit <= 0) return {};
+  LoginHistory& history = plugin.logins[key];
+  const int64_t now = monotonic_ms();
+  if (!over_limit(history.publishes[qos == 0 ? 0 : 1], now, limit)) return {};
+  return ban(
+      history, now,
+      "more than " + std::to_string(limit) + " QoS " + std::to_string(qos) + " publishes in 5 s");
 }
 
 void log(json event) {
@@ -270,6 +302,10 @@ int on_acl_check(int, void* event_data, void*) {
       if (ed->qos > 1) return rule_break(who, "QoS 2 publish", topic, true);
       if (ed->retain) return rule_break(who, "retained publish", topic, true);
       if (ed->payloadlen > kMaxPayload) return rule_break(who, "payload above 256 KB", topic, true);
+      if (const std::string banned =
+              check_publish_rate(onenet_local::device_key(who.product, who.device), ed->qos);
+          !banned.empty())
+        return rule_break(who, banned, topic, true);
       return MOSQ_ERR_SUCCESS;
     case MOSQ_ACL_SUBSCRIBE: {
       if (!under(topic, prefix))
@@ -323,6 +359,8 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t* identifier, void** userdata,
     // onenet-local's launcher checked both numbers.
     if (key == "login_limit") plugin.login_limit = std::atoi(value.c_str());
     if (key == "ban_seconds") plugin.ban_ms = int64_t{std::atoi(value.c_str())} * 1000;
+    if (key == "publish_limit_qos0") plugin.publish_limits[0] = std::atoi(value.c_str());
+    if (key == "publish_limit_qos1") plugin.publish_limits[1] = std::atoi(value.c_str());
   }
   if (plugin.registry_path.empty()) {
     mosquitto_log_printf(MOSQ_LOG_ERR, "onenet-local plugin: plugin_opt_registry is required");
