@@ -154,10 +154,12 @@ constexpr std::string_view kPointsPath = "dp/post/json";
 constexpr std::string_view kRequestPath = "cmd/request/";
 constexpr std::string_view kResponsePath = "cmd/response/";
 
-// The device image's topics after $sys/{pid}/{dn}/, section 3 (legacy MQTTS).
+// The device image's topics after $sys/{pid}/{dn}/, section 3 (legacy MQTTS). The text lives in
+// the table itself, not in the shared string pool, so that a device that never names an image
+// topic links none of it (--gc-sections drops the table).
 struct ImagePath {
   StreamTopic kind;
-  std::string_view path;
+  char path[22];  // the longest, "image/update/accepted", and its NUL
 };
 constexpr ImagePath kImagePaths[] = {
     {StreamTopic::kImageUpdate, "image/update"},
