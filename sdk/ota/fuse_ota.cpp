@@ -135,7 +135,7 @@ int download_failure_step(Status status) {
 
 // One call: what it asks, and what its answer gave.
 struct FuseOtaClient::Exchange {
-  enum class Kind : uint8_t { kVersion, kCheck, kTaskCheck, kStep, kDownload };
+  enum class Kind : uint8_t { kVersion, kCheck, kTaskCheck, kStep, kDownload, kRegister };
   explicit Exchange(Kind what) : kind(what) {}
   Kind kind;
   const Caller* caller = nullptr;
@@ -152,6 +152,8 @@ struct FuseOtaClient::Exchange {
   void* context = nullptr;
   // The envelope's `data`, raw JSON text in the buffer (kOk answers).
   std::string_view data;
+  // Reads a JSON answer whole in the buffer in place of read_envelope's own (the legacy API's).
+  Status (FuseOtaClient::*read_answer)(Exchange*, size_t) = nullptr;
 };
 
 FuseOtaClient::FuseOtaClient(port::Transport& transport, port::Clock& clock, MutableByteView buffer,
@@ -197,6 +199,32 @@ Status FuseOtaClient::report_version(const Caller& caller, std::string_view firm
   exchange.firmware_version = firmware_version;
   exchange.software_version = software_version;
   return call(caller, &exchange);
+}
+
+Status FuseOtaClient::register_device(const Caller& caller, Registration* out) {
+  if (const Status s = check_caller(caller); s != Status::kOk) return s;
+  if (out == nullptr) return fail(Status::kInvalidArgument, "no Registration to fill");
+  Exchange exchange(Exchange::Kind::kRegister);
+  exchange.read_answer = &FuseOtaClient::read_legacy_envelope;
+  if (const Status s = call(caller, &exchange); s != Status::kOk) return s;
+  // data: {"device_id": "589804481", "name": .., "pid": .., "key": ".."} (a captured answer).
+  lite_json::ObjectWalker data(exchange.data);
+  std::string_view key, value, device_id, device_key;
+  while (data.next(&key, &value)) {
+    // A string in the captured answer; a number is taken too.
+    if (key == "device_id" && !lite_json::read_plain_string(value, &device_id)) device_id = value;
+    if (key == "key") lite_json::read_plain_string(value, &device_key);
+  }
+  uint64_t did = 0;
+  const bool numeric = !device_id.empty() && device_id.size() <= 19 &&
+                       device_id.find_first_not_of("0123456789") == std::string_view::npos;
+  for (const char c : device_id) did = did * 10 + static_cast<uint64_t>(c - '0');
+  if (data.malformed() || !numeric || device_key.empty() || device_key.size() >= sizeof out->key)
+    return fail(Status::kProvisionBadResponse, "devices/reg: no device_id and key in the answer");
+  out->did = did;
+  std::memcpy(out->key, device_key.data(), device_key.size());
+  out->key[device_key.size()] = '\0';
+  return Status::kOk;
 }
 
 Status FuseOtaClient::check(const Caller& caller, Kind kind, std::string_view current_version,
@@ -311,14 +339,18 @@ Status FuseOtaClient::call(const Caller& caller, Exchange* exchange) {
 size_t FuseOtaClient::write_request(const Exchange& exchange, bool* overflowed) {
   const Caller& caller = *exchange.caller;
   RequestWriter w(buffer_);
-  const bool post =
-      exchange.kind == Exchange::Kind::kVersion || exchange.kind == Exchange::Kind::kStep;
-  w.text(post ? "POST" : "GET")
-      .text(" /fuse-ota/")
-      .text(caller.product_id)
-      .text("/")
-      .text(caller.device_name);
+  const bool post = exchange.kind == Exchange::Kind::kVersion ||
+                    exchange.kind == Exchange::Kind::kStep ||
+                    exchange.kind == Exchange::Kind::kRegister;
+  w.text(post ? "POST" : "GET");
+  if (exchange.kind == Exchange::Kind::kRegister) {
+    w.text(" /mqtt/v1/devices/reg");
+  } else {
+    w.text(" /fuse-ota/").text(caller.product_id).text("/").text(caller.device_name);
+  }
   switch (exchange.kind) {
+    case Exchange::Kind::kRegister:
+      break;
     case Exchange::Kind::kVersion:
       w.text("/version");
       break;
@@ -347,11 +379,13 @@ size_t FuseOtaClient::write_request(const Exchange& exchange, bool* overflowed) 
         .number(exchange.task->size - 1)
         .text("\r\n");
   if (post) {
-    // The body, measured first for Content-Length: {"f_version":"..","s_version":".."} or
-    // {"step":N}; versions were checked to be plain text.
-    char body[64];
+    // The body, measured first for Content-Length: {"f_version":"..","s_version":".."},
+    // {"step":N} or {"name":".."}; versions and names were checked to be plain text.
+    char body[96];
     RequestWriter b(MutableByteView(reinterpret_cast<uint8_t*>(body), sizeof body));
-    if (exchange.kind == Exchange::Kind::kStep) {
+    if (exchange.kind == Exchange::Kind::kRegister) {
+      b.text("{\"name\":\"").text(caller.device_name).text("\"}");  // path-safe: no escapes
+    } else if (exchange.kind == Exchange::Kind::kStep) {
       b.text("{\"step\":").number(static_cast<uint64_t>(exchange.step)).text("}");
     } else {
       b.text("{");
@@ -492,6 +526,8 @@ Status FuseOtaClient::read_envelope(Exchange* exchange, BodyDecoder* body, size_
   }
   if (body->failed())
     return fail(Status::kProvisionBadResponse, "a chunked answer that cannot be read");
+  // Only register_device names this reader, so a device that never registers links none of it.
+  if (exchange->read_answer != nullptr) return (this->*exchange->read_answer)(exchange, length);
 
   lite_json::ObjectWalker envelope(
       std::string_view(reinterpret_cast<const char*>(buffer_.data), length));
@@ -521,6 +557,31 @@ Status FuseOtaClient::read_envelope(Exchange* exchange, BodyDecoder* body, size_
   if (code == kOneNetNoSuchTask) return Status::kProvisionNoOtaTask;
   if (code == kOneNetAuthFailed) return Status::kProvisionBadCredentials;
   return Status::kProvisionApiError;
+}
+
+// The legacy API's envelope, whole in the buffer: {code, code_no, message, data}. "000000" in
+// code_no (as a captured answer has it) or in code (as its image page does) is success; else the
+// number says which error.
+Status FuseOtaClient::read_legacy_envelope(Exchange* exchange, size_t length) {
+  lite_json::ObjectWalker envelope(
+      std::string_view(reinterpret_cast<const char*>(buffer_.data), length));
+  std::string_view key, value, message, code, code_no;
+  while (envelope.next(&key, &value)) {
+    if (key == "code") lite_json::read_plain_string(value, &code);
+    if (key == "code_no") lite_json::read_plain_string(value, &code_no);
+    if (key == "message") lite_json::read_plain_string(value, &message);
+    if (key == "data") exchange->data = value;
+  }
+  if (!envelope.malformed() && (code_no == "000000" || code == "000000")) return Status::kOk;
+  const bool numbered = code_no.find_first_not_of("0123456789") == std::string_view::npos;
+  const std::string_view number = numbered ? code_no : code;
+  uint64_t error = 0;
+  if (envelope.malformed() || number.size() > 9 || !lite_json::read_unsigned(number, &error) ||
+      error == 0)
+    return fail(Status::kProvisionBadResponse, "the answer is not OneNET's legacy envelope");
+  last_code_ = static_cast<int>(error);
+  fail(Status::kOk, message.empty() ? (numbered ? code : code_no) : message);
+  return error <= 2 ? Status::kProvisionBadCredentials : Status::kProvisionApiError;
 }
 
 // The package's bytes, piece by piece to the sink.

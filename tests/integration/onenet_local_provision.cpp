@@ -13,7 +13,10 @@
 
 #include "live_device.hpp"
 #include "onenet/model/device.hpp"
+#include "onenet/ota/fuse_ota.hpp"
 #include "onenet/platform/hmac.hpp"
+#include "onenet/platform/system.hpp"
+#include "onenet/platform/transport.hpp"
 #include "onenet/provision/api_client.hpp"
 #include "onenet_local.hpp"
 
@@ -931,6 +934,32 @@ TEST_CASE("legacy MQTTS API: a device registers itself with its product's key; i
   wrong.access_key = "KuF3NT/jUBJ62LNBB/A8XZA9CqS3Cu79B/ABmfA1UCw=";
   CHECK(make_client(wrong)->register_device("self-4", "", "", nullptr) ==
         Status::kProvisionBadCredentials);
+
+  // An MCU does the same heap-free (ota::FuseOtaClient over TCP), signing the product's token
+  // itself as firmware written for OneNET does.
+  {
+    onenet::platform::TcpTransport tcp("127.0.0.1", local.http_port());
+    onenet::platform::SystemClock clock;
+    uint8_t buffer[1024];
+    onenet::ota::FuseOtaOptions mcu_options;
+    mcu_options.host = onenet::ota::kLegacyApiHost;
+    onenet::ota::FuseOtaClient mcu(tcp, clock, onenet::MutableByteView(buffer, sizeof buffer),
+                                   mcu_options);
+    const std::string token =
+        OnenetLocal::token(std::string("products/") + kMeterProduct, product_key, "2018-10-31");
+    onenet::ota::Registration registered;
+    REQUIRE(mcu.register_device({kMeterProduct, "mcu-1", token}, &registered) == Status::kOk);
+    DeviceInfo mcu_detail;
+    REQUIRE(api->device_detail(kMeterProduct, "mcu-1", &mcu_detail) == Status::kOk);
+    CHECK(std::string(registered.key) == mcu_detail.key);
+    CHECK(std::to_string(registered.did) == mcu_detail.did);
+    const std::string wrong =
+        OnenetLocal::token(std::string("products/") + kMeterProduct,
+                           "KuF3NT/jUBJ62LNBB/A8XZA9CqS3Cu79B/ABmfA1UCw=", "2018-10-31");
+    CHECK(mcu.register_device({kMeterProduct, "mcu-2", wrong}, &registered) ==
+          Status::kProvisionBadCredentials);
+    CHECK(mcu.last_code() == 2);
+  }
 
   // The device it made logs in with that key and posts a point.
   itest::LiveDevice<onenet::model::CommandHandler> self(local.port(), kMeterProduct, "self-1",

@@ -296,6 +296,70 @@ TEST_CASE("fuse-ota check: the request byte for byte, and the task read from the
   CHECK(task.type == 2);
 }
 
+TEST_CASE("register_device: the request byte for byte; the legacy envelope read both ways") {
+  Fixture f;
+  FuseOtaOptions options;
+  options.host = onenet::ota::kLegacyApiHost;
+  FuseOtaClient legacy(f.server, f.clock, MutableByteView(f.storage, sizeof f.storage), options);
+  // As captured from OneNET (community firmware keeps it in a comment).
+  f.server.answers.push_back({json_answer(
+      R"({"request_id":"f55a5a37-36e4-43a6-905c-cc8f958437b0","code":"onenet_common_success",)"
+      R"("code_no":"000000","message":null,"data":{"device_id":"589804481",)"
+      R"("name":"mcu_id_43057127","pid":282932,"key":"indu/peTFlsgQGL060Gp7GhJOn9DnuRecadrybv9/XY="}})")});
+  const Caller product{"282932", "mcu_id_43057127",
+                       "version=2018-10-31&res=products%2F282932&et=1&method=sha1&sign=x"};
+  onenet::ota::Registration got;
+  REQUIRE(legacy.register_device(product, &got) == Status::kOk);
+  CHECK(f.server.requests.front() ==
+        "POST /mqtt/v1/devices/reg HTTP/1.1\r\n"
+        "Host: api.heclouds.com\r\n"
+        "authorization: version=2018-10-31&res=products%2F282932&et=1&method=sha1&sign=x\r\n"
+        "Connection: close\r\n"
+        "Content-Type: application/json\r\nContent-Length: 26\r\n\r\n"
+        R"({"name":"mcu_id_43057127"})");
+  CHECK(got.did == 589804481u);
+  CHECK(std::string(got.key) == "indu/peTFlsgQGL060Gp7GhJOn9DnuRecadrybv9/XY=");
+
+  // The image page's way round ("000000" in code), and a device id as a number.
+  f.server.answers.push_back({json_answer(
+      R"({"code":"000000","code_no":"onenet_common_success","data":{"device_id":7,"key":"k"}})")});
+  REQUIRE(legacy.register_device(product, &got) == Status::kOk);
+  CHECK(got.did == 7u);
+  CHECK(std::string(got.key) == "k");
+
+  SUBCASE("its error table: a bad token, another refusal") {
+    f.server.answers.push_back({json_answer(
+        R"({"code":"onenet_common_authFailed","code_no":"000002","message":"token expired"})")});
+    CHECK(legacy.register_device(product, &got) == Status::kProvisionBadCredentials);
+    CHECK(legacy.last_code() == 2);
+    CHECK(std::string(legacy.last_message()) == "token expired");
+    f.server.answers.push_back(
+        {json_answer(R"({"code":"onenet_auth_prodNotFound","code_no":"001000","message":null})")});
+    CHECK(legacy.register_device(product, &got) == Status::kProvisionApiError);
+    CHECK(legacy.last_code() == 1000);
+    CHECK(std::string(legacy.last_message()) == "onenet_auth_prodNotFound");
+  }
+  SUBCASE("answers without what it needs") {
+    for (const std::string& body : std::vector<std::string>{
+             R"({"code_no":"000000","data":{"key":"k"}})",
+             R"({"code_no":"000000","data":{"device_id":"12a","key":"k"}})",
+             R"({"code_no":"000000","data":{"device_id":"1"}})", R"({"code_no":"ok","code":"x"})",
+             R"({"code_no":"000000","data":{"device_id":"1","key":")" + std::string(65, 'k') +
+                 "\"}}"}) {
+      CAPTURE(body);
+      f.server.answers.push_back({json_answer(body)});
+      CHECK(legacy.register_device(product, &got) == Status::kProvisionBadResponse);
+    }
+    CHECK(got.did == 7u);  // untouched
+  }
+  SUBCASE("refused before a request: a name that is not path-safe, no Registration") {
+    const Caller bad{"282932", "has space", "t"};
+    CHECK(legacy.register_device(bad, &got) == Status::kInvalidArgument);
+    CHECK(legacy.register_device(product, nullptr) == Status::kInvalidArgument);
+    CHECK(f.server.opens == 2);
+  }
+}
+
 TEST_CASE("fuse-ota answers that refuse, and answers that are not OneNET's") {
   Fixture f;
   Task task;

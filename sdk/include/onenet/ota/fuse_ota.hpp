@@ -1,6 +1,8 @@
 // OTA over HTTP (fuse-ota, onenet-protocol.md section 5.5) for a device without libcurl or a
 // heap: HTTP/1.1 over any port::Transport, one request per connection, every byte in a buffer
-// the caller gives. provision::ApiClient is the same API for hosts.
+// the caller gives. provision::ApiClient is the same API for hosts. The same client also makes
+// the device's one other HTTP call, its self-registration with its product's key
+// (register_device, OneNET's legacy /mqtt/v1/devices/reg).
 //
 // The usual order: report the running versions, check for a task (when ota/inform arrives over
 // MQTT, or at start), download the package into the device's spare flash with its MD5 checked,
@@ -53,6 +55,15 @@ struct Caller {
   /// header. Never logged or kept.
   std::string_view token;
 };
+
+/// What register_device gives: the device's id and its key (plain data, to keep in flash).
+struct Registration {
+  uint64_t did = 0;   ///< OneNET's device id
+  char key[65] = {};  ///< the device's key, Base64, NUL-terminated: keep it safe, never log it
+};
+
+/// The legacy API's host, where register_device goes (plain HTTP, port 80).
+inline constexpr std::string_view kLegacyApiHost = "api.heclouds.com";
 
 struct FuseOtaOptions {
   /// The Host header: the API's name. The transport is what connects (to port 80, or to 443
@@ -130,6 +141,17 @@ class FuseOtaClient {
   Status download(const Caller& caller, const Task& task, uint32_t* received, Md5* digest,
                   PackageSink sink, void* context);
 
+  /// POST /mqtt/v1/devices/reg (section 5.3; 一型一密): the device registers itself and gets its
+  /// own key. `caller.token` is its product's token (auth::sign_token with resource
+  /// products/{pid} and the product's key; firmware written for OneNET signs it with version
+  /// 2018-10-31 and sha1), `caller.device_name` the name to register; options.host must be
+  /// kLegacyApiHost. OneNET answers a name the product has with that same device, so the call is
+  /// retried as the others are. kOk with `*out` filled; kProvisionBadCredentials for a token
+  /// OneNET refuses (its 000001 or 000002), kProvisionApiError for any other refusal (the number
+  /// in last_code(), its name and message in last_message()), kProvisionBadResponse for an
+  /// answer without the device's id and a key that fits.
+  Status register_device(const Caller& caller, Registration* out);
+
   // Every call also ends with the transport's own status when its open() is cancelled
   // (kTransportCancelled) or its TLS layer refuses the server or cannot start (kTls*): those
   // are not tried again. Other connection failures are kProvisionNetworkFailed.
@@ -151,6 +173,7 @@ class FuseOtaClient {
   Status read_more(size_t offset, size_t* count);
   Status read_head(size_t* filled, size_t* head_size);
   Status read_envelope(Exchange* exchange, detail::BodyDecoder* body, size_t rest);
+  Status read_legacy_envelope(Exchange* exchange, size_t length);
   Status take_package(Exchange* exchange, const detail::ResponseHead& head,
                       detail::BodyDecoder* body, size_t rest);
   Status fail(Status status, std::string_view message);
