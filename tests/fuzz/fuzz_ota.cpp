@@ -4,8 +4,8 @@
 // the download is then called again. Oracles: a download's pieces reach the sink in order with
 // their offsets, never past the task's size, the count and MD5 state match what the sink holds
 // after each call (a paused piece is not received), and kOk means the whole package with the
-// task's MD5; a check's kOk gives a task as documented. The chunked decoder gives the same body
-// whatever the pieces.
+// task's MD5; a check's kOk gives a task as documented, a self-registration's a key that fits.
+// The chunked decoder gives the same body whatever the pieces.
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -118,6 +118,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   onenet::ota::FuseOtaClient ota(server, clock, onenet::MutableByteView(buffer, sizeof buffer));
   const onenet::ota::Caller device{"Pid", "dev", "token"};
 
+  if ((mode & 1) == 0 && (mode & 0x40) != 0) {
+    // The device's self-registration: kOk gives a key that fits, NUL-terminated.
+    onenet::ota::Registration registered;
+    if (ota.register_device(device, &registered) == Status::kOk) {
+      const size_t length = std::strlen(registered.key);
+      require(length > 0 && length < sizeof registered.key);
+    }
+    return 0;
+  }
   if ((mode & 1) == 0) {
     onenet::ota::Task task;
     if (ota.check(device, onenet::ota::Kind::kFirmware, "1.0", &task) == Status::kOk) {
