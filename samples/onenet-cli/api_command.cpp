@@ -164,18 +164,17 @@ bool apply_config_file(std::string* error) {
   return ok;
 }
 
-std::unique_ptr<ApiClient> make_client(int* exit_status) {
+// A client for --api, or for `default_url` when --api is not given (self-registration and the
+// device image are OneNET's legacy MQTTS API, on a host of its own).
+std::unique_ptr<ApiClient> make_client(
+    int* exit_status, const char* default_url = onenet::provision::kDefaultApiUrl) {
   std::string error;
   if (!apply_config_file(&error)) {
     *exit_status = say_error(kExitBadInput, error);
     return nullptr;
   }
   onenet::provision::ApiOptions options;
-  // Self-registration and the device image are OneNET's legacy MQTTS API, on its own host.
-  const bool legacy = command_name == "device register" || command_name == "datastream image";
-  options.api_url = !flags.api.empty() ? flags.api
-                    : legacy           ? onenet::provision::kLegacyApiUrl
-                                       : onenet::provision::kDefaultApiUrl;
+  options.api_url = flags.api.empty() ? default_url : flags.api;
   if (flags.auth == "user") {
     if (flags.user_id.empty()) {
       *exit_status = say_error(kExitBadInput,
@@ -266,7 +265,8 @@ const char* status_word(int status) {
 int run_device(const std::string& action) {
   command_name = "device " + action;
   int exit_status = 0;
-  auto client = make_client(&exit_status);
+  auto client = make_client(&exit_status, action == "register" ? onenet::provision::kLegacyApiUrl
+                                                               : onenet::provision::kDefaultApiUrl);
   if (!client) return exit_status;
   if (action != "list" && flags.name.empty()) return say_error(kExitBadInput, "--name is required");
   if (action == "register") {
@@ -755,13 +755,16 @@ int run_datastream(const std::string& action) {
       return say_error(kExitBadInput, "name the device with --name or with --device-id");
     if (flags.desired.empty() && flags.reported.empty())
       return say_error(kExitBadInput, "give --desired or --reported values (JSON objects)");
-    auto client = make_client(&exit_status);
+    auto client = make_client(&exit_status, onenet::provision::kLegacyApiUrl);
     if (!client) return exit_status;
     std::string did = flags.device_id;
     if (did.empty()) {
+      // The name's device id comes from the current API (device/detail), on its own host.
+      auto current = make_client(&exit_status);
+      if (!current) return exit_status;
       DeviceInfo d;
-      if (client->device_detail(flags.product, flags.name, &d) != Status::kOk)
-        return api_failure(*client);
+      if (current->device_detail(flags.product, flags.name, &d) != Status::kOk)
+        return api_failure(*current);
       did = d.did;
     }
     std::string image;
