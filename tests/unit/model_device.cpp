@@ -751,15 +751,21 @@ TEST_CASE("ota/inform: subscribed only when asked for, answered on ota/inform_re
 
 namespace {
 
-// A data-stream device, connected: its SUBSCRIBE (two filters) answered with `codes`.
-void connect_data_stream(DeviceHarness& h, uint8_t first_code = 0x00, uint8_t second_code = 0x00) {
-  h.options.protocol = onenet::model::DataProtocol::kDataStream;
-  const onenet::codec::Packet subscribe = h.start_until_subscribe();
+// The filters a SUBSCRIBE asks for, in order.
+std::vector<std::string> filters_of(const onenet::codec::Packet& subscribe) {
   std::vector<std::string> filters;
   onenet::ByteView cursor = subscribe.list;
   onenet::codec::Subscription entry;
   while (onenet::codec::next_filter(&cursor, true, &entry)) filters.emplace_back(entry.filter);
-  CHECK(filters == std::vector<std::string>{"$sys/Pid/dev/dp/post/json/+", "$sys/Pid/dev/cmd/#"});
+  return filters;
+}
+
+// A data-stream device, connected: its SUBSCRIBE (two filters) answered with `codes`.
+void connect_data_stream(DeviceHarness& h, uint8_t first_code = 0x00, uint8_t second_code = 0x00) {
+  h.options.protocol = onenet::model::DataProtocol::kDataStream;
+  const onenet::codec::Packet subscribe = h.start_until_subscribe();
+  CHECK(filters_of(subscribe) ==
+        std::vector<std::string>{"$sys/Pid/dev/dp/post/json/+", "$sys/Pid/dev/cmd/#"});
   const uint16_t id = subscribe.packet_id;
   h.transport.deliver({0x90, 0x04, static_cast<uint8_t>(id >> 8), static_cast<uint8_t>(id),
                        first_code, second_code});
@@ -771,11 +777,7 @@ void connect_data_stream(DeviceHarness& h, uint8_t first_code = 0x00, uint8_t se
 void connect_with_third_filter(DeviceHarness& h, const char* third) {
   h.options.protocol = onenet::model::DataProtocol::kDataStream;
   const onenet::codec::Packet subscribe = h.start_until_subscribe();
-  std::vector<std::string> filters;
-  onenet::ByteView cursor = subscribe.list;
-  onenet::codec::Subscription entry;
-  while (onenet::codec::next_filter(&cursor, true, &entry)) filters.emplace_back(entry.filter);
-  CHECK(filters ==
+  CHECK(filters_of(subscribe) ==
         std::vector<std::string>{"$sys/Pid/dev/dp/post/json/+", "$sys/Pid/dev/cmd/#", third});
   const uint16_t id = subscribe.packet_id;
   h.transport.deliver(
