@@ -599,10 +599,7 @@ TEST_CASE("device image: what section 3 refuses gets its err_code, from a device
 TEST_CASE("onenet-datastream sample: registers itself with its product's key and keeps its key") {
   OnenetLocal cloud(cloud_args());
   REQUIRE(cloud.start());
-  std::string product_key;
-  for (const json& p : cloud.info["products"]) {
-    if (p["id"] == kProduct) product_key = p["access_key"].get<std::string>();
-  }
+  const std::string product_key = cloud.product_key(kProduct);
   REQUIRE(!product_key.empty());
   itest::TempDir dir;
   const std::string key_file = dir.file("meter-9.key");

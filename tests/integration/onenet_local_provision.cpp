@@ -883,10 +883,7 @@ TEST_CASE("legacy MQTTS API: a device registers itself with its product's key; i
   OnenetLocal local({"--datastream", kMeterProduct, "--seed-device",
                      std::string(kMeterProduct) + "/meter-1", "--seed-device", "Ck2AF9QD2K/dev1"});
   REQUIRE(local.start());
-  std::string product_key;
-  for (const json& p : local.info["products"]) {
-    if (p["id"] == kMeterProduct) product_key = p["access_key"].get<std::string>();
-  }
+  const std::string product_key = local.product_key(kMeterProduct);
   REQUIRE(!product_key.empty());
   // What a device holds (一型一密): its product's id and key, a token as community code signs it.
   ApiOptions o = user_options(local);
@@ -1009,10 +1006,7 @@ TEST_CASE("onenet-cli: device register with a product key, datastream image; err
   OnenetLocal local(
       {"--datastream", kMeterProduct, "--seed-device", std::string(kMeterProduct) + "/meter-1"});
   REQUIRE(local.start());
-  std::string product_key;
-  for (const json& p : local.info["products"]) {
-    if (p["id"] == kMeterProduct) product_key = p["access_key"].get<std::string>();
-  }
+  const std::string product_key = local.product_key(kMeterProduct);
   const std::vector<std::string> as_product = {"--auth",      "product",      "--product",
                                                kMeterProduct, "--access-key", product_key};
   std::vector<std::string> args = {"device", "register", "--name", "cli-self"};

@@ -72,6 +72,13 @@ class OnenetLocal {
   std::string device_key(size_t i = 0) const {
     return info["devices"][i]["key"].get<std::string>();
   }
+  /// The access key of product `id` (its products entry); "" when it has none.
+  std::string product_key(const std::string& id) const {
+    for (const nlohmann::json& p : info["products"]) {
+      if (p["id"] == id) return p["access_key"].get<std::string>();
+    }
+    return {};
+  }
   std::string events_path() const { return data_dir_ + "/events.jsonl"; }
   const std::string& data_dir() const { return data_dir_; }
 
