@@ -648,59 +648,65 @@ void HttpApi::add_routes(httplib::Server& s) {
           if (!image.exists) return send(res, kNoDevice, "the device has no image yet");
           send(res, kOk, "succ", image_document(image));
         }));
+  // The legacy routes' authorization: as route()'s, its refusal in the legacy envelope.
+  const auto authorize_legacy = [this](const httplib::Request& req, httplib::Response& res,
+                                       Caller* caller) {
+    std::string why;
+    if (authorize(platform_, req, caller, &why)) return true;
+    platform_.log({{"event", "http"}, {"path", req.path}, {"msg", why}});
+    send_legacy(res, "000002", "onenet_common_authFailed", why);
+    return false;
+  };
   // OneNET's legacy MQTTS API: POST /mqtt/v1/devices/reg (section 5.3), a device registering
   // itself with its product's token: {"name", "desc"?, "key"?} (a key of one's own is Base64 of
   // at most 32 bytes). A name the product has answers with that device. data = {device_id,
   // name, pid, key}, as a captured answer of OneNET's has it (pid a number when it is one).
-  s.Post("/mqtt/v1/devices/reg", [this](const httplib::Request& req, httplib::Response& res) {
-    Caller caller;
-    std::string why;
-    if (!authorize(platform_, req, &caller, &why)) {
-      platform_.log({{"event", "http"}, {"path", req.path}, {"msg", why}});
-      return send_legacy(res, "000002", "onenet_common_authFailed", why);
-    }
-    if (caller.product.empty() || !caller.device.empty())
-      return send_legacy(res, "000007", "onenet_common_invalidParam",
-                         "a product's token (res products/{pid}) names the product");
-    const json body = onenet::model::parse_json(req.body);
-    if (!body.is_object())
-      return send_legacy(res, "000008", "onenet_common_invalidJson", "body: a JSON object");
-    const std::string name = onenet::model::string_member(body, "name");
-    if (!onenet::model::valid_name(name))
-      return send_legacy(res, "000007", "onenet_common_invalidParam",
-                         "name: 1-64 letters, digits, '_' or '-'");
-    const std::string desc = onenet::model::string_member(body, "desc");
-    const std::string key = onenet::model::string_member(body, "key");
-    if (!key.empty()) {
-      uint8_t raw[64];
-      const auto n = onenet::auth::base64_decode(key, raw, sizeof raw);
-      if (!n || n.value() == 0 || n.value() > 32)
-        return send_legacy(res, "000007", "onenet_common_invalidParam",
-                           "key: Base64 of 1 to 32 bytes");
-    }
-    auto guard = platform_.lock();
-    Registry& registry = platform_.registry();
-    if (registry.product(caller.product) == nullptr)
-      return send_legacy(res, "001000", "onenet_auth_prodNotFound", "product not found");
-    const Device* d = registry.device(caller.product, name);
-    const bool created = d == nullptr;
-    if (created) d = registry.create_device(caller.product, name, desc, key);
-    std::string error;
-    if (created && !platform_.save_registry(&error))
-      return send_legacy(res, "000020", "onenet_common_internalServerError", error);
-    const bool numeric = caller.product.size() <= 18 &&
-                         caller.product.find_first_not_of("0123456789") == std::string::npos;
-    platform_.log({{"event", "http"},
-                   {"path", req.path},
-                   {"product_id", caller.product},
-                   {"device_name", name},
-                   {"created", created}});
-    send_legacy(res, "000000", "onenet_common_success", "",
-                {{"device_id", std::to_string(d->did)},
-                 {"name", d->name},
-                 {"pid", numeric ? json(std::stoll(caller.product)) : json(caller.product)},
-                 {"key", d->key}});
-  });
+  s.Post("/mqtt/v1/devices/reg",
+         [this, authorize_legacy](const httplib::Request& req, httplib::Response& res) {
+           Caller caller;
+           if (!authorize_legacy(req, res, &caller)) return;
+           if (caller.product.empty() || !caller.device.empty())
+             return send_legacy(res, "000007", "onenet_common_invalidParam",
+                                "a product's token (res products/{pid}) names the product");
+           const json body = onenet::model::parse_json(req.body);
+           if (!body.is_object())
+             return send_legacy(res, "000008", "onenet_common_invalidJson", "body: a JSON object");
+           const std::string name = onenet::model::string_member(body, "name");
+           if (!onenet::model::valid_name(name))
+             return send_legacy(res, "000007", "onenet_common_invalidParam",
+                                "name: 1-64 letters, digits, '_' or '-'");
+           const std::string desc = onenet::model::string_member(body, "desc");
+           const std::string key = onenet::model::string_member(body, "key");
+           if (!key.empty()) {
+             uint8_t raw[64];
+             const auto n = onenet::auth::base64_decode(key, raw, sizeof raw);
+             if (!n || n.value() == 0 || n.value() > 32)
+               return send_legacy(res, "000007", "onenet_common_invalidParam",
+                                  "key: Base64 of 1 to 32 bytes");
+           }
+           auto guard = platform_.lock();
+           Registry& registry = platform_.registry();
+           if (registry.product(caller.product) == nullptr)
+             return send_legacy(res, "001000", "onenet_auth_prodNotFound", "product not found");
+           const Device* d = registry.device(caller.product, name);
+           const bool created = d == nullptr;
+           if (created) d = registry.create_device(caller.product, name, desc, key);
+           std::string error;
+           if (created && !platform_.save_registry(&error))
+             return send_legacy(res, "000020", "onenet_common_internalServerError", error);
+           const bool numeric = caller.product.size() <= 18 &&
+                                caller.product.find_first_not_of("0123456789") == std::string::npos;
+           platform_.log({{"event", "http"},
+                          {"path", req.path},
+                          {"product_id", caller.product},
+                          {"device_name", name},
+                          {"created", created}});
+           send_legacy(res, "000000", "onenet_common_success", "",
+                       {{"device_id", std::to_string(d->did)},
+                        {"name", d->name},
+                        {"pid", numeric ? json(std::stoll(caller.product)) : json(caller.product)},
+                        {"key", d->key}});
+         });
 
   // OneNET's legacy MQTTS API: PUT /mqtt/v1/devices/{device_id}/image/properties with
   // {"state": {"desired"?, "reported"?}} and nothing else, merged as image/update is (a null value
@@ -708,13 +714,9 @@ void HttpApi::add_routes(httplib::Server& s) {
   // data = the image. Answers in the legacy envelope (send_legacy), with the image errors' own
   // code_no (002001-002005).
   s.Put(R"(/mqtt/v1/devices/(\d{1,18})/image/properties)",
-        [this](const httplib::Request& req, httplib::Response& res) {
+        [this, authorize_legacy](const httplib::Request& req, httplib::Response& res) {
           Caller caller;
-          std::string why;
-          if (!authorize(platform_, req, &caller, &why)) {
-            platform_.log({{"event", "http"}, {"path", req.path}, {"msg", why}});
-            return send_legacy(res, "000002", "onenet_common_authFailed", why);
-          }
+          if (!authorize_legacy(req, res, &caller)) return;
           std::string product;
           std::string device;
           {
